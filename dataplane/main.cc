@@ -1,0 +1,284 @@
+// stampede-dataplane: owns the boot NIC through DPDK and runs the poll-mode
+// workers. Started by stampede-control (or on its own, e.g. from systemd).
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_pdump.h>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "dataplane/net/local_addresses.h"
+#include "dataplane/port/counters.h"
+#include "dataplane/port/kernel_detach.h"
+#include "dataplane/port/log.h"
+#include "dataplane/port/options.h"
+#include "dataplane/port/port.h"
+#include "dataplane/port/telemetry.h"
+#include "dataplane/port/worker.h"
+
+ABSL_FLAG(std::string, port, "",
+          "DPDK device to serve on: a PCI address (0000:03:00.0) or a vdev spec "
+          "(net_af_packet0,iface=eth1 / net_af_xdp0,iface=eth1 / net_memif0,... / net_null0)");
+ABSL_FLAG(std::string, lcores, "0",
+          "EAL core list; the first core is the main lcore, the others run workers "
+          "(a single core runs the worker on the main lcore)");
+ABSL_FLAG(uint32_t, memory_mb, 256, "Memory for mbuf pools and tables, in MiB");
+ABSL_FLAG(std::string, huge_pages, "auto",
+          "auto: hugepages when enough are free, else --no-huge; on: require them; off: never");
+ABSL_FLAG(std::string, file_prefix, "stampede",
+          "EAL file prefix, unique per instance (names the telemetry socket directory)");
+ABSL_FLAG(std::string, mac, "", "The appliance's MAC address; the port's own when empty");
+ABSL_FLAG(std::vector<std::string>, ipv4, {},
+          "The appliance's IPv4 addresses with prefix, comma-separated (198.18.0.1/24)");
+ABSL_FLAG(std::string, exception_iface, "stampede0",
+          "Kernel TAP interface for traffic the fast path does not handle; empty disables it");
+ABSL_FLAG(uint32_t, rx_descriptors, 1024, "RX ring size per queue");
+ABSL_FLAG(uint32_t, tx_descriptors, 1024, "TX ring size per queue");
+ABSL_FLAG(std::vector<std::string>, eal_args, {}, "Extra EAL arguments, comma-separated");
+
+namespace stampede {
+namespace {
+
+using port::Log;
+using port::LogLevel;
+
+std::atomic<bool> stop_requested{false};
+
+absl::StatusOr<port::DataplaneOptions> OptionsFromFlags() {
+  port::DataplaneOptions options;
+  options.port = absl::GetFlag(FLAGS_port);
+  options.lcores = absl::GetFlag(FLAGS_lcores);
+  options.memory_mb = absl::GetFlag(FLAGS_memory_mb);
+  std::string huge = absl::GetFlag(FLAGS_huge_pages);
+  if (huge == "auto") {
+    options.huge_pages = port::HugePages::kAuto;
+  } else if (huge == "on") {
+    options.huge_pages = port::HugePages::kOn;
+  } else if (huge == "off") {
+    options.huge_pages = port::HugePages::kOff;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--huge_pages: '", huge, "' is not one of auto, on, off"));
+  }
+  options.file_prefix = absl::GetFlag(FLAGS_file_prefix);
+  if (std::string mac = absl::GetFlag(FLAGS_mac); !mac.empty()) {
+    options.mac = net::MacAddress::Parse(mac);
+    if (!options.mac) return absl::InvalidArgumentError(absl::StrCat("--mac: bad MAC '", mac, "'"));
+  }
+  for (const std::string& text : absl::GetFlag(FLAGS_ipv4)) {
+    std::optional<net::Ipv4Interface> interface = net::Ipv4Interface::Parse(text);
+    if (!interface) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--ipv4: '", text, "' is not an address/prefix like 198.18.0.1/24"));
+    }
+    options.ipv4.push_back(*interface);
+  }
+  if (options.ipv4.size() > net::LocalAddresses::kMaxIpv4) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--ipv4: at most ", net::LocalAddresses::kMaxIpv4, " addresses"));
+  }
+  options.exception_iface = absl::GetFlag(FLAGS_exception_iface);
+  uint32_t rx = absl::GetFlag(FLAGS_rx_descriptors), tx = absl::GetFlag(FLAGS_tx_descriptors);
+  if (rx == 0 || rx > 65535 || tx == 0 || tx > 65535) {
+    return absl::InvalidArgumentError("--rx_descriptors/--tx_descriptors must be 1..65535");
+  }
+  options.rx_descriptors = static_cast<uint16_t>(rx);
+  options.tx_descriptors = static_cast<uint16_t>(tx);
+  options.extra_eal_args = absl::GetFlag(FLAGS_eal_args);
+  return options;
+}
+
+struct WorkerLaunch {
+  std::unique_ptr<port::Worker> worker;
+};
+
+int RunWorker(void* arg) {
+  static_cast<port::Worker*>(arg)->Run(stop_requested);
+  return 0;
+}
+
+class Dataplane {
+ public:
+  explicit Dataplane(port::DataplaneOptions options) : options_(std::move(options)) {}
+
+  absl::Status Start(uint32_t workers);
+  void Serve();
+  // Stops ports and reports whether every mbuf came back to the pool.
+  bool Shutdown();
+
+ private:
+  port::DataplaneOptions options_;
+  net::LocalAddresses local_;
+  rte_mempool* pool_ = nullptr;
+  uint16_t port_id_ = 0;
+  std::optional<uint16_t> tap_id_;
+  std::optional<std::string> detached_iface_;
+  std::vector<port::LcoreCounters> counters_;
+  std::vector<std::unique_ptr<port::Worker>> workers_;
+};
+
+absl::Status Dataplane::Start(uint32_t workers) {
+  absl::StatusOr<uint16_t> port_id = port::FindPort(
+      port::IsPciAddress(options_.port) ? options_.port : port::DeviceName(options_.port));
+  if (!port_id.ok()) return port_id.status();
+  port_id_ = *port_id;
+  if (std::optional<std::string> iface = port::KernelInterfaceOf(options_.port)) {
+    if (absl::Status status = port::DetachKernelStack(*iface); !status.ok()) return status;
+    detached_iface_ = iface;
+  }
+  net::MacAddress mac = options_.mac.value_or(port::PortMac(port_id_));
+  if (absl::Status status = port::UseMac(port_id_, mac); !status.ok()) return status;
+  local_ = net::LocalAddresses(mac);
+  for (const net::Ipv4Interface& interface : options_.ipv4) local_.AddIpv4(interface);
+
+  uint32_t ports = options_.exception_iface.empty() ? 1 : 2;
+  uint32_t pool_size =
+      port::MbufPoolSize(workers, ports, options_.rx_descriptors, options_.tx_descriptors);
+  pool_ = rte_pktmbuf_pool_create("stampede_mbufs", pool_size, port::kMbufCacheSize, 0,
+                                  RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
+  if (pool_ == nullptr) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "cannot allocate ", pool_size, " mbufs: raise --memory_mb (now ", options_.memory_mb, ")"));
+  }
+  port::QueueConfig queues{static_cast<uint16_t>(workers), options_.rx_descriptors,
+                           options_.tx_descriptors, pool_};
+  if (absl::Status status = port::StartPort(port_id_, queues); !status.ok()) {
+    return absl::Status(status.code(),
+                        absl::StrCat("port ", options_.port, ": ", status.message()));
+  }
+  if (!options_.exception_iface.empty()) {
+    absl::StatusOr<uint16_t> tap = port::CreateTap(options_.exception_iface, mac);
+    if (!tap.ok()) return tap.status();
+    tap_id_ = *tap;
+    if (absl::Status status = port::StartPort(*tap_id_, queues); !status.ok()) return status;
+    absl::Status status = port::AssignKernelAddresses(options_.exception_iface, options_.ipv4);
+    if (!status.ok()) return status;
+  }
+
+  counters_ = std::vector<port::LcoreCounters>(workers);
+  for (uint32_t i = 0; i < workers; ++i) {
+    port::WorkerConfig config{port_id_, static_cast<uint16_t>(i), tap_id_, pool_, i == 0};
+    workers_.push_back(std::make_unique<port::Worker>(config, local_, counters_[i]));
+  }
+  std::vector<std::string> addresses;
+  for (const net::Ipv4Interface& interface : options_.ipv4)
+    addresses.push_back(interface.ToString());
+  port::RegisterTelemetry(counters_, {options_.port, mac.ToString(), absl::StrJoin(addresses, ","),
+                                      options_.exception_iface, workers, pool_size});
+  Log(LogLevel::kInfo,
+      absl::StrCat(
+          "event=ready port=", options_.port, " mac=", mac.ToString(),
+          " ipv4=", absl::StrJoin(addresses, ","), " workers=", workers,
+          " exception_iface=", options_.exception_iface.empty() ? "none" : options_.exception_iface,
+          " mbufs=", pool_size, " telemetry=/stampede/stats"));
+  return absl::OkStatus();
+}
+
+void Dataplane::Serve() {
+  // Workers take the lcores after the main one; with none, the main lcore works.
+  size_t next = 0;
+  unsigned lcore = 0;
+  RTE_LCORE_FOREACH_WORKER(lcore) {
+    if (next == workers_.size()) break;
+    rte_eal_remote_launch(RunWorker, workers_[next++].get(), lcore);
+  }
+  if (next < workers_.size()) workers_[next]->Run(stop_requested);
+  rte_eal_mp_wait_lcore();
+}
+
+bool Dataplane::Shutdown() {
+  if (tap_id_) port::ClosePort(*tap_id_);
+  port::ClosePort(port_id_);
+  if (detached_iface_) port::ReattachKernelStack(*detached_iface_);
+  workers_.clear();
+  if (pool_ == nullptr) return true;
+  unsigned available = rte_mempool_avail_count(pool_);
+  bool all_back = available == pool_->size;
+  Log(all_back ? LogLevel::kInfo : LogLevel::kError,
+      absl::StrCat("event=stopped mbufs_returned=", available, "/", pool_->size));
+  rte_mempool_free(pool_);
+  return all_back;
+}
+
+// SIGINT/SIGTERM are blocked in every thread (EAL's included) and taken here.
+std::thread StartSignalWaiter(sigset_t signals) {
+  return std::thread([signals] {
+    int signal = 0;
+    sigwait(&signals, &signal);
+    Log(LogLevel::kInfo, absl::StrCat("event=stopping signal=", strsignal(signal)));
+    stop_requested.store(true);
+  });
+}
+
+int Main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("stampede-dataplane --port=SPEC --ipv4=ADDR/PREFIX [flags]");
+  absl::ParseCommandLine(argc, argv);
+  absl::StatusOr<port::DataplaneOptions> options = OptionsFromFlags();
+  absl::StatusOr<std::vector<std::string>> eal_args =
+      options.ok() ? port::BuildEalArgs(*options, port::ReadHostFacts())
+                   : absl::StatusOr<std::vector<std::string>>(options.status());
+  if (!eal_args.ok()) {
+    Log(LogLevel::kError,
+        absl::StrCat("event=bad_options error=\"", eal_args.status().message(), "\""));
+    return 2;
+  }
+  uint32_t workers = *port::CountWorkers(options->lcores);
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  std::vector<char*> eal_argv;
+  for (std::string& arg : *eal_args) eal_argv.push_back(arg.data());
+  Log(LogLevel::kInfo, absl::StrCat("event=eal_init args=\"", absl::StrJoin(*eal_args, " "), "\""));
+  if (rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) < 0) {
+    Log(LogLevel::kError,
+        absl::StrCat("event=eal_init_failed error=\"", rte_strerror(rte_errno), "\""));
+    return 1;
+  }
+  rte_pdump_init();
+  std::thread signal_waiter = StartSignalWaiter(signals);
+
+  int exit_code = 0;
+  {
+    Dataplane dataplane(*std::move(options));
+    absl::Status status = dataplane.Start(workers);
+    if (status.ok()) {
+      dataplane.Serve();
+    } else {
+      Log(LogLevel::kError, absl::StrCat("event=start_failed error=\"", status.message(), "\""));
+      exit_code = 1;
+      // Wake the waiter so the process can exit.
+      pthread_kill(signal_waiter.native_handle(), SIGTERM);
+    }
+    if (!dataplane.Shutdown() && exit_code == 0) exit_code = 3;
+  }
+  signal_waiter.join();
+  rte_pdump_uninit();
+  rte_eal_cleanup();
+  return exit_code;
+}
+
+}  // namespace
+}  // namespace stampede
+
+int main(int argc, char** argv) { return stampede::Main(argc, argv); }

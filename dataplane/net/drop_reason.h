@@ -1,0 +1,56 @@
+// Why the dataplane dropped a packet. Every drop on the hot path is one of these,
+// counted per lcore (never a log line per packet) and exposed via telemetry.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <string_view>
+
+namespace stampede::net {
+
+#define STAMPEDE_DROP_REASONS(X)                    \
+  X(kEthernetTruncated, "ethernet_truncated")       \
+  X(kVlanTruncated, "vlan_truncated")               \
+  X(kVlanStacked, "vlan_stacked")                   \
+  X(kNotOurMac, "not_our_mac")                      \
+  X(kArpTruncated, "arp_truncated")                 \
+  X(kArpMalformed, "arp_malformed")                 \
+  X(kArpNotForUs, "arp_not_for_us")                 \
+  X(kIpv4Truncated, "ipv4_truncated")               \
+  X(kIpv4BadVersion, "ipv4_bad_version")            \
+  X(kIpv4BadHeaderLength, "ipv4_bad_header_length") \
+  X(kIpv4BadTotalLength, "ipv4_bad_total_length")   \
+  X(kIpv4BadChecksum, "ipv4_bad_checksum")          \
+  X(kIpv4Fragment, "ipv4_fragment")                 \
+  X(kIpv4BadSource, "ipv4_bad_source")              \
+  X(kIpv4NotForUs, "ipv4_not_for_us")               \
+  X(kUdpTruncated, "udp_truncated")                 \
+  X(kUdpBadLength, "udp_bad_length")                \
+  X(kUdpBadChecksum, "udp_bad_checksum")            \
+  X(kIcmpTruncated, "icmp_truncated")               \
+  X(kIcmpBadChecksum, "icmp_bad_checksum")          \
+  X(kIcmpUnhandled, "icmp_unhandled")               \
+  X(kNoExceptionPath, "no_exception_path")          \
+  X(kExceptionQueueFull, "exception_queue_full")    \
+  X(kTxQueueFull, "tx_queue_full")                  \
+  X(kMbufTooLarge, "mbuf_too_large")
+
+enum class DropReason : uint8_t {
+#define STAMPEDE_DROP_ENUM(name, text) name,
+  STAMPEDE_DROP_REASONS(STAMPEDE_DROP_ENUM)
+#undef STAMPEDE_DROP_ENUM
+};
+
+inline constexpr std::array kDropReasonNames = {
+#define STAMPEDE_DROP_NAME(name, text) std::string_view(text),
+    STAMPEDE_DROP_REASONS(STAMPEDE_DROP_NAME)
+#undef STAMPEDE_DROP_NAME
+};
+
+inline constexpr size_t kDropReasonCount = kDropReasonNames.size();
+
+constexpr std::string_view DropReasonName(DropReason reason) {
+  return kDropReasonNames[static_cast<size_t>(reason)];
+}
+
+}  // namespace stampede::net

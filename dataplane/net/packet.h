@@ -1,0 +1,114 @@
+// Parsing of received frames: Ethernet (+ one 802.1Q tag), ARP, IPv4, UDP and
+// ICMP headers, validated and located by offset in the frame. Never reads past
+// the end of the span; a malformed frame yields a DropReason.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "dataplane/net/address.h"
+#include "dataplane/net/bytes.h"
+#include "dataplane/net/drop_reason.h"
+
+namespace stampede::net {
+
+// IEEE 802.3 / 802.1Q.
+inline constexpr size_t kEthernetHeaderSize = 14;
+inline constexpr size_t kVlanTagSize = 4;
+inline constexpr uint16_t kEtherTypeIpv4 = 0x0800;
+inline constexpr uint16_t kEtherTypeArp = 0x0806;
+inline constexpr uint16_t kEtherTypeVlan = 0x8100;
+inline constexpr uint16_t kEtherTypeQinQ = 0x88a8;
+// RFC 826 for Ethernet/IPv4: 8 fixed bytes + 2 * (6 + 4).
+inline constexpr size_t kArpIpv4Size = 28;
+inline constexpr uint16_t kArpHardwareEthernet = 1;
+inline constexpr uint16_t kArpOpRequest = 1;
+inline constexpr uint16_t kArpOpReply = 2;
+// RFC 791 §3.1.
+inline constexpr size_t kIpv4MinHeaderSize = 20;
+inline constexpr uint8_t kIpProtoIcmp = 1;
+inline constexpr uint8_t kIpProtoTcp = 6;
+inline constexpr uint8_t kIpProtoUdp = 17;
+inline constexpr uint16_t kIpv4MoreFragments = 0x2000;
+inline constexpr uint16_t kIpv4FragmentOffsetMask = 0x1fff;
+// RFC 768.
+inline constexpr size_t kUdpHeaderSize = 8;
+// RFC 792: type, code, checksum, rest-of-header.
+inline constexpr size_t kIcmpHeaderSize = 8;
+inline constexpr uint8_t kIcmpEchoReply = 0;
+inline constexpr uint8_t kIcmpEchoRequest = 8;
+
+enum class L3Kind : uint8_t { kArp, kIpv4, kOther };
+enum class L4Kind : uint8_t { kNone, kUdp, kIcmp, kOther };
+
+struct ArpFields {
+  uint16_t operation = 0;
+  MacAddress sender_mac;
+  Ipv4Address sender_ip;
+  MacAddress target_mac;
+  Ipv4Address target_ip;
+};
+
+struct Ipv4Fields {
+  Ipv4Address source;
+  Ipv4Address destination;
+  uint8_t protocol = 0;
+  uint8_t ttl = 0;
+  uint8_t header_length = 0;  // bytes, options included
+  uint16_t total_length = 0;  // from the header; the frame may carry padding beyond it
+};
+
+struct UdpFields {
+  uint16_t source_port = 0;
+  uint16_t destination_port = 0;
+  size_t payload_offset = 0;  // from the start of the frame
+  size_t payload_length = 0;
+};
+
+struct IcmpFields {
+  uint8_t type = 0;
+  uint8_t code = 0;
+};
+
+// Where each header starts in the frame and what it says. Offsets are from the
+// first byte of the Ethernet header.
+struct ParsedPacket {
+  MacAddress destination_mac;
+  MacAddress source_mac;
+  bool has_vlan = false;
+  uint16_t vlan_tci = 0;
+  uint16_t ether_type = 0;  // after the VLAN tag, if any
+  size_t l3_offset = 0;
+  L3Kind l3 = L3Kind::kOther;
+  L4Kind l4 = L4Kind::kNone;
+  size_t l4_offset = 0;
+  size_t l4_length = 0;  // by the IPv4 total length
+  ArpFields arp;
+  Ipv4Fields ipv4;
+  UdpFields udp;
+  IcmpFields icmp;
+};
+
+struct ParseResult {
+  bool ok = false;
+  DropReason drop = DropReason::kEthernetTruncated;  // meaningful when !ok
+  ParsedPacket packet;
+
+  static ParseResult Drop(DropReason reason) { return {false, reason, {}}; }
+};
+
+// Parses and validates one frame. Checks: lengths at every layer, the IPv4
+// version, header length, total length and header checksum, fragments (dropped:
+// nothing we serve needs them), UDP length and checksum (when non-zero), the
+// ICMP checksum. Ether types other than ARP/IPv4 and IP protocols other than
+// UDP/ICMP are returned as kOther for the exception path, not dropped.
+ParseResult ParsePacket(ConstByteSpan frame);
+
+// The partial sum of the RFC 768 IPv4 pseudo-header.
+uint32_t UdpPseudoHeaderSum(Ipv4Address source, Ipv4Address destination, uint16_t udp_length);
+
+// The UDP checksum over the IPv4 pseudo-header (RFC 768) of a UDP datagram
+// whose header (checksum field included) and payload are `datagram`.
+uint16_t UdpChecksum(Ipv4Address source, Ipv4Address destination, ConstByteSpan datagram);
+
+}  // namespace stampede::net

@@ -1,0 +1,105 @@
+#include "dataplane/net/responder.h"
+
+#include <algorithm>
+
+#include "dataplane/net/checksum.h"
+
+namespace stampede::net {
+namespace {
+
+Decision Drop(DropReason reason) { return {Verdict::kDrop, reason, Answer::kNone}; }
+Decision Exception() {
+  return {Verdict::kException, DropReason::kEthernetTruncated, Answer::kNone};
+}
+Decision Transmit(Answer answer) {
+  return {Verdict::kTransmit, DropReason::kEthernetTruncated, answer};
+}
+
+// Fills the 28-byte ARP body at `offset`.
+void StoreArp(ByteSpan frame, size_t offset, uint16_t operation, MacAddress sender_mac,
+              Ipv4Address sender_ip, MacAddress target_mac, Ipv4Address target_ip) {
+  Store16(frame, offset + 0, kArpHardwareEthernet);
+  Store16(frame, offset + 2, kEtherTypeIpv4);
+  Store8(frame, offset + 4, 6);
+  Store8(frame, offset + 5, 4);
+  Store16(frame, offset + 6, operation);
+  sender_mac.Store(frame, offset + 8);
+  sender_ip.Store(frame, offset + 14);
+  target_mac.Store(frame, offset + 18);
+  target_ip.Store(frame, offset + 24);
+}
+
+}  // namespace
+
+Decision Responder::Handle(ByteSpan frame, uint64_t now) {
+  ParseResult parsed = ParsePacket(frame);
+  if (!parsed.ok) return Drop(parsed.drop);
+  const ParsedPacket& p = parsed.packet;
+  if (p.destination_mac != local_.mac() && !p.destination_mac.IsMulticast()) {
+    return Drop(DropReason::kNotOurMac);
+  }
+  switch (p.l3) {
+    case L3Kind::kArp:
+      return HandleArp(frame, p, now);
+    case L3Kind::kIpv4:
+      return HandleIpv4(frame, p, now);
+    case L3Kind::kOther:
+      break;
+  }
+  return Exception();
+}
+
+Decision Responder::HandleArp(ByteSpan frame, const ParsedPacket& p, uint64_t now) {
+  const ArpFields& arp = p.arp;
+  if (!arp.sender_ip.IsZero() && !arp.sender_mac.IsMulticast() && local_.OnLink(arp.sender_ip)) {
+    neighbours_.Learn(arp.sender_ip, arp.sender_mac, now);
+  }
+  if (!local_.IsOurUnicast(arp.target_ip)) return Drop(DropReason::kArpNotForUs);
+  // A reply to the kernel's own request: let it complete its neighbour entry.
+  if (arp.operation == kArpOpReply) return Exception();
+  p.source_mac.Store(frame, 0);
+  local_.mac().Store(frame, 6);
+  StoreArp(frame, p.l3_offset, kArpOpReply, local_.mac(), arp.target_ip, arp.sender_mac,
+           arp.sender_ip);
+  return Transmit(Answer::kArpReply);
+}
+
+Decision Responder::HandleIpv4(ByteSpan frame, const ParsedPacket& p, uint64_t now) {
+  const Ipv4Fields& ip = p.ipv4;
+  if (!local_.Accepts(ip.destination)) return Drop(DropReason::kIpv4NotForUs);
+  if (ip.source.IsLimitedBroadcast() || ip.source.IsMulticast()) {
+    return Drop(DropReason::kIpv4BadSource);
+  }
+  if (!ip.source.IsZero() && !p.source_mac.IsMulticast() && local_.OnLink(ip.source)) {
+    neighbours_.Learn(ip.source, p.source_mac, now);
+  }
+  if (p.l4 != L4Kind::kIcmp || p.icmp.type != kIcmpEchoRequest) return Exception();
+  // Like Linux (icmp_echo_ignore_broadcasts), answer only echoes sent to us.
+  if (!local_.IsOurUnicast(ip.destination)) return Drop(DropReason::kIcmpUnhandled);
+
+  p.source_mac.Store(frame, 0);
+  local_.mac().Store(frame, 6);
+  ByteSpan header = frame.subspan(p.l3_offset, ip.header_length);
+  ip.destination.Store(header, 12);
+  ip.source.Store(header, 16);
+  Store8(header, 8, kDefaultTtl);
+  Store16(header, 10, 0);
+  Store16(header, 10, ChecksumFinish(ChecksumPartial(header)));
+  ByteSpan icmp = frame.subspan(p.l4_offset, p.l4_length);
+  uint16_t old_word = Load16(icmp, 0);
+  uint16_t new_word = static_cast<uint16_t>(kIcmpEchoReply << 8 | p.icmp.code);
+  Store16(icmp, 0, new_word);
+  Store16(icmp, 2, ChecksumAdjust(Load16(icmp, 2), old_word, new_word));
+  return Transmit(Answer::kIcmpEchoReply);
+}
+
+size_t BuildGratuitousArp(ByteSpan frame, MacAddress mac, Ipv4Address ip) {
+  std::fill(frame.begin(), frame.begin() + kMinFrameSize, std::byte{0});
+  MacAddress::Broadcast().Store(frame, 0);
+  mac.Store(frame, 6);
+  Store16(frame, 12, kEtherTypeArp);
+  StoreArp(frame, kEthernetHeaderSize, kArpOpRequest, mac, ip, MacAddress{}, ip);
+  return kMinFrameSize;
+}
+
+}  // namespace stampede::net

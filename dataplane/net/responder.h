@@ -1,0 +1,56 @@
+// The fast path's decision for one received frame: answer it in place (ARP for
+// our addresses, ICMP echo), hand it to the kernel's exception path, or drop it
+// with a reason. Pure byte-span code, shared by the worker loop, tests and fuzzers.
+#pragma once
+
+#include <cstdint>
+
+#include "dataplane/net/bytes.h"
+#include "dataplane/net/drop_reason.h"
+#include "dataplane/net/local_addresses.h"
+#include "dataplane/net/neighbour_table.h"
+#include "dataplane/net/packet.h"
+
+namespace stampede::net {
+
+enum class Verdict : uint8_t {
+  kTransmit,   // the frame was rewritten in place into a reply; send it out of the port
+  kException,  // not ours to answer: give it to the kernel
+  kDrop,
+};
+
+// What the responder did, so the worker counts it.
+enum class Answer : uint8_t { kNone, kArpReply, kIcmpEchoReply };
+
+struct Decision {
+  Verdict verdict = Verdict::kDrop;
+  DropReason drop = DropReason::kEthernetTruncated;  // when kDrop
+  Answer answer = Answer::kNone;                     // when kTransmit
+};
+
+// The TTL of packets we originate (RFC 1700's recommended default).
+inline constexpr uint8_t kDefaultTtl = 64;
+// Minimum Ethernet frame without FCS; short frames are padded to it.
+inline constexpr size_t kMinFrameSize = 60;
+
+class Responder {
+ public:
+  Responder(const LocalAddresses& local, NeighbourTable& neighbours)
+      : local_(local), neighbours_(neighbours) {}
+
+  // `frame` is writable: a reply is built over the request, same length.
+  Decision Handle(ByteSpan frame, uint64_t now);
+
+ private:
+  Decision HandleArp(ByteSpan frame, const ParsedPacket& p, uint64_t now);
+  Decision HandleIpv4(ByteSpan frame, const ParsedPacket& p, uint64_t now);
+
+  const LocalAddresses& local_;
+  NeighbourTable& neighbours_;
+};
+
+// Writes an ARP announcement (RFC 5227 §3) for `ip` into `frame` (at least
+// kMinFrameSize bytes) and returns its length.
+size_t BuildGratuitousArp(ByteSpan frame, MacAddress mac, Ipv4Address ip);
+
+}  // namespace stampede::net

@@ -1,0 +1,68 @@
+#include "dataplane/port/kernel_detach.h"
+
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <fstream>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
+extern char** environ;
+
+namespace stampede::port {
+namespace {
+
+// Runs a fixed argv (no shell); returns its exit status or -1.
+int Run(std::vector<std::string> args) {
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  if (posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), environ) != 0) return -1;
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return -1;
+  return WEXITSTATUS(status);
+}
+
+}  // namespace
+
+std::optional<std::string> KernelInterfaceOf(const std::string& port_spec) {
+  absl::string_view spec(port_spec);
+  if (!absl::StartsWith(spec, "net_af_packet") && !absl::StartsWith(spec, "net_af_xdp")) {
+    return std::nullopt;
+  }
+  for (absl::string_view arg : absl::StrSplit(spec, ',')) {
+    if (absl::ConsumePrefix(&arg, "iface=")) return std::string(arg);
+  }
+  return std::nullopt;
+}
+
+namespace {
+std::string TableName(const std::string& iface) { return absl::StrCat("stampede_", iface); }
+
+}  // namespace
+
+absl::Status DetachKernelStack(const std::string& iface) {
+  std::string table = TableName(iface);
+  Run({"nft", absl::StrCat("delete table netdev ", table)});  // a leftover from a crash
+  std::string rules = absl::StrCat("add table netdev ", table, "; add chain netdev ", table,
+                                   " ingress { type filter hook ingress device \"", iface,
+                                   "\" priority 0 ; policy drop ; }");
+  if (int rc = Run({"nft", rules}); rc != 0) {
+    return absl::FailedPreconditionError(absl::StrCat("detaching the kernel stack from ", iface,
+                                                      ": 'nft ", rules, "' failed (exit ", rc,
+                                                      "); is nftables installed and are we root?"));
+  }
+  std::ofstream(absl::StrCat("/proc/sys/net/ipv6/conf/", iface, "/disable_ipv6")) << "1\n";
+  return absl::OkStatus();
+}
+
+void ReattachKernelStack(const std::string& iface) {
+  Run({"nft", absl::StrCat("delete table netdev ", TableName(iface))});
+}
+
+}  // namespace stampede::port

@@ -1,0 +1,61 @@
+// Startup parameters of stampede-dataplane (from its command-line flags, or
+// passed by stampede-control when it spawns the dataplane) and their
+// translation into EAL arguments.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "dataplane/net/address.h"
+
+namespace stampede::port {
+
+enum class HugePages { kAuto, kOn, kOff };
+
+struct DataplaneOptions {
+  // A DPDK device: a PCI address ("0000:03:00.0") or a vdev spec
+  // ("net_af_packet0,iface=eth1", "net_memif0,role=server", "net_null0").
+  std::string port;
+  // EAL core list; the first is the main lcore, the rest run workers. With a
+  // single core the main lcore is the worker.
+  std::string lcores = "0";
+  uint32_t memory_mb = 256;
+  HugePages huge_pages = HugePages::kAuto;
+  // Unique per instance: names the runtime dir and the telemetry socket.
+  std::string file_prefix = "stampede";
+  // The appliance's MAC; the port's own when unset.
+  std::optional<net::MacAddress> mac;
+  std::vector<net::Ipv4Interface> ipv4;
+  // Kernel TAP interface for the exception path; empty disables it.
+  std::string exception_iface = "stampede0";
+  uint16_t rx_descriptors = 1024;
+  uint16_t tx_descriptors = 1024;
+  std::vector<std::string> extra_eal_args;
+};
+
+// The facts about the host that decide EAL memory flags.
+struct HostFacts {
+  uint64_t free_hugepage_bytes = 0;
+  bool hugetlbfs_mounted = false;
+};
+
+HostFacts ReadHostFacts();
+
+// True when `spec` names a PCI device rather than a vdev.
+bool IsPciAddress(const std::string& spec);
+
+// The vdev's device name ("net_af_packet0" of "net_af_packet0,iface=x").
+std::string DeviceName(const std::string& spec);
+
+// Checks the options and returns the EAL argv (argv[0] included).
+absl::StatusOr<std::vector<std::string>> BuildEalArgs(const DataplaneOptions& options,
+                                                      const HostFacts& host);
+
+// The number of worker lcores an EAL core list gives: all but the main one, or
+// one if the list has a single core. Errors on a malformed list.
+absl::StatusOr<uint32_t> CountWorkers(const std::string& lcores);
+
+}  // namespace stampede::port

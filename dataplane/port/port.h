@@ -1,0 +1,51 @@
+// Bringing up DPDK ports: the boot-facing port and the exception-path TAP,
+// with one rx/tx queue pair per worker.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "dataplane/net/address.h"
+
+struct rte_mempool;
+
+namespace stampede::port {
+
+struct QueueConfig {
+  uint16_t queues = 1;
+  uint16_t rx_descriptors = 1024;
+  uint16_t tx_descriptors = 1024;
+  rte_mempool* pool = nullptr;
+};
+
+// The ethdev port probed under `device_name` (a vdev name or PCI address).
+absl::StatusOr<uint16_t> FindPort(const std::string& device_name);
+
+// Configures `queues` rx/tx pairs and starts the port.
+absl::Status StartPort(uint16_t port_id, const QueueConfig& config);
+
+// Stops and closes the port, which returns every mbuf its rings held.
+void ClosePort(uint16_t port_id);
+
+net::MacAddress PortMac(uint16_t port_id);
+
+// Makes `mac` the port's address; when the driver cannot, switches the port to
+// promiscuous mode so frames for `mac` still arrive (af_packet, some vdevs).
+absl::Status UseMac(uint16_t port_id, net::MacAddress mac);
+
+// Hot-plugs a net_tap port whose kernel interface `iface` carries `mac`.
+absl::StatusOr<uint16_t> CreateTap(const std::string& iface, net::MacAddress mac);
+
+// Gives the kernel side of the exception path the appliance's addresses so
+// kernel services (HTTP, SSH) bound to them work through the dataplane.
+absl::Status AssignKernelAddresses(const std::string& iface,
+                                   std::span<const net::Ipv4Interface> addresses);
+
+// Descriptor counts and pool size for `workers` queue pairs on `ports` ports.
+uint32_t MbufPoolSize(uint32_t workers, uint32_t ports, uint16_t rx_descriptors,
+                      uint16_t tx_descriptors);
+
+}  // namespace stampede::port

@@ -1,0 +1,85 @@
+#include "dataplane/port/telemetry.h"
+
+#include <cstdlib>
+#include <string>
+
+#include <rte_telemetry.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace stampede::port {
+namespace {
+
+std::span<const LcoreCounters> registered_counters;
+TelemetryInfo registered_info;
+
+struct Totals {
+#define STAMPEDE_TOTAL_FIELD(name) uint64_t name = 0;
+  STAMPEDE_COUNTERS(STAMPEDE_TOTAL_FIELD)
+#undef STAMPEDE_TOTAL_FIELD
+  uint64_t drop_reasons[net::kDropReasonCount] = {};
+
+  void Add(const LcoreCounters& c) {
+#define STAMPEDE_TOTAL_ADD(name) name += c.name.load(std::memory_order_relaxed);
+    STAMPEDE_COUNTERS(STAMPEDE_TOTAL_ADD)
+#undef STAMPEDE_TOTAL_ADD
+    for (size_t i = 0; i < net::kDropReasonCount; ++i) {
+      drop_reasons[i] += c.drop_reasons[i].load(std::memory_order_relaxed);
+    }
+  }
+
+  void Write(rte_tel_data* d) const {
+    rte_tel_data_start_dict(d);
+#define STAMPEDE_TOTAL_WRITE(name) rte_tel_data_add_dict_u64(d, #name, name);
+    STAMPEDE_COUNTERS(STAMPEDE_TOTAL_WRITE)
+#undef STAMPEDE_TOTAL_WRITE
+    for (size_t i = 0; i < net::kDropReasonCount; ++i) {
+      std::string name = "drop_" + std::string(net::kDropReasonNames[i]);
+      rte_tel_data_add_dict_u64(d, name.c_str(), drop_reasons[i]);
+    }
+  }
+};
+
+int Stats(const char*, const char*, rte_tel_data* d) {
+  Totals totals;
+  for (const LcoreCounters& c : registered_counters) totals.Add(c);
+  totals.Write(d);
+  return 0;
+}
+
+int LcoreStats(const char*, const char* params, rte_tel_data* d) {
+  if (params == nullptr || *params == '\0') return -EINVAL;
+  char* end = nullptr;
+  unsigned long worker = std::strtoul(params, &end, 10);
+  if (*end != '\0' || worker >= registered_counters.size()) return -EINVAL;
+  Totals totals;
+  totals.Add(registered_counters[worker]);
+  totals.Write(d);
+  return 0;
+}
+
+int Info(const char*, const char*, rte_tel_data* d) {
+  rte_tel_data_start_dict(d);
+  rte_tel_data_add_dict_string(d, "port", registered_info.port.c_str());
+  rte_tel_data_add_dict_string(d, "mac", registered_info.mac.c_str());
+  rte_tel_data_add_dict_string(d, "ipv4", registered_info.ipv4.c_str());
+  rte_tel_data_add_dict_string(d, "exception_iface", registered_info.exception_iface.c_str());
+  rte_tel_data_add_dict_u64(d, "workers", registered_info.workers);
+  rte_tel_data_add_dict_u64(d, "mbuf_pool_size", registered_info.mbuf_pool_size);
+  return 0;
+}
+
+}  // namespace
+
+void RegisterTelemetry(std::span<const LcoreCounters> counters, const TelemetryInfo& info) {
+  registered_counters = counters;
+  registered_info = info;
+  rte_telemetry_register_cmd("/stampede/stats", Stats,
+                             "Dataplane counters summed over workers. Takes no parameters");
+  rte_telemetry_register_cmd("/stampede/lcore_stats", LcoreStats,
+                             "Counters of one worker. Parameters: int worker_index");
+  rte_telemetry_register_cmd("/stampede/info", Info,
+                             "Port, addresses and sizing of this dataplane. Takes no parameters");
+}
+
+}  // namespace stampede::port

@@ -1,0 +1,27 @@
+// The dataplane's commands on DPDK's telemetry socket:
+//   /stampede/stats            counters summed over all workers
+//   /stampede/lcore_stats,<n>  counters of worker n
+//   /stampede/info             port, addresses, workers, pool
+// (query with dpdk-telemetry.py or any client of the v2 socket).
+#pragma once
+
+#include <span>
+#include <string>
+
+#include "dataplane/port/counters.h"
+
+namespace stampede::port {
+
+struct TelemetryInfo {
+  std::string port;
+  std::string mac;
+  std::string ipv4;  // comma-separated interface addresses
+  std::string exception_iface;
+  uint32_t workers = 0;
+  uint32_t mbuf_pool_size = 0;
+};
+
+// Registers the commands; `counters` and `info` must outlive the process's EAL.
+void RegisterTelemetry(std::span<const LcoreCounters> counters, const TelemetryInfo& info);
+
+}  // namespace stampede::port

@@ -1,0 +1,59 @@
+// The per-lcore poll loop: rx burst -> classify/answer -> tx burst, plus the
+// exception path in both directions. Everything a worker touches on the hot path
+// is in its own Worker object.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+
+#include "dataplane/net/local_addresses.h"
+#include "dataplane/net/neighbour_table.h"
+#include "dataplane/net/responder.h"
+#include "dataplane/port/counters.h"
+
+struct rte_mbuf;
+struct rte_mempool;
+
+namespace stampede::port {
+
+// DPDK's customary burst (l2fwd, l3fwd): big enough to amortise the PMD call.
+inline constexpr uint16_t kBurstSize = 32;
+inline constexpr uint32_t kMbufCacheSize = 256;
+// How long a learnt neighbour is trusted (Linux's base_reachable_time is 30 s;
+// we only use entries to address replies to hosts that just talked to us).
+inline constexpr uint64_t kNeighbourMaxAgeSeconds = 300;
+
+struct WorkerConfig {
+  uint16_t port_id = 0;
+  uint16_t queue_id = 0;
+  std::optional<uint16_t> tap_port_id;  // exception path; none drops what it would carry
+  rte_mempool* pool = nullptr;          // for frames the worker originates
+  bool announce = false;                // sends gratuitous ARPs on its first poll
+};
+
+class Worker {
+ public:
+  Worker(const WorkerConfig& config, const net::LocalAddresses& local, LcoreCounters& counters);
+
+  // One iteration of the loop; returns how many frames it moved.
+  uint32_t PollOnce();
+  // Polls until `stop` is set.
+  void Run(const std::atomic<bool>& stop);
+
+ private:
+  void Announce();
+  uint32_t PollPort();
+  uint32_t PollKernel();
+  // Sends `count` frames, frees and counts what the queue refused.
+  void Send(uint16_t port_id, rte_mbuf** frames, uint16_t count, net::DropReason when_full);
+
+  WorkerConfig config_;
+  const net::LocalAddresses& local_;
+  LcoreCounters& counters_;
+  net::NeighbourTable neighbours_;
+  net::Responder responder_;
+  bool announced_ = false;
+};
+
+}  // namespace stampede::port
