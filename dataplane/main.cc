@@ -127,6 +127,10 @@ class Dataplane {
   port::DataplaneOptions options_;
   net::LocalAddresses local_;
   rte_mempool* pool_ = nullptr;
+  // net_af_xdp builds its UMEM on the rx pool and keeps the fill ring's mbufs
+  // past close (DPDK 22.11), so it gets a pool of its own and the shared pool's
+  // accounting stays exact.
+  rte_mempool* umem_pool_ = nullptr;
   uint16_t port_id_ = 0;
   std::optional<uint16_t> tap_id_;
   std::optional<std::string> detached_iface_;
@@ -159,7 +163,18 @@ absl::Status Dataplane::Start(uint32_t workers) {
   }
   port::QueueConfig queues{static_cast<uint16_t>(workers), options_.rx_descriptors,
                            options_.tx_descriptors, pool_};
-  if (absl::Status status = port::StartPort(port_id_, queues); !status.ok()) {
+  port::QueueConfig port_queues = queues;
+  if (options_.port.starts_with("net_af_xdp")) {
+    umem_pool_ = rte_pktmbuf_pool_create(
+        "stampede_umem", port::MbufPoolSize(workers, 1, options_.rx_descriptors, 0),
+        port::kMbufCacheSize, 0, RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
+    if (umem_pool_ == nullptr) {
+      return absl::ResourceExhaustedError(
+          "cannot allocate the af_xdp UMEM pool: raise --memory_mb");
+    }
+    port_queues.pool = umem_pool_;
+  }
+  if (absl::Status status = port::StartPort(port_id_, port_queues); !status.ok()) {
     return absl::Status(status.code(),
                         absl::StrCat("port ", options_.port, ": ", status.message()));
   }
@@ -211,8 +226,14 @@ bool Dataplane::Shutdown() {
   if (pool_ == nullptr) return true;
   unsigned available = rte_mempool_avail_count(pool_);
   bool all_back = available == pool_->size;
+  std::string umem;
+  if (umem_pool_ != nullptr) {
+    umem = absl::StrCat(" umem_held_by_driver=",
+                        umem_pool_->size - rte_mempool_avail_count(umem_pool_));
+    rte_mempool_free(umem_pool_);
+  }
   Log(all_back ? LogLevel::kInfo : LogLevel::kError,
-      absl::StrCat("event=stopped mbufs_returned=", available, "/", pool_->size));
+      absl::StrCat("event=stopped mbufs_returned=", available, "/", pool_->size, umem));
   rte_mempool_free(pool_);
   return all_back;
 }

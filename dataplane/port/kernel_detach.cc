@@ -1,5 +1,6 @@
 #include "dataplane/port/kernel_detach.h"
 
+#include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 
@@ -16,13 +17,22 @@ extern char** environ;
 namespace stampede::port {
 namespace {
 
-// Runs a fixed argv (no shell); returns its exit status or -1.
-int Run(std::vector<std::string> args) {
+// Runs a fixed argv (no shell); returns its exit status or -1. `quiet` sends
+// its output to /dev/null, for commands whose failure is expected.
+int Run(std::vector<std::string> args, bool quiet = false) {
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  if (quiet) {
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  }
   pid_t pid = 0;
-  if (posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), environ) != 0) return -1;
+  int spawned = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (spawned != 0) return -1;
   int status = 0;
   if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return -1;
   return WEXITSTATUS(status);
@@ -48,7 +58,7 @@ std::string TableName(const std::string& iface) { return absl::StrCat("stampede_
 
 absl::Status DetachKernelStack(const std::string& iface) {
   std::string table = TableName(iface);
-  Run({"nft", absl::StrCat("delete table netdev ", table)});  // a leftover from a crash
+  Run({"nft", absl::StrCat("delete table netdev ", table)}, /*quiet=*/true);  // left by a crash
   std::string rules = absl::StrCat("add table netdev ", table, "; add chain netdev ", table,
                                    " ingress { type filter hook ingress device \"", iface,
                                    "\" priority 0 ; policy drop ; }");

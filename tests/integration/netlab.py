@@ -1,0 +1,209 @@
+"""Test lab for integration tests: private network namespaces joined by veth,
+the dataplane started inside them, and its telemetry socket.
+
+Everything a Lab creates is removed when it exits, whether the test passed or
+not: processes are killed, namespaces (and so their veths and TAPs) deleted.
+Addresses come from 198.18.0.0/15 only; nothing leaves the namespaces.
+"""
+
+import json
+import os
+import secrets
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+SKIP = 77  # meson's exit code for a skipped test
+
+
+def in_ci():
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def skip_or_fail(reason):
+    """A missing prerequisite: a skip on a developer machine, a failure in CI."""
+    if in_ci():
+        print(f"FAIL (CI=true, prerequisites are mandatory): {reason}")
+        sys.exit(1)
+    print(f"SKIP: {reason}")
+    sys.exit(SKIP)
+
+
+def require(commands, root=True):
+    if root and os.geteuid() != 0:
+        skip_or_fail("needs root for network namespaces")
+    missing = [c for c in commands if shutil.which(c) is None]
+    if missing:
+        skip_or_fail(f"missing commands: {', '.join(missing)} (run scripts/setup)")
+
+
+def run(args, check=True, timeout=30, **kwargs):
+    return subprocess.run(args, check=check, timeout=timeout, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kwargs)
+
+
+class Process:
+    """A child process whose merged output is collected and can be waited on."""
+
+    def __init__(self, args, name):
+        self.name = name
+        self.output = []
+        self._partial = b""
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        os.set_blocking(self.proc.stdout.fileno(), False)
+
+    def _drain(self, timeout):
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        if not ready:
+            return
+        chunk = self.proc.stdout.read()
+        if not chunk:
+            return
+        self._partial += chunk
+        *lines, self._partial = self._partial.split(b"\n")
+        for line in lines:
+            text = line.decode(errors="replace")
+            self.output.append(text)
+            print(f"[{self.name}] {text}")
+
+    def wait_for(self, needle, timeout):
+        """Waits (bounded) until a line containing `needle` appears."""
+        deadline = time.monotonic() + timeout
+        seen = 0
+        while time.monotonic() < deadline:
+            for line in self.output[seen:]:
+                if needle in line:
+                    return line
+            seen = len(self.output)
+            if self.proc.poll() is not None:
+                self._drain(0)
+                if any(needle in line for line in self.output[seen:]):
+                    return next(l for l in self.output[seen:] if needle in l)
+                raise AssertionError(
+                    f"{self.name} exited with {self.proc.returncode} before printing {needle!r}")
+            self._drain(min(0.2, max(0.0, deadline - time.monotonic())))
+        raise AssertionError(f"{self.name} did not print {needle!r} within {timeout}s")
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        """Signals the process and waits for it; returns its exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            self._drain(0.1)
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            raise AssertionError(f"{self.name} ignored {sig!r} for {timeout}s and was killed")
+        self._drain(0)
+        return self.proc.returncode
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+class Telemetry:
+    """Client of DPDK's telemetry v2 socket (AF_UNIX, SOCK_SEQPACKET, JSON)."""
+
+    def __init__(self, file_prefix, timeout=10):
+        path = f"/var/run/dpdk/{file_prefix}/dpdk_telemetry.v2"
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+                self.sock.settimeout(5)
+                self.sock.connect(path)
+                break
+            except OSError:
+                self.sock.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)  # polling for the socket to appear, bounded by deadline
+        self.greeting = json.loads(self.sock.recv(65536))
+
+    def query(self, command):
+        self.sock.send(command.encode())
+        reply = json.loads(self.sock.recv(1 << 20))
+        return reply[command.split(",")[0]]
+
+    def close(self):
+        self.sock.close()
+
+
+class Lab:
+    """A server and a client namespace joined by one veth pair.
+
+    The server end has no kernel address: the appliance owns it. The client end
+    gets `client_ip` and has tx checksum offload off, since a veth would hand
+    partially checksummed TCP/UDP to the dataplane's packet socket.
+    """
+
+    def __init__(self, subnet="198.18.0", prefix=24):
+        tag = secrets.token_hex(3)
+        self.tag = tag
+        self.server_ns = f"stp-{tag}-s"
+        self.client_ns = f"stp-{tag}-c"
+        self.server_if = f"vs{tag}"
+        self.client_if = f"vc{tag}"
+        self.tap_if = f"tp{tag}"
+        self.server_ip = f"{subnet}.1"
+        self.client_ip = f"{subnet}.2"
+        self.prefix = prefix
+        self.file_prefix = f"stampede-test-{tag}"
+        self.processes = []
+
+    def __enter__(self):
+        try:
+            run(["ip", "netns", "add", self.server_ns])
+            run(["ip", "netns", "add", self.client_ns])
+            run(["ip", "link", "add", self.server_if, "netns", self.server_ns, "type", "veth",
+                 "peer", "name", self.client_if, "netns", self.client_ns])
+            for ns, ifname in ((self.server_ns, self.server_if), (self.client_ns, self.client_if)):
+                run(["ip", "-n", ns, "link", "set", "lo", "up"])
+                run(["ip", "-n", ns, "link", "set", ifname, "up"])
+            run(["ip", "-n", self.client_ns, "addr", "add",
+                 f"{self.client_ip}/{self.prefix}", "dev", self.client_if])
+            self.client(["ethtool", "-K", self.client_if, "tx", "off"])
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        for process in self.processes:
+            process.kill()
+        for ns in (self.server_ns, self.client_ns):
+            subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL, timeout=30)
+        shutil.rmtree(f"/var/run/dpdk/{self.file_prefix}", ignore_errors=True)
+        return False
+
+    def server(self, args, **kwargs):
+        return run(["ip", "netns", "exec", self.server_ns, *args], **kwargs)
+
+    def client(self, args, **kwargs):
+        return run(["ip", "netns", "exec", self.client_ns, *args], **kwargs)
+
+    def spawn(self, ns, args, name):
+        process = Process(["ip", "netns", "exec", ns, *args], name)
+        self.processes.append(process)
+        return process
+
+    def start_dataplane(self, dataplane, driver="af_packet", extra=()):
+        process = self.spawn(self.server_ns, [
+            dataplane,
+            f"--port=net_{driver}0,iface={self.server_if}",
+            f"--ipv4={self.server_ip}/{self.prefix}",
+            "--lcores=1",
+            "--memory_mb=256",
+            f"--file_prefix={self.file_prefix}",
+            f"--exception_iface={self.tap_if}",
+            *extra,
+        ], "dataplane")
+        process.wait_for("event=ready", timeout=60)
+        return process
