@@ -1,14 +1,51 @@
 #include "dataplane/net/checksum.h"
 
+#include <bit>
+#include <cstring>
+
 namespace stampede::net {
+namespace {
+
+// RFC 1071 §2(B): the one's-complement sum is byte-order independent up to one
+// final swap, so it adds native 64-bit loads and swaps once at the end.
+uint64_t SumNative(ConstByteSpan bytes) {
+  uint64_t sum = 0;
+  size_t i = 0;
+  for (; i + 8 <= bytes.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, bytes.data() + i, 8);
+    sum += word & 0xffffffffu;
+    sum += word >> 32;
+  }
+  for (; i + 2 <= bytes.size(); i += 2) {
+    uint16_t half;
+    std::memcpy(&half, bytes.data() + i, 2);
+    sum += half;
+  }
+  if (i < bytes.size()) {
+    uint8_t last[2] = {static_cast<uint8_t>(bytes[i]), 0};
+    uint16_t half;
+    std::memcpy(&half, last, 2);
+    sum += half;
+  }
+  return sum;
+}
+
+uint16_t Fold16(uint64_t sum) {
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(sum);
+}
+
+}  // namespace
 
 uint32_t ChecksumPartial(ConstByteSpan bytes, uint32_t sum) {
-  uint64_t wide = sum;
-  size_t i = 0;
-  for (; i + 1 < bytes.size(); i += 2) wide += Load16(bytes, i);
-  if (i < bytes.size()) wide += static_cast<uint32_t>(Load8(bytes, i)) << 8;
-  while (wide >> 32) wide = (wide & 0xffffffffu) + (wide >> 32);
-  return static_cast<uint32_t>(wide);
+  uint16_t native = Fold16(SumNative(bytes));
+  if constexpr (std::endian::native == std::endian::little) {
+    native = static_cast<uint16_t>((native >> 8) | (native << 8));
+  }
+  uint64_t total = uint64_t{sum} + native;
+  while (total >> 32) total = (total & 0xffffffffu) + (total >> 32);
+  return static_cast<uint32_t>(total);
 }
 
 uint16_t ChecksumFinish(uint32_t sum) {
