@@ -1,0 +1,140 @@
+#include "dataplane/net/responder.h"
+
+#include "gtest/gtest.h"
+#include "tests/unit/net/frames.h"
+
+namespace stampede::net {
+namespace {
+
+using testing::Frame;
+
+class ResponderTest : public ::testing::Test {
+ protected:
+  ResponderTest() : local_(testing::kOurMac), neighbours_(1000), responder_(local_, neighbours_) {
+    local_.AddIpv4({testing::kOurIp, 24});
+  }
+  Decision Handle(Frame& frame) { return responder_.Handle(frame, /*now=*/10); }
+
+  LocalAddresses local_;
+  NeighbourTable neighbours_;
+  Responder responder_;
+};
+
+TEST_F(ResponderTest, AnswersArpForOurAddressInPlace) {
+  Frame frame = testing::Arp(kArpOpRequest);
+  Decision decision = Handle(frame);
+  ASSERT_EQ(decision.verdict, Verdict::kTransmit);
+  EXPECT_EQ(decision.answer, Answer::kArpReply);
+  ParseResult reply = ParsePacket(frame);
+  ASSERT_TRUE(reply.ok);
+  EXPECT_EQ(reply.packet.destination_mac, testing::kPeerMac);
+  EXPECT_EQ(reply.packet.source_mac, testing::kOurMac);
+  EXPECT_EQ(reply.packet.arp.operation, kArpOpReply);
+  EXPECT_EQ(reply.packet.arp.sender_mac, testing::kOurMac);
+  EXPECT_EQ(reply.packet.arp.sender_ip, testing::kOurIp);
+  EXPECT_EQ(reply.packet.arp.target_mac, testing::kPeerMac);
+  EXPECT_EQ(reply.packet.arp.target_ip, testing::kPeerIp);
+  EXPECT_EQ(neighbours_.Lookup(testing::kPeerIp, 10), testing::kPeerMac);
+}
+
+TEST_F(ResponderTest, KeepsTheVlanTagOnArpReplies) {
+  testing::FrameSpec vlan;
+  vlan.vlan = true;
+  Frame frame = testing::Arp(kArpOpRequest, testing::kOurIp, vlan);
+  ASSERT_EQ(Handle(frame).verdict, Verdict::kTransmit);
+  ParseResult reply = ParsePacket(frame);
+  ASSERT_TRUE(reply.ok);
+  EXPECT_TRUE(reply.packet.has_vlan);
+  EXPECT_EQ(reply.packet.vlan_tci, 0x0064);
+}
+
+TEST_F(ResponderTest, IgnoresArpForOtherAddressesButLearns) {
+  Frame frame = testing::Arp(kArpOpRequest, Ipv4Address{0xc6120063});
+  Decision decision = Handle(frame);
+  EXPECT_EQ(decision.verdict, Verdict::kDrop);
+  EXPECT_EQ(decision.drop, DropReason::kArpNotForUs);
+  EXPECT_EQ(neighbours_.Lookup(testing::kPeerIp, 10), testing::kPeerMac);
+}
+
+TEST_F(ResponderTest, GivesArpRepliesToTheKernel) {
+  Frame frame = testing::Arp(kArpOpReply, testing::kOurIp, {}, testing::kOurMac);
+  EXPECT_EQ(Handle(frame).verdict, Verdict::kException);
+}
+
+TEST_F(ResponderTest, AnswersIcmpEchoWithValidChecksums) {
+  Frame frame = testing::IcmpEcho();
+  Frame request = frame;
+  Decision decision = Handle(frame);
+  ASSERT_EQ(decision.verdict, Verdict::kTransmit);
+  EXPECT_EQ(decision.answer, Answer::kIcmpEchoReply);
+  ParseResult reply = ParsePacket(frame);  // checks both checksums
+  ASSERT_TRUE(reply.ok) << DropReasonName(reply.drop);
+  EXPECT_EQ(reply.packet.destination_mac, testing::kPeerMac);
+  EXPECT_EQ(reply.packet.source_mac, testing::kOurMac);
+  EXPECT_EQ(reply.packet.ipv4.source, testing::kOurIp);
+  EXPECT_EQ(reply.packet.ipv4.destination, testing::kPeerIp);
+  EXPECT_EQ(reply.packet.ipv4.ttl, kDefaultTtl);
+  EXPECT_EQ(reply.packet.icmp.type, kIcmpEchoReply);
+  // Identifier, sequence and payload come back unchanged.
+  EXPECT_TRUE(std::equal(frame.begin() + 38, frame.end(), request.begin() + 38));
+}
+
+TEST_F(ResponderTest, DoesNotAnswerBroadcastEcho) {
+  Frame frame = testing::IcmpEcho(Ipv4Address{0xc61200ff});
+  Decision decision = Handle(frame);
+  EXPECT_EQ(decision.verdict, Verdict::kDrop);
+  EXPECT_EQ(decision.drop, DropReason::kIcmpUnhandled);
+}
+
+TEST_F(ResponderTest, SendsUdpTcpAndIpv6ToTheKernel) {
+  for (Frame frame : {testing::Udp(), testing::Tcp(), testing::Ipv6()}) {
+    EXPECT_EQ(Handle(frame).verdict, Verdict::kException);
+  }
+}
+
+TEST_F(ResponderTest, DropsFramesForOtherMacsAndHosts) {
+  testing::FrameSpec other_mac;
+  other_mac.destination_mac = {{0x02, 0, 0, 0, 0, 0x99}};
+  Frame frame = testing::Udp(8, true, other_mac);
+  EXPECT_EQ(Handle(frame).drop, DropReason::kNotOurMac);
+
+  testing::Ipv4Spec other_host;
+  other_host.destination = {0xc6120099};
+  Frame to_other = testing::Ipv4(
+      other_host, testing::UdpDatagram(1, 2, 8, true, testing::kPeerIp, other_host.destination));
+  Decision decision = Handle(to_other);
+  EXPECT_EQ(decision.verdict, Verdict::kDrop);
+  EXPECT_EQ(decision.drop, DropReason::kIpv4NotForUs);
+}
+
+TEST_F(ResponderTest, DropsBroadcastSources) {
+  testing::Ipv4Spec spoofed;
+  spoofed.source = {0xffffffff};
+  Frame frame =
+      testing::Ipv4(spoofed, testing::UdpDatagram(1, 2, 8, true, spoofed.source, testing::kOurIp));
+  EXPECT_EQ(Handle(frame).drop, DropReason::kIpv4BadSource);
+}
+
+TEST_F(ResponderTest, PassesMalformedDropsThrough) {
+  Frame frame = testing::Udp();
+  frame.resize(20);
+  Decision decision = Handle(frame);
+  EXPECT_EQ(decision.verdict, Verdict::kDrop);
+  EXPECT_EQ(decision.drop, DropReason::kIpv4Truncated);
+}
+
+TEST(GratuitousArpTest, AnnouncesTheAddress) {
+  Frame frame(kMinFrameSize + 10, std::byte{0xaa});
+  size_t length = BuildGratuitousArp(frame, testing::kOurMac, testing::kOurIp);
+  ASSERT_EQ(length, kMinFrameSize);
+  ParseResult parsed = ParsePacket(ConstByteSpan(frame).first(length));
+  ASSERT_TRUE(parsed.ok);
+  EXPECT_TRUE(parsed.packet.destination_mac.IsBroadcast());
+  EXPECT_EQ(parsed.packet.arp.operation, kArpOpRequest);
+  EXPECT_EQ(parsed.packet.arp.sender_ip, testing::kOurIp);
+  EXPECT_EQ(parsed.packet.arp.target_ip, testing::kOurIp);
+  EXPECT_EQ(parsed.packet.arp.sender_mac, testing::kOurMac);
+}
+
+}  // namespace
+}  // namespace stampede::net
