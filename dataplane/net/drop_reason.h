@@ -32,8 +32,7 @@ namespace stampede::net {
   X(kIcmpUnhandled, "icmp_unhandled")               \
   X(kNoExceptionPath, "no_exception_path")          \
   X(kExceptionQueueFull, "exception_queue_full")    \
-  X(kTxQueueFull, "tx_queue_full")                  \
-  X(kMbufTooLarge, "mbuf_too_large")
+  X(kTxQueueFull, "tx_queue_full")
 
 enum class DropReason : uint8_t {
 #define STAMPEDE_DROP_ENUM(name, text) name,
