@@ -19,16 +19,6 @@ std::optional<uint32_t> ParseDecimal(absl::string_view text, uint32_t max) {
 
 }  // namespace
 
-MacAddress MacAddress::Load(ConstByteSpan bytes, size_t offset) {
-  MacAddress mac;
-  for (size_t i = 0; i < mac.octets.size(); ++i) mac.octets[i] = Load8(bytes, offset + i);
-  return mac;
-}
-
-void MacAddress::Store(ByteSpan bytes, size_t offset) const {
-  for (size_t i = 0; i < octets.size(); ++i) Store8(bytes, offset + i, octets[i]);
-}
-
 std::optional<MacAddress> MacAddress::Parse(std::string_view text) {
   std::vector<absl::string_view> parts =
       absl::StrSplit(absl::string_view(text.data(), text.size()), ':');

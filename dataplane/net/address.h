@@ -5,6 +5,7 @@
 #include <array>
 #include <compare>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,8 +18,15 @@ struct MacAddress {
   std::array<uint8_t, 6> octets{};
 
   static constexpr MacAddress Broadcast() { return {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}; }
-  static MacAddress Load(ConstByteSpan bytes, size_t offset);
-  void Store(ByteSpan bytes, size_t offset) const;
+  // Callers check `offset + 6 <= bytes.size()`, as for the other loads.
+  static MacAddress Load(ConstByteSpan bytes, size_t offset) {
+    MacAddress mac;
+    std::memcpy(mac.octets.data(), bytes.data() + offset, mac.octets.size());
+    return mac;
+  }
+  void Store(ByteSpan bytes, size_t offset) const {
+    std::memcpy(bytes.data() + offset, octets.data(), octets.size());
+  }
   // "02:00:5e:10:00:01"; nullopt on anything else.
   static std::optional<MacAddress> Parse(std::string_view text);
   std::string ToString() const;

@@ -147,41 +147,49 @@ uint16_t UdpChecksum(Ipv4Address source, Ipv4Address destination, ConstByteSpan 
   return sum == 0 ? 0xffff : sum;
 }
 
-ParseResult ParsePacket(ConstByteSpan frame) {
-  ParseResult result;
-  ParsedPacket& p = result.packet;
-  if (frame.size() < kEthernetHeaderSize) return ParseResult::Drop(DropReason::kEthernetTruncated);
+namespace {
+
+// Fills `p`; on failure sets `drop`. Kept apart from ParsePacket so that one
+// named result is returned on every path (NRVO: no copy of ParsedPacket).
+bool ParseFrame(ConstByteSpan frame, ParsedPacket& p, DropReason& drop) {
+  if (frame.size() < kEthernetHeaderSize) {
+    drop = DropReason::kEthernetTruncated;
+    return false;
+  }
   p.destination_mac = MacAddress::Load(frame, 0);
   p.source_mac = MacAddress::Load(frame, 6);
   p.ether_type = Load16(frame, 12);
   p.l3_offset = kEthernetHeaderSize;
   if (p.ether_type == kEtherTypeVlan || p.ether_type == kEtherTypeQinQ) {
     if (frame.size() < kEthernetHeaderSize + kVlanTagSize) {
-      return ParseResult::Drop(DropReason::kVlanTruncated);
+      drop = DropReason::kVlanTruncated;
+      return false;
     }
     p.has_vlan = true;
     p.vlan_tci = Load16(frame, 14);
     p.ether_type = Load16(frame, 16);
     p.l3_offset += kVlanTagSize;
     if (p.ether_type == kEtherTypeVlan || p.ether_type == kEtherTypeQinQ) {
-      return ParseResult::Drop(DropReason::kVlanStacked);
+      drop = DropReason::kVlanStacked;
+      return false;
     }
   }
-  DropReason drop = DropReason::kEthernetTruncated;
-  bool ok = true;
   switch (p.ether_type) {
     case kEtherTypeArp:
-      ok = ParseArp(frame, p, drop);
-      break;
+      return ParseArp(frame, p, drop);
     case kEtherTypeIpv4:
-      ok = ParseIpv4(frame, p, drop);
-      break;
+      return ParseIpv4(frame, p, drop);
     default:
       p.l3 = L3Kind::kOther;
-      break;
+      return true;
   }
-  if (!ok) return ParseResult::Drop(drop);
-  result.ok = true;
+}
+
+}  // namespace
+
+ParseResult ParsePacket(ConstByteSpan frame) {
+  ParseResult result;
+  result.ok = ParseFrame(frame, result.packet, result.drop);
   return result;
 }
 

@@ -93,8 +93,6 @@ struct ParseResult {
   bool ok = false;
   DropReason drop = DropReason::kEthernetTruncated;  // meaningful when !ok
   ParsedPacket packet;
-
-  static ParseResult Drop(DropReason reason) { return {false, reason, {}}; }
 };
 
 // Parses and validates one frame. Checks: lengths at every layer, the IPv4
