@@ -5,21 +5,16 @@ tests/fuzz/corpus/packet/seed_*.bin."""
 
 import os
 import struct
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from inet import checksum  # noqa: E402
 
 OUR_MAC = bytes.fromhex("02005e100001")
 PEER_MAC = bytes.fromhex("02005e100002")
 BROADCAST = b"\xff" * 6
 OUR_IP = bytes([198, 18, 0, 1])
 PEER_IP = bytes([198, 18, 0, 2])
-
-
-def checksum(data):
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
 
 
 def ether(ether_type, dst=OUR_MAC, vlan=None):

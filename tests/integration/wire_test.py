@@ -18,15 +18,7 @@ import sys
 import tempfile
 
 import netlab
-
-
-def checksum(data):
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
+from inet import checksum
 
 
 def ipv4_udp_frame(dst_mac, src_mac, src_ip, dst_ip, *, bad_checksum=False, fragment=False):
