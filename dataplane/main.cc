@@ -37,8 +37,7 @@ ABSL_FLAG(std::string, port, "",
           "DPDK device to serve on: a PCI address (0000:03:00.0) or a vdev spec "
           "(net_af_packet0,iface=eth1 / net_af_xdp0,iface=eth1 / net_memif0,... / net_null0)");
 ABSL_FLAG(std::string, lcores, "0",
-          "EAL core list; the first core is the main lcore, the others run workers "
-          "(a single core runs the worker on the main lcore)");
+          "EAL core list; every core runs one worker (the first is the main lcore)");
 ABSL_FLAG(uint32_t, memory_mb, 256, "Memory for mbuf pools and tables, in MiB");
 ABSL_FLAG(std::string, huge_pages, "auto",
           "auto: hugepages when enough are free, else --no-huge; on: require them; off: never");
@@ -104,10 +103,6 @@ absl::StatusOr<port::DataplaneOptions> OptionsFromFlags() {
   options.extra_eal_args = absl::GetFlag(FLAGS_eal_args);
   return options;
 }
-
-struct WorkerLaunch {
-  std::unique_ptr<port::Worker> worker;
-};
 
 int RunWorker(void* arg) {
   static_cast<port::Worker*>(arg)->Run(stop_requested);
@@ -207,14 +202,14 @@ absl::Status Dataplane::Start(uint32_t workers) {
 }
 
 void Dataplane::Serve() {
-  // Workers take the lcores after the main one; with none, the main lcore works.
-  size_t next = 0;
+  // Worker 0 runs on the main lcore, the others on the EAL worker lcores.
+  size_t next = 1;
   unsigned lcore = 0;
   RTE_LCORE_FOREACH_WORKER(lcore) {
     if (next == workers_.size()) break;
     rte_eal_remote_launch(RunWorker, workers_[next++].get(), lcore);
   }
-  if (next < workers_.size()) workers_[next]->Run(stop_requested);
+  workers_[0]->Run(stop_requested);
   rte_eal_mp_wait_lcore();
 }
 

@@ -65,7 +65,7 @@ absl::StatusOr<uint32_t> CountWorkers(const std::string& lcores) {
     }
     for (uint32_t core = *first; core <= *last; ++core) cores.insert(core);
   }
-  return cores.size() <= 1 ? 1 : static_cast<uint32_t>(cores.size() - 1);
+  return static_cast<uint32_t>(cores.size());
 }
 
 absl::StatusOr<std::vector<std::string>> BuildEalArgs(const DataplaneOptions& options,

@@ -19,8 +19,8 @@ struct DataplaneOptions {
   // A DPDK device: a PCI address ("0000:03:00.0") or a vdev spec
   // ("net_af_packet0,iface=eth1", "net_memif0,role=server", "net_null0").
   std::string port;
-  // EAL core list; the first is the main lcore, the rest run workers. With a
-  // single core the main lcore is the worker.
+  // EAL core list; every core runs one worker, the first (the main lcore)
+  // included. Signals and telemetry have threads of their own.
   std::string lcores = "0";
   uint32_t memory_mb = 256;
   HugePages huge_pages = HugePages::kAuto;
@@ -54,8 +54,8 @@ std::string DeviceName(const std::string& spec);
 absl::StatusOr<std::vector<std::string>> BuildEalArgs(const DataplaneOptions& options,
                                                       const HostFacts& host);
 
-// The number of worker lcores an EAL core list gives: all but the main one, or
-// one if the list has a single core. Errors on a malformed list.
+// The number of workers an EAL core list gives: one per distinct core. Errors
+// on a malformed list.
 absl::StatusOr<uint32_t> CountWorkers(const std::string& lcores);
 
 }  // namespace stampede::port

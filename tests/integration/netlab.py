@@ -194,12 +194,19 @@ class Lab:
         self.processes.append(process)
         return process
 
-    def start_dataplane(self, dataplane, driver="af_packet", extra=()):
+    def start_dataplane(self, dataplane, driver="af_packet", workers=1, extra=()):
+        """Starts stampede-dataplane on the server end; `workers` > 1 gives the
+        port that many queue pairs and runs one worker per core."""
+        queues = {"af_packet": "qpairs", "af_xdp": "queue_count"}[driver]
+        port = f"net_{driver}0,iface={self.server_if}"
+        if workers > 1:
+            port += f",{queues}={workers}"
+        lcores = ",".join(str(core) for core in range(workers)) if workers > 1 else "1"
         process = self.spawn(self.server_ns, [
             dataplane,
-            f"--port=net_{driver}0,iface={self.server_if}",
+            f"--port={port}",
             f"--ipv4={self.server_ip}/{self.prefix}",
-            "--lcores=1",
+            f"--lcores={lcores}",
             "--memory_mb=256",
             f"--file_prefix={self.file_prefix}",
             f"--exception_iface={self.tap_if}",

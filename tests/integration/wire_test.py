@@ -55,12 +55,13 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--dataplane", required=True)
     parser.add_argument("--driver", choices=["af_packet", "af_xdp"], default="af_packet")
+    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     netlab.require(["ip", "nft", "ping", "arping", "curl", "ethtool"])
 
     with netlab.Lab() as lab, tempfile.TemporaryDirectory() as www:
         try:
-            dataplane = lab.start_dataplane(args.dataplane, args.driver)
+            dataplane = lab.start_dataplane(args.dataplane, args.driver, args.workers)
         except AssertionError as error:
             if args.driver == "af_xdp":
                 netlab.skip_or_fail(f"net_af_xdp does not start on this machine: {error}")
@@ -70,6 +71,7 @@ def main():
         info = telemetry.query("/stampede/info")
         assert info["mac"] == appliance_mac, info
         assert info["ipv4"] == f"{lab.server_ip}/{lab.prefix}", info
+        assert info["workers"] == args.workers, info
 
         # ICMP echo from the fast path, exactly one answer per request.
         ping = lab.client(["ping", "-c", "5", "-i", "0.2", "-W", "2", lab.server_ip], check=False)
@@ -125,8 +127,11 @@ def main():
         assert stats["arp_replies"] >= 3, stats
         assert stats["gratuitous_arps"] == 1, stats
         assert stats["to_kernel"] > 0 and stats["from_kernel"] > 0, stats
-        per_worker = telemetry.query("/stampede/lcore_stats,0")
-        assert per_worker["rx_packets"] == stats["rx_packets"], (per_worker, stats)
+        # Every worker reports its own block, and the blocks add up to the total.
+        per_worker = [telemetry.query(f"/stampede/lcore_stats,{w}") for w in range(args.workers)]
+        print(per_worker)
+        for name in ("rx_packets", "tx_packets", "to_kernel", "from_kernel", "drops"):
+            assert sum(w[name] for w in per_worker) == stats[name], (name, per_worker, stats)
         telemetry.close()
 
         # Clean shutdown: every mbuf back, the kernel's hold on the interface restored.

@@ -88,7 +88,7 @@ TEST(CountWorkersTest, Table) {
     std::string lcores;
     int workers;  // -1: error
   };
-  for (const Case& c : {Case{"0", 1}, Case{"0,1", 1}, Case{"0-3", 3}, Case{"1,3-5", 3},
+  for (const Case& c : {Case{"0", 1}, Case{"0,1", 2}, Case{"0-3", 4}, Case{"1,3-5", 4},
                         Case{"0,0", 1}, Case{"", -1}, Case{"a", -1}, Case{"3-1", -1},
                         Case{"0,,1", -1}, Case{"1-2-3", -1}, Case{"5000", -1}}) {
     absl::StatusOr<uint32_t> workers = CountWorkers(c.lcores);
