@@ -1,0 +1,94 @@
+#include "control/cli/check.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "control/config/loader.h"
+#include "control/config/validate.h"
+#include "dataplane/net/address.h"
+#include "dataplane/port/options.h"
+
+namespace stampede::cli {
+namespace {
+
+std::string Or(const std::string& value, const std::string& fallback) {
+  return value.empty() ? fallback : value;
+}
+
+uint64_t PoolAddresses(const v1::Dhcp& dhcp) {
+  uint64_t total = 0;
+  for (const v1::Subnet& subnet : dhcp.subnets()) {
+    for (const v1::Pool& pool : subnet.pools()) {
+      auto first = net::Ipv4Address::Parse(std::string_view(pool.first()));
+      auto last = net::Ipv4Address::Parse(std::string_view(pool.last()));
+      if (first && last && first->value <= last->value) total += last->value - first->value + 1;
+    }
+  }
+  return total;
+}
+
+std::string Count(uint64_t n, const char* one, const char* many) {
+  return absl::StrCat(n, " ", n == 1 ? one : many);
+}
+
+std::string BootFiles(const v1::BootProfile& profile) {
+  std::vector<std::string> parts;
+  const v1::BootFiles& files = profile.boot_files();
+  if (!files.bios().empty()) parts.push_back("bios=" + files.bios());
+  if (!files.efi_ia32().empty()) parts.push_back("efi_ia32=" + files.efi_ia32());
+  if (!files.efi_x64().empty()) parts.push_back("efi_x64=" + files.efi_x64());
+  if (!files.efi_arm64().empty()) parts.push_back("efi_arm64=" + files.efi_arm64());
+  if (!files.efi_x64_http().empty()) parts.push_back("efi_x64_http=" + files.efi_x64_http());
+  if (!profile.kernel().empty()) parts.push_back("kernel=" + profile.kernel());
+  if (!profile.image().empty()) parts.push_back("image=" + profile.image());
+  return absl::StrJoin(parts, " ");
+}
+
+}  // namespace
+
+int Check(const std::string& path, std::ostream& out, std::ostream& err) {
+  absl::StatusOr<config::LoadedConfig> loaded = config::LoadConfigFile(path);
+  if (!loaded.ok()) {
+    err << loaded.status().message() << "\n";
+    return 1;
+  }
+  std::vector<std::string> problems = config::Validate(*loaded);
+  if (!problems.empty()) {
+    for (const std::string& problem : problems) err << problem << "\n";
+    err << path << ": " << problems.size() << (problems.size() == 1 ? " problem" : " problems")
+        << "\n";
+    return 1;
+  }
+  const v1::Config& c = loaded->config;
+  absl::StatusOr<uint32_t> workers = port::CountWorkers(Or(c.dataplane().lcores(), "0"));
+  size_t by_mac = 0;
+  for (const v1::Host& host : c.hosts()) by_mac += host.mac().empty() ? 0 : 1;
+  size_t pools = 0;
+  for (const v1::Subnet& subnet : c.dhcp().subnets()) pools += subnet.pools_size();
+  std::string mode = c.dhcp().mode() == v1::Dhcp::PROXY ? "proxy" : "authoritative";
+
+  out << path << ": valid\n";
+  out << "  dataplane  port=" << c.dataplane().port()
+      << " lcores=" << Or(c.dataplane().lcores(), "0") << " (" << workers.value_or(0)
+      << " workers) memory=" << (c.dataplane().memory_mb() ? c.dataplane().memory_mb() : 256)
+      << "MiB ipv4=" << absl::StrJoin(c.dataplane().ipv4(), ",") << "\n";
+  out << "  dhcp       " << mode << ", " << Count(c.dhcp().subnets_size(), "subnet", "subnets")
+      << ", " << Count(pools, "pool", "pools") << " ("
+      << Count(PoolAddresses(c.dhcp()), "address", "addresses") << "), lease "
+      << Or(c.dhcp().lease_time(), "1h") << "\n";
+  out << "  hosts      " << c.hosts_size() << " (" << by_mac << " by MAC, "
+      << c.hosts_size() - by_mac << " by option 82)\n";
+  for (const v1::BootProfile& profile : c.profiles()) {
+    out << "  profile    " << profile.name() << ": " << BootFiles(profile)
+        << (profile.menu_default() ? " (menu default)" : "") << "\n";
+  }
+  out << "  tftp       root=" << Or(c.tftp().root(), "(none)") << "\n";
+  out << "  images     " << Or(c.images().folder(), "(none)") << "\n";
+  out << "  http       port " << (c.http().port() ? c.http().port() : 80) << "\n";
+  return 0;
+}
+
+}  // namespace stampede::cli

@@ -1,0 +1,241 @@
+#include "control/config/validate.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "dataplane/net/address.h"
+
+namespace stampede::config {
+namespace {
+
+using net::Ipv4Address;
+using net::Ipv4Interface;
+
+// RFC 2348: blksize 8..65464.
+constexpr uint32_t kMinBlksize = 8;
+constexpr uint32_t kMaxBlksize = 65464;
+// RFC 7440: windowsize 1..65535.
+constexpr uint32_t kMaxWindowsize = 65535;
+
+std::string_view View(const std::string& s) { return s; }
+
+class Checker {
+ public:
+  explicit Checker(const LoadedConfig& loaded) : loaded_(loaded), config_(loaded.config) {}
+
+  std::vector<std::string> Run() {
+    CheckDataplane();
+    CollectProfiles();
+    CheckSubnets();
+    CheckHosts();
+    CheckServices();
+    return std::move(problems_);
+  }
+
+ private:
+  void Problem(const std::string& path, absl::string_view what) {
+    problems_.push_back(absl::StrCat(loaded_.Where(path), ": ", path, ": ", what));
+  }
+
+  std::optional<Ipv4Address> Address(const std::string& path, const std::string& text) {
+    std::optional<Ipv4Address> address = Ipv4Address::Parse(View(text));
+    if (!address) Problem(path, absl::StrCat("'", text, "' is not an IPv4 address"));
+    return address;
+  }
+
+  void Duration(const std::string& path, const std::string& text) {
+    if (!text.empty() && !ParseDurationSeconds(View(text))) {
+      Problem(path, absl::StrCat("'", text, "' is not a duration like 90s, 15m, 12h or 7d"));
+    }
+  }
+
+  void Profile(const std::string& path, const std::string& name) {
+    if (!name.empty() && !profiles_.contains(name)) {
+      Problem(path, absl::StrCat("no profile named '", name, "'"));
+    }
+  }
+
+  void CheckDataplane() {
+    const v1::Dataplane& dp = config_.dataplane();
+    if (dp.port().empty()) Problem("dataplane.port", "is required (a PCI address or vdev spec)");
+    if (dp.ipv4().empty()) Problem("dataplane.ipv4", "needs at least one address/prefix");
+    for (int i = 0; i < dp.ipv4_size(); ++i) {
+      std::optional<Ipv4Interface> interface = Ipv4Interface::Parse(View(dp.ipv4(i)));
+      if (!interface) {
+        Problem(absl::StrCat("dataplane.ipv4[", i, "]"),
+                absl::StrCat("'", dp.ipv4(i), "' is not an address/prefix like 198.18.0.1/24"));
+      }
+    }
+    if (!dp.mac().empty() && !net::MacAddress::Parse(View(dp.mac()))) {
+      Problem("dataplane.mac", absl::StrCat("'", dp.mac(), "' is not a MAC address"));
+    }
+    const std::string& huge = dp.huge_pages();
+    if (!huge.empty() && huge != "auto" && huge != "on" && huge != "off") {
+      Problem("dataplane.huge_pages", absl::StrCat("'", huge, "' is not auto, on or off"));
+    }
+    if (dp.memory_mb() != 0 && dp.memory_mb() < 64) Problem("dataplane.memory_mb", "must be >= 64");
+  }
+
+  void CollectProfiles() {
+    for (int i = 0; i < config_.profiles_size(); ++i) {
+      const v1::BootProfile& profile = config_.profiles(i);
+      std::string path = absl::StrCat("profiles[", i, "]");
+      if (profile.name().empty()) Problem(path + ".name", "is required");
+      if (!profiles_.insert(profile.name()).second) {
+        Problem(path + ".name", absl::StrCat("profile '", profile.name(), "' is defined twice"));
+      }
+      Duration(path + ".menu_timeout", profile.menu_timeout());
+      if (!profile.image().empty()) {
+        std::filesystem::path iso =
+            std::filesystem::path(config_.images().folder()) / (profile.image() + ".iso");
+        std::error_code error;
+        if (config_.images().folder().empty() || !std::filesystem::is_regular_file(iso, error)) {
+          Problem(path + ".image",
+                  absl::StrCat("image '", profile.image(), "' is not in the images folder (",
+                               iso.string(), " not found)"));
+        }
+      }
+    }
+  }
+
+  void CheckSubnets() {
+    const v1::Dhcp& dhcp = config_.dhcp();
+    Duration("dhcp.lease_time", dhcp.lease_time());
+    struct Range {
+      uint32_t first, last;
+      std::string path;
+    };
+    std::vector<Range> ranges;
+    for (int s = 0; s < dhcp.subnets_size(); ++s) {
+      const v1::Subnet& subnet = dhcp.subnets(s);
+      std::string path = absl::StrCat("dhcp.subnets[", s, "]");
+      std::optional<Ipv4Interface> network = Ipv4Interface::Parse(View(subnet.subnet()));
+      if (!network) {
+        Problem(path + ".subnet",
+                absl::StrCat("'", subnet.subnet(), "' is not a network like 198.18.0.0/24"));
+      } else if ((network->address.value & ~network->Netmask()) != 0) {
+        Problem(path + ".subnet", absl::StrCat("'", subnet.subnet(), "' has host bits set"));
+        network.reset();
+      } else {
+        subnets_.push_back(*network);
+      }
+      if (!subnet.router().empty()) Address(path + ".router", subnet.router());
+      for (int d = 0; d < subnet.dns_size(); ++d) {
+        Address(absl::StrCat(path, ".dns[", d, "]"), subnet.dns(d));
+      }
+      Duration(path + ".lease_time", subnet.lease_time());
+      Profile(path + ".profile", subnet.profile());
+      for (int p = 0; p < subnet.pools_size(); ++p) {
+        std::string pool_path = absl::StrCat(path, ".pools[", p, "]");
+        std::optional<Ipv4Address> first = Address(pool_path + ".first", subnet.pools(p).first());
+        std::optional<Ipv4Address> last = Address(pool_path + ".last", subnet.pools(p).last());
+        if (!first || !last) continue;
+        std::string range = absl::StrCat(first->ToString(), "-", last->ToString());
+        if (first->value > last->value) {
+          Problem(pool_path, absl::StrCat("pool ", range, " is reversed"));
+          continue;
+        }
+        if (network && (!network->Contains(*first) || !network->Contains(*last))) {
+          Problem(pool_path, absl::StrCat("pool ", range, " is not inside ", subnet.subnet()));
+        }
+        ranges.push_back({first->value, last->value, pool_path});
+      }
+    }
+    std::sort(ranges.begin(), ranges.end(),
+              [](const Range& a, const Range& b) { return a.first < b.first; });
+    for (size_t i = 1; i < ranges.size(); ++i) {
+      if (ranges[i].first <= ranges[i - 1].last) {
+        Problem(ranges[i].path, absl::StrCat("pool overlaps ", ranges[i - 1].path));
+      }
+    }
+  }
+
+  void CheckHosts() {
+    std::map<std::string, std::string> macs, addresses;
+    for (int h = 0; h < config_.hosts_size(); ++h) {
+      const v1::Host& host = config_.hosts(h);
+      std::string path = absl::StrCat("hosts[", h, "]");
+      if (host.mac().empty() && host.circuit_id().empty() && host.remote_id().empty()) {
+        Problem(path, "needs a mac, circuit_id or remote_id to be recognised");
+      }
+      if (!host.mac().empty()) {
+        std::optional<net::MacAddress> mac = net::MacAddress::Parse(View(host.mac()));
+        if (!mac) {
+          Problem(path + ".mac", absl::StrCat("'", host.mac(), "' is not a MAC address"));
+        } else if (auto [it, fresh] = macs.emplace(mac->ToString(), path); !fresh) {
+          Problem(path + ".mac", absl::StrCat("MAC ", mac->ToString(), " is also ", it->second));
+        }
+      }
+      if (!host.ipv4().empty()) {
+        std::optional<Ipv4Address> ip = Address(path + ".ipv4", host.ipv4());
+        if (ip) {
+          bool inside = std::any_of(subnets_.begin(), subnets_.end(),
+                                    [&](const Ipv4Interface& n) { return n.Contains(*ip); });
+          if (!inside) Problem(path + ".ipv4", absl::StrCat(host.ipv4(), " is in no subnet"));
+          if (auto [it, fresh] = addresses.emplace(ip->ToString(), path); !fresh) {
+            Problem(path + ".ipv4", absl::StrCat(host.ipv4(), " is also given to ", it->second));
+          }
+        }
+      }
+      Profile(path + ".profile", host.profile());
+      Profile(path + ".next_boot", host.next_boot());
+    }
+  }
+
+  void CheckServices() {
+    uint32_t blksize = config_.tftp().max_blksize();
+    if (blksize != 0 && (blksize < kMinBlksize || blksize > kMaxBlksize)) {
+      Problem("tftp.max_blksize", "must be 8..65464 (RFC 2348)");
+    }
+    if (config_.tftp().max_windowsize() > kMaxWindowsize) {
+      Problem("tftp.max_windowsize", "must be 1..65535 (RFC 7440)");
+    }
+    if (config_.http().port() > 65535) Problem("http.port", "must be 1..65535");
+  }
+
+  const LoadedConfig& loaded_;
+  const v1::Config& config_;
+  std::set<std::string> profiles_;
+  std::vector<Ipv4Interface> subnets_;
+  std::vector<std::string> problems_;
+};
+
+}  // namespace
+
+std::optional<uint64_t> ParseDurationSeconds(std::string_view text) {
+  if (text.empty() || text.size() > 32) return std::nullopt;
+  uint64_t total = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    uint64_t number = 0;
+    size_t digits = 0;
+    for (; i < text.size() && text[i] >= '0' && text[i] <= '9' && digits < 9; ++i, ++digits) {
+      number = number * 10 + static_cast<uint64_t>(text[i] - '0');
+    }
+    if (digits == 0 || i == text.size()) return std::nullopt;
+    switch (text[i++]) {
+      case 's':
+        total += number;
+        break;
+      case 'm':
+        total += number * 60;
+        break;
+      case 'h':
+        total += number * 3600;
+        break;
+      case 'd':
+        total += number * 86400;
+        break;
+      default:
+        return std::nullopt;
+    }
+  }
+  return total;
+}
+
+std::vector<std::string> Validate(const LoadedConfig& loaded) { return Checker(loaded).Run(); }
+
+}  // namespace stampede::config

@@ -1,0 +1,56 @@
+#include "control/cli/check.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace stampede::cli {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string Write(const std::string& name, const std::string& text) {
+  std::filesystem::path path = std::filesystem::temp_directory_path() / name;
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+TEST(CheckTest, ValidConfigExitsZeroWithSummary) {
+  std::string path = Write("stampede_check_ok.yaml",
+                           "dataplane: {port: net_null0, lcores: \"0,1\", ipv4: [198.18.0.1/24]}\n"
+                           "dhcp:\n  subnets:\n    - subnet: 198.18.0.0/24\n      pools:\n"
+                           "        - {first: 198.18.0.10, last: 198.18.0.19}\n");
+  std::ostringstream out, err;
+  EXPECT_EQ(Check(path, out, err), 0);
+  EXPECT_EQ(err.str(), "");
+  EXPECT_THAT(out.str(), HasSubstr(": valid\n"));
+  EXPECT_THAT(out.str(), HasSubstr("(2 workers)"));
+  EXPECT_THAT(out.str(), HasSubstr("authoritative, 1 subnet, 1 pool (10 addresses)"));
+  std::filesystem::remove(path);
+}
+
+TEST(CheckTest, InvalidConfigExitsOneWithEveryProblem) {
+  std::string path = Write("stampede_check_bad.yaml",
+                           "dataplane: {port: net_null0, ipv4: [198.18.0.1/24]}\n"
+                           "hosts:\n  - {mac: \"02:00:00:00:00:01\", profile: a}\n"
+                           "  - {mac: \"02:00:00:00:00:01\"}\n");
+  std::ostringstream out, err;
+  EXPECT_EQ(Check(path, out, err), 1);
+  EXPECT_EQ(out.str(), "");
+  EXPECT_THAT(err.str(), HasSubstr(path + ":3:41: hosts[0].profile: no profile named 'a'\n"));
+  EXPECT_THAT(err.str(), HasSubstr(path + ":4:11: hosts[1].mac: MAC 02:00:00:00:00:01 is also"));
+  EXPECT_THAT(err.str(), HasSubstr(": 2 problems\n"));
+  std::filesystem::remove(path);
+}
+
+TEST(CheckTest, MissingFileIsAnError) {
+  std::ostringstream out, err;
+  EXPECT_EQ(Check("/nonexistent/stampede.yaml", out, err), 1);
+  EXPECT_THAT(err.str(), HasSubstr("/nonexistent/stampede.yaml: cannot open"));
+}
+
+}  // namespace
+}  // namespace stampede::cli

@@ -1,0 +1,115 @@
+#include "control/config/validate.h"
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace stampede::config {
+namespace {
+
+constexpr char kBase[] = "dataplane: {port: net_null0, ipv4: [198.18.0.1/24]}\n";
+
+struct BadConfig {
+  std::string name;
+  std::string text;     // appended to kBase (so line numbers start at 2)
+  std::string problem;  // one of the problems must equal this
+};
+
+class BadConfigTest : public ::testing::TestWithParam<BadConfig> {};
+
+TEST_P(BadConfigTest, IsRefusedWithLocation) {
+  absl::StatusOr<LoadedConfig> loaded =
+      ParseConfig(std::string(kBase) + GetParam().text, "c.yaml", Format::kYaml);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  std::vector<std::string> problems = Validate(*loaded);
+  std::string all;
+  for (const std::string& p : problems) all += p + "\n";
+  EXPECT_NE(std::find(problems.begin(), problems.end(), GetParam().problem), problems.end()) << all;
+}
+
+constexpr char kSubnet[] = "dhcp:\n  subnets:\n    - subnet: 198.18.0.0/24\n      pools:\n";
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, BadConfigTest,
+    ::testing::Values(
+        BadConfig{"reversed_pool",
+                  std::string(kSubnet) + "        - {first: 198.18.0.50, last: 198.18.0.10}\n",
+                  "c.yaml:6:11: dhcp.subnets[0].pools[0]: pool 198.18.0.50-198.18.0.10 is "
+                  "reversed"},
+        BadConfig{"pool_outside_subnet",
+                  std::string(kSubnet) + "        - {first: 198.18.1.1, last: 198.18.1.9}\n",
+                  "c.yaml:6:11: dhcp.subnets[0].pools[0]: pool 198.18.1.1-198.18.1.9 is not "
+                  "inside 198.18.0.0/24"},
+        BadConfig{"overlapping_pools",
+                  std::string(kSubnet) + "        - {first: 198.18.0.10, last: 198.18.0.20}\n" +
+                      "        - {first: 198.18.0.20, last: 198.18.0.30}\n",
+                  "c.yaml:7:11: dhcp.subnets[0].pools[1]: pool overlaps "
+                  "dhcp.subnets[0].pools[0]"},
+        BadConfig{"bad_pool_address",
+                  std::string(kSubnet) + "        - {first: 198.18.0.300, last: 198.18.0.20}\n",
+                  "c.yaml:6:19: dhcp.subnets[0].pools[0].first: '198.18.0.300' is not an IPv4 "
+                  "address"},
+        BadConfig{"host_bits", "dhcp: {subnets: [{subnet: 198.18.0.1/24}]}\n",
+                  "c.yaml:2:27: dhcp.subnets[0].subnet: '198.18.0.1/24' has host bits set"},
+        BadConfig{"reservation_outside",
+                  "dhcp: {subnets: [{subnet: 198.18.0.0/24}]}\nhosts:\n  - {mac: "
+                  "\"02:00:00:00:00:01\", ipv4: 198.18.5.5}\n",
+                  "c.yaml:4:38: hosts[0].ipv4: 198.18.5.5 is in no subnet"},
+        BadConfig{"duplicate_mac",
+                  "hosts:\n  - {mac: \"02:00:00:00:00:01\"}\n  - {mac: \"02:00:00:00:00:01\"}\n",
+                  "c.yaml:4:11: hosts[1].mac: MAC 02:00:00:00:00:01 is also hosts[0]"},
+        BadConfig{"bad_mac", "hosts:\n  - {mac: \"02:00:00:00:01\"}\n",
+                  "c.yaml:3:11: hosts[0].mac: '02:00:00:00:01' is not a MAC address"},
+        BadConfig{"unrecognisable_host", "hosts:\n  - {name: x}\n",
+                  "c.yaml:3:5: hosts[0]: needs a mac, circuit_id or remote_id to be recognised"},
+        BadConfig{"missing_profile", "hosts:\n  - {mac: \"02:00:00:00:00:01\", profile: nope}\n",
+                  "c.yaml:3:41: hosts[0].profile: no profile named 'nope'"},
+        BadConfig{"duplicate_profile", "profiles:\n  - {name: a}\n  - {name: a}\n",
+                  "c.yaml:4:12: profiles[1].name: profile 'a' is defined twice"},
+        BadConfig{"missing_image", "profiles:\n  - {name: a, image: nothing-here}\n",
+                  "c.yaml:3:22: profiles[0].image: image 'nothing-here' is not in the images "
+                  "folder (nothing-here.iso not found)"},
+        BadConfig{"bad_duration", "dhcp: {lease_time: 12 hours}\n",
+                  "c.yaml:2:20: dhcp.lease_time: '12 hours' is not a duration like 90s, 15m, "
+                  "12h or 7d"},
+        BadConfig{"bad_blksize", "tftp: {max_blksize: 70000}\n",
+                  "c.yaml:2:21: tftp.max_blksize: must be 8..65464 (RFC 2348)"},
+        BadConfig{"bad_router", "dhcp: {subnets: [{subnet: 198.18.0.0/24, router: gw}]}\n",
+                  "c.yaml:2:50: dhcp.subnets[0].router: 'gw' is not an IPv4 address"}),
+    [](const auto& info) { return info.param.name; });
+
+TEST(ValidateTest, RequiresPortAndAddress) {
+  absl::StatusOr<LoadedConfig> loaded = ParseConfig("http: {port: 80}\n", "c.yaml", Format::kYaml);
+  ASSERT_TRUE(loaded.ok());
+  std::vector<std::string> problems = Validate(*loaded);
+  ASSERT_EQ(problems.size(), 2u);
+  EXPECT_EQ(problems[0], "c.yaml: dataplane.port: is required (a PCI address or vdev spec)");
+}
+
+TEST(ValidateTest, FindsAnImageThatExists) {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() / "stampede_validate_test";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "debian.iso") << "x";
+  std::string text = std::string(kBase) + "images: {folder: " + dir.string() +
+                     "}\nprofiles:\n  - {name: a, image: debian}\n";
+  absl::StatusOr<LoadedConfig> loaded = ParseConfig(text, "c.yaml", Format::kYaml);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_TRUE(Validate(*loaded).empty());
+  std::filesystem::remove_all(dir);
+}
+
+TEST(DurationTest, Table) {
+  EXPECT_EQ(ParseDurationSeconds("90s"), 90u);
+  EXPECT_EQ(ParseDurationSeconds("15m"), 900u);
+  EXPECT_EQ(ParseDurationSeconds("12h"), 43200u);
+  EXPECT_EQ(ParseDurationSeconds("7d"), 604800u);
+  EXPECT_EQ(ParseDurationSeconds("1h30m"), 5400u);
+  for (const char* bad : {"", "h", "12", "12x", "1.5h", "-1s", "12 h", "9999999999s"}) {
+    EXPECT_FALSE(ParseDurationSeconds(bad)) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace stampede::config
