@@ -6,8 +6,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "control/config/compile.h"
 #include "control/config/loader.h"
-#include "control/config/validate.h"
 #include "dataplane/net/address.h"
 #include "dataplane/port/options.h"
 
@@ -55,11 +56,11 @@ int Check(const std::string& path, std::ostream& out, std::ostream& err) {
     err << loaded.status().message() << "\n";
     return 1;
   }
-  std::vector<std::string> problems = config::Validate(*loaded);
-  if (!problems.empty()) {
+  absl::StatusOr<v1::BootPolicy> policy = config::Compile(*loaded);
+  if (!policy.ok()) {
+    std::vector<std::string> problems = absl::StrSplit(policy.status().message(), '\n');
     for (const std::string& problem : problems) err << problem << "\n";
-    err << path << ": " << problems.size() << (problems.size() == 1 ? " problem" : " problems")
-        << "\n";
+    err << path << ": " << Count(problems.size(), "problem", "problems") << "\n";
     return 1;
   }
   const v1::Config& c = loaded->config;
@@ -87,7 +88,11 @@ int Check(const std::string& path, std::ostream& out, std::ostream& err) {
   }
   out << "  tftp       root=" << Or(c.tftp().root(), "(none)") << "\n";
   out << "  images     " << Or(c.images().folder(), "(none)") << "\n";
-  out << "  http       port " << (c.http().port() ? c.http().port() : 80) << "\n";
+  out << "  http       port " << policy->http_port() << "\n";
+  out << "  policy     " << policy->ByteSizeLong() << " bytes compiled, "
+      << Count(policy->profiles_size(), "profile", "profiles")
+      << ", tftp blksize<=" << policy->tftp().max_blksize()
+      << " windowsize<=" << policy->tftp().max_windowsize() << "\n";
   return 0;
 }
 

@@ -56,12 +56,14 @@ def main():
     parser.add_argument("--dataplane", required=True)
     parser.add_argument("--driver", choices=["af_packet", "af_xdp"], default="af_packet")
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--huge-pages", choices=["auto", "on", "off"], default="auto")
     args = parser.parse_args()
     netlab.require(["ip", "nft", "ping", "arping", "curl", "ethtool"])
 
     with netlab.Lab() as lab, tempfile.TemporaryDirectory() as www:
         try:
-            dataplane = lab.start_dataplane(args.dataplane, args.driver, args.workers)
+            dataplane = lab.start_dataplane(args.dataplane, args.driver, args.workers,
+                                            extra=[f"--huge_pages={args.huge_pages}"])
         except AssertionError as error:
             if args.driver == "af_xdp":
                 netlab.skip_or_fail(f"net_af_xdp does not start on this machine: {error}")
@@ -72,6 +74,9 @@ def main():
         assert info["mac"] == appliance_mac, info
         assert info["ipv4"] == f"{lab.server_ip}/{lab.prefix}", info
         assert info["workers"] == args.workers, info
+        eal_line = next(l for l in dataplane.output if "event=eal_init" in l)
+        if args.huge_pages == "off":
+            assert "--no-huge" in eal_line, eal_line
 
         # ICMP echo from the fast path, exactly one answer per request.
         ping = lab.client(["ping", "-c", "5", "-i", "0.2", "-W", "2", lab.server_ip], check=False)

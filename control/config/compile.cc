@@ -1,0 +1,117 @@
+#include "control/config/compile.h"
+
+#include <algorithm>
+#include <map>
+#include <string_view>
+
+#include "absl/strings/str_join.h"
+#include "control/config/validate.h"
+#include "dataplane/net/address.h"
+
+namespace stampede::config {
+namespace {
+
+uint32_t Address(const std::string& text) {
+  std::optional<net::Ipv4Address> address = net::Ipv4Address::Parse(std::string_view(text));
+  return address ? address->value : 0;
+}
+
+uint32_t Seconds(const std::string& text, uint32_t fallback) {
+  std::optional<uint64_t> seconds = ParseDurationSeconds(text);
+  return seconds ? static_cast<uint32_t>(std::min<uint64_t>(*seconds, UINT32_MAX)) : fallback;
+}
+
+uint32_t OrDefault(uint32_t value, uint32_t fallback) { return value != 0 ? value : fallback; }
+
+}  // namespace
+
+absl::StatusOr<v1::BootPolicy> Compile(const LoadedConfig& loaded) {
+  std::vector<std::string> problems = Validate(loaded);
+  if (!problems.empty()) return absl::InvalidArgumentError(absl::StrJoin(problems, "\n"));
+  const v1::Config& config = loaded.config;
+  v1::BootPolicy policy;
+  policy.set_source(loaded.file);
+  for (const std::string& text : config.dataplane().ipv4()) {
+    std::optional<net::Ipv4Interface> interface = net::Ipv4Interface::Parse(std::string_view(text));
+    v1::Ipv4Interface* out = policy.add_addresses();
+    out->set_address(interface->address.value);
+    out->set_prefix_length(interface->prefix_length);
+  }
+
+  std::map<std::string, uint32_t> profile_index;
+  for (const v1::BootProfile& in : config.profiles()) {
+    profile_index[in.name()] = static_cast<uint32_t>(policy.profiles_size() + 1);
+    v1::CompiledProfile* out = policy.add_profiles();
+    out->set_name(in.name());
+    out->set_bios(in.boot_files().bios());
+    out->set_efi_ia32(in.boot_files().efi_ia32());
+    out->set_efi_x64(in.boot_files().efi_x64());
+    out->set_efi_arm64(in.boot_files().efi_arm64());
+    out->set_efi_x64_http(in.boot_files().efi_x64_http());
+    out->set_kernel(in.kernel());
+    *out->mutable_initrds() = in.initrds();
+    out->set_cmdline(in.cmdline());
+    out->set_image(in.image());
+    out->set_menu_title(in.menu_title().empty() ? in.name() : in.menu_title());
+    out->set_menu_timeout_seconds(Seconds(in.menu_timeout(), 0));
+    out->set_menu_default(in.menu_default());
+  }
+  auto profile = [&](const std::string& name) -> uint32_t {
+    return name.empty() ? 0 : profile_index.at(name);  // Validate() checked it exists
+  };
+
+  v1::CompiledDhcp* dhcp = policy.mutable_dhcp();
+  dhcp->set_mode(config.dhcp().mode() == v1::Dhcp::PROXY ? v1::CompiledDhcp::PROXY
+                                                         : v1::CompiledDhcp::AUTHORITATIVE);
+  uint32_t default_lease = Seconds(config.dhcp().lease_time(), kDefaultLeaseSeconds);
+  for (const v1::Subnet& in : config.dhcp().subnets()) {
+    std::optional<net::Ipv4Interface> network =
+        net::Ipv4Interface::Parse(std::string_view(in.subnet()));
+    v1::CompiledSubnet* out = dhcp->add_subnets();
+    out->set_network(network->address.value);
+    out->set_prefix_length(network->prefix_length);
+    std::vector<std::pair<uint32_t, uint32_t>> pools;
+    for (const v1::Pool& pool : in.pools())
+      pools.emplace_back(Address(pool.first()), Address(pool.last()));
+    std::sort(pools.begin(), pools.end());
+    for (auto [first, last] : pools) {
+      v1::AddressRange* range = out->add_pools();
+      range->set_first(first);
+      range->set_last(last);
+    }
+    out->set_router(in.router().empty() ? 0 : Address(in.router()));
+    for (const std::string& dns : in.dns()) out->add_dns(Address(dns));
+    out->set_domain(in.domain());
+    out->set_lease_seconds(Seconds(in.lease_time(), default_lease));
+    out->set_profile(profile(in.profile()));
+  }
+
+  for (const v1::Host& in : config.hosts()) {
+    v1::CompiledHost* out = policy.add_hosts();
+    out->set_name(in.name());
+    if (std::optional<net::MacAddress> mac = net::MacAddress::Parse(std::string_view(in.mac()))) {
+      out->set_mac(std::string(mac->octets.begin(), mac->octets.end()));
+    }
+    out->set_circuit_id(in.circuit_id());
+    out->set_remote_id(in.remote_id());
+    out->set_ipv4(in.ipv4().empty() ? 0 : Address(in.ipv4()));
+    out->set_profile(profile(in.profile()));
+    out->set_next_boot(profile(in.next_boot()));
+  }
+
+  v1::CompiledTftp* tftp = policy.mutable_tftp();
+  tftp->set_root(config.tftp().root());
+  tftp->set_max_blksize(OrDefault(config.tftp().max_blksize(), kDefaultTftpBlksize));
+  tftp->set_max_windowsize(OrDefault(config.tftp().max_windowsize(), kDefaultTftpWindowsize));
+  policy.set_http_port(OrDefault(config.http().port(), kDefaultHttpPort));
+  v1::CompiledLimits* limits = policy.mutable_limits();
+  limits->set_max_tftp_sessions(
+      OrDefault(config.limits().max_tftp_sessions(), kDefaultMaxTftpSessions));
+  limits->set_dhcp_rate_per_mac(
+      OrDefault(config.limits().dhcp_rate_per_mac(), kDefaultDhcpRatePerMac));
+  limits->set_max_http_connections(
+      OrDefault(config.limits().max_http_connections(), kDefaultMaxHttpConnections));
+  return policy;
+}
+
+}  // namespace stampede::config
