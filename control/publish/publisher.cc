@@ -104,8 +104,10 @@ absl::StatusOr<uint64_t> Publisher::Publish(std::span<const std::byte> payload) 
   SlotHeader& s = slot(idle);
   s.generation.store(0, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_release);
-  std::memcpy(reinterpret_cast<std::byte*>(&s) + sizeof(SlotHeader), payload.data(),
-              payload.size());
+  if (!payload.empty()) {
+    std::memcpy(reinterpret_cast<std::byte*>(&s) + sizeof(SlotHeader), payload.data(),
+                payload.size());
+  }
   s.length.store(static_cast<uint32_t>(payload.size()), std::memory_order_relaxed);
   s.crc32c.store(policy::Crc32c(payload), std::memory_order_relaxed);
   s.generation.store(next, std::memory_order_release);

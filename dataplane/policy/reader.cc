@@ -55,7 +55,8 @@ absl::StatusOr<ReadResult> ReadRegion(std::span<const std::byte> region, uint64_
                                               " bytes in a slot of ", capacity));
     }
     ReadResult result{ReadOutcome::kNew, generation, std::vector<std::byte>(length)};
-    std::memcpy(result.payload.data(), base + sizeof(SlotHeader), length);
+    // An empty vector's data() may be null, which memcpy must never get.
+    if (length > 0) std::memcpy(result.payload.data(), base + sizeof(SlotHeader), length);
     // Seqlock check: the copy counts only if the slot was not restamped meanwhile.
     std::atomic_thread_fence(std::memory_order_acquire);
     if (slot->generation.load(std::memory_order_relaxed) != generation) continue;

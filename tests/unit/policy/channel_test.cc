@@ -80,6 +80,17 @@ TEST_F(ChannelTest, RestartedPublisherContinuesAndOnlyOneMayWrite) {
   EXPECT_EQ(ReadRegion(mapping->bytes(), 0)->payload, Payload(3, 10));
 }
 
+TEST_F(ChannelTest, EmptyPolicyRoundTrips) {
+  absl::StatusOr<Publisher> publisher = Publisher::Open(path_, 64);
+  ASSERT_TRUE(publisher.ok());
+  ASSERT_TRUE(publisher->Publish({}).ok());
+  absl::StatusOr<RegionMapping> mapping = RegionMapping::Open(path_);
+  absl::StatusOr<ReadResult> read = ReadRegion(mapping->bytes(), 0);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->outcome, ReadOutcome::kNew);
+  EXPECT_TRUE(read->payload.empty());
+}
+
 TEST_F(ChannelTest, RefusesOversizedPublish) {
   absl::StatusOr<Publisher> publisher = Publisher::Open(path_, 64);
   ASSERT_TRUE(publisher.ok());
