@@ -1,6 +1,7 @@
 // stampede-dataplane: owns the boot NIC through DPDK and runs the poll-mode
 // workers. Started by stampede-control (or on its own, e.g. from systemd).
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 
 #include <atomic>
@@ -14,9 +15,11 @@
 #include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 #include <rte_pdump.h>
+#include <rte_rcu_qsbr.h>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -25,6 +28,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "dataplane/net/local_addresses.h"
+#include "dataplane/policy/reader.h"
+#include "dataplane/policy/service.h"
+#include "dataplane/policy/status_region.h"
 #include "dataplane/port/counters.h"
 #include "dataplane/port/kernel_detach.h"
 #include "dataplane/port/log.h"
@@ -51,6 +57,9 @@ ABSL_FLAG(std::string, exception_iface, "stampede0",
 ABSL_FLAG(uint32_t, rx_descriptors, 1024, "RX ring size per queue");
 ABSL_FLAG(uint32_t, tx_descriptors, 1024, "TX ring size per queue");
 ABSL_FLAG(std::vector<std::string>, eal_args, {}, "Extra EAL arguments, comma-separated");
+ABSL_FLAG(std::string, instance, "default",
+          "Instance name: the policy region is /dev/shm/stampede-<instance>-policy, the status "
+          "region /dev/shm/stampede-<instance>-status");
 
 namespace stampede {
 namespace {
@@ -104,6 +113,20 @@ absl::StatusOr<port::DataplaneOptions> OptionsFromFlags() {
   return options;
 }
 
+// The CPUs the process may use, read before EAL pins the main thread.
+cpu_set_t process_cpus;
+
+// Service threads (policy watcher) run on the process's CPUs minus the busy-
+// polling worker lcores' when any are left, so they never steal a worker's core.
+void KeepOffWorkerCores() {
+  cpu_set_t cpus = process_cpus;
+  unsigned lcore = 0;
+  RTE_LCORE_FOREACH(lcore)
+  CPU_CLR(static_cast<int>(rte_lcore_to_cpu_id(static_cast<int>(lcore))), &cpus);
+  if (CPU_COUNT(&cpus) == 0) cpus = process_cpus;
+  pthread_setaffinity_np(pthread_self(), sizeof(cpus), &cpus);
+}
+
 int RunWorker(void* arg) {
   static_cast<port::Worker*>(arg)->Run(stop_requested);
   return 0;
@@ -111,15 +134,21 @@ int RunWorker(void* arg) {
 
 class Dataplane {
  public:
-  explicit Dataplane(port::DataplaneOptions options) : options_(std::move(options)) {}
+  Dataplane(port::DataplaneOptions options, std::string instance)
+      : options_(std::move(options)), instance_(std::move(instance)) {}
 
   absl::Status Start(uint32_t workers);
+  // Worker 0 on the main lcore, the others on EAL worker lcores, the policy
+  // watcher on a service thread; returns when `stop_requested` is set.
   void Serve();
   // Stops ports and reports whether every mbuf came back to the pool.
   bool Shutdown();
 
  private:
+  absl::Status StartPolicy(uint32_t workers);
+
   port::DataplaneOptions options_;
+  std::string instance_;
   net::LocalAddresses local_;
   rte_mempool* pool_ = nullptr;
   // net_af_xdp builds its UMEM on the rx pool and keeps the fill ring's mbufs
@@ -129,7 +158,9 @@ class Dataplane {
   uint16_t port_id_ = 0;
   std::optional<uint16_t> tap_id_;
   std::optional<std::string> detached_iface_;
-  std::vector<port::LcoreCounters> counters_;
+  std::optional<policy::StatusWriter> status_;
+  rte_rcu_qsbr* qsbr_ = nullptr;
+  std::unique_ptr<policy::PolicyService> policy_;
   std::vector<std::unique_ptr<port::Worker>> workers_;
 };
 
@@ -182,16 +213,18 @@ absl::Status Dataplane::Start(uint32_t workers) {
     if (!status.ok()) return status;
   }
 
-  counters_ = std::vector<port::LcoreCounters>(workers);
+  if (absl::Status status = StartPolicy(workers); !status.ok()) return status;
+  std::span<port::LcoreCounters> counters = status_->counters();
   for (uint32_t i = 0; i < workers; ++i) {
-    port::WorkerConfig config{port_id_, static_cast<uint16_t>(i), tap_id_, pool_, i == 0};
-    workers_.push_back(std::make_unique<port::Worker>(config, local_, counters_[i]));
+    port::WorkerConfig config{port_id_, static_cast<uint16_t>(i), tap_id_, pool_,
+                              i == 0,   &policy_->current(),      qsbr_};
+    workers_.push_back(std::make_unique<port::Worker>(config, local_, counters[i]));
   }
   std::vector<std::string> addresses;
   for (const net::Ipv4Interface& interface : options_.ipv4)
     addresses.push_back(interface.ToString());
-  port::RegisterTelemetry(counters_, {options_.port, mac.ToString(), absl::StrJoin(addresses, ","),
-                                      options_.exception_iface, workers, pool_size});
+  port::RegisterTelemetry(counters, {options_.port, mac.ToString(), absl::StrJoin(addresses, ","),
+                                     options_.exception_iface, workers, pool_size});
   Log(LogLevel::kInfo,
       absl::StrCat(
           "event=ready port=", options_.port, " mac=", mac.ToString(),
@@ -201,7 +234,26 @@ absl::Status Dataplane::Start(uint32_t workers) {
   return absl::OkStatus();
 }
 
+absl::Status Dataplane::StartPolicy(uint32_t workers) {
+  absl::StatusOr<policy::StatusWriter> status =
+      policy::StatusWriter::Create(policy::StatusRegionPath(instance_), workers);
+  if (!status.ok()) return status.status();
+  status_.emplace(*std::move(status));
+  size_t size = rte_rcu_qsbr_get_memsize(workers);
+  qsbr_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc("stampede_qsbr", size, RTE_CACHE_LINE_SIZE));
+  if (qsbr_ == nullptr || rte_rcu_qsbr_init(qsbr_, workers) != 0) {
+    return absl::ResourceExhaustedError("cannot set up the policy RCU state: raise --memory_mb");
+  }
+  policy_ = std::make_unique<policy::PolicyService>(policy::RegionPath(instance_), *status_, qsbr_);
+  policy::RegisterPolicyTelemetry(status_->header());
+  return absl::OkStatus();
+}
+
 void Dataplane::Serve() {
+  std::thread service([this] {
+    KeepOffWorkerCores();
+    policy_->Run(stop_requested);
+  });
   // Worker 0 runs on the main lcore, the others on the EAL worker lcores.
   size_t next = 1;
   unsigned lcore = 0;
@@ -211,6 +263,7 @@ void Dataplane::Serve() {
   }
   workers_[0]->Run(stop_requested);
   rte_eal_mp_wait_lcore();
+  service.join();
 }
 
 bool Dataplane::Shutdown() {
@@ -218,6 +271,11 @@ bool Dataplane::Shutdown() {
   port::ClosePort(port_id_);
   if (detached_iface_) port::ReattachKernelStack(*detached_iface_);
   workers_.clear();
+  // Every worker is offline now: no grace period to wait for.
+  if (policy_) policy_->ReleaseAll();
+  policy_.reset();
+  rte_free(qsbr_);
+  qsbr_ = nullptr;
   if (pool_ == nullptr) return true;
   unsigned available = rte_mempool_avail_count(pool_);
   bool all_back = available == pool_->size;
@@ -263,6 +321,7 @@ int Main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  sched_getaffinity(0, sizeof(process_cpus), &process_cpus);
   std::vector<char*> eal_argv;
   for (std::string& arg : *eal_args) eal_argv.push_back(arg.data());
   Log(LogLevel::kInfo, absl::StrCat("event=eal_init args=\"", absl::StrJoin(*eal_args, " "), "\""));
@@ -276,7 +335,7 @@ int Main(int argc, char** argv) {
 
   int exit_code = 0;
   {
-    Dataplane dataplane(*std::move(options));
+    Dataplane dataplane(*std::move(options), absl::GetFlag(FLAGS_instance));
     absl::Status status = dataplane.Start(workers);
     if (status.ok()) {
       dataplane.Serve();

@@ -4,9 +4,11 @@
 #include <map>
 #include <string_view>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "control/config/validate.h"
 #include "dataplane/net/address.h"
+#include "dataplane/policy/tables.h"
 
 namespace stampede::config {
 namespace {
@@ -111,6 +113,12 @@ absl::StatusOr<v1::BootPolicy> Compile(const LoadedConfig& loaded) {
       OrDefault(config.limits().dhcp_rate_per_mac(), kDefaultDhcpRatePerMac));
   limits->set_max_http_connections(
       OrDefault(config.limits().max_http_connections(), kDefaultMaxHttpConnections));
+  // What control publishes is exactly what the dataplane accepts: a policy
+  // failing the dataplane's own checks is a compiler bug, never published.
+  if (absl::Status status = policy::CheckPolicy(policy); !status.ok()) {
+    return absl::InternalError(
+        absl::StrCat("compiled policy fails the dataplane's checks: ", status.message()));
+  }
   return policy;
 }
 

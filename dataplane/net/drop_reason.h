@@ -32,7 +32,8 @@ namespace stampede::net {
   X(kIcmpUnhandled, "icmp_unhandled")               \
   X(kNoExceptionPath, "no_exception_path")          \
   X(kExceptionQueueFull, "exception_queue_full")    \
-  X(kTxQueueFull, "tx_queue_full")
+  X(kTxQueueFull, "tx_queue_full")                  \
+  X(kNoPolicy, "no_policy") /* boot request before the first policy */
 
 enum class DropReason : uint8_t {
 #define STAMPEDE_DROP_ENUM(name, text) name,

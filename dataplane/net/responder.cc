@@ -73,6 +73,9 @@ Decision Responder::HandleIpv4(ByteSpan frame, const ParsedPacket& p, uint64_t n
   if (!ip.source.IsZero() && !p.source_mac.IsMulticast() && local_.OnLink(ip.source)) {
     neighbours_.Learn(ip.source, p.source_mac, now);
   }
+  if (p.l4 == L4Kind::kUdp && !boot_services_ && IsBootServicePort(p.udp.destination_port)) {
+    return Drop(DropReason::kNoPolicy);
+  }
   if (p.l4 != L4Kind::kIcmp || p.icmp.type != kIcmpEchoRequest) return Exception();
   // Like Linux (icmp_echo_ignore_broadcasts), answer only echoes sent to us.
   if (!local_.IsOurUnicast(ip.destination)) return Drop(DropReason::kIcmpUnhandled);

@@ -40,6 +40,9 @@ class Responder {
 
   // `frame` is writable: a reply is built over the request, same length.
   Decision Handle(ByteSpan frame, uint64_t now);
+  // Off until the first policy: DHCP, proxyDHCP and TFTP requests are then
+  // dropped (kNoPolicy) rather than answered from nothing.
+  void SetBootServices(bool on) { boot_services_ = on; }
 
  private:
   Decision HandleArp(ByteSpan frame, const ParsedPacket& p, uint64_t now);
@@ -47,7 +50,17 @@ class Responder {
 
   const LocalAddresses& local_;
   NeighbourTable& neighbours_;
+  bool boot_services_ = false;
 };
+
+// UDP ports of the boot services (RFC 2131 §4.1 server port, PXE's boot
+// server port, RFC 1350's TFTP port).
+inline constexpr uint16_t kDhcpServerPort = 67;
+inline constexpr uint16_t kPxeBootServerPort = 4011;
+inline constexpr uint16_t kTftpPort = 69;
+constexpr bool IsBootServicePort(uint16_t port) {
+  return port == kDhcpServerPort || port == kPxeBootServerPort || port == kTftpPort;
+}
 
 // Writes an ARP announcement (RFC 5227 §3) for `ip` into `frame` (at least
 // kMinFrameSize bytes) and returns its length.

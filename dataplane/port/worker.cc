@@ -4,6 +4,7 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
+#include <rte_rcu_qsbr.h>
 
 namespace stampede::port {
 namespace {
@@ -24,12 +25,27 @@ Worker::Worker(const WorkerConfig& config, const net::LocalAddresses& local,
       announced_(!config.announce) {}
 
 void Worker::Run(const std::atomic<bool>& stop) {
+  if (config_.qsbr != nullptr) {
+    rte_rcu_qsbr_thread_register(config_.qsbr, config_.queue_id);
+    rte_rcu_qsbr_thread_online(config_.qsbr, config_.queue_id);
+  }
   while (!stop.load(std::memory_order_relaxed)) PollOnce();
+  if (config_.qsbr != nullptr) {
+    rte_rcu_qsbr_thread_offline(config_.qsbr, config_.queue_id);
+    rte_rcu_qsbr_thread_unregister(config_.qsbr, config_.queue_id);
+  }
 }
 
 uint32_t Worker::PollOnce() {
   if (!announced_) Announce();
-  return PollPort() + PollKernel();
+  if (config_.policy != nullptr) {
+    policy_ = config_.policy->load(std::memory_order_acquire);
+    responder_.SetBootServices(policy_ != nullptr);
+  }
+  uint32_t moved = PollPort() + PollKernel();
+  // Nothing of this poll's policy is held past here.
+  if (config_.qsbr != nullptr) rte_rcu_qsbr_quiescent(config_.qsbr, config_.queue_id);
+  return moved;
 }
 
 void Worker::Announce() {

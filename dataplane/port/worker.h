@@ -14,6 +14,11 @@
 
 struct rte_mbuf;
 struct rte_mempool;
+struct rte_rcu_qsbr;
+
+namespace stampede::policy {
+struct PolicyTables;
+}
 
 namespace stampede::port {
 
@@ -30,6 +35,10 @@ struct WorkerConfig {
   std::optional<uint16_t> tap_port_id;  // exception path; none drops what it would carry
   rte_mempool* pool = nullptr;          // for frames the worker originates
   bool announce = false;                // sends gratuitous ARPs on its first poll
+  // The current policy (null before the first) and the RCU state the worker
+  // reports quiescence to (thread id = queue_id); both optional (benchmarks).
+  const std::atomic<const policy::PolicyTables*>* policy = nullptr;
+  rte_rcu_qsbr* qsbr = nullptr;
 };
 
 class Worker {
@@ -38,7 +47,7 @@ class Worker {
 
   // One iteration of the loop; returns how many frames it moved.
   uint32_t PollOnce();
-  // Polls until `stop` is set.
+  // Polls until `stop` is set; online in the RCU state while it runs.
   void Run(const std::atomic<bool>& stop);
 
  private:
@@ -54,6 +63,9 @@ class Worker {
   net::NeighbourTable neighbours_;
   net::Responder responder_;
   bool announced_ = false;
+  // The policy this burst runs with: loaded once per poll, valid until the
+  // next quiescent report.
+  const policy::PolicyTables* policy_ = nullptr;
 };
 
 }  // namespace stampede::port

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Writes the packet fuzzer's seed corpus: one valid frame of each kind the
-dataplane parses, plus a few malformed ones. Run from anywhere; rewrites
-tests/fuzz/corpus/packet/seed_*.bin."""
+"""Writes seed corpora: for the packet fuzzer one valid frame of each kind
+the dataplane parses plus a few malformed ones; for the region fuzzer policy
+regions holding compiled policies (encoded with protoc); for the status
+fuzzer patches of the status region's fields. Run from anywhere; rewrites
+tests/fuzz/corpus/{packet,region,status}/seed_*.bin."""
 
 import os
 import struct
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
@@ -66,12 +69,90 @@ def seeds():
     yield "stacked_vlan", ether(0x8100, vlan=5) + b"\x00\x05\x08\x00"
 
 
-def main():
-    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "packet")
+HERE = os.path.dirname(os.path.abspath(__file__))
+PROTO_ROOT = os.path.join(HERE, "..", "..", "proto")
+
+
+def crc32c(data):
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+
+def boot_policy(text):
+    return subprocess.run(
+        ["protoc", f"--proto_path={PROTO_ROOT}", "--encode=stampede.v1.BootPolicy",
+         "stampede/v1/policy.proto"], input=text.encode(), capture_output=True, check=True).stdout
+
+
+def policy_region(payload, generation=1, capacity=1024):
+    """dataplane/policy/region.h: a 64-byte header, then two 64-byte slot
+    headers each followed by `capacity` bytes; the payload in slot 0."""
+    header = struct.pack("<QIIQI", 0x314C4F5044504D53, 1, capacity, generation, 0).ljust(64, b"\0")
+    slot0 = struct.pack("<QII", generation, len(payload), crc32c(payload)).ljust(64, b"\0")
+    slot0 += payload.ljust(capacity, b"\0")
+    slot1 = bytes(64 + capacity)
+    return header + slot0 + slot1
+
+
+GOOD_POLICY = """
+source: "seed.yaml"
+addresses { address: 0xc6120001 prefix_length: 24 }
+dhcp { mode: AUTHORITATIVE
+       subnets { network: 0xc6120000 prefix_length: 24 lease_seconds: 3600 profile: 1
+                 pools { first: 0xc612000a last: 0xc6120014 }
+                 pools { first: 0xc6120064 last: 0xc6120078 } } }
+hosts { name: "n7" mac: "\\002\\000^\\020\\000\\007" ipv4: 0xc6120007 profile: 1 }
+hosts { name: "r1" circuit_id: "rack1/port3" }
+profiles { name: "install" bios: "pxelinux.0" efi_x64: "ipxe.efi" kernel: "linux"
+           initrds: "initrd.gz" }
+tftp { root: "/srv/tftp" max_blksize: 1468 max_windowsize: 16 }
+http_port: 80
+limits { max_tftp_sessions: 50000 dhcp_rate_per_mac: 20 max_http_connections: 4096 }
+"""
+
+
+def region_seeds():
+    good = boot_policy(GOOD_POLICY)
+    yield "policy_good", policy_region(good)
+    yield "policy_overlap", policy_region(boot_policy(GOOD_POLICY.replace("0xc612000a", "0xc6120070")))
+    yield "policy_bad_profile", policy_region(boot_policy(GOOD_POLICY.replace("profile: 1", "profile: 7")))
+    yield "policy_climbs", policy_region(boot_policy(GOOD_POLICY.replace("linux", "../../linux")))
+    yield "policy_bytes", good
+
+
+def patch(offset, data):
+    return struct.pack("<HB", offset, len(data)) + data
+
+
+def status_seeds():
+    # dataplane/policy/status_region.h: header 0..127 (lcore_count at 20,
+    # counters_bytes at 24), ring head at 128, tail at 192, records from 256.
+    yield "valid", b""
+    yield "head_far_ahead", patch(128, struct.pack("<Q", 3 * 4096))
+    yield "tail_past_head", patch(192, struct.pack("<Q", 10))
+    yield "record_too_long", patch(256, struct.pack("<I", 4096))
+    yield "record_garbage", patch(260, b"\x12\xff\xff\xff\xff\x0f")
+    yield "too_many_lcores", patch(20, struct.pack("<I", 200))
+    yield "bad_counter_size", patch(24, struct.pack("<I", 8))
+    yield "bad_magic", patch(0, b"NOTSTAMP")
+
+
+def write(kind, items):
+    out = os.path.join(HERE, "corpus", kind)
     os.makedirs(out, exist_ok=True)
-    for name, frame in seeds():
+    for name, data in items:
         with open(os.path.join(out, f"seed_{name}.bin"), "wb") as f:
-            f.write(frame)
+            f.write(data)
+
+
+def main():
+    write("packet", seeds())
+    write("region", region_seeds())
+    write("status", status_seeds())
 
 
 if __name__ == "__main__":

@@ -87,9 +87,26 @@ TEST_F(ResponderTest, DoesNotAnswerBroadcastEcho) {
 }
 
 TEST_F(ResponderTest, SendsUdpTcpAndIpv6ToTheKernel) {
+  responder_.SetBootServices(true);
   for (Frame frame : {testing::Udp(), testing::Tcp(), testing::Ipv6()}) {
     EXPECT_EQ(Handle(frame).verdict, Verdict::kException);
   }
+}
+
+TEST_F(ResponderTest, DropsBootRequestsUntilThereIsAPolicy) {
+  for (uint16_t port : {kDhcpServerPort, kPxeBootServerPort, kTftpPort}) {
+    Frame request = testing::Ipv4({}, testing::UdpDatagram(68, port, 32));
+    Decision decision = Handle(request);
+    EXPECT_EQ(decision.verdict, Verdict::kDrop) << port;
+    EXPECT_EQ(decision.drop, DropReason::kNoPolicy) << port;
+  }
+  // Other UDP (a DNS query to the host, say) is never the policy's business.
+  Frame other = testing::Ipv4({}, testing::UdpDatagram(40000, 53, 32));
+  EXPECT_EQ(Handle(other).verdict, Verdict::kException);
+
+  responder_.SetBootServices(true);
+  Frame request = testing::Ipv4({}, testing::UdpDatagram(68, kDhcpServerPort, 32));
+  EXPECT_EQ(Handle(request).verdict, Verdict::kException);
 }
 
 TEST_F(ResponderTest, DropsFramesForOtherMacsAndHosts) {

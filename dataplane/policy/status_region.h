@@ -1,0 +1,166 @@
+// The back channel from the dataplane to the control plane, in one shared-
+// memory region per instance ("/dev/shm/stampede-<instance>-status"), created
+// by the dataplane:
+//
+//   StatusHeader | head | tail | event records | LcoreCounters[lcores]
+//
+// Events (serialized stampede.v1.Event) travel through a single-producer,
+// single-consumer ring: the dataplane's service thread produces, stampede-
+// control consumes. A full ring drops the new event and counts it; the
+// dataplane never waits for control. The counters are the workers' own
+// per-lcore blocks, living here so control reads them without a syscall.
+//
+// The control side treats the region as untrusted bytes: every index and
+// length is checked before use (a bad one is counted, never followed).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "dataplane/port/counters.h"
+
+namespace stampede::policy {
+
+inline constexpr uint64_t kStatusMagic = 0x315453504d415453;  // "STAMPST1" little-endian
+inline constexpr uint32_t kStatusLayoutVersion = 1;
+// Events between two reads by control (which reads every 100 ms): a boot
+// storm's worth of lease events later; power of two.
+inline constexpr uint32_t kEventSlots = 4096;
+inline constexpr uint32_t kEventRecordBytes = 512;
+inline constexpr uint32_t kMaxEventBytes = kEventRecordBytes - sizeof(uint32_t);
+inline constexpr uint32_t kMaxStatusLcores = 128;
+
+enum class PolicyState : uint32_t {
+  kNone = 0,     // no policy applied yet: boot services are off
+  kServing = 1,  // a policy is applied
+};
+
+struct alignas(64) StatusHeader {
+  uint64_t magic;
+  uint32_t layout_version;
+  uint32_t event_slots;
+  uint32_t record_bytes;
+  uint32_t lcore_count;
+  uint32_t counters_bytes;  // sizeof(port::LcoreCounters) in the writer's build
+  uint32_t pid;             // the dataplane's
+  // Updated by the dataplane's service thread on every pass (every ~20 ms).
+  std::atomic<uint64_t> heartbeat_ns;
+  std::atomic<uint32_t> policy_state;
+  std::atomic<uint64_t> applied_generation;
+  std::atomic<uint64_t> policies_applied;
+  std::atomic<uint64_t> policies_refused;
+  std::atomic<uint64_t> refused_generation;  // the last refused, 0 if none
+  std::atomic<uint64_t> events_dropped;      // ring full
+};
+
+struct alignas(64) RingIndex {
+  std::atomic<uint64_t> value;
+};
+
+struct EventRecord {
+  std::atomic<uint32_t> length;
+  std::byte data[kMaxEventBytes];
+};
+static_assert(sizeof(EventRecord) == kEventRecordBytes);
+
+constexpr size_t StatusRegionSize(uint32_t lcores) {
+  return sizeof(StatusHeader) + 2 * sizeof(RingIndex) + size_t{kEventSlots} * kEventRecordBytes +
+         size_t{lcores} * sizeof(port::LcoreCounters);
+}
+
+// "/dev/shm/stampede-<instance>-status".
+std::string StatusRegionPath(const std::string& instance);
+
+// The dataplane's side: creates (replaces) the region, owns the counters.
+class StatusWriter {
+ public:
+  static absl::StatusOr<StatusWriter> Create(const std::string& path, uint32_t lcores);
+  // Formats `memory` (at least StatusRegionSize(lcores) bytes, 64-byte
+  // aligned) as an empty region and writes into it without owning it
+  // (tests and fuzzers).
+  static StatusWriter Over(std::span<std::byte> memory, uint32_t lcores);
+  StatusWriter(StatusWriter&& other) noexcept;
+  StatusWriter& operator=(StatusWriter&&) = delete;
+  ~StatusWriter();
+
+  StatusHeader& header() const { return *reinterpret_cast<StatusHeader*>(data_); }
+  std::span<port::LcoreCounters> counters() const;
+  // Appends one event; false (and counted) when the ring is full or the
+  // event is larger than a record.
+  bool Push(std::span<const std::byte> event);
+
+ private:
+  StatusWriter(std::byte* data, size_t size, uint32_t lcores, bool owned)
+      : data_(data), size_(size), lcores_(lcores), owned_(owned) {}
+  std::byte* data_;
+  size_t size_;
+  uint32_t lcores_;
+  bool owned_;
+};
+
+// A consistent-enough copy of the header's numbers for the API.
+struct StatusSnapshot {
+  uint32_t pid = 0;
+  uint64_t heartbeat_ns = 0;
+  PolicyState policy_state = PolicyState::kNone;
+  uint64_t applied_generation = 0;
+  uint64_t policies_applied = 0;
+  uint64_t policies_refused = 0;
+  uint64_t refused_generation = 0;
+  uint64_t events_dropped = 0;
+  uint32_t lcores = 0;
+};
+
+// The control plane's side: maps an existing region read-write (it moves the
+// ring's tail) and reads it defensively.
+class StatusReader {
+ public:
+  static absl::StatusOr<StatusReader> Open(const std::string& path);
+  // For tests and the fuzzer: a region in memory (checked like a mapping).
+  static absl::StatusOr<StatusReader> Attach(std::span<std::byte> region);
+  StatusReader(StatusReader&& other) noexcept;
+  StatusReader& operator=(StatusReader&& other) noexcept;
+  ~StatusReader();
+
+  StatusSnapshot Snapshot() const;
+  // Up to `max` events, oldest first (serialized stampede.v1.Event); records
+  // with an impossible length are skipped and counted in bad_records().
+  std::vector<std::vector<std::byte>> PopEvents(size_t max);
+  // One lcore's counters in CounterNames() order; empty past the last lcore.
+  std::vector<uint64_t> CounterValues(uint32_t lcore) const;
+  uint32_t lcores() const { return lcores_; }
+  uint64_t bad_records() const { return bad_records_; }
+  // The region file was replaced (a restarted dataplane): reopen.
+  bool Stale() const;
+
+ private:
+  StatusReader(std::byte* data, size_t size, uint32_t lcores, bool mapped, uint64_t inode,
+               std::string path)
+      : data_(data),
+        size_(size),
+        lcores_(lcores),
+        mapped_(mapped),
+        inode_(inode),
+        path_(std::move(path)) {}
+  const StatusHeader& header() const { return *reinterpret_cast<const StatusHeader*>(data_); }
+
+  std::byte* data_ = nullptr;
+  size_t size_ = 0;
+  uint32_t lcores_ = 0;
+  bool mapped_ = false;
+  uint64_t inode_ = 0;
+  std::string path_;
+  uint64_t bad_records_ = 0;
+};
+
+// Counter names in CounterValues() order: the STAMPEDE_COUNTERS, then
+// "drop_<reason>" for every drop reason.
+std::vector<std::string> CounterNames();
+
+}  // namespace stampede::policy

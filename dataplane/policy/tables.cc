@@ -1,0 +1,157 @@
+#include "dataplane/policy/tables.h"
+
+#include <string>
+#include <string_view>
+
+#include "absl/strings/str_cat.h"
+
+namespace stampede::policy {
+namespace {
+
+absl::Status Bad(const std::string& where, const std::string& what) {
+  return absl::InvalidArgumentError(absl::StrCat(where, ": ", what));
+}
+
+uint32_t Mask(uint32_t prefix_length) {
+  return prefix_length == 0 ? 0 : ~uint32_t{0} << (32 - prefix_length);
+}
+
+uint64_t MacKey(std::string_view bytes) {
+  uint64_t key = 0;
+  for (char c : bytes) key = key << 8 | static_cast<uint8_t>(c);
+  return key;
+}
+
+// A path inside a root: relative or absolute, never a ".." component.
+bool ClimbsOut(std::string_view path) {
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find_first_of("/\\", start);
+    if (end == std::string_view::npos) end = path.size();
+    if (path.substr(start, end - start) == "..") return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+absl::Status CheckProfileRef(uint32_t profile, const v1::BootPolicy& policy,
+                             const std::string& where) {
+  if (profile > static_cast<uint32_t>(policy.profiles_size())) {
+    return Bad(where, absl::StrCat("profile ", profile, " of ", policy.profiles_size()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckSubnet(const v1::CompiledSubnet& subnet, const v1::BootPolicy& policy,
+                         const std::string& where) {
+  if (subnet.prefix_length() > 32) return Bad(where, "prefix length over 32");
+  uint32_t mask = Mask(subnet.prefix_length());
+  if ((subnet.network() & ~mask) != 0) return Bad(where, "network has host bits set");
+  if (subnet.lease_seconds() == 0) return Bad(where, "lease time 0");
+  uint64_t previous_last = 0;
+  bool first_pool = true;
+  for (const v1::AddressRange& pool : subnet.pools()) {
+    if (pool.first() > pool.last()) return Bad(where, "pool reversed");
+    if ((pool.first() & mask) != subnet.network() || (pool.last() & mask) != subnet.network()) {
+      return Bad(where, "pool outside its subnet");
+    }
+    if (!first_pool && pool.first() <= previous_last) {
+      return Bad(where, "pools unsorted or overlapping");
+    }
+    previous_last = pool.last();
+    first_pool = false;
+  }
+  return CheckProfileRef(subnet.profile(), policy, where);
+}
+
+absl::Status CheckProfile(const v1::CompiledProfile& profile, const std::string& where) {
+  for (const std::string* path : {&profile.bios(), &profile.efi_ia32(), &profile.efi_x64(),
+                                  &profile.efi_arm64(), &profile.kernel()}) {
+    if (ClimbsOut(*path)) return Bad(where, absl::StrCat("path '", *path, "' climbs out"));
+  }
+  for (const std::string& initrd : profile.initrds()) {
+    if (ClimbsOut(initrd)) return Bad(where, absl::StrCat("path '", initrd, "' climbs out"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status CheckPolicy(const v1::BootPolicy& policy) {
+  for (int i = 0; i < policy.addresses_size(); ++i) {
+    if (policy.addresses(i).prefix_length() > 32) {
+      return Bad(absl::StrCat("addresses[", i, "]"), "prefix length over 32");
+    }
+  }
+  if (policy.dhcp().mode() == v1::CompiledDhcp::MODE_UNSPECIFIED) {
+    return Bad("dhcp", "mode not set");
+  }
+  for (int i = 0; i < policy.dhcp().subnets_size(); ++i) {
+    absl::Status status =
+        CheckSubnet(policy.dhcp().subnets(i), policy, absl::StrCat("dhcp.subnets[", i, "]"));
+    if (!status.ok()) return status;
+  }
+  for (int i = 0; i < policy.profiles_size(); ++i) {
+    absl::Status status = CheckProfile(policy.profiles(i), absl::StrCat("profiles[", i, "]"));
+    if (!status.ok()) return status;
+  }
+  for (int i = 0; i < policy.hosts_size(); ++i) {
+    const v1::CompiledHost& host = policy.hosts(i);
+    std::string where = absl::StrCat("hosts[", i, "]");
+    if (!host.mac().empty() && host.mac().size() != 6) return Bad(where, "MAC is not 6 bytes");
+    if (host.mac().empty() && host.circuit_id().empty() && host.remote_id().empty()) {
+      return Bad(where, "matches nothing (no MAC, circuit id or remote id)");
+    }
+    if (absl::Status status = CheckProfileRef(host.profile(), policy, where); !status.ok()) {
+      return status;
+    }
+    if (absl::Status status = CheckProfileRef(host.next_boot(), policy, where); !status.ok()) {
+      return status;
+    }
+  }
+  const v1::CompiledTftp& tftp = policy.tftp();
+  if (tftp.max_blksize() < kMinTftpBlksize || tftp.max_blksize() > kMaxTftpBlksize) {
+    return Bad("tftp", absl::StrCat("max blksize ", tftp.max_blksize(), " outside 8..65464"));
+  }
+  if (tftp.max_windowsize() == 0 || tftp.max_windowsize() > kMaxTftpWindowsize) {
+    return Bad("tftp", absl::StrCat("max windowsize ", tftp.max_windowsize(), " outside 1..65535"));
+  }
+  if (policy.http_port() == 0 || policy.http_port() > 65535) {
+    return Bad("http_port", absl::StrCat(policy.http_port(), " is not a port"));
+  }
+  return absl::OkStatus();
+}
+
+const v1::CompiledHost* PolicyTables::HostByMac(std::span<const std::byte, 6> mac) const {
+  uint64_t key = 0;
+  for (std::byte b : mac) key = key << 8 | static_cast<uint8_t>(b);
+  auto it = host_by_mac.find(key);
+  return it == host_by_mac.end() ? nullptr : &policy.hosts(static_cast<int>(it->second));
+}
+
+const v1::CompiledSubnet* PolicyTables::SubnetOf(uint32_t address) const {
+  for (const v1::CompiledSubnet& subnet : policy.dhcp().subnets()) {
+    if ((address & Mask(subnet.prefix_length())) == subnet.network()) return &subnet;
+  }
+  return nullptr;
+}
+
+absl::StatusOr<std::unique_ptr<const PolicyTables>> BuildTables(std::span<const std::byte> payload,
+                                                                uint64_t generation) {
+  auto tables = std::make_unique<PolicyTables>();
+  tables->generation = generation;
+  if (!tables->policy.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+    return absl::InvalidArgumentError("payload is not a serialized BootPolicy");
+  }
+  if (absl::Status status = CheckPolicy(tables->policy); !status.ok()) return status;
+  for (int i = 0; i < tables->policy.hosts_size(); ++i) {
+    const std::string& mac = tables->policy.hosts(i).mac();
+    if (mac.empty()) continue;
+    if (!tables->host_by_mac.emplace(MacKey(mac), static_cast<uint32_t>(i)).second) {
+      return Bad(absl::StrCat("hosts[", i, "]"), "MAC repeated");
+    }
+  }
+  return std::unique_ptr<const PolicyTables>(std::move(tables));
+}
+
+}  // namespace stampede::policy

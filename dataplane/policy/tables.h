@@ -1,0 +1,49 @@
+// The dataplane's compiled form of one BootPolicy: the proto, checked again
+// (the dataplane trusts nothing it reads from shared memory), plus lookup
+// tables built off the hot path. Immutable once built; workers reach it
+// through an RCU-protected pointer (dataplane/policy/service.h).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "stampede/v1/policy.pb.h"
+
+namespace stampede::policy {
+
+// RFC 2348 §2: blksize is 8..65464 octets.
+inline constexpr uint32_t kMinTftpBlksize = 8;
+inline constexpr uint32_t kMaxTftpBlksize = 65464;
+// RFC 7440 §3: windowsize is 1..65535 blocks.
+inline constexpr uint32_t kMaxTftpWindowsize = 65535;
+
+struct PolicyTables {
+  uint64_t generation = 0;
+  v1::BootPolicy policy;
+  // MAC (48 bits in a uint64) -> index into policy.hosts().
+  absl::flat_hash_map<uint64_t, uint32_t> host_by_mac;
+
+  // The host reserved for `mac` (6 bytes), if any.
+  const v1::CompiledHost* HostByMac(std::span<const std::byte, 6> mac) const;
+  // The subnet whose network holds `address` (host order), if any.
+  const v1::CompiledSubnet* SubnetOf(uint32_t address) const;
+};
+
+// Parses and checks a serialized BootPolicy and builds its tables. Refuses
+// (with the first problem found) what the compiler never emits: unparsable
+// bytes, prefixes over 32, host bits in a network, pools reversed, outside
+// their subnet, unsorted or overlapping, profile references past the end,
+// MACs not 6 bytes or repeated, TFTP sizes outside their RFC ranges, paths
+// that climb out of their root.
+absl::StatusOr<std::unique_ptr<const PolicyTables>> BuildTables(std::span<const std::byte> payload,
+                                                                uint64_t generation);
+
+// Same checks on a parsed policy (the control plane runs them before it
+// publishes, so what it publishes is what the dataplane accepts).
+absl::Status CheckPolicy(const v1::BootPolicy& policy);
+
+}  // namespace stampede::policy

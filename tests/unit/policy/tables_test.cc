@@ -1,0 +1,152 @@
+#include "dataplane/policy/tables.h"
+
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <string>
+
+#include "control/config/compile.h"
+#include "dataplane/policy/reader.h"
+#include "gtest/gtest.h"
+
+namespace stampede::policy {
+namespace {
+
+constexpr char kConfig[] = R"(dataplane: {port: net_null0, ipv4: [198.18.0.1/24]}
+dhcp:
+  subnets:
+    - subnet: 198.18.0.0/24
+      profile: install
+      pools: [{first: 198.18.0.100, last: 198.18.0.120}, {first: 198.18.0.10, last: 198.18.0.20}]
+hosts:
+  - {name: n7, mac: "02:00:5E:10:00:07", ipv4: 198.18.0.7, profile: install}
+profiles:
+  - {name: install, boot_files: {bios: pxelinux.0, efi_x64: ipxe.efi}}
+)";
+
+v1::BootPolicy Compiled() {
+  absl::StatusOr<config::LoadedConfig> loaded =
+      config::ParseConfig(kConfig, "c.yaml", config::Format::kYaml);
+  EXPECT_TRUE(loaded.ok()) << loaded.status();
+  absl::StatusOr<v1::BootPolicy> policy = config::Compile(*loaded);
+  EXPECT_TRUE(policy.ok()) << policy.status();
+  return *policy;
+}
+
+absl::StatusOr<std::unique_ptr<const PolicyTables>> Build(const v1::BootPolicy& policy) {
+  std::string bytes = policy.SerializeAsString();
+  return BuildTables({reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()}, 9);
+}
+
+TEST(TablesTest, BuildsLookupsFromACompiledPolicy) {
+  absl::StatusOr<std::unique_ptr<const PolicyTables>> tables = Build(Compiled());
+  ASSERT_TRUE(tables.ok()) << tables.status();
+  EXPECT_EQ((*tables)->generation, 9u);
+  const std::byte mac[6] = {std::byte{0x02}, std::byte{0x00}, std::byte{0x5e},
+                            std::byte{0x10}, std::byte{0x00}, std::byte{0x07}};
+  const v1::CompiledHost* host = (*tables)->HostByMac(std::span<const std::byte, 6>(mac));
+  ASSERT_NE(host, nullptr);
+  EXPECT_EQ(host->name(), "n7");
+  const std::byte other[6] = {};
+  EXPECT_EQ((*tables)->HostByMac(std::span<const std::byte, 6>(other)), nullptr);
+  ASSERT_NE((*tables)->SubnetOf(0xc6120063), nullptr);  // 198.18.0.99
+  EXPECT_EQ((*tables)->SubnetOf(0xc6130001), nullptr);  // 198.19.0.1
+}
+
+TEST(TablesTest, RefusesBytesThatAreNotAPolicy) {
+  const std::byte garbage[] = {std::byte{0xff}, std::byte{0xff}, std::byte{0xff}};
+  absl::StatusOr<std::unique_ptr<const PolicyTables>> tables = BuildTables(garbage, 1);
+  ASSERT_FALSE(tables.ok());
+  EXPECT_EQ(tables.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+struct BadCase {
+  std::string name;
+  std::function<void(v1::BootPolicy&)> spoil;
+  std::string message;
+};
+
+class TablesRefuseTest : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(TablesRefuseTest, RefusesWithTheProblem) {
+  v1::BootPolicy policy = Compiled();
+  GetParam().spoil(policy);
+  absl::StatusOr<std::unique_ptr<const PolicyTables>> tables = Build(policy);
+  ASSERT_FALSE(tables.ok());
+  EXPECT_NE(std::string(tables.status().message()).find(GetParam().message), std::string::npos)
+      << tables.status();
+}
+
+v1::CompiledSubnet& Subnet(v1::BootPolicy& p) { return *p.mutable_dhcp()->mutable_subnets(0); }
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, TablesRefuseTest,
+    ::testing::Values(
+        BadCase{"NoMode", [](v1::BootPolicy& p) { p.mutable_dhcp()->clear_mode(); }, "mode"},
+        BadCase{"Prefix", [](v1::BootPolicy& p) { Subnet(p).set_prefix_length(33); }, "over 32"},
+        BadCase{"HostBits", [](v1::BootPolicy& p) { Subnet(p).set_network(0xc6120001); },
+                "host bits"},
+        BadCase{"Reversed",
+                [](v1::BootPolicy& p) { Subnet(p).mutable_pools(0)->set_last(0xc6120001); },
+                "reversed"},
+        BadCase{"Outside",
+                [](v1::BootPolicy& p) { Subnet(p).mutable_pools(1)->set_last(0xc6130001); },
+                "outside"},
+        BadCase{"Overlap",
+                [](v1::BootPolicy& p) { Subnet(p).mutable_pools(1)->set_first(0xc6120014); },
+                "overlapping"},
+        BadCase{"LeaseZero", [](v1::BootPolicy& p) { Subnet(p).set_lease_seconds(0); }, "lease"},
+        BadCase{"ProfileRef", [](v1::BootPolicy& p) { p.mutable_hosts(0)->set_profile(5); },
+                "profile 5 of 1"},
+        BadCase{"MacLength", [](v1::BootPolicy& p) { p.mutable_hosts(0)->set_mac("abc"); },
+                "6 bytes"},
+        BadCase{"MacRepeated", [](v1::BootPolicy& p) { *p.add_hosts() = p.hosts(0); }, "repeated"},
+        BadCase{"Climbs",
+                [](v1::BootPolicy& p) { p.mutable_profiles(0)->set_bios("a/../../etc/passwd"); },
+                "climbs out"},
+        BadCase{"Blksize", [](v1::BootPolicy& p) { p.mutable_tftp()->set_max_blksize(7); },
+                "blksize"},
+        BadCase{"Window", [](v1::BootPolicy& p) { p.mutable_tftp()->set_max_windowsize(0); },
+                "windowsize"},
+        BadCase{"HttpPort", [](v1::BootPolicy& p) { p.set_http_port(70000); }, "not a port"}),
+    [](const ::testing::TestParamInfo<BadCase>& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace stampede::policy
+
+namespace stampede::policy {
+namespace {
+
+// The fuzz seeds are written by tests/fuzz/make_seeds.py, which lays regions
+// out by hand: the good one must read and build, the spoiled ones be refused.
+struct alignas(64) CacheLine {
+  std::byte bytes[64];
+};
+
+absl::StatusOr<std::unique_ptr<const PolicyTables>> BuildSeed(const std::string& name) {
+  std::string path = std::string(STAMPEDE_SOURCE_ROOT) + "/tests/fuzz/corpus/region/" + name;
+  std::ifstream in(path, std::ios::binary);
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // A mapping is page-aligned; the region's atomics need at least 64 bytes.
+  std::vector<CacheLine> lines((bytes.size() + 63) / 64);
+  std::memcpy(lines.data(), bytes.data(), bytes.size());
+  absl::StatusOr<ReadResult> read =
+      ReadRegion({reinterpret_cast<const std::byte*>(lines.data()), bytes.size()}, 0);
+  if (!read.ok()) return read.status();
+  EXPECT_EQ(read->outcome, ReadOutcome::kNew);
+  return BuildTables(read->payload, read->generation);
+}
+
+TEST(TablesSeedTest, FuzzSeedsMatchTheLayoutAndTheChecks) {
+  absl::StatusOr<std::unique_ptr<const PolicyTables>> good = BuildSeed("seed_policy_good.bin");
+  ASSERT_TRUE(good.ok()) << good.status();
+  EXPECT_EQ((*good)->policy.hosts_size(), 2);
+  EXPECT_EQ((*good)->host_by_mac.size(), 1u);
+  for (const char* bad :
+       {"seed_policy_overlap.bin", "seed_policy_bad_profile.bin", "seed_policy_climbs.bin"}) {
+    EXPECT_FALSE(BuildSeed(bad).ok()) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace stampede::policy
