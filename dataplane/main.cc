@@ -276,6 +276,7 @@ bool Dataplane::Shutdown() {
   policy_.reset();
   rte_free(qsbr_);
   qsbr_ = nullptr;
+  if (status_) status_->Remove();
   if (pool_ == nullptr) return true;
   unsigned available = rte_mempool_avail_count(pool_);
   bool all_back = available == pool_->size;

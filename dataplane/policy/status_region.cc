@@ -99,19 +99,24 @@ absl::StatusOr<StatusWriter> StatusWriter::Create(const std::string& path, uint3
     unlink(temporary.c_str());
     return status;
   }
-  return StatusWriter(bytes, size, lcores, true);
+  return StatusWriter(bytes, size, lcores, true, path);
 }
 
 StatusWriter StatusWriter::Over(std::span<std::byte> memory, uint32_t lcores) {
   Format(memory.data(), lcores);
-  return StatusWriter(memory.data(), memory.size(), lcores, false);
+  return StatusWriter(memory.data(), memory.size(), lcores, false, "");
+}
+
+void StatusWriter::Remove() {
+  if (!path_.empty()) unlink(path_.c_str());
 }
 
 StatusWriter::StatusWriter(StatusWriter&& other) noexcept
     : data_(std::exchange(other.data_, nullptr)),
       size_(other.size_),
       lcores_(other.lcores_),
-      owned_(other.owned_) {}
+      owned_(other.owned_),
+      path_(std::move(other.path_)) {}
 
 StatusWriter::~StatusWriter() {
   if (owned_ && data_ != nullptr) munmap(data_, size_);

@@ -85,6 +85,9 @@ class StatusWriter {
   // aligned) as an empty region and writes into it without owning it
   // (tests and fuzzers).
   static StatusWriter Over(std::span<std::byte> memory, uint32_t lcores);
+  // A clean exit removes the region (a crashed dataplane's is replaced by
+  // the next one): control then reports no dataplane rather than a stale one.
+  void Remove();
   StatusWriter(StatusWriter&& other) noexcept;
   StatusWriter& operator=(StatusWriter&&) = delete;
   ~StatusWriter();
@@ -96,12 +99,13 @@ class StatusWriter {
   bool Push(std::span<const std::byte> event);
 
  private:
-  StatusWriter(std::byte* data, size_t size, uint32_t lcores, bool owned)
-      : data_(data), size_(size), lcores_(lcores), owned_(owned) {}
+  StatusWriter(std::byte* data, size_t size, uint32_t lcores, bool owned, std::string path)
+      : data_(data), size_(size), lcores_(lcores), owned_(owned), path_(std::move(path)) {}
   std::byte* data_;
   size_t size_;
   uint32_t lcores_;
   bool owned_;
+  std::string path_;
 };
 
 // A consistent-enough copy of the header's numbers for the API.

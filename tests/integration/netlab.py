@@ -156,6 +156,7 @@ class Lab:
         self.client_ip = f"{subnet}.2"
         self.prefix = prefix
         self.file_prefix = f"stampede-test-{tag}"
+        self.instance = f"test-{tag}"
         self.processes = []
 
     def __enter__(self):
@@ -181,6 +182,11 @@ class Lab:
         for ns in (self.server_ns, self.client_ns):
             subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL, timeout=30)
         shutil.rmtree(f"/var/run/dpdk/{self.file_prefix}", ignore_errors=True)
+        for kind in ("policy", "status"):
+            try:
+                os.unlink(f"/dev/shm/stampede-{self.instance}-{kind}")
+            except FileNotFoundError:
+                pass
         return False
 
     def server(self, args, **kwargs):
@@ -209,6 +215,7 @@ class Lab:
             f"--lcores={lcores}",
             "--memory_mb=256",
             f"--file_prefix={self.file_prefix}",
+            f"--instance={self.instance}",
             f"--exception_iface={self.tap_if}",
             *extra,
         ], "dataplane")

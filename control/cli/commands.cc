@@ -1,0 +1,167 @@
+#include "control/cli/commands.h"
+
+#include <chrono>
+#include <ctime>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "control/cli/api_client.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace stampede::cli {
+namespace {
+
+using google::protobuf::Struct;
+using google::protobuf::Value;
+
+bool ParseJson(const std::string& body, Struct& out) {
+  return google::protobuf::util::JsonStringToMessage(body, &out).ok();
+}
+
+const Value& Field(const Struct& s, const std::string& name) {
+  static const Value kNull;
+  auto it = s.fields().find(name);
+  return it == s.fields().end() ? kNull : it->second;
+}
+
+const Struct& Object(const Struct& s, const std::string& name) {
+  return Field(s, name).struct_value();
+}
+
+uint64_t Number(const Struct& s, const std::string& name) {
+  return static_cast<uint64_t>(Field(s, name).number_value());
+}
+
+std::string Text(const Struct& s, const std::string& name) { return Field(s, name).string_value(); }
+
+bool Flag(const Struct& s, const std::string& name) { return Field(s, name).bool_value(); }
+
+// Calls the API and reports transport errors and non-JSON answers on `err`.
+bool Call(const std::string& api, const std::string& method, const std::string& target,
+          ApiResponse& response, Struct& json, std::ostream& err) {
+  absl::StatusOr<ApiResponse> answer = CallApi(api, method, target);
+  if (!answer.ok()) {
+    err << "stampede: " << answer.status().message() << "\n";
+    return false;
+  }
+  response = *answer;
+  if (!ParseJson(response.body, json)) {
+    err << "stampede: unexpected answer (HTTP " << response.status << "): " << response.body;
+    return false;
+  }
+  return true;
+}
+
+std::string FormatTime(uint64_t time_ns) {
+  std::time_t seconds = static_cast<std::time_t>(time_ns / 1'000'000'000);
+  std::tm tm{};
+  localtime_r(&seconds, &tm);
+  char text[32];
+  std::strftime(text, sizeof(text), "%Y-%m-%d %H:%M:%S", &tm);
+  return absl::StrCat(text, ".", absl::Dec((time_ns / 1'000'000) % 1000, absl::kZeroPad3));
+}
+
+}  // namespace
+
+int Status(const std::string& api, bool json, std::ostream& out, std::ostream& err) {
+  ApiResponse response;
+  Struct status;
+  if (!Call(api, "GET", "/status", response, status, err)) return 1;
+  if (json) {
+    out << response.body;
+    return response.status == 200 ? 0 : 1;
+  }
+  const Struct& control = Object(status, "control");
+  const Struct& dataplane = Object(status, "dataplane");
+  const Struct& counters = Object(status, "counters");
+  const Struct& last = Object(control, "last_reload");
+  bool alive = Flag(dataplane, "alive");
+  uint64_t published = Number(control, "published_generation");
+  uint64_t applied = Number(dataplane, "applied_generation");
+  out << "instance    " << Text(status, "instance") << "  (config " << Text(status, "config")
+      << ")\n";
+  out << "control     pid " << Number(control, "pid") << ", up " << Number(control, "uptime_s")
+      << " s, policy generation " << published << " published\n";
+  out << "last reload " << (Flag(last, "ok") ? "ok" : "REFUSED") << " (" << Text(last, "reason")
+      << ")";
+  if (!Text(last, "error").empty()) out << ":\n  " << Text(last, "error");
+  out << "\n";
+  if (!alive) {
+    out << "dataplane   NOT RUNNING (no heartbeat)\n";
+  } else {
+    out << "dataplane   pid " << Number(dataplane, "pid") << ", " << Number(dataplane, "workers")
+        << " workers, "
+        << (Text(dataplane, "policy_state") == "serving"
+                ? absl::StrCat("serving generation ", applied,
+                               applied == published ? " (current)" : " (behind)")
+                : std::string("serving NOTHING (no policy applied yet)"))
+        << "\n";
+  }
+  out << "policies    " << Number(dataplane, "policies_applied") << " applied, "
+      << Number(dataplane, "policies_refused") << " refused";
+  if (Number(dataplane, "refused_generation") != 0) {
+    out << " (last refused: generation " << Number(dataplane, "refused_generation") << ")";
+  }
+  out << "\n";
+  if (Flag(dataplane, "supervised")) {
+    out << "supervisor  " << Number(dataplane, "restarts") << " restarts"
+        << (Flag(dataplane, "settings_changed")
+                ? ", dataplane settings changed: run `stampede restart-dataplane`"
+                : "")
+        << "\n";
+  }
+  out << "packets     rx " << Number(counters, "rx_packets") << ", tx "
+      << Number(counters, "tx_packets") << ", dropped " << Number(counters, "drops") << "\n";
+  return alive ? 0 : 3;
+}
+
+int Reload(const std::string& api, std::ostream& out, std::ostream& err) {
+  ApiResponse response;
+  Struct result;
+  if (!Call(api, "POST", "/reload", response, result, err)) return 1;
+  if (!Flag(result, "ok")) {
+    err << "stampede: config refused, the running policy stays:\n"
+        << Text(result, "error") << "\n";
+    return 1;
+  }
+  out << (Flag(result, "published") ? "published generation " : "unchanged, generation ")
+      << Number(result, "generation") << "\n";
+  return 0;
+}
+
+int Events(const std::string& api, uint64_t since, bool follow, std::ostream& out,
+           std::ostream& err) {
+  // Bounded per request; --follow runs until the operator interrupts it.
+  for (;;) {
+    ApiResponse response;
+    Struct page;
+    if (!Call(api, "GET", absl::StrCat("/events?since=", since), response, page, err)) return 1;
+    for (const Value& value : Field(page, "events").list_value().values()) {
+      const Struct& e = value.struct_value();
+      out << FormatTime(Number(e, "time_ns")) << "  " << Number(e, "seq") << "  "
+          << Text(e, "source") << " " << Text(e, "kind");
+      if (Number(e, "generation") != 0) out << " generation=" << Number(e, "generation");
+      if (!Text(e, "detail").empty()) out << " " << Text(e, "detail");
+      out << "\n";
+    }
+    out.flush();
+    since = Number(page, "next");
+    if (!follow) return 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+}
+
+int RestartDataplane(const std::string& api, std::ostream& out, std::ostream& err) {
+  ApiResponse response;
+  Struct result;
+  if (!Call(api, "POST", "/dataplane/restart", response, result, err)) return 1;
+  if (response.status != 200) {
+    err << "stampede: " << Text(result, "error") << "\n";
+    return 1;
+  }
+  out << "dataplane restarted, pid " << Number(result, "pid") << "\n";
+  return 0;
+}
+
+}  // namespace stampede::cli

@@ -1,0 +1,469 @@
+#include "control/daemon/controller.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "control/api/json.h"
+#include "control/config/compile.h"
+#include "control/config/loader.h"
+#include "control/log.h"
+#include "dataplane/policy/reader.h"
+#include "stampede/v1/event.pb.h"
+
+namespace stampede::control {
+namespace {
+
+using api::HttpResponse;
+using api::JsonString;
+
+// systemd's readiness protocol (sd_notify(3)) without libsystemd: one
+// datagram to $NOTIFY_SOCKET; nothing when not started by systemd.
+void Notify(const std::string& state) {
+  const char* path = std::getenv("NOTIFY_SOCKET");
+  if (path == nullptr || path[0] == '\0') return;
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  size_t length = std::strlen(path);
+  if (length >= sizeof(address.sun_path)) return;
+  std::memcpy(address.sun_path, path, length);
+  if (address.sun_path[0] == '@') address.sun_path[0] = '\0';  // abstract namespace
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  sendto(fd, state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&address),
+         static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + length));
+  close(fd);
+}
+
+HttpResponse Json(int status, std::string body) {
+  return {status, "application/json", std::move(body) + "\n"};
+}
+
+HttpResponse Error(int status, const std::string& message) {
+  return Json(status, absl::StrCat("{\"error\":", JsonString(message), "}"));
+}
+
+std::string EventJson(const LoggedEvent& e) {
+  return absl::StrCat("{\"seq\":", e.seq, ",\"time_ns\":", e.time_ns,
+                      ",\"source\":", JsonString(e.source), ",\"kind\":", JsonString(e.kind),
+                      ",\"generation\":", e.generation, ",\"detail\":", JsonString(e.detail), "}");
+}
+
+}  // namespace
+
+std::vector<std::string> DataplaneArgv(const v1::Config& config, const std::string& binary,
+                                       const std::string& instance) {
+  const v1::Dataplane& d = config.dataplane();
+  std::vector<std::string> argv = {binary, absl::StrCat("--port=", d.port()),
+                                   absl::StrCat("--instance=", instance),
+                                   absl::StrCat("--file_prefix=stampede-", instance)};
+  if (!d.lcores().empty()) argv.push_back(absl::StrCat("--lcores=", d.lcores()));
+  if (d.memory_mb() != 0) argv.push_back(absl::StrCat("--memory_mb=", d.memory_mb()));
+  if (!d.huge_pages().empty()) argv.push_back(absl::StrCat("--huge_pages=", d.huge_pages()));
+  if (!d.mac().empty()) argv.push_back(absl::StrCat("--mac=", d.mac()));
+  if (!d.ipv4().empty()) argv.push_back(absl::StrCat("--ipv4=", absl::StrJoin(d.ipv4(), ",")));
+  if (!d.exception_iface().empty()) {
+    argv.push_back(absl::StrCat("--exception_iface=", d.exception_iface()));
+  }
+  return argv;
+}
+
+Controller::Controller(ControlOptions options) : options_(std::move(options)) {}
+
+Controller::~Controller() {
+  if (inotify_fd_ >= 0) close(inotify_fd_);
+  if (signal_fd_ >= 0) close(signal_fd_);
+}
+
+absl::Status Controller::Start() {
+  started_ns_ = WallNs();
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int s : {SIGHUP, SIGTERM, SIGINT, SIGCHLD}) sigaddset(&signals, s);
+  sigprocmask(SIG_BLOCK, &signals, nullptr);
+  signal_fd_ = signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
+  inotify_fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (signal_fd_ < 0 || inotify_fd_ < 0) {
+    return absl::InternalError(absl::StrCat("signalfd/inotify: ", std::strerror(errno)));
+  }
+
+  absl::StatusOr<publish::Publisher> publisher =
+      publish::Publisher::Open(policy::RegionPath(options_.instance));
+  if (!publisher.ok()) return publisher.status();
+  publisher_.emplace(*std::move(publisher));
+
+  ReloadResult first = Reload("start");
+  if (!first.ok) return absl::InvalidArgumentError(first.error);
+  // A restarted control plane publishes even an unchanged policy, so a
+  // dataplane that refused the last one (or a fresh one) gets it again.
+  if (!first.published) {
+    std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(published_bytes_.data()),
+                                     published_bytes_.size());
+    absl::StatusOr<uint64_t> generation = publisher_->Publish(bytes);
+    if (!generation.ok()) return generation.status();
+  }
+
+  std::error_code ignored;
+  std::filesystem::create_directories(options_.run_dir, ignored);
+  if (options_.supervise) {
+    supervisor_ = std::make_unique<Supervisor>(
+        DataplaneArgv(*config_, options_.dataplane_binary, options_.instance),
+        absl::StrCat(options_.run_dir, "/", options_.instance, "-dataplane.pid"));
+    supervisor_->Start();
+  }
+  absl::StatusOr<std::unique_ptr<api::HttpServer>> server = api::HttpServer::Listen(
+      options_.api_socket, options_.api_listen,
+      [this](const api::HttpRequest& request, const std::string& body) {
+        return HandleApi(request, body);
+      });
+  if (!server.ok()) return server.status();
+  server_ = *std::move(server);
+  Log(Level::kInfo,
+      absl::StrCat("event=ready instance=", options_.instance,
+                   " generation=", publisher_->generation(), " api_socket=",
+                   options_.api_socket.empty() ? "none" : options_.api_socket, " api_listen=",
+                   options_.api_listen.empty() ? "none"
+                                               : absl::StrCat(options_.api_listen, " port=",
+                                                              server_->tcp_port()),
+                   " supervise=", options_.supervise ? "yes" : "no"));
+  Notify("READY=1");
+  return absl::OkStatus();
+}
+
+ReloadResult Controller::Reload(const std::string& why) {
+  ReloadResult result;
+  absl::StatusOr<config::LoadedConfig> loaded = config::LoadConfigFile(options_.config_path);
+  absl::StatusOr<v1::BootPolicy> policy =
+      loaded.ok() ? config::Compile(*loaded) : absl::StatusOr<v1::BootPolicy>(loaded.status());
+  last_reload_reason_ = why;
+  last_reload_ns_ = WallNs();
+  if (!policy.ok()) {
+    result.error = std::string(policy.status().message());
+    ++reloads_failed_;
+    last_reload_ = result;
+    Log(Level::kError, absl::StrCat("event=config_rejected reason=", why, " kept_generation=",
+                                    publisher_->generation(), " error=", Quote(result.error)));
+    events_.Add({0, 0, "control", "config_rejected", publisher_->generation(), result.error});
+    return result;
+  }
+  config_ = loaded->config;
+  UpdateWatches();
+  if (supervisor_) {
+    supervisor_->SetArgv(DataplaneArgv(*config_, options_.dataplane_binary, options_.instance));
+  }
+  std::string bytes = policy->SerializeAsString();
+  result.ok = true;
+  ++reloads_ok_;
+  if (bytes == published_bytes_) {
+    result.generation = publisher_->generation();
+    last_reload_ = result;
+    Log(Level::kInfo, absl::StrCat("event=config_unchanged reason=", why,
+                                   " generation=", result.generation));
+    return result;
+  }
+  absl::StatusOr<uint64_t> generation =
+      publisher_->Publish({reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()});
+  if (!generation.ok()) {
+    result.ok = false;
+    result.error = std::string(generation.status().message());
+    --reloads_ok_;
+    ++reloads_failed_;
+    last_reload_ = result;
+    Log(Level::kError, absl::StrCat("event=publish_failed error=", Quote(result.error)));
+    return result;
+  }
+  published_bytes_ = std::move(bytes);
+  result.published = true;
+  result.generation = *generation;
+  last_reload_ = result;
+  Log(Level::kInfo, absl::StrCat("event=policy_published reason=", why, " generation=",
+                                 *generation, " bytes=", published_bytes_.size()));
+  events_.Add({0, 0, "control", "policy_published", *generation, why});
+  return result;
+}
+
+void Controller::UpdateWatches() {
+  if (config_watch_ < 0) {
+    // The directory, not the file: editors and config management replace
+    // the file by rename, which a watch on the file itself would lose.
+    std::string dir = std::filesystem::path(options_.config_path).parent_path().string();
+    config_watch_ = inotify_add_watch(inotify_fd_, dir.empty() ? "." : dir.c_str(),
+                                      IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE);
+  }
+  std::string folder = config_ ? config_->images().folder() : "";
+  if (folder == images_folder_ && (images_watch_ >= 0 || folder.empty())) return;
+  if (images_watch_ >= 0) inotify_rm_watch(inotify_fd_, images_watch_);
+  images_watch_ = -1;
+  images_folder_ = folder;
+  if (folder.empty()) return;
+  images_watch_ = inotify_add_watch(
+      inotify_fd_, folder.c_str(),
+      IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE);
+  if (images_watch_ < 0) {
+    Log(Level::kWarning, absl::StrCat("event=images_folder_unwatched folder=", Quote(folder),
+                                      " error=", Quote(std::strerror(errno))));
+  }
+}
+
+bool Controller::HandleInotify() {
+  alignas(inotify_event) char buffer[8192];
+  bool relevant = false;
+  std::string name = std::filesystem::path(options_.config_path).filename().string();
+  for (int i = 0; i < 64; ++i) {  // bounded: more waits for the next poll
+    ssize_t n = read(inotify_fd_, buffer, sizeof(buffer));
+    if (n <= 0) break;
+    for (ssize_t at = 0; at < n;) {
+      const auto* event = reinterpret_cast<const inotify_event*>(buffer + at);
+      if (event->wd == images_watch_) relevant = true;
+      if (event->wd == config_watch_ && event->len > 0 && name == event->name) relevant = true;
+      if (event->mask & IN_IGNORED && event->wd == images_watch_) images_watch_ = -1;
+      at += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
+    }
+  }
+  return relevant;
+}
+
+bool Controller::DataplaneAlive(const policy::StatusSnapshot& s) const {
+  uint64_t now = WallNs();
+  return s.heartbeat_ns != 0 && now >= s.heartbeat_ns &&
+         now - s.heartbeat_ns < static_cast<uint64_t>(
+                                    std::chrono::nanoseconds(kHeartbeatTimeout).count()) &&
+         kill(static_cast<pid_t>(s.pid), 0) == 0;
+}
+
+void Controller::PollDataplane() {
+  if (!status_ || status_->Stale()) {
+    status_.reset();
+    absl::StatusOr<policy::StatusReader> reader =
+        policy::StatusReader::Open(policy::StatusRegionPath(options_.instance));
+    if (!reader.ok()) return;
+    status_.emplace(*std::move(reader));
+  }
+  for (const std::vector<std::byte>& bytes : status_->PopEvents(1024)) {
+    v1::Event event;
+    if (!event.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+      Log(Level::kWarning, "event=bad_dataplane_event detail=\"unparsable record skipped\"");
+      continue;
+    }
+    LoggedEvent logged{0, event.time_ns(), "dataplane", "", 0, ""};
+    if (event.has_policy_applied()) {
+      logged.kind = "policy_applied";
+      logged.generation = event.policy_applied().generation();
+    } else if (event.has_policy_refused()) {
+      logged.kind = "policy_refused";
+      logged.generation = event.policy_refused().generation();
+      logged.detail = event.policy_refused().reason();
+      Log(Level::kError, absl::StrCat("event=dataplane_refused_policy generation=",
+                                      logged.generation, " reason=", Quote(logged.detail)));
+    } else {
+      logged.kind = "unknown";
+    }
+    events_.Add(std::move(logged));
+  }
+}
+
+int Controller::Run() {
+  bool stop = false;
+  while (!stop) {
+    std::vector<pollfd> fds = {{signal_fd_, POLLIN, 0}, {inotify_fd_, POLLIN, 0}};
+    int exit_fd = supervisor_ ? supervisor_->exit_fd() : -1;
+    if (exit_fd >= 0) fds.push_back({exit_fd, POLLIN, 0});
+    server_->Collect(fds);
+    poll(fds.data(), fds.size(), static_cast<int>(kLoopTick.count()));
+    auto now = std::chrono::steady_clock::now();
+
+    if (fds[0].revents & POLLIN) {
+      signalfd_siginfo info{};
+      while (read(signal_fd_, &info, sizeof(info)) == sizeof(info)) {
+        if (info.ssi_signo == SIGHUP) {
+          Notify("RELOADING=1");
+          Reload("SIGHUP");
+          Notify("READY=1");
+        } else if (info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT) {
+          Log(Level::kInfo, absl::StrCat("event=stopping signal=", strsignal(info.ssi_signo)));
+          stop = true;
+        }
+      }
+    }
+    if ((fds[1].revents & POLLIN) && HandleInotify()) reload_at_ = now + kReloadDebounce;
+    if (reload_at_ && now >= *reload_at_) {
+      reload_at_.reset();
+      Reload("file_changed");
+    }
+    if (exit_fd >= 0 && (fds[2].revents & POLLIN)) {
+      supervisor_->OnExit();
+      events_.Add({0, 0, "control", "dataplane_exited", 0, supervisor_->last_exit()});
+    }
+    if (supervisor_) supervisor_->Tick(now);
+    server_->Handle(fds);
+    PollDataplane();
+  }
+  Notify("STOPPING=1");
+  if (supervisor_) supervisor_->Stop();
+  server_.reset();
+  return 0;
+}
+
+api::HttpResponse Controller::HandleApi(const api::HttpRequest& request, const std::string&) {
+  const std::string& path = request.path;
+  bool get = request.method == "GET" || request.method == "HEAD";
+  bool post = request.method == "POST";
+  if (path == "/status") return get ? Json(200, StatusJson()) : Error(405, "use GET");
+  if (path == "/metrics") {
+    if (!get) return Error(405, "use GET");
+    return {200, "text/plain; version=0.0.4", Metrics()};
+  }
+  if (path == "/events") {
+    if (!get) return Error(405, "use GET");
+    uint64_t since = 0, limit = 1000;
+    if (auto it = request.query.find("since");
+        it != request.query.end() && !absl::SimpleAtoi(it->second, &since)) {
+      return Error(400, "since must be a number");
+    }
+    if (auto it = request.query.find("limit");
+        it != request.query.end() && (!absl::SimpleAtoi(it->second, &limit) || limit == 0)) {
+      return Error(400, "limit must be a positive number");
+    }
+    return Json(200, EventsJson(since, std::min<uint64_t>(limit, kEventLogCapacity)));
+  }
+  if (path == "/reload") {
+    if (!post) return Error(405, "use POST");
+    ReloadResult r = Reload("api");
+    return Json(r.ok ? 200 : 422,
+                absl::StrCat("{\"ok\":", r.ok ? "true" : "false", ",\"published\":",
+                             r.published ? "true" : "false", ",\"generation\":", r.generation,
+                             ",\"error\":", JsonString(r.error), "}"));
+  }
+  if (path == "/dataplane/restart") {
+    if (!post) return Error(405, "use POST");
+    if (!supervisor_) {
+      return Error(409, "this control plane does not supervise the dataplane (stampede serve does)");
+    }
+    supervisor_->Restart();
+    return Json(200, absl::StrCat("{\"ok\":true,\"pid\":", supervisor_->pid(), "}"));
+  }
+  if (path == "/") {
+    return {200, "text/plain",
+            "stampede-control API\n  GET  /status\n  GET  /events?since=SEQ&limit=N\n"
+            "  POST /reload\n  POST /dataplane/restart\n  GET  /metrics\n"};
+  }
+  return Error(404, absl::StrCat("no such endpoint: ", path));
+}
+
+std::string Controller::StatusJson() {
+  policy::StatusSnapshot s;
+  bool have_status = status_.has_value();
+  if (have_status) s = status_->Snapshot();
+  bool alive = have_status && DataplaneAlive(s);
+  uint64_t now = WallNs();
+  std::string dataplane = absl::StrCat(
+      "{\"alive\":", alive ? "true" : "false", ",\"pid\":", s.pid,
+      ",\"heartbeat_age_ms\":",
+      s.heartbeat_ns != 0 && now >= s.heartbeat_ns ? (now - s.heartbeat_ns) / 1'000'000 : 0,
+      ",\"policy_state\":",
+      JsonString(s.policy_state == policy::PolicyState::kServing ? "serving" : "none"),
+      ",\"applied_generation\":", s.applied_generation,
+      ",\"policies_applied\":", s.policies_applied, ",\"policies_refused\":", s.policies_refused,
+      ",\"refused_generation\":", s.refused_generation, ",\"events_dropped\":", s.events_dropped,
+      ",\"workers\":", s.lcores, ",\"supervised\":", supervisor_ ? "true" : "false",
+      ",\"restarts\":", supervisor_ ? supervisor_->restarts() : 0, ",\"settings_changed\":",
+      supervisor_ && supervisor_->settings_changed() ? "true" : "false", "}");
+  std::string counters = "{";
+  if (have_status) {
+    std::vector<std::string> names = policy::CounterNames();
+    std::vector<uint64_t> totals(names.size(), 0);
+    for (uint32_t lcore = 0; lcore < status_->lcores(); ++lcore) {
+      std::vector<uint64_t> values = status_->CounterValues(lcore);
+      for (size_t i = 0; i < values.size() && i < totals.size(); ++i) totals[i] += values[i];
+    }
+    for (size_t i = 0; i < names.size(); ++i) {
+      absl::StrAppend(&counters, i ? "," : "", JsonString(names[i]), ":", totals[i]);
+    }
+  }
+  counters += "}";
+  return absl::StrCat(
+      "{\"instance\":", JsonString(options_.instance), ",\"config\":",
+      JsonString(options_.config_path), ",\"control\":{\"pid\":", getpid(),
+      ",\"uptime_s\":", (now - started_ns_) / 1'000'000'000,
+      ",\"published_generation\":", publisher_->generation(), ",\"reloads_ok\":", reloads_ok_,
+      ",\"reloads_failed\":", reloads_failed_, ",\"last_reload\":{\"ok\":",
+      last_reload_.ok ? "true" : "false", ",\"reason\":", JsonString(last_reload_reason_),
+      ",\"time_ns\":", last_reload_ns_, ",\"error\":", JsonString(last_reload_.error),
+      "}},\"dataplane\":", dataplane, ",\"counters\":", counters, "}");
+}
+
+std::string Controller::EventsJson(uint64_t since, size_t limit) {
+  std::vector<LoggedEvent> events = events_.Since(since, limit);
+  std::string out = "{\"events\":[";
+  for (size_t i = 0; i < events.size(); ++i) absl::StrAppend(&out, i ? "," : "", EventJson(events[i]));
+  uint64_t next = events.empty() ? std::max(since, uint64_t{1}) : events.back().seq + 1;
+  if (events.empty() && since > events_.next_seq()) next = events_.next_seq();
+  absl::StrAppend(&out, "],\"next\":", next, "}");
+  return out;
+}
+
+std::string Controller::Metrics() {
+  std::string out;
+  auto metric = [&out](const std::string& name, const std::string& type, const std::string& help) {
+    absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");
+  };
+  metric("stampede_policy_published_generation", "gauge",
+         "Generation of the last policy control published.");
+  absl::StrAppend(&out, "stampede_policy_published_generation ", publisher_->generation(), "\n");
+  metric("stampede_config_reloads_total", "counter", "Config loads by result.");
+  absl::StrAppend(&out, "stampede_config_reloads_total{result=\"ok\"} ", reloads_ok_, "\n",
+                  "stampede_config_reloads_total{result=\"error\"} ", reloads_failed_, "\n");
+  policy::StatusSnapshot s;
+  if (status_) s = status_->Snapshot();
+  metric("stampede_dataplane_up", "gauge", "1 when the dataplane's heartbeat is recent.");
+  absl::StrAppend(&out, "stampede_dataplane_up ", status_ && DataplaneAlive(s) ? 1 : 0, "\n");
+  metric("stampede_policy_applied_generation", "gauge",
+         "Generation of the policy the dataplane runs (0: none).");
+  absl::StrAppend(&out, "stampede_policy_applied_generation ", s.applied_generation, "\n");
+  metric("stampede_policies_total", "counter", "Policies the dataplane applied or refused.");
+  absl::StrAppend(&out, "stampede_policies_total{result=\"applied\"} ", s.policies_applied, "\n",
+                  "stampede_policies_total{result=\"refused\"} ", s.policies_refused, "\n");
+  metric("stampede_events_dropped_total", "counter", "Dataplane events lost to a full ring.");
+  absl::StrAppend(&out, "stampede_events_dropped_total ", s.events_dropped, "\n");
+  if (supervisor_) {
+    metric("stampede_dataplane_restarts_total", "counter", "Dataplane restarts by control.");
+    absl::StrAppend(&out, "stampede_dataplane_restarts_total ", supervisor_->restarts(), "\n");
+  }
+  if (!status_) return out;
+  std::vector<std::string> names = policy::CounterNames();
+  std::vector<std::vector<uint64_t>> per_lcore;
+  for (uint32_t lcore = 0; lcore < status_->lcores(); ++lcore) {
+    per_lcore.push_back(status_->CounterValues(lcore));
+  }
+  metric("stampede_drops_total", "counter", "Packets dropped, by worker and reason.");
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (!names[i].starts_with("drop_")) continue;
+    for (uint32_t lcore = 0; lcore < per_lcore.size(); ++lcore) {
+      absl::StrAppend(&out, "stampede_drops_total{worker=\"", lcore, "\",reason=\"",
+                      names[i].substr(5), "\"} ", per_lcore[lcore][i], "\n");
+    }
+  }
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i].starts_with("drop")) continue;
+    std::string name = absl::StrCat("stampede_", names[i], "_total");
+    metric(name, "counter", absl::StrCat("Dataplane counter ", names[i], ", by worker."));
+    for (uint32_t lcore = 0; lcore < per_lcore.size(); ++lcore) {
+      absl::StrAppend(&out, name, "{worker=\"", lcore, "\"} ", per_lcore[lcore][i], "\n");
+    }
+  }
+  return out;
+}
+
+}  // namespace stampede::control
