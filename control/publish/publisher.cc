@@ -7,8 +7,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <new>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "dataplane/policy/crc32c.h"
@@ -29,6 +32,17 @@ bool Compatible(const std::byte* data, size_t size, uint32_t capacity) {
   return header->magic == policy::kRegionMagic &&
          header->layout_version == policy::kLayoutVersion && header->slot_capacity == capacity &&
          header->active_slot.load() < policy::kSlotCount;
+}
+
+// Failpoint for the crash tests (tests/integration/control_test.py): with
+// STAMPEDE_FAILPOINT_PUBLISH_PAUSE_MS set, a publish stops half way through
+// the slot for that long, so a test's SIGKILL can land in the middle of it.
+// Unset (always, outside tests) it costs one getenv per publish.
+void PauseForTests() {
+  const char* pause = std::getenv("STAMPEDE_FAILPOINT_PUBLISH_PAUSE_MS");
+  if (pause == nullptr) return;
+  int ms = std::atoi(pause);
+  if (ms > 0 && ms <= 10000) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
 }
 
 }  // namespace
@@ -105,8 +119,11 @@ absl::StatusOr<uint64_t> Publisher::Publish(std::span<const std::byte> payload) 
   s.generation.store(0, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_release);
   if (!payload.empty()) {
-    std::memcpy(reinterpret_cast<std::byte*>(&s) + sizeof(SlotHeader), payload.data(),
-                payload.size());
+    auto* out = reinterpret_cast<std::byte*>(&s) + sizeof(SlotHeader);
+    size_t half = payload.size() / 2;
+    std::memcpy(out, payload.data(), half);
+    PauseForTests();
+    std::memcpy(out + half, payload.data() + half, payload.size() - half);
   }
   s.length.store(static_cast<uint32_t>(payload.size()), std::memory_order_relaxed);
   s.crc32c.store(policy::Crc32c(payload), std::memory_order_relaxed);
