@@ -8,6 +8,9 @@ the dataplane the whole time (ping over a veth, net_af_packet):
 3. The config changes 100 times (written in place and replaced by rename):
    every generation is applied, none refused, and the client loses nothing.
    A broken config is refused with file:line:column and the policy stays.
+   Policies written into the region behind control's back (bad CRC,
+   semantically bad, oversized) are refused, counted and reported as
+   events, and the last good one keeps serving.
 4. stampede-control is killed with SIGKILL at random points of its start and
    publish, 200 times: the dataplane keeps a valid policy and keeps serving;
    a control plane started afterwards republishes and it is applied.
@@ -24,10 +27,14 @@ import signal
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
 import time
 
 import netlab
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fuzz"))
+from make_seeds import GOOD_POLICY, boot_policy, crc32c  # noqa: E402
 
 CHANGES = 100
 KILLS = 200
@@ -144,6 +151,27 @@ def region_state(instance):
     return generation, idle_generation == 0
 
 
+def inject(instance, payload, *, crc=None, length=None):
+    """Writes a policy into the region behind control's back, as a buggy or
+    hostile writer would: the dataplane must check it, not trust it."""
+    with open(f"/dev/shm/stampede-{instance}-policy", "r+b") as f:
+        data = f.read(64)
+        _magic, _version, capacity, generation, active = struct.unpack_from("<QIIQI", data, 0)
+        stride = 64 + (capacity + 63) // 64 * 64
+        idle = 1 - active
+        slot = 64 + idle * stride
+        f.seek(slot + 64)
+        f.write(payload)
+        f.seek(slot)
+        f.write(struct.pack("<QII", generation + 1, len(payload) if length is None else length,
+                            crc32c(payload) if crc is None else crc))
+        f.seek(24)
+        f.write(struct.pack("<I", idle))
+        f.seek(16)
+        f.write(struct.pack("<Q", generation + 1))
+    return generation + 1
+
+
 def send_udp(lab, port, count):
     script = ("import socket,sys\n"
               "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
@@ -219,7 +247,39 @@ def main():
         cli = netlab.run([args.cli, "status", f"--api={sock}"], check=False)
         print(cli.stdout)
         assert cli.returncode == 0 and f"serving generation {first + CHANGES} (current)" in cli.stdout
-        finish_pinger(pinger, "100 config changes")
+
+        # Refused: corrupt (CRC), semantically bad, oversized. Each is counted
+        # and reported, and the last good policy keeps serving.
+        good = api.status()["dataplane"]["applied_generation"]
+        bad_policy = boot_policy(GOOD_POLICY.replace("prefix_length: 24 lease_seconds",
+                                                     "prefix_length: 33 lease_seconds"))
+        cases = [("CRC32C", dict(payload=boot_policy(GOOD_POLICY), crc=1234)),
+                 ("over 32", dict(payload=bad_policy)),
+                 ("bytes in a slot of", dict(payload=b"x" * 64, length=1 << 30))]
+        for i, (reason, case) in enumerate(cases, start=1):
+            generation = inject(lab.instance, **case)
+            deadline = time.monotonic() + 10
+            while telemetry.query("/stampede/policy")["policies_refused"] < i:
+                assert time.monotonic() < deadline, telemetry.query("/stampede/policy")
+                time.sleep(0.02)
+            state = telemetry.query("/stampede/policy")
+            assert state["state"] == "serving" and state["applied_generation"] == good, state
+            assert state["refused_generation"] == generation, state
+            deadline = time.monotonic() + 10
+            while True:
+                events = api.json("GET", "/events?since=0&limit=10000")[1]["events"]
+                refused = [e for e in events if e["kind"] == "policy_refused"
+                           and e["generation"] == generation]
+                if refused:
+                    break
+                assert time.monotonic() < deadline, events[-5:]
+                time.sleep(0.02)
+            assert reason in refused[0]["detail"], refused
+        s = api.status()
+        assert s["dataplane"]["policies_refused"] == len(cases), s
+        assert 'stampede_policies_total{result="refused"} 3' in api.call("GET", "/metrics")[1]
+        # Control's next publish continues after the injected generations.
+        finish_pinger(pinger, "100 config changes and 3 refused policies")
         write_config(config, config_text(lab, 7, hosts=2000), by_rename=True)
         api.wait_applied()
         control.stop()
@@ -227,6 +287,7 @@ def main():
         # 4. SIGKILL control at random points of its start and publish.
         pinger = start_pinger(lab, 600)
         last = telemetry.query("/stampede/policy")
+        refused_before = last["policies_refused"]
         # The publisher's failpoint holds each publish half written for 30 ms,
         # so a good share of the random kills tear a slot mid-write.
         env = dict(os.environ, STAMPEDE_FAILPOINT_PUBLISH_PAUSE_MS="30")
@@ -250,7 +311,7 @@ def main():
                 outcomes["before_publish"] += 1
             now = telemetry.query("/stampede/policy")
             assert now["state"] == "serving", (i, now)
-            assert now["policies_refused"] == 0, (i, now)
+            assert now["policies_refused"] == refused_before, (i, now)
             assert now["applied_generation"] >= last["applied_generation"], (i, last, now)
             last = now
         print(f"after {KILLS} kills: {last}; killed {outcomes}")
@@ -259,7 +320,7 @@ def main():
         control = lab.spawn(lab.server_ns, control_args, "control")
         control.wait_for("event=ready", timeout=30)
         status = api.wait_applied()
-        assert status["dataplane"]["policies_refused"] == 0, status
+        assert status["dataplane"]["policies_refused"] == refused_before, status
         finish_pinger(pinger, f"{KILLS} control kills")
         control.stop()
         telemetry.close()
