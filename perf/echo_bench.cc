@@ -16,7 +16,9 @@
 #include <rte_eal.h>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
 #include "absl/flags/flag.h"
@@ -26,6 +28,7 @@
 #include "dataplane/net/checksum.h"
 #include "dataplane/net/local_addresses.h"
 #include "dataplane/net/packet.h"
+#include "dataplane/policy/tables.h"
 #include "dataplane/port/counters.h"
 #include "dataplane/port/port.h"
 #include "dataplane/port/worker.h"
@@ -210,6 +213,21 @@ int Main(int argc, char** argv) {
   };
   auto poll = [&worker] { return worker.PollOnce(); };
 
+  // The same worker as the dataplane runs it: reading the policy pointer each
+  // poll and reporting an RCU quiescent state after it.
+  size_t qsbr_size = rte_rcu_qsbr_get_memsize(1);
+  auto* qsbr =
+      static_cast<rte_rcu_qsbr*>(rte_zmalloc("bench_qsbr", qsbr_size, RTE_CACHE_LINE_SIZE));
+  rte_rcu_qsbr_init(qsbr, 1);
+  rte_rcu_qsbr_thread_register(qsbr, 0);
+  rte_rcu_qsbr_thread_online(qsbr, 0);
+  policy::PolicyTables tables;
+  std::atomic<const policy::PolicyTables*> current{&tables};
+  port::LcoreCounters policy_counters;
+  port::Worker policy_worker({uint16_t(worker_port), 0, std::nullopt, pool, false, &current, qsbr},
+                             local, policy_counters);
+  auto policy_poll = [&policy_worker] { return policy_worker.PollOnce(); };
+
   std::vector<Result> results;
   results.push_back(
       MeasureForward("null port rx+tx (ceiling)", *null_port, total, pool, *null_port, echo));
@@ -219,6 +237,8 @@ int Main(int argc, char** argv) {
       Measure("dataplane ICMP echo reply", pool, gen, echo, total, poll, bad_echo, is_echo_reply));
   results.push_back(
       Measure("dataplane ARP reply", pool, gen, arp, total, poll, bad_arp, is_arp_reply));
+  results.push_back(Measure("ICMP echo, policy + RCU", pool, gen, echo, total, policy_poll,
+                            bad_echo, is_echo_reply));
 
   double ceiling = results[0].MppsPerCore();
   std::printf("\necho_bench: one core, TSC %.2f GHz, %lu packets per row\n", rte_get_tsc_hz() / 1e9,
@@ -243,11 +263,14 @@ int Main(int argc, char** argv) {
   bool complete = true;
   for (const Result& r : results) complete = complete && r.packets >= total;
   uint64_t replies = counters.icmp_echo_replies.load() + counters.arp_replies.load();
+  uint64_t policy_replies = policy_counters.icmp_echo_replies.load();
   for (uint16_t id : {uint16_t(worker_port), gen, *null_port}) port::ClosePort(id);
+  rte_rcu_qsbr_thread_offline(qsbr, 0);
+  rte_free(qsbr);
   rte_eal_cleanup();
   // Not a threshold: the run fails only if the worker stopped answering or
   // answered wrongly, which would make the numbers meaningless.
-  if (!complete || bad_echo + bad_arp > 0 || replies < 2 * total) {
+  if (!complete || bad_echo + bad_arp > 0 || replies < 2 * total || policy_replies < total) {
     std::fprintf(stderr, "echo_bench: the worker did not answer every request\n");
     return 1;
   }
