@@ -123,20 +123,20 @@ absl::Status Controller::Start() {
         absl::StrCat(options_.run_dir, "/", options_.instance, "-dataplane.pid"));
     supervisor_->Start();
   }
-  absl::StatusOr<std::unique_ptr<api::HttpServer>> server = api::HttpServer::Listen(
-      options_.api_socket, options_.api_listen,
-      [this](const api::HttpRequest& request, const std::string& body) {
-        return HandleApi(request, body);
-      });
+  absl::StatusOr<std::unique_ptr<api::HttpServer>> server =
+      api::HttpServer::Listen(options_.api_socket, options_.api_listen,
+                              [this](const api::HttpRequest& request, const std::string& body) {
+                                return HandleApi(request, body);
+                              });
   if (!server.ok()) return server.status();
   server_ = *std::move(server);
   Log(Level::kInfo,
       absl::StrCat("event=ready instance=", options_.instance,
                    " generation=", publisher_->generation(), " api_socket=",
                    options_.api_socket.empty() ? "none" : options_.api_socket, " api_listen=",
-                   options_.api_listen.empty() ? "none"
-                                               : absl::StrCat(options_.api_listen, " port=",
-                                                              server_->tcp_port()),
+                   options_.api_listen.empty()
+                       ? "none"
+                       : absl::StrCat(options_.api_listen, " port=", server_->tcp_port()),
                    " supervise=", options_.supervise ? "yes" : "no"));
   Notify("READY=1");
   return absl::OkStatus();
@@ -169,8 +169,8 @@ ReloadResult Controller::Reload(const std::string& why) {
   if (bytes == published_bytes_) {
     result.generation = publisher_->generation();
     last_reload_ = result;
-    Log(Level::kInfo, absl::StrCat("event=config_unchanged reason=", why,
-                                   " generation=", result.generation));
+    Log(Level::kInfo,
+        absl::StrCat("event=config_unchanged reason=", why, " generation=", result.generation));
     return result;
   }
   absl::StatusOr<uint64_t> generation =
@@ -188,8 +188,8 @@ ReloadResult Controller::Reload(const std::string& why) {
   result.published = true;
   result.generation = *generation;
   last_reload_ = result;
-  Log(Level::kInfo, absl::StrCat("event=policy_published reason=", why, " generation=",
-                                 *generation, " bytes=", published_bytes_.size()));
+  Log(Level::kInfo, absl::StrCat("event=policy_published reason=", why, " generation=", *generation,
+                                 " bytes=", published_bytes_.size()));
   events_.Add({0, 0, "control", "policy_published", *generation, why});
   return result;
 }
@@ -208,38 +208,40 @@ void Controller::UpdateWatches() {
   images_watch_ = -1;
   images_folder_ = folder;
   if (folder.empty()) return;
-  images_watch_ = inotify_add_watch(
-      inotify_fd_, folder.c_str(),
-      IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE);
+  images_watch_ =
+      inotify_add_watch(inotify_fd_, folder.c_str(),
+                        IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE);
   if (images_watch_ < 0) {
     Log(Level::kWarning, absl::StrCat("event=images_folder_unwatched folder=", Quote(folder),
                                       " error=", Quote(std::strerror(errno))));
   }
 }
 
-bool Controller::HandleInotify() {
+std::string Controller::HandleInotify() {
   alignas(inotify_event) char buffer[8192];
-  bool relevant = false;
+  std::string reason;
   std::string name = std::filesystem::path(options_.config_path).filename().string();
   for (int i = 0; i < 64; ++i) {  // bounded: more waits for the next poll
     ssize_t n = read(inotify_fd_, buffer, sizeof(buffer));
     if (n <= 0) break;
     for (ssize_t at = 0; at < n;) {
       const auto* event = reinterpret_cast<const inotify_event*>(buffer + at);
-      if (event->wd == images_watch_) relevant = true;
-      if (event->wd == config_watch_ && event->len > 0 && name == event->name) relevant = true;
+      if (event->wd == images_watch_ && reason.empty()) reason = "images_changed";
+      if (event->wd == config_watch_ && event->len > 0 && name == event->name) {
+        reason = "config_changed";
+      }
       if (event->mask & IN_IGNORED && event->wd == images_watch_) images_watch_ = -1;
       at += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
     }
   }
-  return relevant;
+  return reason;
 }
 
 bool Controller::DataplaneAlive(const policy::StatusSnapshot& s) const {
   uint64_t now = WallNs();
   return s.heartbeat_ns != 0 && now >= s.heartbeat_ns &&
-         now - s.heartbeat_ns < static_cast<uint64_t>(
-                                    std::chrono::nanoseconds(kHeartbeatTimeout).count()) &&
+         now - s.heartbeat_ns <
+             static_cast<uint64_t>(std::chrono::nanoseconds(kHeartbeatTimeout).count()) &&
          kill(static_cast<pid_t>(s.pid), 0) == 0;
 }
 
@@ -297,10 +299,15 @@ int Controller::Run() {
         }
       }
     }
-    if ((fds[1].revents & POLLIN) && HandleInotify()) reload_at_ = now + kReloadDebounce;
+    if (fds[1].revents & POLLIN) {
+      if (std::string reason = HandleInotify(); !reason.empty()) {
+        if (!reload_at_ || reload_reason_ != "config_changed") reload_reason_ = reason;
+        reload_at_ = now + kReloadDebounce;
+      }
+    }
     if (reload_at_ && now >= *reload_at_) {
       reload_at_.reset();
-      Reload("file_changed");
+      Reload(reload_reason_);
     }
     if (exit_fd >= 0 && (fds[2].revents & POLLIN)) {
       supervisor_->OnExit();
@@ -341,15 +348,16 @@ api::HttpResponse Controller::HandleApi(const api::HttpRequest& request, const s
   if (path == "/reload") {
     if (!post) return Error(405, "use POST");
     ReloadResult r = Reload("api");
-    return Json(r.ok ? 200 : 422,
-                absl::StrCat("{\"ok\":", r.ok ? "true" : "false", ",\"published\":",
-                             r.published ? "true" : "false", ",\"generation\":", r.generation,
-                             ",\"error\":", JsonString(r.error), "}"));
+    return Json(r.ok ? 200 : 422, absl::StrCat("{\"ok\":", r.ok ? "true" : "false",
+                                               ",\"published\":", r.published ? "true" : "false",
+                                               ",\"generation\":", r.generation,
+                                               ",\"error\":", JsonString(r.error), "}"));
   }
   if (path == "/dataplane/restart") {
     if (!post) return Error(405, "use POST");
     if (!supervisor_) {
-      return Error(409, "this control plane does not supervise the dataplane (stampede serve does)");
+      return Error(409,
+                   "this control plane does not supervise the dataplane (stampede serve does)");
     }
     supervisor_->Restart();
     return Json(200, absl::StrCat("{\"ok\":true,\"pid\":", supervisor_->pid(), "}"));
@@ -369,8 +377,7 @@ std::string Controller::StatusJson() {
   bool alive = have_status && DataplaneAlive(s);
   uint64_t now = WallNs();
   std::string dataplane = absl::StrCat(
-      "{\"alive\":", alive ? "true" : "false", ",\"pid\":", s.pid,
-      ",\"heartbeat_age_ms\":",
+      "{\"alive\":", alive ? "true" : "false", ",\"pid\":", s.pid, ",\"heartbeat_age_ms\":",
       s.heartbeat_ns != 0 && now >= s.heartbeat_ns ? (now - s.heartbeat_ns) / 1'000'000 : 0,
       ",\"policy_state\":",
       JsonString(s.policy_state == policy::PolicyState::kServing ? "serving" : "none"),
@@ -378,8 +385,9 @@ std::string Controller::StatusJson() {
       ",\"policies_applied\":", s.policies_applied, ",\"policies_refused\":", s.policies_refused,
       ",\"refused_generation\":", s.refused_generation, ",\"events_dropped\":", s.events_dropped,
       ",\"workers\":", s.lcores, ",\"supervised\":", supervisor_ ? "true" : "false",
-      ",\"restarts\":", supervisor_ ? supervisor_->restarts() : 0, ",\"settings_changed\":",
-      supervisor_ && supervisor_->settings_changed() ? "true" : "false", "}");
+      ",\"restarts\":", supervisor_ ? supervisor_->restarts() : 0,
+      ",\"settings_changed\":", supervisor_ && supervisor_->settings_changed() ? "true" : "false",
+      "}");
   std::string counters = "{";
   if (have_status) {
     std::vector<std::string> names = policy::CounterNames();
@@ -394,20 +402,22 @@ std::string Controller::StatusJson() {
   }
   counters += "}";
   return absl::StrCat(
-      "{\"instance\":", JsonString(options_.instance), ",\"config\":",
-      JsonString(options_.config_path), ",\"control\":{\"pid\":", getpid(),
+      "{\"instance\":", JsonString(options_.instance),
+      ",\"config\":", JsonString(options_.config_path), ",\"control\":{\"pid\":", getpid(),
       ",\"uptime_s\":", (now - started_ns_) / 1'000'000'000,
       ",\"published_generation\":", publisher_->generation(), ",\"reloads_ok\":", reloads_ok_,
-      ",\"reloads_failed\":", reloads_failed_, ",\"last_reload\":{\"ok\":",
-      last_reload_.ok ? "true" : "false", ",\"reason\":", JsonString(last_reload_reason_),
-      ",\"time_ns\":", last_reload_ns_, ",\"error\":", JsonString(last_reload_.error),
-      "}},\"dataplane\":", dataplane, ",\"counters\":", counters, "}");
+      ",\"reloads_failed\":", reloads_failed_,
+      ",\"last_reload\":{\"ok\":", last_reload_.ok ? "true" : "false",
+      ",\"reason\":", JsonString(last_reload_reason_), ",\"time_ns\":", last_reload_ns_,
+      ",\"error\":", JsonString(last_reload_.error), "}},\"dataplane\":", dataplane,
+      ",\"counters\":", counters, "}");
 }
 
 std::string Controller::EventsJson(uint64_t since, size_t limit) {
   std::vector<LoggedEvent> events = events_.Since(since, limit);
   std::string out = "{\"events\":[";
-  for (size_t i = 0; i < events.size(); ++i) absl::StrAppend(&out, i ? "," : "", EventJson(events[i]));
+  for (size_t i = 0; i < events.size(); ++i)
+    absl::StrAppend(&out, i ? "," : "", EventJson(events[i]));
   uint64_t next = events.empty() ? std::max(since, uint64_t{1}) : events.back().seq + 1;
   if (events.empty() && since > events_.next_seq()) next = events_.next_seq();
   absl::StrAppend(&out, "],\"next\":", next, "}");

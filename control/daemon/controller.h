@@ -24,10 +24,10 @@ namespace stampede::control {
 struct ControlOptions {
   std::string config_path;
   std::string instance = "default";
-  std::string api_socket;   // empty: none
-  std::string api_listen;   // "127.0.0.1:9147"; empty: none
+  std::string api_socket;  // empty: none
+  std::string api_listen;  // "127.0.0.1:9147"; empty: none
   std::string run_dir = "/run/stampede";
-  bool supervise = false;   // start and keep the dataplane running
+  bool supervise = false;  // start and keep the dataplane running
   std::string dataplane_binary;
 };
 
@@ -70,7 +70,9 @@ class Controller {
   std::string Metrics();
   void PollDataplane();
   void UpdateWatches();
-  bool HandleInotify();
+  // Drains inotify; returns why to reload ("config_changed",
+  // "images_changed") or "" when nothing relevant changed.
+  std::string HandleInotify();
   bool DataplaneAlive(const policy::StatusSnapshot& s) const;
 
   ControlOptions options_;
@@ -87,6 +89,7 @@ class Controller {
   int config_watch_ = -1;
   int images_watch_ = -1;
   std::optional<std::chrono::steady_clock::time_point> reload_at_;
+  std::string reload_reason_;
   uint64_t reloads_ok_ = 0;
   uint64_t reloads_failed_ = 0;
   ReloadResult last_reload_;

@@ -123,6 +123,17 @@ class Api:
             time.sleep(0.02)
 
 
+def wait_reload(api, reason, timeout=10):
+    """Polls (bounded) until control's last reload had `reason`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        last = api.status()["control"]["last_reload"]
+        if last["reason"] == reason and last["ok"]:
+            return last
+        assert time.monotonic() < deadline, f"no {reason} reload within {timeout}s: {last}"
+        time.sleep(0.02)
+
+
 def start_pinger(lab, seconds):
     return lab.spawn(lab.client_ns, ["ping", "-n", "-i", "0.01", "-W", "1", "-w", str(seconds),
                                      lab.server_ip], "ping")
@@ -214,6 +225,18 @@ def main():
         status = api.wait_applied()
         first = status["control"]["published_generation"]
         assert telemetry.query("/stampede/policy")["state"] == "serving"
+        # SIGHUP and a change in the images folder each make a reload.
+        images = os.path.join(tmp, "images")
+        os.mkdir(images)
+        write_config(config, config_text(lab, 10) + f"images: {{folder: {images}}}\n",
+                     by_rename=True)
+        wait_reload(api, "config_changed")
+        os.kill(control.proc.pid, signal.SIGHUP)
+        wait_reload(api, "SIGHUP")
+        with open(os.path.join(images, "new.iso"), "wb") as f:
+            f.write(b"\0" * 2048)
+        wait_reload(api, "images_changed")
+        first = api.wait_applied()["control"]["published_generation"]
         # With a policy, boot requests are no longer refused for lack of one.
         before = telemetry.query("/stampede/stats")["drop_no_policy"]
         send_udp(lab, 67, 3)
