@@ -57,8 +57,8 @@ absl::StatusOr<int> ListenTcp(const std::string& text, int& bound_port) {
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   socklen_t length = sizeof(address);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 || listen(fd, 64) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+      listen(fd, 64) != 0 || getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
     absl::Status status = Errno(text);
     close(fd);
     return status;
@@ -71,20 +71,34 @@ absl::StatusOr<int> ListenTcp(const std::string& text, int& bound_port) {
 
 const char* ReasonPhrase(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 413: return "Content Too Large";
-    case 422: return "Unprocessable Content";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Content Too Large";
+    case 422:
+      return "Unprocessable Content";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 503:
+      return "Service Unavailable";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Unknown";
   }
 }
 
@@ -113,7 +127,11 @@ HttpServer::~HttpServer() {
 }
 
 void HttpServer::Collect(std::vector<pollfd>& fds) const {
-  for (int fd : listeners_) fds.push_back({fd, POLLIN, 0});
+  // Out of descriptors: listeners stay readable, so they sit out a while
+  // rather than spin the loop.
+  if (std::chrono::steady_clock::now() >= accept_paused_until_) {
+    for (int fd : listeners_) fds.push_back({fd, POLLIN, 0});
+  }
   for (const Connection& c : connections_) {
     fds.push_back({c.fd, static_cast<short>(c.responding ? POLLOUT : POLLIN), 0});
   }
@@ -150,7 +168,12 @@ void HttpServer::Handle(std::span<const pollfd> fds) {
 void HttpServer::Accept(int listener) {
   for (int i = 0; i < 16; ++i) {  // bounded: the rest waits for the next poll
     int fd = accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        accept_paused_until_ = std::chrono::steady_clock::now() + kAcceptPause;
+      }
+      return;
+    }
     if (connections_.size() >= kMaxConnections) {
       close(fd);
       continue;
@@ -169,22 +192,26 @@ bool HttpServer::Read(Connection& c) {
   ParseResult parsed = ParseRequestHead(c.in);
   if (parsed.state == ParseState::kIncomplete) return true;
   if (parsed.state == ParseState::kError) {
-    Respond(c, {parsed.status, "application/json",
-                absl::StrCat("{\"error\":\"", parsed.error, "\"}\n")});
+    Respond(
+        c,
+        {parsed.status, "application/json", absl::StrCat("{\"error\":\"", parsed.error, "\"}\n")},
+        false);
     return Write(c);
   }
   const HttpRequest& request = parsed.request;
   if (c.in.size() < request.head_length + request.content_length) return true;
   std::string body = c.in.substr(request.head_length, request.content_length);
-  Respond(c, handler_(request, body));
+  HttpResponse response = handler_(request, body);
+  // HEAD: the same head as GET (Content-Length included), no body.
+  Respond(c, response, request.method == "HEAD");
   return Write(c);
 }
 
-void HttpServer::Respond(Connection& c, const HttpResponse& response) {
-  c.out = absl::StrCat("HTTP/1.1 ", response.status, " ", ReasonPhrase(response.status),
-                       "\r\nContent-Type: ", response.content_type,
-                       "\r\nContent-Length: ", response.body.size(),
-                       "\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n", response.body);
+void HttpServer::Respond(Connection& c, const HttpResponse& response, bool head_only) {
+  c.out = absl::StrCat(
+      "HTTP/1.1 ", response.status, " ", ReasonPhrase(response.status),
+      "\r\nContent-Type: ", response.content_type, "\r\nContent-Length: ", response.body.size(),
+      "\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n", head_only ? "" : response.body);
   c.responding = true;
 }
 

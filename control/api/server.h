@@ -20,6 +20,8 @@ namespace stampede::api {
 
 inline constexpr size_t kMaxConnections = 64;
 inline constexpr std::chrono::seconds kIdleTimeout{10};
+// How long listeners sit out after accept() ran out of descriptors.
+inline constexpr std::chrono::milliseconds kAcceptPause{100};
 
 struct HttpResponse {
   int status = 200;
@@ -58,13 +60,14 @@ class HttpServer {
   // False when the connection is finished (close it).
   bool Read(Connection& c);
   bool Write(Connection& c);
-  void Respond(Connection& c, const HttpResponse& response);
+  void Respond(Connection& c, const HttpResponse& response, bool head_only);
 
   Handler handler_;
   std::vector<int> listeners_;
   std::string unix_path_;
   int tcp_port_ = 0;
   std::vector<Connection> connections_;
+  std::chrono::steady_clock::time_point accept_paused_until_{};
 };
 
 // "200 OK"-style reason phrases for the statuses the API uses.

@@ -47,9 +47,9 @@ absl::StatusOr<int> Connect(const std::string& endpoint) {
   if (result != 0) {
     std::string error = std::strerror(errno);
     if (fd >= 0) close(fd);
-    return absl::UnavailableError(absl::StrCat(
-        "cannot reach stampede-control at ", endpoint, ": ", error,
-        " (is it running? the API endpoint is set with --api or STAMPEDE_API)"));
+    return absl::UnavailableError(
+        absl::StrCat("cannot reach stampede-control at ", endpoint, ": ", error,
+                     " (is it running? the API endpoint is set with --api or STAMPEDE_API)"));
   }
   return fd;
 }
@@ -80,6 +80,7 @@ absl::StatusOr<ApiResponse> CallApi(const std::string& endpoint, const std::stri
       return absl::DeadlineExceededError("stampede-control did not answer in time");
     }
     ssize_t n = read(*fd, buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     answer.append(buffer, static_cast<size_t>(n));
   }

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -144,6 +145,7 @@ absl::Status Controller::Start() {
 
 ReloadResult Controller::Reload(const std::string& why) {
   ReloadResult result;
+  UpdateWatches();  // a lost config-directory watch comes back even if the file is bad
   absl::StatusOr<config::LoadedConfig> loaded = config::LoadConfigFile(options_.config_path);
   absl::StatusOr<v1::BootPolicy> policy =
       loaded.ok() ? config::Compile(*loaded) : absl::StatusOr<v1::BootPolicy>(loaded.status());
@@ -204,7 +206,11 @@ void Controller::UpdateWatches() {
   }
   std::string folder = config_ ? config_->images().folder() : "";
   if (folder == images_folder_ && (images_watch_ >= 0 || folder.empty())) return;
-  if (images_watch_ >= 0) inotify_rm_watch(inotify_fd_, images_watch_);
+  // The images folder may be the config's directory (same watch descriptor):
+  // removing it would lose the config watch too.
+  if (images_watch_ >= 0 && images_watch_ != config_watch_) {
+    inotify_rm_watch(inotify_fd_, images_watch_);
+  }
   images_watch_ = -1;
   images_folder_ = folder;
   if (folder.empty()) return;
@@ -230,7 +236,12 @@ std::string Controller::HandleInotify() {
       if (event->wd == config_watch_ && event->len > 0 && name == event->name) {
         reason = "config_changed";
       }
-      if (event->mask & IN_IGNORED && event->wd == images_watch_) images_watch_ = -1;
+      if (event->mask & IN_IGNORED) {
+        // The watched directory went away (or was unwatched): watch anew.
+        if (event->wd == images_watch_) images_watch_ = -1;
+        if (event->wd == config_watch_) config_watch_ = -1;
+        reason = reason.empty() ? "config_changed" : reason;
+      }
       at += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
     }
   }
@@ -242,6 +253,7 @@ bool Controller::DataplaneAlive(const policy::StatusSnapshot& s) const {
   return s.heartbeat_ns != 0 && now >= s.heartbeat_ns &&
          now - s.heartbeat_ns <
              static_cast<uint64_t>(std::chrono::nanoseconds(kHeartbeatTimeout).count()) &&
+         s.pid > 1 && s.pid <= static_cast<uint32_t>(std::numeric_limits<pid_t>::max()) &&
          kill(static_cast<pid_t>(s.pid), 0) == 0;
 }
 
@@ -293,6 +305,8 @@ int Controller::Run() {
           Notify("RELOADING=1");
           Reload("SIGHUP");
           Notify("READY=1");
+        } else if (info.ssi_signo == SIGCHLD) {
+          if (supervisor_) supervisor_->OnSigchld();
         } else if (info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT) {
           Log(Level::kInfo, absl::StrCat("event=stopping signal=", strsignal(info.ssi_signo)));
           stop = true;

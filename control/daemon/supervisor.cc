@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -88,28 +89,73 @@ void Supervisor::Spawn() {
   }
   child_ = true;
   Watch(pid);
-  std::ofstream(pid_file_ + ".new") << pid << "\n";
-  std::filesystem::rename(pid_file_ + ".new", pid_file_);
-  Log(Level::kInfo, absl::StrCat("event=dataplane_started pid=", pid, " args=",
-                                 Quote(absl::StrJoin(argv_, " "))));
+  WritePidFile(pid);
+  Log(Level::kInfo, absl::StrCat("event=dataplane_started pid=", pid,
+                                 " args=", Quote(absl::StrJoin(argv_, " "))));
+}
+
+void Supervisor::WritePidFile(pid_t pid) {
+  std::string temporary = pid_file_ + ".new";
+  std::ofstream(temporary) << pid << "\n";
+  std::error_code error;
+  std::filesystem::rename(temporary, pid_file_, error);
+  if (error) {
+    // Supervision goes on; only adoption by a restarted control plane is lost.
+    Log(Level::kWarning, absl::StrCat("event=pid_file_unwritten path=", Quote(pid_file_),
+                                      " error=", Quote(error.message())));
+  }
 }
 
 void Supervisor::Watch(pid_t pid) {
   pid_ = pid;
+  reaped_status_.reset();
   pidfd_ = PidfdOpen(pid);
+  if (pidfd_ < 0) {
+    Log(Level::kWarning, absl::StrCat("event=pidfd_unavailable pid=", pid,
+                                      " error=", Quote(strerror(errno)), " fallback=SIGCHLD"));
+  }
   started_at_ = Clock::now();
   restart_pending_ = false;
   settings_changed_ = false;
 }
 
+bool Supervisor::Gone() {
+  if (pid_ < 0) return true;
+  if (child_) {
+    if (reaped_status_) return true;
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      reaped_status_ = status;
+      return true;
+    }
+    return false;
+  }
+  return kill(pid_, 0) != 0 && errno == ESRCH;
+}
+
+void Supervisor::OnSigchld() {
+  if (pid_ >= 0 && pidfd_ < 0 && Gone()) OnExit();
+}
+
+bool Supervisor::WaitGone(std::chrono::milliseconds timeout) {
+  if (pidfd_ >= 0) {
+    pollfd p{pidfd_, POLLIN, 0};
+    return poll(&p, 1, static_cast<int>(timeout.count())) > 0;
+  }
+  // No pidfd: check every 20 ms, bounded by `timeout`.
+  for (auto waited = std::chrono::milliseconds(0); waited < timeout;
+       waited += std::chrono::milliseconds(20)) {
+    if (Gone()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return Gone();
+}
+
 void Supervisor::OnExit() {
   if (pid_ < 0) return;
   std::string how = "exited";
-  if (child_) {
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) how = DescribeExit(status);
-  }
-  close(pidfd_);
+  if (child_ && Gone() && reaped_status_) how = DescribeExit(*reaped_status_);
+  if (pidfd_ >= 0) close(pidfd_);
   pidfd_ = -1;
   last_exit_ = how;
   Log(stopping_ ? Level::kInfo : Level::kError,
@@ -133,7 +179,8 @@ void Supervisor::Stop() {
   stopping_ = true;
   restart_pending_ = false;
   Terminate();
-  std::filesystem::remove(pid_file_);
+  std::error_code ignored;  // already gone is fine
+  std::filesystem::remove(pid_file_, ignored);
 }
 
 void Supervisor::Restart() {
@@ -146,11 +193,10 @@ void Supervisor::Restart() {
 void Supervisor::Terminate() {
   if (pid_ < 0) return;
   kill(pid_, SIGTERM);
-  pollfd p{pidfd_, POLLIN, 0};
-  if (poll(&p, 1, static_cast<int>(std::chrono::milliseconds(kStopTimeout).count())) <= 0) {
+  if (!WaitGone(kStopTimeout)) {
     Log(Level::kError, absl::StrCat("event=dataplane_stop_timeout pid=", pid_, " action=SIGKILL"));
     kill(pid_, SIGKILL);
-    poll(&p, 1, 5000);
+    WaitGone(std::chrono::milliseconds(5000));
   }
   OnExit();
 }

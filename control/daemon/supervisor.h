@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,8 @@ class Supervisor {
   int exit_fd() const { return pidfd_; }
   // Call when exit_fd() is readable: records the exit, schedules a restart.
   void OnExit();
+  // Call on SIGCHLD: notices the exit when no pidfd could be opened.
+  void OnSigchld();
   // Starts the dataplane when a scheduled restart is due.
   void Tick(Clock::time_point now);
   // SIGTERM, then SIGKILL after kStopTimeout; no restart afterwards.
@@ -58,6 +61,10 @@ class Supervisor {
   void Spawn();
   bool Adopt();
   void Terminate();
+  void WritePidFile(pid_t pid);
+  // The dataplane has exited (a child is reaped, its status kept).
+  bool Gone();
+  bool WaitGone(std::chrono::milliseconds timeout);
   void Watch(pid_t pid);
 
   std::vector<std::string> argv_;
@@ -65,6 +72,7 @@ class Supervisor {
   pid_t pid_ = -1;
   int pidfd_ = -1;
   bool child_ = false;  // ours to reap (not adopted)
+  std::optional<int> reaped_status_;
   bool stopping_ = false;
   bool restart_pending_ = false;
   bool settings_changed_ = false;

@@ -91,10 +91,15 @@ void PolicyService::PollOnce() {
   status_.header().heartbeat_ns.store(NowNs(), std::memory_order_release);
   FreeRetired();
   if (!EnsureMapping()) return;
+  // The generation this read is about, taken before it: a newer one
+  // published meanwhile is not refused for this one's fault.
+  uint64_t claimed = ClaimedGeneration(mapping_->bytes());
   absl::StatusOr<ReadResult> read = ReadRegion(mapping_->bytes(), last_generation_);
   if (!read.ok()) {
-    uint64_t generation = ClaimedGeneration(mapping_->bytes());
-    if (generation != last_generation_) Refuse(generation, std::string(read.status().message()));
+    // Still changing after the bounded retries (a writer mid-publish): try
+    // again next pass rather than refuse a policy that may be fine.
+    if (absl::IsUnavailable(read.status())) return;
+    if (claimed != last_generation_) Refuse(claimed, std::string(read.status().message()));
     return;
   }
   if (read->outcome == ReadOutcome::kEmpty && !said_waiting_) {

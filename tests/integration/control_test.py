@@ -237,6 +237,14 @@ def main():
             f.write(b"\0" * 2048)
         wait_reload(api, "images_changed")
         first = api.wait_applied()["control"]["published_generation"]
+        code, body = api.call("HEAD", "/status")
+        assert code == 200 and body == "", (code, body)
+        assert api.call("GET", "/nothing")[0] == 404
+        assert api.call("GET", "/reload")[0] == 405
+        # The same API over TCP (port picked at start, logged on the ready line).
+        port = int(re.search(r"api_listen=\S+ port=(\d+)", control.wait_for("event=ready", 1)).group(1))
+        metrics = lab.server(["curl", "-sS", "--max-time", "5", f"http://127.0.0.1:{port}/metrics"]).stdout
+        assert f"stampede_policy_applied_generation {first}" in metrics, metrics
         # With a policy, boot requests are no longer refused for lack of one.
         before = telemetry.query("/stampede/stats")["drop_no_policy"]
         send_udp(lab, 67, 3)
