@@ -154,7 +154,7 @@ class Checker {
   }
 
   void CheckHosts() {
-    std::map<std::string, std::string> macs, addresses;
+    std::map<std::string, std::string> macs, addresses, circuit_ids, remote_ids;
     for (int h = 0; h < config_.hosts_size(); ++h) {
       const v1::Host& host = config_.hosts(h);
       std::string path = absl::StrCat("hosts[", h, "]");
@@ -167,6 +167,18 @@ class Checker {
           Problem(path + ".mac", absl::StrCat("'", host.mac(), "' is not a MAC address"));
         } else if (auto [it, fresh] = macs.emplace(mac->ToString(), path); !fresh) {
           Problem(path + ".mac", absl::StrCat("MAC ", mac->ToString(), " is also ", it->second));
+        }
+      }
+      if (!host.circuit_id().empty()) {
+        if (auto [it, fresh] = circuit_ids.emplace(host.circuit_id(), path); !fresh) {
+          Problem(path + ".circuit_id",
+                  absl::StrCat("circuit id '", host.circuit_id(), "' is also ", it->second));
+        }
+      }
+      if (!host.remote_id().empty()) {
+        if (auto [it, fresh] = remote_ids.emplace(host.remote_id(), path); !fresh) {
+          Problem(path + ".remote_id",
+                  absl::StrCat("remote id '", host.remote_id(), "' is also ", it->second));
         }
       }
       if (!host.ipv4().empty()) {

@@ -129,6 +129,22 @@ const v1::CompiledHost* PolicyTables::HostByMac(std::span<const std::byte, 6> ma
   return it == host_by_mac.end() ? nullptr : &policy.hosts(static_cast<int>(it->second));
 }
 
+const v1::CompiledHost* PolicyTables::HostByRelayIds(std::string_view circuit_id,
+                                                     std::string_view remote_id) const {
+  if (!circuit_id.empty()) {
+    if (auto it = host_by_circuit_id.find(std::string(circuit_id));
+        it != host_by_circuit_id.end()) {
+      return &policy.hosts(static_cast<int>(it->second));
+    }
+  }
+  if (!remote_id.empty()) {
+    if (auto it = host_by_remote_id.find(std::string(remote_id)); it != host_by_remote_id.end()) {
+      return &policy.hosts(static_cast<int>(it->second));
+    }
+  }
+  return nullptr;
+}
+
 const v1::CompiledSubnet* PolicyTables::SubnetOf(uint32_t address) const {
   for (const v1::CompiledSubnet& subnet : policy.dhcp().subnets()) {
     if ((address & Mask(subnet.prefix_length())) == subnet.network()) return &subnet;
@@ -145,10 +161,22 @@ absl::StatusOr<std::unique_ptr<const PolicyTables>> BuildTables(std::span<const 
   }
   if (absl::Status status = CheckPolicy(tables->policy); !status.ok()) return status;
   for (int i = 0; i < tables->policy.hosts_size(); ++i) {
-    const std::string& mac = tables->policy.hosts(i).mac();
-    if (mac.empty()) continue;
-    if (!tables->host_by_mac.emplace(MacKey(mac), static_cast<uint32_t>(i)).second) {
-      return Bad(absl::StrCat("hosts[", i, "]"), "MAC repeated");
+    const v1::CompiledHost& host = tables->policy.hosts(i);
+    uint32_t index = static_cast<uint32_t>(i);
+    std::string where = absl::StrCat("hosts[", i, "]");
+    if (!host.mac().empty() && !tables->host_by_mac.emplace(MacKey(host.mac()), index).second) {
+      return Bad(where, "MAC repeated");
+    }
+    if (!host.circuit_id().empty() &&
+        !tables->host_by_circuit_id.emplace(host.circuit_id(), index).second) {
+      return Bad(where, "circuit id repeated");
+    }
+    if (!host.remote_id().empty() &&
+        !tables->host_by_remote_id.emplace(host.remote_id(), index).second) {
+      return Bad(where, "remote id repeated");
+    }
+    if (host.ipv4() != 0 && !tables->host_by_address.emplace(host.ipv4(), index).second) {
+      return Bad(where, "fixed address repeated");
     }
   }
   return std::unique_ptr<const PolicyTables>(std::move(tables));

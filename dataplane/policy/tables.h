@@ -8,6 +8,8 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
+#include <string_view>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
@@ -26,9 +28,16 @@ struct PolicyTables {
   v1::BootPolicy policy;
   // MAC (48 bits in a uint64) -> index into policy.hosts().
   absl::flat_hash_map<uint64_t, uint32_t> host_by_mac;
+  // Option 82 circuit id / remote id -> index into policy.hosts().
+  absl::flat_hash_map<std::string, uint32_t> host_by_circuit_id;
+  absl::flat_hash_map<std::string, uint32_t> host_by_remote_id;
+  // Fixed addresses of hosts: never handed out of a pool to anyone else.
+  absl::flat_hash_map<uint32_t, uint32_t> host_by_address;
 
   // The host reserved for `mac` (6 bytes), if any.
   const v1::CompiledHost* HostByMac(std::span<const std::byte, 6> mac) const;
+  const v1::CompiledHost* HostByRelayIds(std::string_view circuit_id,
+                                         std::string_view remote_id) const;
   // The subnet whose network holds `address` (host order), if any.
   const v1::CompiledSubnet* SubnetOf(uint32_t address) const;
 };

@@ -2,8 +2,9 @@
 """Writes seed corpora: for the packet fuzzer one valid frame of each kind
 the dataplane parses plus a few malformed ones; for the region fuzzer policy
 regions holding compiled policies (encoded with protoc); for the status
-fuzzer patches of the status region's fields. Run from anywhere; rewrites
-tests/fuzz/corpus/{packet,region,status}/seed_*.bin."""
+fuzzer patches of the status region's fields; for the DHCP fuzzer request
+sequences. Run from anywhere; rewrites
+tests/fuzz/corpus/{packet,region,status,dhcp}/seed_*.bin."""
 
 import os
 import struct
@@ -141,6 +142,40 @@ def status_seeds():
     yield "bad_magic", patch(0, b"NOTSTAMP")
 
 
+def dhcp(msg_type, mac_last=1, options=(), ciaddr=0, giaddr=0, flags=0, xid=0x1234,
+         file=b"", sname=b""):
+    """A DHCP request payload (RFC 2131 §2) with option 53 and `options`."""
+    fixed = struct.pack("!BBBBIHHIIII", 1, 1, 6, 0, xid, 0, flags, ciaddr, 0, 0, giaddr)
+    fixed += bytes([2, 0, 0x5E, 0, 0, mac_last]) + bytes(10)
+    fixed += sname.ljust(64, b"\0") + file.ljust(128, b"\0")
+    body = struct.pack("!I", 0x63825363) + bytes([53, 1, msg_type])
+    for code, value in options:
+        body += bytes([code, len(value)]) + value
+    return fixed + body + b"\xff"
+
+
+def dhcp_seeds():
+    ip = lambda text: bytes(int(part) for part in text.split("."))  # noqa: E731
+    pxe = [(93, b"\0\0"), (60, b"PXEClient:Arch:00000:UNDI:002001"), (97, bytes(17)),
+           (55, bytes([1, 3, 6, 15, 43, 60, 66, 67]))]
+    discover = dhcp(1, options=pxe)
+    request = dhcp(3, options=[(54, ip("198.18.0.1")), (50, ip("198.18.0.100"))] + pxe)
+    yield "dora", discover + b"MSG|" + request
+    yield "efi_http", dhcp(1, options=[(93, b"\0\x10"), (60, b"HTTPClient:Arch:00016")])
+    yield "ipxe", dhcp(1, options=[(77, b"iPXE"), (175, b"\x13\x01\x01")] + pxe)
+    yield "renew", dhcp(3, ciaddr=0xC6120064)
+    yield "init_reboot", dhcp(3, options=[(50, ip("198.18.0.101"))])
+    yield "decline_release", (request + b"MSG|" + dhcp(4, options=[(54, ip("198.18.0.1")),
+                                                                   (50, ip("198.18.0.100"))])
+                              + b"MSG|" + dhcp(7, ciaddr=0xC6120064, options=[(54, ip("198.18.0.1"))]))
+    yield "inform", dhcp(8, ciaddr=0xC6120032)
+    yield "relay", dhcp(1, giaddr=0xC6130001, options=[(82, b"\x01\x02c1\x02\x01r")] + pxe)
+    yield "overload", dhcp(1, options=[(52, b"\x03")], file=b"\x0c\x02ab\xff", sname=b"\x0c\x01c\xff")
+    yield "split_option", dhcp(1, options=[(43, b"abc"), (12, b"h"), (43, b"def"), (57, b"\x02\x40")])
+    yield "exhaust", b"MSG|".join(dhcp(1, mac_last=m, xid=m) for m in range(1, 7))
+    yield "bad_cookie", discover[:236] + b"\x63\x82\x53\x64" + discover[240:]
+
+
 def write(kind, items):
     out = os.path.join(HERE, "corpus", kind)
     os.makedirs(out, exist_ok=True)
@@ -153,6 +188,7 @@ def main():
     write("packet", seeds())
     write("region", region_seeds())
     write("status", status_seeds())
+    write("dhcp", dhcp_seeds())
 
 
 if __name__ == "__main__":

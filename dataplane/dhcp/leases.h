@@ -1,0 +1,80 @@
+// The DHCP worker's lease table: who holds which address until when. One
+// writer (the DHCP worker), no locks. Addresses are host-order IPv4; times
+// are milliseconds on the worker's monotonic clock.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <queue>
+#include <span>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
+
+namespace stampede::dhcp {
+
+// A client's identity (RFC 2131 §4.2): option 61 when sent, else htype +
+// chaddr. Longer identifiers are kept by their first bytes and a hash of all.
+struct ClientKey {
+  static constexpr size_t kMaxBytes = 24;
+  uint8_t length = 0;
+  std::array<uint8_t, kMaxBytes> bytes{};
+  uint64_t overflow_hash = 0;
+
+  static ClientKey From(std::span<const std::byte> id);
+  bool operator==(const ClientKey&) const = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const ClientKey& k) {
+    return H::combine(std::move(h),
+                      std::string_view(reinterpret_cast<const char*>(k.bytes.data()), k.length),
+                      k.overflow_hash);
+  }
+};
+
+enum class LeaseState : uint8_t {
+  kOffered,   // held for a client that was offered it, until offer expiry
+  kBound,     // acknowledged
+  kDeclined,  // the client saw it in use (DHCPDECLINE): quarantined
+};
+
+struct Lease {
+  uint32_t address = 0;
+  ClientKey client;
+  LeaseState state = LeaseState::kOffered;
+  uint64_t expires_ms = 0;
+  uint32_t xid = 0;  // of the offer, so a retried DISCOVER gets the same one
+};
+
+class LeaseTable {
+ public:
+  const Lease* ByAddress(uint32_t address) const;
+  const Lease* ByClient(const ClientKey& client) const;
+  // Whether `address` may be given to `client` at `now`: nobody else holds
+  // it (expired holdings do not count).
+  bool AvailableFor(uint32_t address, const ClientKey& client, uint64_t now_ms) const;
+  // Records `lease` (replacing what the address and the client held).
+  void Put(const Lease& lease);
+  void Remove(uint32_t address);
+  // The address the client last held, even released or expired (affinity:
+  // a returning machine gets its old address when it is free).
+  std::optional<uint32_t> LastAddress(const ClientKey& client) const;
+  // Drops up to `budget` expired entries, so expiry never stalls the worker.
+  size_t Expire(uint64_t now_ms, size_t budget);
+  size_t size() const { return by_address_.size(); }
+
+ private:
+  absl::flat_hash_map<uint32_t, Lease> by_address_;
+  absl::flat_hash_map<ClientKey, uint32_t> by_client_;
+  absl::flat_hash_map<ClientKey, uint32_t> last_address_;
+  // (expiry, address), soonest first; entries whose lease moved on since are
+  // skipped when they come up.
+  using Deadline = std::pair<uint64_t, uint32_t>;
+  std::priority_queue<Deadline, std::vector<Deadline>, std::greater<Deadline>> deadlines_;
+};
+
+}  // namespace stampede::dhcp

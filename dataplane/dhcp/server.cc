@@ -1,0 +1,542 @@
+#include "dataplane/dhcp/server.h"
+
+#include <algorithm>
+#include <string_view>
+
+#include "absl/strings/str_cat.h"
+
+namespace stampede::dhcp {
+
+// What the server knows about one request while it answers it.
+struct Server::Client {
+  const Message& request;
+  const RequestContext& context;
+  const policy::PolicyTables& policy;
+  MessageType type;
+  ClientKey key;
+  uint64_t mac;
+  const v1::CompiledHost* host;      // a reservation, if any
+  const v1::CompiledSubnet* subnet;  // the subnet it is on, if any
+  uint32_t prefix_length;            // of that subnet
+};
+
+namespace {
+
+std::string_view Text(std::span<const std::byte> bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+std::string_view VendorClass(const Message& m) {
+  auto value = m.Option(option::kVendorClass);
+  return value ? Text(*value) : std::string_view();
+}
+
+bool IsPxeClient(const Message& m) { return VendorClass(m).starts_with("PXEClient"); }
+bool IsHttpClient(const Message& m) { return VendorClass(m).starts_with("HTTPClient"); }
+
+// iPXE announces itself with user class "iPXE" (option 77) and its own
+// option 175; it then gets the script URL instead of an NBP (no chainload loop).
+bool IsIpxe(const Message& m) {
+  if (m.Has(option::kIpxeEncap)) return true;
+  auto user_class = m.Option(option::kUserClass);
+  return user_class && Text(*user_class).find("iPXE") != std::string_view::npos;
+}
+
+// Option 82 sub-option `code` (RFC 3046 §2.0: 1 circuit id, 2 remote id).
+std::string_view RelaySubOption(const Message& m, uint8_t code) {
+  auto info = m.Option(option::kRelayAgentInfo);
+  if (!info) return {};
+  size_t i = 0;
+  while (i + 2 <= info->size()) {
+    uint8_t sub = net::Load8(*info, i);
+    size_t length = net::Load8(*info, i + 1);
+    if (i + 2 + length > info->size()) break;
+    if (sub == code) return Text(info->subspan(i + 2, length));
+    i += 2 + length;
+  }
+  return {};
+}
+
+uint64_t MacKey(const net::MacAddress& mac) {
+  uint64_t key = 0;
+  for (uint8_t b : mac.octets) key = key << 8 | b;
+  return key;
+}
+
+uint32_t Mask(uint32_t prefix) { return prefix == 0 ? 0 : ~uint32_t{0} << (32 - prefix); }
+
+}  // namespace
+
+BootArch ArchOf(const Message& request) {
+  std::optional<uint16_t> arch = request.U16(option::kClientArch);
+  if (!arch) {
+    // Option 93 can also be a list; take the first entry.
+    auto value = request.Option(option::kClientArch);
+    if (value && value->size() >= 2 && value->size() % 2 == 0) arch = net::Load16(*value, 0);
+  }
+  if (!arch) return IsPxeClient(request) ? BootArch::kBios : BootArch::kNone;
+  switch (*arch) {
+    case 0:
+      return BootArch::kBios;
+    case 6:
+      return BootArch::kEfiIa32;
+    case 7:
+    case 9:
+      return BootArch::kEfiX64;
+    case 11:
+      return BootArch::kEfiArm64;
+    case 16:
+      return BootArch::kEfiX64Http;
+    default:
+      return BootArch::kNone;
+  }
+}
+
+Decision Server::Handle(const Message& request, const RequestContext& context,
+                        const policy::PolicyTables& policy, net::ByteSpan reply,
+                        size_t reply_limit) {
+  MessageType type = request.Type();
+  auto client_id = request.Option(option::kClientId);
+  ClientKey key;
+  if (client_id && !client_id->empty()) {
+    key = ClientKey::From(*client_id);
+  } else {
+    std::byte id[17];
+    id[0] = std::byte{request.htype};
+    size_t hlen = std::min<size_t>(request.hlen, 16);
+    std::memcpy(id + 1, request.chaddr.data(), hlen);
+    key = ClientKey::From({id, hlen + 1});
+  }
+  net::MacAddress mac = request.Mac();
+  const v1::CompiledHost* host = nullptr;
+  if (request.htype == 1 && request.hlen == 6) {
+    host = policy.HostByMac(std::span<const std::byte, 6>(
+        reinterpret_cast<const std::byte*>(request.chaddr.data()), 6));
+  }
+  if (host == nullptr && request.Has(option::kRelayAgentInfo)) {
+    host = policy.HostByRelayIds(RelaySubOption(request, 1), RelaySubOption(request, 2));
+  }
+  // The client's subnet: the relay's (giaddr), else a renewing client's own
+  // address, else the interface the request came in on.
+  uint32_t where = request.giaddr.value != 0   ? request.giaddr.value
+                   : request.ciaddr.value != 0 ? request.ciaddr.value
+                                               : context.local.address.value;
+  const v1::CompiledSubnet* subnet = policy.SubnetOf(where);
+  Client c{request, context, policy,
+           type,    key,     MacKey(mac),
+           host,    subnet,  subnet ? subnet->prefix_length() : 0};
+
+  if (type == MessageType::kNone || type == MessageType::kOffer || type == MessageType::kAck ||
+      type == MessageType::kNak) {
+    ++counters_.ignored;
+    return {};
+  }
+  if (RateLimited(c)) {
+    ++counters_.rate_limited;
+    return {};
+  }
+  ReplyBuilder out(reply, reply_limit);
+  if (policy.policy.dhcp().mode() == v1::CompiledDhcp::PROXY) return Proxy(c, out);
+  if (context.boot_server_port) {
+    ++counters_.ignored;  // port 4011 serves proxyDHCP only
+    return {};
+  }
+  switch (type) {
+    case MessageType::kDiscover:
+      return Discover(c, out);
+    case MessageType::kRequest:
+      return Request(c, out);
+    case MessageType::kDecline:
+      return Decline(c);
+    case MessageType::kRelease:
+      return Release(c);
+    case MessageType::kInform:
+      return Inform(c, out);
+    default:
+      ++counters_.ignored;
+      return {};
+  }
+}
+
+bool Server::RateLimited(const Client& c) {
+  // Reserved hosts are never limited: a flood of made-up MACs must not keep
+  // known machines from booting.
+  if (c.host != nullptr) return false;
+  uint32_t rate = c.policy.policy.limits().dhcp_rate_per_mac();
+  if (rate == 0) return false;
+  Bucket& b = buckets_[c.mac];
+  uint64_t now = c.context.now_ms;
+  if (b.last_ms == 0) b.tokens = rate;
+  b.tokens = std::min<double>(rate, b.tokens + (now - b.last_ms) * rate / 1000.0);
+  b.last_ms = now;
+  if (b.tokens < 1) return true;
+  b.tokens -= 1;
+  return false;
+}
+
+// A reserved host may have only its fixed address (when it has one); others
+// only pool addresses.
+bool Server::Allowed(const Client& c, uint32_t address) const {
+  if (c.host != nullptr && c.host->ipv4() != 0) return address == c.host->ipv4();
+  return InPool(*c.subnet, address);
+}
+
+bool Server::InPool(const v1::CompiledSubnet& subnet, uint32_t address) const {
+  for (const v1::AddressRange& pool : subnet.pools()) {
+    if (address >= pool.first() && address <= pool.last()) return true;
+  }
+  return false;
+}
+
+// The address may be this client's: on its subnet, not the appliance's,
+// not another host's reservation, not held by anyone else.
+bool Server::Usable(const Client& c, uint32_t address) const {
+  if (c.subnet == nullptr || (address & Mask(c.prefix_length)) != c.subnet->network()) return false;
+  if (address == c.context.local.address.value) return false;
+  if (auto it = c.policy.host_by_address.find(address); it != c.policy.host_by_address.end()) {
+    if (&c.policy.policy.hosts(static_cast<int>(it->second)) != c.host) return false;
+  }
+  return leases_.AvailableFor(address, c.key, c.context.now_ms);
+}
+
+std::optional<uint32_t> Server::ChooseAddress(const Client& c) {
+  if (c.host != nullptr && c.host->ipv4() != 0) {
+    return Usable(c, c.host->ipv4()) ? std::optional<uint32_t>(c.host->ipv4()) : std::nullopt;
+  }
+  const v1::CompiledSubnet& subnet = *c.subnet;
+  auto pooled = [&](uint32_t a) { return InPool(subnet, a) && Usable(c, a); };
+  if (const Lease* held = leases_.ByClient(c.key);
+      held != nullptr && held->state != LeaseState::kDeclined && pooled(held->address)) {
+    return held->address;
+  }
+  if (auto requested = c.request.Address(option::kRequestedAddress);
+      requested && pooled(requested->value)) {
+    return requested->value;
+  }
+  if (auto last = leases_.LastAddress(c.key); last && pooled(*last)) return *last;
+  // A bounded walk of the pools from where the last allocation stopped.
+  uint64_t size = 0;
+  for (const v1::AddressRange& pool : subnet.pools())
+    size += uint64_t{pool.last()} - pool.first() + 1;
+  uint32_t& cursor = pool_cursor_[subnet.network()];
+  for (uint64_t step = 0; step < size; ++step) {
+    uint64_t index = (cursor + step) % size;
+    for (const v1::AddressRange& pool : subnet.pools()) {
+      uint64_t span = uint64_t{pool.last()} - pool.first() + 1;
+      if (index >= span) {
+        index -= span;
+        continue;
+      }
+      uint32_t address = static_cast<uint32_t>(pool.first() + index);
+      if (Usable(c, address)) {
+        cursor = static_cast<uint32_t>((cursor + step + 1) % size);
+        return address;
+      }
+      break;
+    }
+  }
+  return std::nullopt;
+}
+
+Decision Server::Discover(const Client& c, ReplyBuilder& out) {
+  ++counters_.discovers;
+  if (c.subnet == nullptr) {
+    ++counters_.no_subnet;
+    return {};
+  }
+  std::optional<uint32_t> address = ChooseAddress(c);
+  if (!address) {
+    ++counters_.pool_exhausted;
+    return {};
+  }
+  const Lease* held = leases_.ByAddress(*address);
+  // An address the client already holds stays bound; otherwise it is held
+  // for the offer, so a retried DISCOVER gets the same one.
+  if (held == nullptr || !(held->client == c.key) || held->state != LeaseState::kBound ||
+      held->expires_ms <= c.context.now_ms) {
+    leases_.Put(
+        {*address, c.key, LeaseState::kOffered, c.context.now_ms + kOfferHoldMs, c.request.xid});
+  }
+  out.Begin(c.request, MessageType::kOffer);
+  out.SetYiaddr({*address});
+  AddNetworkOptions(c, out, c.subnet->lease_seconds());
+  ++counters_.offers;
+  return Finish(c, out, MessageType::kOffer, *address);
+}
+
+Decision Server::Request(const Client& c, ReplyBuilder& out) {
+  ++counters_.requests;
+  const Message& r = c.request;
+  std::optional<net::Ipv4Address> server_id = r.Address(option::kServerId);
+  std::optional<net::Ipv4Address> requested = r.Address(option::kRequestedAddress);
+  if (server_id) {
+    // SELECTING (RFC 2131 §4.3.2): answer only if we are the chosen server.
+    if (server_id->value != c.context.local.address.value) {
+      if (const Lease* held = leases_.ByClient(c.key);
+          held != nullptr && held->state == LeaseState::kOffered) {
+        leases_.Remove(held->address);  // the offer it turned down
+      }
+      ++counters_.other_server;
+      return {};
+    }
+    if (!requested || r.ciaddr.value != 0 || c.subnet == nullptr) return Nak(c, out);
+    if (!Allowed(c, requested->value) || !Usable(c, requested->value)) return Nak(c, out);
+    return Ack(c, requested->value, out);
+  }
+  // INIT-REBOOT (requested address, no ciaddr) or RENEWING/REBINDING (ciaddr).
+  uint32_t address = requested && r.ciaddr.value == 0 ? requested->value : r.ciaddr.value;
+  if (address == 0 || c.subnet == nullptr) return Nak(c, out);
+  if (!Allowed(c, address) || !Usable(c, address)) return Nak(c, out);
+  return Ack(c, address, out);
+}
+
+Decision Server::Ack(const Client& c, uint32_t address, ReplyBuilder& out) {
+  uint32_t lease_seconds = c.subnet->lease_seconds();
+  Lease lease{address, c.key, LeaseState::kBound, c.context.now_ms + uint64_t{lease_seconds} * 1000,
+              c.request.xid};
+  leases_.Put(lease);
+  out.Begin(c.request, MessageType::kAck);
+  out.SetYiaddr({address});
+  AddNetworkOptions(c, out, lease_seconds);
+  ++counters_.acks;
+  Decision d = Finish(c, out, MessageType::kAck, address);
+  d.change = LeaseChange::kGranted;
+  d.lease = lease;
+  return d;
+}
+
+Decision Server::Nak(const Client& c, ReplyBuilder& out) {
+  out.Begin(c.request, MessageType::kNak);
+  out.AddAddress(option::kServerId, c.context.local.address);
+  out.AddText(option::kMessage, "address not available");
+  ++counters_.naks;
+  Decision d;
+  d.reply = true;
+  d.reply_type = MessageType::kNak;
+  d.reply_length = out.Finish();
+  // RFC 2131 §4.1: a NAK goes to the relay, or is broadcast.
+  d.to_relay = c.request.giaddr.value != 0;
+  d.broadcast = !d.to_relay;
+  d.destination = c.request.giaddr;
+  return d;
+}
+
+Decision Server::Decline(const Client& c) {
+  ++counters_.declines;
+  auto server_id = c.request.Address(option::kServerId);
+  auto requested = c.request.Address(option::kRequestedAddress);
+  if (!server_id || server_id->value != c.context.local.address.value || !requested) return {};
+  const Lease* held = leases_.ByAddress(requested->value);
+  if (held == nullptr || !(held->client == c.key)) return {};
+  // The address is in use by someone we do not know of: quarantined, and
+  // the client's next DISCOVER gets another one.
+  Lease quarantined{requested->value, c.key, LeaseState::kDeclined,
+                    c.context.now_ms + kDeclineQuarantineMs, c.request.xid};
+  quarantined.client.overflow_hash ^= 0x9e3779b97f4a7c15;  // held by nobody
+  leases_.Put(quarantined);
+  Decision d;
+  d.change = LeaseChange::kDeclined;
+  d.lease = quarantined;
+  return d;
+}
+
+Decision Server::Release(const Client& c) {
+  ++counters_.releases;
+  auto server_id = c.request.Address(option::kServerId);
+  if (!server_id || server_id->value != c.context.local.address.value) return {};
+  const Lease* held = leases_.ByAddress(c.request.ciaddr.value);
+  if (held == nullptr || !(held->client == c.key)) return {};
+  Decision d;
+  d.change = LeaseChange::kReleased;
+  d.lease = *held;
+  leases_.Remove(c.request.ciaddr.value);
+  return d;
+}
+
+Decision Server::Inform(const Client& c, ReplyBuilder& out) {
+  ++counters_.informs;
+  if (c.subnet == nullptr || c.request.ciaddr.value == 0) {
+    ++counters_.no_subnet;
+    return {};
+  }
+  // RFC 2131 §3.4: configuration only, no lease, no lease time.
+  out.Begin(c.request, MessageType::kAck);
+  AddNetworkOptions(c, out, 0);
+  ++counters_.acks;
+  return Finish(c, out, MessageType::kAck, 0);
+}
+
+Decision Server::Proxy(const Client& c, ReplyBuilder& out) {
+  // proxyDHCP (PXE spec §2.2.5): only PXE clients, no address, boot fields
+  // only; DISCOVERs on 67 and REQUESTs on 4011.
+  if (!IsPxeClient(c.request) && !IsHttpClient(c.request)) {
+    ++counters_.ignored;
+    return {};
+  }
+  bool discover = c.type == MessageType::kDiscover && !c.context.boot_server_port;
+  bool boot_request = c.type == MessageType::kRequest && c.context.boot_server_port;
+  if (!discover && !boot_request) {
+    ++counters_.ignored;
+    return {};
+  }
+  MessageType type = discover ? MessageType::kOffer : MessageType::kAck;
+  out.Begin(c.request, type);
+  out.AddAddress(option::kServerId, c.context.local.address);
+  if (!AddBootOptions(c, out)) {
+    ++counters_.ignored;  // nothing to boot: stay silent, the site server answers
+    return {};
+  }
+  ++counters_.proxy_offers;
+  Decision d = Finish(c, out, type, 0);
+  if (boot_request) {
+    d.broadcast = false;
+    d.to_source = true;
+  }
+  return d;
+}
+
+void Server::AddNetworkOptions(const Client& c, ReplyBuilder& out, uint32_t lease_seconds) {
+  const v1::CompiledSubnet& s = *c.subnet;
+  // Server id and lease times first; then what the client asked for, in its
+  // order (option 55); then the rest of what this subnet has.
+  out.AddAddress(option::kServerId, c.context.local.address);
+  if (lease_seconds != 0) {
+    out.AddU32(option::kLeaseTime, lease_seconds);
+    out.AddU32(option::kRenewalTime,
+               static_cast<uint32_t>(uint64_t{lease_seconds} * kT1Permille / 1000));
+    out.AddU32(option::kRebindingTime,
+               static_cast<uint32_t>(uint64_t{lease_seconds} * kT2Permille / 1000));
+  }
+  bool sent[256] = {};
+  auto add = [&](uint8_t code) {
+    if (sent[code]) return;
+    sent[code] = true;
+    switch (code) {
+      case option::kSubnetMask:
+        out.AddU32(code, Mask(s.prefix_length()));
+        break;
+      case option::kRouter:
+        if (s.router() != 0) out.AddU32(code, s.router());
+        break;
+      case option::kDns: {
+        std::byte bytes[4 * 16];
+        size_t n = 0;
+        for (uint32_t dns : s.dns()) {
+          if (n == 16) break;
+          net::Store32(bytes, 4 * n++, dns);
+        }
+        if (n > 0) out.Add(code, {bytes, 4 * n});
+        break;
+      }
+      case option::kDomainName:
+        if (!s.domain().empty()) out.AddText(code, s.domain());
+        break;
+      case option::kBroadcastAddress:
+        out.AddU32(code, s.network() | ~Mask(s.prefix_length()));
+        break;
+      default:
+        break;
+    }
+  };
+  if (auto wanted = c.request.Option(option::kParameterList)) {
+    for (std::byte b : *wanted) add(static_cast<uint8_t>(b));
+  }
+  for (uint8_t code : {option::kSubnetMask, option::kRouter, option::kDns, option::kDomainName}) {
+    add(code);
+  }
+  AddBootOptions(c, out);
+}
+
+bool Server::AddBootOptions(const Client& c, ReplyBuilder& out) {
+  const Message& r = c.request;
+  bool ipxe = IsIpxe(r);
+  BootArch arch = ArchOf(r);
+  if (!ipxe && arch == BootArch::kNone && !IsHttpClient(r)) return false;
+  // The profile: a one-shot next boot, the host's, else the subnet's.
+  uint32_t index = 0;
+  if (c.host != nullptr) index = c.host->next_boot() != 0 ? c.host->next_boot() : c.host->profile();
+  if (index == 0 && c.subnet != nullptr) index = c.subnet->profile();
+  if (index == 0 || index > static_cast<uint32_t>(c.policy.policy.profiles_size())) return false;
+  const v1::CompiledProfile& profile = c.policy.policy.profiles(static_cast<int>(index - 1));
+  std::string server = c.context.local.address.ToString();
+  uint32_t http_port = c.policy.policy.http_port();
+  std::string http = http_port == 80 ? absl::StrCat("http://", server)
+                                     : absl::StrCat("http://", server, ":", http_port);
+  std::string file;
+  bool url = false;
+  if (ipxe) {
+    file = absl::StrCat(http, "/boot.ipxe");  // the per-client script (HTTP issue)
+    url = true;
+  } else if (arch == BootArch::kEfiX64Http || IsHttpClient(r)) {
+    if (profile.efi_x64_http().empty()) return false;
+    file = profile.efi_x64_http().starts_with("http")
+               ? profile.efi_x64_http()
+               : absl::StrCat(http, "/", profile.efi_x64_http());
+    url = true;
+  } else {
+    switch (arch) {
+      case BootArch::kBios:
+        file = profile.bios();
+        break;
+      case BootArch::kEfiIa32:
+        file = profile.efi_ia32();
+        break;
+      case BootArch::kEfiX64:
+        file = profile.efi_x64();
+        break;
+      case BootArch::kEfiArm64:
+        file = profile.efi_arm64();
+        break;
+      default:
+        break;
+    }
+  }
+  if (file.empty()) return false;
+  // next-server, option 66 and the `file` field agree (RFC 2132 §9.4/9.5).
+  out.SetSiaddr(c.context.local.address);
+  if (!url) out.AddText(option::kTftpServer, server);
+  out.AddText(option::kBootfileName, file);
+  if (!out.SetFile(file)) {
+    // Too long for the 128-byte field: option 67 alone carries it.
+  }
+  if (IsPxeClient(r)) {
+    out.AddText(option::kVendorClass, "PXEClient");
+    // PXE spec §2.2.5 option 43 sub-option 6 (discovery control) = 8:
+    // boot the file in this offer, no boot server discovery or menu.
+    const std::byte vendor[] = {std::byte{6}, std::byte{1}, std::byte{8}, std::byte{255}};
+    out.Add(option::kVendorSpecific, vendor);
+  } else if (IsHttpClient(r)) {
+    out.AddText(option::kVendorClass, "HTTPClient");  // UEFI HTTP boot wants it echoed
+  }
+  if (auto uuid = r.Option(option::kClientUuid)) out.Add(option::kClientUuid, *uuid);
+  ++counters_.boot_replies;
+  return true;
+}
+
+Decision Server::Finish(const Client& c, ReplyBuilder& out, MessageType type, uint32_t yiaddr) {
+  // RFC 3046 §2.2: option 82 comes back unchanged, last.
+  if (auto relay = c.request.Option(option::kRelayAgentInfo)) {
+    out.Add(option::kRelayAgentInfo, *relay);
+  }
+  counters_.options_dropped += out.dropped();
+  Decision d;
+  d.reply = true;
+  d.reply_type = type;
+  d.reply_length = out.Finish();
+  const Message& r = c.request;
+  if (r.giaddr.value != 0) {
+    d.to_relay = true;
+    d.destination = r.giaddr;
+  } else if (r.ciaddr.value != 0) {
+    d.to_ciaddr = true;
+    d.destination = r.ciaddr;
+  } else {
+    // RFC 2131 §4.1: broadcast if the client asked (or has no address to
+    // be reached at), else unicast to yiaddr at chaddr.
+    d.broadcast = r.Broadcast() || yiaddr == 0;
+    d.destination = {yiaddr};
+  }
+  return d;
+}
+
+}  // namespace stampede::dhcp

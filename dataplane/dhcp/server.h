@@ -1,0 +1,119 @@
+// The DHCPv4 server's logic (RFC 2131 §4.3) and PXE boot selection, over
+// parsed messages: no frames, no DPDK. The DHCP worker owns one Server (the
+// single writer of its lease table); the policy comes in per request.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "dataplane/dhcp/leases.h"
+#include "dataplane/dhcp/message.h"
+#include "dataplane/policy/tables.h"
+
+namespace stampede::dhcp {
+
+// How long an offered address is held for a client that has not requested
+// it yet (dnsmasq and Kea hold offers for about this long).
+inline constexpr uint64_t kOfferHoldMs = 30'000;
+// RFC 2131 §4.4.4 lets the server choose; dnsmasq quarantines declined
+// addresses for 10 minutes.
+inline constexpr uint64_t kDeclineQuarantineMs = 600'000;
+// Renewal (T1) and rebinding (T2) as fractions of the lease (RFC 2131 §4.4.5).
+inline constexpr uint32_t kT1Permille = 500;
+inline constexpr uint32_t kT2Permille = 875;
+
+#define STAMPEDE_DHCP_COUNTERS(X)                                   \
+  X(discovers)                                                      \
+  X(requests)                                                       \
+  X(declines)                                                       \
+  X(releases)                                                       \
+  X(informs)                                                        \
+  X(offers)                                                         \
+  X(acks)                                                           \
+  X(naks)                                                           \
+  X(boot_replies) /* replies carrying a boot file or script */      \
+  X(proxy_offers)                                                   \
+  X(pool_exhausted)                                                 \
+  X(rate_limited)                                                   \
+  X(no_subnet)                                                      \
+  X(other_server)    /* REQUESTs selecting another server */        \
+  X(ignored)         /* BOOTP, unknown types, not ours to answer */ \
+  X(options_dropped) /* options that did not fit the client's size */
+
+struct DhcpCounters {
+#define STAMPEDE_DHCP_FIELD(name) uint64_t name = 0;
+  STAMPEDE_DHCP_COUNTERS(STAMPEDE_DHCP_FIELD)
+#undef STAMPEDE_DHCP_FIELD
+};
+
+// Where and how a request arrived.
+struct RequestContext {
+  net::Ipv4Interface local;       // the appliance's address facing the client
+  bool boot_server_port = false;  // arrived on UDP 4011 (PXE boot server)
+  uint64_t now_ms = 0;
+};
+
+// What changed in the lease table, for the journal and the events.
+enum class LeaseChange : uint8_t { kNone, kGranted, kReleased, kDeclined };
+
+struct Decision {
+  bool reply = false;
+  size_t reply_length = 0;
+  MessageType reply_type = MessageType::kNone;
+  LeaseChange change = LeaseChange::kNone;
+  Lease lease;  // when change != kNone
+  // Where the reply goes (RFC 2131 §4.1), for the frame layer.
+  bool to_relay = false;         // unicast to giaddr, port 67
+  bool broadcast = false;        // to 255.255.255.255
+  bool to_ciaddr = false;        // unicast to ciaddr (renewals, INFORM)
+  bool to_source = false;        // back to the request's source (port 4011)
+  net::Ipv4Address destination;  // yiaddr / ciaddr / giaddr
+};
+
+class Server {
+ public:
+  Decision Handle(const Message& request, const RequestContext& context,
+                  const policy::PolicyTables& policy, net::ByteSpan reply, size_t reply_limit);
+  // Expires at most `budget` leases; call from the poll loop.
+  size_t Expire(uint64_t now_ms, size_t budget) { return leases_.Expire(now_ms, budget); }
+  const LeaseTable& leases() const { return leases_; }
+  LeaseTable& leases() { return leases_; }
+  const DhcpCounters& counters() const { return counters_; }
+
+ private:
+  struct Client;
+  Decision Discover(const Client& c, ReplyBuilder& out);
+  Decision Request(const Client& c, ReplyBuilder& out);
+  Decision Decline(const Client& c);
+  Decision Release(const Client& c);
+  Decision Inform(const Client& c, ReplyBuilder& out);
+  Decision Proxy(const Client& c, ReplyBuilder& out);
+  Decision Ack(const Client& c, uint32_t address, ReplyBuilder& out);
+  Decision Nak(const Client& c, ReplyBuilder& out);
+  std::optional<uint32_t> ChooseAddress(const Client& c);
+  bool InPool(const v1::CompiledSubnet& subnet, uint32_t address) const;
+  bool Usable(const Client& c, uint32_t address) const;
+  void AddNetworkOptions(const Client& c, ReplyBuilder& out, uint32_t lease_seconds);
+  bool AddBootOptions(const Client& c, ReplyBuilder& out);
+  bool RateLimited(const Client& c);
+  // Closes the reply and says where it goes; `yiaddr` the address it gives.
+  Decision Finish(const Client& c, ReplyBuilder& out, MessageType type, uint32_t yiaddr);
+  bool Allowed(const Client& c, uint32_t address) const;
+
+  LeaseTable leases_;
+  DhcpCounters counters_;
+  struct Bucket {
+    uint64_t last_ms = 0;
+    double tokens = 0;
+  };
+  absl::flat_hash_map<uint64_t, Bucket> buckets_;
+  absl::flat_hash_map<uint32_t, uint32_t> pool_cursor_;  // subnet network -> next try
+};
+
+// The PXE client architecture (RFC 4578 §2.1, IANA "Processor Architecture
+// Types") to the profile's boot file field.
+enum class BootArch : uint8_t { kNone, kBios, kEfiIa32, kEfiX64, kEfiArm64, kEfiX64Http };
+BootArch ArchOf(const Message& request);
+
+}  // namespace stampede::dhcp

@@ -1,0 +1,343 @@
+#include "dataplane/dhcp/server.h"
+
+#include <string>
+
+#include "control/config/compile.h"
+#include "gtest/gtest.h"
+#include "tests/unit/dhcp/requests.h"
+
+namespace stampede::dhcp {
+namespace {
+
+using testing::Request;
+using testing::RequestSpec;
+using testing::U16;
+using testing::U32;
+
+constexpr uint32_t kServer = 0xc6120001;  // 198.18.0.1
+constexpr char kConfig[] = R"(dataplane: {port: net_null0, ipv4: [198.18.0.1/24]}
+dhcp:
+  lease_time: 1h
+  subnets:
+    - subnet: 198.18.0.0/24
+      router: 198.18.0.1
+      dns: [198.18.0.53]
+      domain: lab.test
+      profile: install
+      pools: [{first: 198.18.0.100, last: 198.18.0.102}]
+    - subnet: 198.19.7.0/24
+      pools: [{first: 198.19.7.10, last: 198.19.7.20}]
+hosts:
+  - {name: fixed, mac: "02:00:5e:00:00:63", ipv4: 198.18.0.7, profile: install}
+  - {name: relayed, circuit_id: "rack1/port3", profile: burn}
+profiles:
+  - {name: install, boot_files: {bios: pxelinux.0, efi_x64: bootnetx64.efi, efi_x64_http: boot/grubx64.efi}}
+  - {name: burn, boot_files: {bios: memtest.bin}}
+limits: {dhcp_rate_per_mac: 5}
+)";
+
+std::string Str(std::span<const std::byte> b) {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Load(kConfig); }
+
+  void Load(const std::string& text) {
+    absl::StatusOr<config::LoadedConfig> loaded =
+        config::ParseConfig(text, "c.yaml", config::Format::kYaml);
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    absl::StatusOr<v1::BootPolicy> policy = config::Compile(*loaded);
+    ASSERT_TRUE(policy.ok()) << policy.status();
+    std::string bytes = policy->SerializeAsString();
+    auto tables =
+        policy::BuildTables({reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()}, 1);
+    ASSERT_TRUE(tables.ok()) << tables.status();
+    tables_ = *std::move(tables);
+  }
+
+  // Handles `spec` and parses the reply (if any) into reply_.
+  Decision Send(const RequestSpec& spec, bool boot_server_port = false) {
+    std::vector<std::byte> bytes = Request(spec);
+    Message request;
+    EXPECT_TRUE(Parse(bytes, request).ok());
+    now_ms_ += step_ms_;  // time passes between requests (the rate limit refills)
+    RequestContext context{{{kServer}, 24}, boot_server_port, now_ms_};
+    std::vector<std::byte> buffer(1500);
+    Decision d = server_.Handle(request, context, *tables_, buffer, 1472);
+    if (d.reply) {
+      buffer[0] = std::byte{kBootRequest};
+      EXPECT_TRUE(Parse(std::span(buffer).first(d.reply_length), reply_).ok());
+      reply_bytes_.assign(buffer.begin(), buffer.begin() + d.reply_length);
+    }
+    return d;
+  }
+
+  RequestSpec Discover(uint8_t mac, std::vector<std::pair<uint8_t, std::string>> options = {}) {
+    RequestSpec spec;
+    spec.mac_last = mac;
+    spec.xid = 0x100 + mac;
+    spec.options = std::move(options);
+    return spec;
+  }
+
+  RequestSpec Select(uint8_t mac, uint32_t address, uint32_t server = kServer) {
+    RequestSpec spec = Discover(mac);
+    spec.type = MessageType::kRequest;
+    spec.options = {{option::kServerId, U32(server)}, {option::kRequestedAddress, U32(address)}};
+    return spec;
+  }
+
+  std::string File() const {
+    auto value = reply_.Option(option::kBootfileName);
+    return value ? Str(*value) : "";
+  }
+
+  std::unique_ptr<const policy::PolicyTables> tables_;
+  Server server_;
+  Message reply_;
+  std::vector<std::byte> reply_bytes_;
+  uint64_t now_ms_ = 1'000'000;
+  uint64_t step_ms_ = 250;
+};
+
+TEST_F(ServerTest, DiscoverOfferRequestAck) {
+  Decision offer = Send(Discover(1));
+  ASSERT_TRUE(offer.reply);
+  EXPECT_EQ(offer.reply_type, MessageType::kOffer);
+  uint32_t address = reply_.yiaddr.value;
+  EXPECT_GE(address, 0xc6120064u);
+  EXPECT_LE(address, 0xc6120066u);
+  EXPECT_EQ(reply_.Address(option::kServerId)->value, kServer);
+  EXPECT_EQ(reply_.U32(option::kLeaseTime), 3600u);
+  EXPECT_EQ(reply_.U32(option::kRenewalTime), 1800u);
+  EXPECT_EQ(reply_.U32(option::kRebindingTime), 3150u);
+  EXPECT_EQ(reply_.U32(option::kSubnetMask), 0xffffff00u);
+  EXPECT_EQ(reply_.Address(option::kRouter)->value, kServer);
+  EXPECT_EQ(Str(*reply_.Option(option::kDomainName)), "lab.test");
+  EXPECT_EQ(File(), "");  // not a PXE client: no boot file
+
+  Decision ack = Send(Select(1, address));
+  ASSERT_TRUE(ack.reply);
+  EXPECT_EQ(ack.reply_type, MessageType::kAck);
+  EXPECT_EQ(reply_.yiaddr.value, address);
+  EXPECT_EQ(ack.change, LeaseChange::kGranted);
+  EXPECT_EQ(ack.lease.address, address);
+  const Lease* lease = server_.leases().ByAddress(address);
+  ASSERT_NE(lease, nullptr);
+  EXPECT_EQ(lease->state, LeaseState::kBound);
+  EXPECT_EQ(lease->expires_ms, now_ms_ + 3'600'000);
+}
+
+TEST_F(ServerTest, RetriedDiscoverGetsTheSameOfferAndClientsDifferentOnes) {
+  ASSERT_TRUE(Send(Discover(1)).reply);
+  uint32_t first = reply_.yiaddr.value;
+  ASSERT_TRUE(Send(Discover(1)).reply);
+  EXPECT_EQ(reply_.yiaddr.value, first);
+  ASSERT_TRUE(Send(Discover(2)).reply);
+  EXPECT_NE(reply_.yiaddr.value, first);
+}
+
+TEST_F(ServerTest, PoolExhaustionMeansNoOfferAndUnrequestedOffersAreReclaimed) {
+  for (uint8_t mac = 1; mac <= 3; ++mac) ASSERT_TRUE(Send(Discover(mac)).reply) << int(mac);
+  EXPECT_FALSE(Send(Discover(4)).reply);
+  EXPECT_EQ(server_.counters().pool_exhausted, 1u);
+  now_ms_ += kOfferHoldMs + 1;
+  EXPECT_EQ(server_.Expire(now_ms_, 100), 3u);
+  EXPECT_TRUE(Send(Discover(4)).reply);
+}
+
+TEST_F(ServerTest, RequestForAnotherServerReleasesOurOffer) {
+  ASSERT_TRUE(Send(Discover(1)).reply);
+  uint32_t offered = reply_.yiaddr.value;
+  EXPECT_FALSE(Send(Select(1, offered, 0xc6120002)).reply);
+  EXPECT_EQ(server_.counters().other_server, 1u);
+  EXPECT_EQ(server_.leases().ByAddress(offered), nullptr);
+}
+
+TEST_F(ServerTest, InitRebootRenewAndNak) {
+  RequestSpec reboot = Discover(1);
+  reboot.type = MessageType::kRequest;
+  reboot.options = {{option::kRequestedAddress, U32(0xc6120065)}};
+  Decision d = Send(reboot);
+  ASSERT_TRUE(d.reply);
+  EXPECT_EQ(d.reply_type, MessageType::kAck);
+  EXPECT_EQ(reply_.yiaddr.value, 0xc6120065u);
+
+  // Another client asking for that address is refused, broadcast.
+  reboot.mac_last = 2;
+  d = Send(reboot);
+  EXPECT_EQ(d.reply_type, MessageType::kNak);
+  EXPECT_TRUE(d.broadcast);
+
+  // Outside any pool: NAK.
+  reboot.options = {{option::kRequestedAddress, U32(0xc6120050)}};
+  EXPECT_EQ(Send(reboot).reply_type, MessageType::kNak);
+
+  // Renewal from the bound address, answered unicast to ciaddr with ciaddr echoed.
+  RequestSpec renew = Discover(1);
+  renew.type = MessageType::kRequest;
+  renew.ciaddr = 0xc6120065;
+  now_ms_ += 1'800'000;
+  d = Send(renew);
+  EXPECT_EQ(d.reply_type, MessageType::kAck);
+  EXPECT_TRUE(d.to_ciaddr);
+  EXPECT_EQ(reply_.ciaddr.value, 0xc6120065u);
+  EXPECT_EQ(server_.leases().ByAddress(0xc6120065)->expires_ms, now_ms_ + 3'600'000);
+}
+
+TEST_F(ServerTest, DeclineQuarantinesAndReleaseFreesWithAffinity) {
+  ASSERT_TRUE(Send(Discover(1)).reply);
+  uint32_t first = reply_.yiaddr.value;
+  ASSERT_EQ(Send(Select(1, first)).reply_type, MessageType::kAck);
+  RequestSpec decline = Select(1, first);
+  decline.type = MessageType::kDecline;
+  Decision d = Send(decline);
+  EXPECT_FALSE(d.reply);
+  EXPECT_EQ(d.change, LeaseChange::kDeclined);
+  ASSERT_TRUE(Send(Discover(1)).reply);
+  uint32_t second = reply_.yiaddr.value;
+  EXPECT_NE(second, first);
+  ASSERT_TRUE(Send(Discover(2)).reply);
+  EXPECT_NE(reply_.yiaddr.value, first);  // still quarantined for everyone
+
+  ASSERT_EQ(Send(Select(1, second)).reply_type, MessageType::kAck);
+  RequestSpec release = Discover(1);
+  release.type = MessageType::kRelease;
+  release.ciaddr = second;
+  release.options = {{option::kServerId, U32(kServer)}};
+  d = Send(release);
+  EXPECT_EQ(d.change, LeaseChange::kReleased);
+  EXPECT_EQ(server_.leases().ByAddress(second), nullptr);
+  ASSERT_TRUE(Send(Discover(1)).reply);
+  EXPECT_EQ(reply_.yiaddr.value, second);  // the returning client's old address
+}
+
+TEST_F(ServerTest, ReservedHostGetsItsAddressAndNobodyElseDoes) {
+  ASSERT_TRUE(Send(Discover(0x63)).reply);
+  EXPECT_EQ(reply_.yiaddr.value, 0xc6120007u);
+  RequestSpec other = Discover(5);
+  other.type = MessageType::kRequest;
+  other.options = {{option::kRequestedAddress, U32(0xc6120007)}};
+  EXPECT_EQ(Send(other).reply_type, MessageType::kNak);
+}
+
+TEST_F(ServerTest, BootFileFollowsTheClientArchitecture) {
+  struct Case {
+    uint16_t arch;
+    std::string vendor;
+    std::string file;
+  };
+  for (const Case& c : {Case{0, "PXEClient:Arch:00000", "pxelinux.0"},
+                        Case{7, "PXEClient:Arch:00007", "bootnetx64.efi"},
+                        Case{9, "PXEClient:Arch:00009", "bootnetx64.efi"},
+                        Case{16, "HTTPClient:Arch:00016", "http://198.18.0.1/boot/grubx64.efi"}}) {
+    Decision d = Send(Discover(1, {{option::kClientArch, U16(c.arch)},
+                                   {option::kVendorClass, c.vendor},
+                                   {option::kClientUuid, std::string(17, 'u')}}));
+    ASSERT_TRUE(d.reply) << c.arch;
+    EXPECT_EQ(File(), c.file) << c.arch;
+    EXPECT_EQ(reply_.siaddr.value, kServer);
+    EXPECT_EQ(Str(*reply_.Option(option::kVendorClass)), c.vendor.substr(0, c.vendor.find(':')));
+    EXPECT_EQ(Str(*reply_.Option(option::kClientUuid)), std::string(17, 'u'));
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(reply_bytes_.data()) + kFileOffset),
+              c.file);
+  }
+  // iPXE gets its script, not the NBP again (no chainload loop).
+  Send(Discover(1, {{option::kClientArch, U16(0)},
+                    {option::kVendorClass, "PXEClient:Arch:00000"},
+                    {option::kUserClass, "iPXE"}}));
+  EXPECT_EQ(File(), "http://198.18.0.1/boot.ipxe");
+}
+
+TEST_F(ServerTest, HonoursTheParameterListOrder) {
+  Send(Discover(1, {{option::kParameterList,
+                     std::string{option::kDns, option::kRouter, option::kSubnetMask}}}));
+  // After 53, 54, 51, 58, 59: 6, 3, 1, then the rest.
+  std::vector<uint8_t> codes;
+  for (size_t i = kOptionsOffset; i < reply_bytes_.size();) {
+    uint8_t code = uint8_t(reply_bytes_[i]);
+    if (code == option::kEnd) break;
+    codes.push_back(code);
+    i += 2 + uint8_t(reply_bytes_[i + 1]);
+  }
+  ASSERT_GE(codes.size(), 8u);
+  EXPECT_EQ(std::vector<uint8_t>(codes.begin(), codes.begin() + 8),
+            (std::vector<uint8_t>{53, 54, 51, 58, 59, 6, 3, 1}));
+}
+
+TEST_F(ServerTest, RelayedRequestsUseTheRelaysSubnetAndEchoOption82Last) {
+  RequestSpec spec =
+      Discover(9, {{option::kClientArch, U16(0)},
+                   {option::kVendorClass, "PXEClient"},
+                   {option::kRelayAgentInfo, std::string("\x01\x0brack1/port3", 13)}});
+  spec.giaddr = 0xc6130701;  // 198.19.7.1
+  Decision d = Send(spec);
+  ASSERT_TRUE(d.reply);
+  EXPECT_TRUE(d.to_relay);
+  EXPECT_EQ(d.destination.value, 0xc6130701u);
+  EXPECT_GE(reply_.yiaddr.value, 0xc613070au);
+  EXPECT_LE(reply_.yiaddr.value, 0xc6130714u);
+  EXPECT_EQ(File(), "memtest.bin");  // the host matched by circuit id
+  // Option 82 is the last option before END.
+  size_t end = reply_bytes_.size();
+  while (uint8_t(reply_bytes_[end - 1]) == 0) --end;  // padding
+  EXPECT_EQ(uint8_t(reply_bytes_[end - 1]), option::kEnd);
+  EXPECT_EQ(uint8_t(reply_bytes_[end - 1 - 13 - 2]), option::kRelayAgentInfo);
+}
+
+TEST_F(ServerTest, RateLimitsFloodsButNotReservedHosts) {
+  step_ms_ = 0;
+  int answered = 0;
+  for (int i = 0; i < 20; ++i) answered += Send(Discover(1)).reply;
+  EXPECT_EQ(answered, 5);
+  EXPECT_EQ(server_.counters().rate_limited, 15u);
+  for (int i = 0; i < 20; ++i) EXPECT_TRUE(Send(Discover(0x63)).reply);
+  now_ms_ += 1000;  // tokens come back with time
+  EXPECT_TRUE(Send(Discover(1)).reply);
+}
+
+TEST_F(ServerTest, ProxyModeAnswersOnlyPxeClientsWithBootFieldsOnly) {
+  std::string proxy = kConfig;
+  proxy.replace(proxy.find("dhcp:\n"), 6, "dhcp:\n  mode: proxy\n");
+  Load(proxy);
+  EXPECT_FALSE(Send(Discover(1)).reply);  // a plain client: the site server's job
+  Decision offer = Send(
+      Discover(1, {{option::kClientArch, U16(7)}, {option::kVendorClass, "PXEClient:Arch:00007"}}));
+  ASSERT_TRUE(offer.reply);
+  EXPECT_EQ(offer.reply_type, MessageType::kOffer);
+  EXPECT_EQ(reply_.yiaddr.value, 0u);
+  EXPECT_FALSE(reply_.Has(option::kLeaseTime));
+  EXPECT_EQ(File(), "bootnetx64.efi");
+  EXPECT_EQ(Str(*reply_.Option(option::kVendorSpecific)), std::string("\x06\x01\x08\xff", 4));
+  // The boot server request on 4011 gets an ACK back to where it came from.
+  RequestSpec boot =
+      Discover(1, {{option::kClientArch, U16(7)}, {option::kVendorClass, "PXEClient:Arch:00007"}});
+  boot.type = MessageType::kRequest;
+  boot.ciaddr = 0xc6120099;
+  Decision ack = Send(boot, /*boot_server_port=*/true);
+  ASSERT_TRUE(ack.reply);
+  EXPECT_EQ(ack.reply_type, MessageType::kAck);
+  EXPECT_TRUE(ack.to_source);
+  EXPECT_EQ(File(), "bootnetx64.efi");
+  // A REQUEST on 67 belongs to the site server.
+  boot.ciaddr = 0;
+  EXPECT_FALSE(Send(boot).reply);
+}
+
+TEST_F(ServerTest, InformGetsConfigurationWithoutALease) {
+  RequestSpec inform = Discover(1);
+  inform.type = MessageType::kInform;
+  inform.ciaddr = 0xc6120032;
+  Decision d = Send(inform);
+  ASSERT_TRUE(d.reply);
+  EXPECT_EQ(d.reply_type, MessageType::kAck);
+  EXPECT_TRUE(d.to_ciaddr);
+  EXPECT_EQ(reply_.yiaddr.value, 0u);
+  EXPECT_FALSE(reply_.Has(option::kLeaseTime));
+  EXPECT_EQ(d.change, LeaseChange::kNone);
+}
+
+}  // namespace
+}  // namespace stampede::dhcp
