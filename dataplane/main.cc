@@ -20,6 +20,7 @@
 #include <rte_mempool.h>
 #include <rte_pdump.h>
 #include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -27,6 +28,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "dataplane/dhcp/endpoint.h"
 #include "dataplane/net/local_addresses.h"
 #include "dataplane/policy/reader.h"
 #include "dataplane/policy/service.h"
@@ -68,6 +70,9 @@ using port::Log;
 using port::LogLevel;
 
 std::atomic<bool> stop_requested{false};
+
+// Frames other workers hand to the DHCP worker: a boot storm's burst.
+constexpr unsigned kDhcpRingSize = 4096;
 
 absl::StatusOr<port::DataplaneOptions> OptionsFromFlags() {
   port::DataplaneOptions options;
@@ -161,6 +166,9 @@ class Dataplane {
   std::optional<policy::StatusWriter> status_;
   rte_rcu_qsbr* qsbr_ = nullptr;
   std::unique_ptr<policy::PolicyService> policy_;
+  // DHCP runs on worker 0; the others hand DHCP frames over through the ring.
+  std::unique_ptr<dhcp::Endpoint> dhcp_;
+  rte_ring* dhcp_ring_ = nullptr;
   std::vector<std::unique_ptr<port::Worker>> workers_;
 };
 
@@ -215,11 +223,27 @@ absl::Status Dataplane::Start(uint32_t workers) {
 
   if (absl::Status status = StartPolicy(workers); !status.ok()) return status;
   std::span<port::LcoreCounters> counters = status_->counters();
+  dhcp_ = std::make_unique<dhcp::Endpoint>(local_);
+  if (workers > 1) {
+    dhcp_ring_ = rte_ring_create("stampede_dhcp", kDhcpRingSize, rte_socket_id(), RING_F_SC_DEQ);
+    if (dhcp_ring_ == nullptr) {
+      return absl::ResourceExhaustedError("cannot create the DHCP handoff ring: raise --memory_mb");
+    }
+  }
   for (uint32_t i = 0; i < workers; ++i) {
-    port::WorkerConfig config{port_id_, static_cast<uint16_t>(i), tap_id_, pool_,
-                              i == 0,   &policy_->current(),      qsbr_};
+    port::WorkerConfig config;
+    config.port_id = port_id_;
+    config.queue_id = static_cast<uint16_t>(i);
+    config.tap_port_id = tap_id_;
+    config.pool = pool_;
+    config.announce = i == 0;
+    config.policy = &policy_->current();
+    config.qsbr = qsbr_;
+    config.dhcp = i == 0 ? dhcp_.get() : nullptr;
+    config.dhcp_ring = dhcp_ring_;
     workers_.push_back(std::make_unique<port::Worker>(config, local_, counters[i]));
   }
+  port::RegisterDhcpTelemetry(dhcp_->server().counters());
   std::vector<std::string> addresses;
   for (const net::Ipv4Interface& interface : options_.ipv4)
     addresses.push_back(interface.ToString());
@@ -271,6 +295,13 @@ bool Dataplane::Shutdown() {
   port::ClosePort(port_id_);
   if (detached_iface_) port::ReattachKernelStack(*detached_iface_);
   workers_.clear();
+  if (dhcp_ring_ != nullptr) {
+    // Frames handed over after worker 0 stopped go back to the pool.
+    rte_mbuf* m = nullptr;
+    while (rte_ring_dequeue(dhcp_ring_, reinterpret_cast<void**>(&m)) == 0) rte_pktmbuf_free(m);
+    rte_ring_free(dhcp_ring_);
+    dhcp_ring_ = nullptr;
+  }
   // Every worker is offline now: no grace period to wait for.
   if (policy_) policy_->ReleaseAll();
   policy_.reset();

@@ -3,6 +3,7 @@
 // single writer of its lease table); the policy comes in per request.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -41,10 +42,15 @@ inline constexpr uint32_t kT2Permille = 875;
   X(ignored)         /* BOOTP, unknown types, not ours to answer */ \
   X(options_dropped) /* options that did not fit the client's size */
 
+// Written by the DHCP worker only (relaxed load + store, no locked
+// instruction), read by telemetry.
 struct DhcpCounters {
-#define STAMPEDE_DHCP_FIELD(name) uint64_t name = 0;
+#define STAMPEDE_DHCP_FIELD(name) std::atomic<uint64_t> name{0};
   STAMPEDE_DHCP_COUNTERS(STAMPEDE_DHCP_FIELD)
 #undef STAMPEDE_DHCP_FIELD
+  static void Bump(std::atomic<uint64_t>& c, uint64_t n = 1) {
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
 };
 
 // Where and how a request arrived.

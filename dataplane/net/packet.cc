@@ -189,8 +189,13 @@ bool ParseFrame(ConstByteSpan frame, ParsedPacket& p, DropReason& drop) {
 
 ParseResult ParsePacket(ConstByteSpan frame) {
   ParseResult result;
-  result.ok = ParseFrame(frame, result.packet, result.drop);
+  ParsePacketInto(frame, result);
   return result;
+}
+
+void ParsePacketInto(ConstByteSpan frame, ParseResult& result) {
+  result.packet = ParsedPacket{};  // nothing of the previous frame stays
+  result.ok = ParseFrame(frame, result.packet, result.drop);
 }
 
 }  // namespace stampede::net

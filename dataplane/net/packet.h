@@ -101,6 +101,8 @@ struct ParseResult {
 // ICMP checksum. Ether types other than ARP/IPv4 and IP protocols other than
 // UDP/ICMP are returned as kOther for the exception path, not dropped.
 ParseResult ParsePacket(ConstByteSpan frame);
+// The same into an existing result (a worker's own, kept for later stages).
+void ParsePacketInto(ConstByteSpan frame, ParseResult& result);
 
 // The partial sum of the RFC 768 IPv4 pseudo-header.
 uint32_t UdpPseudoHeaderSum(Ipv4Address source, Ipv4Address destination, uint16_t udp_length);

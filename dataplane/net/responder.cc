@@ -32,9 +32,9 @@ void StoreArp(ByteSpan frame, size_t offset, uint16_t operation, MacAddress send
 }  // namespace
 
 Decision Responder::Handle(ByteSpan frame, uint64_t now) {
-  ParseResult parsed = ParsePacket(frame);
-  if (!parsed.ok) return Drop(parsed.drop);
-  const ParsedPacket& p = parsed.packet;
+  ParsePacketInto(frame, parsed_);
+  if (!parsed_.ok) return Drop(parsed_.drop);
+  const ParsedPacket& p = parsed_.packet;
   if (p.destination_mac != local_.mac() && !p.destination_mac.IsMulticast()) {
     return Drop(DropReason::kNotOurMac);
   }
@@ -73,8 +73,11 @@ Decision Responder::HandleIpv4(ByteSpan frame, const ParsedPacket& p, uint64_t n
   if (!ip.source.IsZero() && !p.source_mac.IsMulticast() && local_.OnLink(ip.source)) {
     neighbours_.Learn(ip.source, p.source_mac, now);
   }
-  if (p.l4 == L4Kind::kUdp && !boot_services_ && IsBootServicePort(p.udp.destination_port)) {
-    return Drop(DropReason::kNoPolicy);
+  if (p.l4 == L4Kind::kUdp && IsBootServicePort(p.udp.destination_port)) {
+    if (!boot_services_) return Drop(DropReason::kNoPolicy);
+    if (p.udp.destination_port != kTftpPort) {
+      return {Verdict::kDhcp, DropReason::kEthernetTruncated, Answer::kNone};
+    }
   }
   if (p.l4 != L4Kind::kIcmp || p.icmp.type != kIcmpEchoRequest) return Exception();
   // Like Linux (icmp_echo_ignore_broadcasts), answer only echoes sent to us.

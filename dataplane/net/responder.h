@@ -17,6 +17,7 @@ enum class Verdict : uint8_t {
   kTransmit,   // the frame was rewritten in place into a reply; send it out of the port
   kException,  // not ours to answer: give it to the kernel
   kDrop,
+  kDhcp,  // a DHCP or proxyDHCP request (UDP 67/4011) for the DHCP worker
 };
 
 // What the responder did, so the worker counts it.
@@ -40,6 +41,8 @@ class Responder {
 
   // `frame` is writable: a reply is built over the request, same length.
   Decision Handle(ByteSpan frame, uint64_t now);
+  // The parse of the frame Handle() saw last (for kDhcp).
+  const ParsedPacket& last_packet() const { return parsed_.packet; }
   // Off until the first policy: DHCP, proxyDHCP and TFTP requests are then
   // dropped (kNoPolicy) rather than answered from nothing.
   void SetBootServices(bool on) { boot_services_ = on; }
@@ -51,6 +54,7 @@ class Responder {
   const LocalAddresses& local_;
   NeighbourTable& neighbours_;
   bool boot_services_ = false;
+  ParseResult parsed_;
 };
 
 // UDP ports of the boot services (RFC 2131 §4.1 server port, PXE's boot

@@ -10,14 +10,16 @@
 
 namespace stampede::port {
 
-#define STAMPEDE_COUNTERS(X)                                       \
-  X(rx_packets)                                                    \
-  X(tx_packets)                                                    \
-  X(arp_replies)                                                   \
-  X(icmp_echo_replies)                                             \
-  X(gratuitous_arps)                                               \
-  X(to_kernel)   /* frames handed to the exception path */         \
-  X(from_kernel) /* frames the kernel sent out through the port */ \
+#define STAMPEDE_COUNTERS(X)                                           \
+  X(rx_packets)                                                        \
+  X(tx_packets)                                                        \
+  X(arp_replies)                                                       \
+  X(icmp_echo_replies)                                                 \
+  X(gratuitous_arps)                                                   \
+  X(to_kernel)     /* frames handed to the exception path */           \
+  X(from_kernel)   /* frames the kernel sent out through the port */   \
+  X(dhcp_requests) /* DHCP/proxyDHCP requests handled on this lcore */ \
+  X(dhcp_replies)                                                      \
   X(drops)
 
 struct alignas(64) LcoreCounters {

@@ -69,7 +69,24 @@ int Info(const char*, const char*, rte_tel_data* d) {
   return 0;
 }
 
+const dhcp::DhcpCounters* dhcp_counters = nullptr;
+
+int Dhcp(const char*, const char*, rte_tel_data* d) {
+  rte_tel_data_start_dict(d);
+#define STAMPEDE_DHCP_WRITE(name) \
+  rte_tel_data_add_dict_u64(d, #name, dhcp_counters->name.load(std::memory_order_relaxed));
+  STAMPEDE_DHCP_COUNTERS(STAMPEDE_DHCP_WRITE)
+#undef STAMPEDE_DHCP_WRITE
+  return 0;
+}
+
 }  // namespace
+
+void RegisterDhcpTelemetry(const dhcp::DhcpCounters& counters) {
+  dhcp_counters = &counters;
+  rte_telemetry_register_cmd("/stampede/dhcp", Dhcp,
+                             "DHCP server counters (offers, acks, naks...). Takes no parameters");
+}
 
 void RegisterTelemetry(std::span<const LcoreCounters> counters, const TelemetryInfo& info) {
   registered_counters = counters;

@@ -2,12 +2,14 @@
 //   /stampede/stats            counters summed over all workers
 //   /stampede/lcore_stats,<n>  counters of worker n
 //   /stampede/info             port, addresses, workers, pool
+//   /stampede/dhcp             the DHCP server's counters
 // (query with dpdk-telemetry.py or any client of the v2 socket).
 #pragma once
 
 #include <span>
 #include <string>
 
+#include "dataplane/dhcp/server.h"
 #include "dataplane/port/counters.h"
 
 namespace stampede::port {
@@ -23,5 +25,8 @@ struct TelemetryInfo {
 
 // Registers the commands; `counters` and `info` must outlive the process's EAL.
 void RegisterTelemetry(std::span<const LcoreCounters> counters, const TelemetryInfo& info);
+
+// Registers /stampede/dhcp; `counters` must outlive EAL.
+void RegisterDhcpTelemetry(const dhcp::DhcpCounters& counters);
 
 }  // namespace stampede::port

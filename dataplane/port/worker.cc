@@ -1,10 +1,15 @@
 #include "dataplane/port/worker.h"
 
+#include <algorithm>
+
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+#include "dataplane/dhcp/endpoint.h"
 
 namespace stampede::port {
 namespace {
@@ -22,7 +27,8 @@ Worker::Worker(const WorkerConfig& config, const net::LocalAddresses& local,
       counters_(counters),
       neighbours_(kNeighbourMaxAgeSeconds * rte_get_tsc_hz()),
       responder_(local_, neighbours_),
-      announced_(!config.announce) {}
+      announced_(!config.announce),
+      tsc_per_ms_(std::max<uint64_t>(1, rte_get_tsc_hz() / 1000)) {}
 
 void Worker::Run(const std::atomic<bool>& stop) {
   if (config_.qsbr != nullptr) {
@@ -42,7 +48,7 @@ uint32_t Worker::PollOnce() {
     policy_ = config_.policy->load(std::memory_order_acquire);
     responder_.SetBootServices(policy_ != nullptr);
   }
-  uint32_t moved = PollPort() + PollKernel();
+  uint32_t moved = PollPort() + PollKernel() + PollDhcp();
   // Nothing of this poll's policy is held past here.
   if (config_.qsbr != nullptr) rte_rcu_qsbr_quiescent(config_.qsbr, config_.queue_id);
   return moved;
@@ -74,7 +80,8 @@ uint32_t Worker::PollPort() {
   rte_mbuf* replies[kBurstSize];
   rte_mbuf* to_kernel[kBurstSize];
   rte_mbuf* dropped[kBurstSize];
-  uint16_t reply_count = 0, kernel_count = 0, drop_count = 0;
+  rte_mbuf* to_dhcp[kBurstSize];
+  uint16_t reply_count = 0, kernel_count = 0, drop_count = 0, dhcp_count = 0;
   uint64_t now = rte_rdtsc();
   for (uint16_t i = 0; i < received; ++i) {
     if (i + 1 < received) rte_prefetch0(rte_pktmbuf_mtod(rx[i + 1], void*));
@@ -99,6 +106,26 @@ uint32_t Worker::PollPort() {
         dropped[drop_count++] = m;
         counters_.Drop(decision.drop);
         break;
+      case net::Verdict::kDhcp:
+        if (config_.dhcp == nullptr) {
+          to_dhcp[dhcp_count++] = m;
+        } else if (HandleDhcp(m, responder_.last_packet())) {
+          replies[reply_count++] = m;
+        } else {
+          dropped[drop_count++] = m;  // answered nothing (counted by the server)
+        }
+        break;
+    }
+  }
+  if (dhcp_count > 0) {
+    unsigned queued =
+        config_.dhcp_ring == nullptr
+            ? 0
+            : rte_ring_enqueue_burst(config_.dhcp_ring, reinterpret_cast<void**>(to_dhcp),
+                                     dhcp_count, nullptr);
+    if (queued < dhcp_count) {
+      counters_.Drop(net::DropReason::kDhcpQueueFull, dhcp_count - queued);
+      rte_pktmbuf_free_bulk(to_dhcp + queued, dhcp_count - queued);
     }
   }
   if (drop_count > 0) rte_pktmbuf_free_bulk(dropped, drop_count);
@@ -123,6 +150,53 @@ uint32_t Worker::PollKernel() {
   LcoreCounters::Add(counters_.from_kernel, count);
   Send(config_.port_id, frames, count, net::DropReason::kTxQueueFull);
   return count;
+}
+
+uint32_t Worker::PollDhcp() {
+  if (config_.dhcp == nullptr) return 0;
+  uint64_t now_ms = rte_rdtsc() / tsc_per_ms_;
+  config_.dhcp->server().Expire(now_ms, kBurstSize);
+  if (config_.dhcp_ring == nullptr) return 0;
+  rte_mbuf* frames[kBurstSize];
+  unsigned count = rte_ring_dequeue_burst(config_.dhcp_ring, reinterpret_cast<void**>(frames),
+                                          kBurstSize, nullptr);
+  if (count == 0) return 0;
+  rte_mbuf* replies[kBurstSize];
+  uint16_t reply_count = 0;
+  for (unsigned i = 0; i < count; ++i) {
+    rte_mbuf* m = frames[i];
+    net::ParsePacketInto(FrameOf(m), handoff_parse_);
+    // Parsed and checked once already by the worker that received it.
+    if (handoff_parse_.ok && HandleDhcp(m, handoff_parse_.packet)) {
+      replies[reply_count++] = m;
+    } else {
+      rte_pktmbuf_free(m);
+    }
+  }
+  Send(config_.port_id, replies, reply_count, net::DropReason::kTxQueueFull);
+  return count;
+}
+
+bool Worker::HandleDhcp(rte_mbuf* m, const net::ParsedPacket& p) {
+  // Boot services run only with a policy; the responder checked, but a frame
+  // handed over may have waited in the ring across a policy change.
+  if (policy_ == nullptr) {
+    counters_.Drop(net::DropReason::kNoPolicy);
+    return false;
+  }
+  LcoreCounters::Add(counters_.dhcp_requests, 1);
+  // The whole data room of this single-segment mbuf: the reply may be longer.
+  net::ByteSpan room(rte_pktmbuf_mtod(m, std::byte*), m->buf_len - m->data_off);
+  dhcp::EndpointResult r = config_.dhcp->Handle(room, p, *policy_, rte_rdtsc() / tsc_per_ms_);
+  if (r.malformed) {
+    counters_.Drop(net::DropReason::kDhcpMalformed);
+    return false;
+  }
+  if (!r.send) return false;
+  m->data_len = static_cast<uint16_t>(r.length);
+  m->pkt_len = static_cast<uint32_t>(r.length);
+  LcoreCounters::Add(counters_.dhcp_replies, 1);
+  return true;
 }
 
 void Worker::Send(uint16_t port_id, rte_mbuf** frames, uint16_t count, net::DropReason when_full) {

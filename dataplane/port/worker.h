@@ -15,6 +15,11 @@
 struct rte_mbuf;
 struct rte_mempool;
 struct rte_rcu_qsbr;
+struct rte_ring;
+
+namespace stampede::dhcp {
+class Endpoint;
+}
 
 namespace stampede::policy {
 struct PolicyTables;
@@ -39,6 +44,11 @@ struct WorkerConfig {
   // reports quiescence to (thread id = queue_id); both optional (benchmarks).
   const std::atomic<const policy::PolicyTables*>* policy = nullptr;
   rte_rcu_qsbr* qsbr = nullptr;
+  // DHCP runs on one worker (the single writer of the lease table): that one
+  // has `dhcp`; the others hand DHCP frames over through `dhcp_ring`
+  // (multi-producer, single-consumer).
+  dhcp::Endpoint* dhcp = nullptr;
+  rte_ring* dhcp_ring = nullptr;
 };
 
 class Worker {
@@ -54,6 +64,10 @@ class Worker {
   void Announce();
   uint32_t PollPort();
   uint32_t PollKernel();
+  // The DHCP worker: frames other workers handed over, and lease expiry.
+  uint32_t PollDhcp();
+  // Answers one DHCP frame in place; true when `m` became a reply to send.
+  bool HandleDhcp(rte_mbuf* m, const net::ParsedPacket& p);
   // Sends `count` frames, frees and counts what the queue refused.
   void Send(uint16_t port_id, rte_mbuf** frames, uint16_t count, net::DropReason when_full);
 
@@ -66,6 +80,8 @@ class Worker {
   // The policy this burst runs with: loaded once per poll, valid until the
   // next quiescent report.
   const policy::PolicyTables* policy_ = nullptr;
+  net::ParseResult handoff_parse_;
+  uint64_t tsc_per_ms_ = 1;
 };
 
 }  // namespace stampede::port

@@ -142,7 +142,7 @@ TEST_F(ServerTest, RetriedDiscoverGetsTheSameOfferAndClientsDifferentOnes) {
 TEST_F(ServerTest, PoolExhaustionMeansNoOfferAndUnrequestedOffersAreReclaimed) {
   for (uint8_t mac = 1; mac <= 3; ++mac) ASSERT_TRUE(Send(Discover(mac)).reply) << int(mac);
   EXPECT_FALSE(Send(Discover(4)).reply);
-  EXPECT_EQ(server_.counters().pool_exhausted, 1u);
+  EXPECT_EQ(server_.counters().pool_exhausted.load(), 1u);
   now_ms_ += kOfferHoldMs + 1;
   EXPECT_EQ(server_.Expire(now_ms_, 100), 3u);
   EXPECT_TRUE(Send(Discover(4)).reply);
@@ -152,7 +152,7 @@ TEST_F(ServerTest, RequestForAnotherServerReleasesOurOffer) {
   ASSERT_TRUE(Send(Discover(1)).reply);
   uint32_t offered = reply_.yiaddr.value;
   EXPECT_FALSE(Send(Select(1, offered, 0xc6120002)).reply);
-  EXPECT_EQ(server_.counters().other_server, 1u);
+  EXPECT_EQ(server_.counters().other_server.load(), 1u);
   EXPECT_EQ(server_.leases().ByAddress(offered), nullptr);
 }
 
@@ -292,7 +292,7 @@ TEST_F(ServerTest, RateLimitsFloodsButNotReservedHosts) {
   int answered = 0;
   for (int i = 0; i < 20; ++i) answered += Send(Discover(1)).reply;
   EXPECT_EQ(answered, 5);
-  EXPECT_EQ(server_.counters().rate_limited, 15u);
+  EXPECT_EQ(server_.counters().rate_limited.load(), 15u);
   for (int i = 0; i < 20; ++i) EXPECT_TRUE(Send(Discover(0x63)).reply);
   now_ms_ += 1000;  // tokens come back with time
   EXPECT_TRUE(Send(Discover(1)).reply);
