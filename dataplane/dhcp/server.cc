@@ -259,7 +259,7 @@ Decision Server::Discover(const Client& c, ReplyBuilder& out) {
   }
   out.Begin(c.request, MessageType::kOffer);
   out.SetYiaddr({*address});
-  AddNetworkOptions(c, out, c.subnet->lease_seconds());
+  AddNetworkOptions(c, out, c.subnet->lease_seconds(), /*final=*/false);
   DhcpCounters::Bump(counters_.offers);
   return Finish(c, out, MessageType::kOffer, *address);
 }
@@ -297,7 +297,7 @@ Decision Server::Ack(const Client& c, uint32_t address, ReplyBuilder& out) {
   leases_.Put(lease);
   out.Begin(c.request, MessageType::kAck);
   out.SetYiaddr({address});
-  AddNetworkOptions(c, out, lease_seconds);
+  AddNetworkOptions(c, out, lease_seconds, /*final=*/true);
   DhcpCounters::Bump(counters_.acks);
   Decision d = Finish(c, out, MessageType::kAck, address);
   d.change = LeaseChange::kGranted;
@@ -361,7 +361,7 @@ Decision Server::Inform(const Client& c, ReplyBuilder& out) {
   }
   // RFC 2131 §3.4: configuration only, no lease, no lease time.
   out.Begin(c.request, MessageType::kAck);
-  AddNetworkOptions(c, out, 0);
+  AddNetworkOptions(c, out, 0, /*final=*/false);
   DhcpCounters::Bump(counters_.acks);
   return Finish(c, out, MessageType::kAck, 0);
 }
@@ -382,7 +382,7 @@ Decision Server::Proxy(const Client& c, ReplyBuilder& out) {
   MessageType type = discover ? MessageType::kOffer : MessageType::kAck;
   out.Begin(c.request, type);
   out.AddAddress(option::kServerId, c.context.local.address);
-  if (!AddBootOptions(c, out)) {
+  if (!AddBootOptions(c, out, /*final=*/boot_request)) {
     DhcpCounters::Bump(counters_.ignored);  // nothing to boot: stay silent, the site server answers
     return {};
   }
@@ -395,7 +395,8 @@ Decision Server::Proxy(const Client& c, ReplyBuilder& out) {
   return d;
 }
 
-void Server::AddNetworkOptions(const Client& c, ReplyBuilder& out, uint32_t lease_seconds) {
+void Server::AddNetworkOptions(const Client& c, ReplyBuilder& out, uint32_t lease_seconds,
+                               bool final) {
   const v1::CompiledSubnet& s = *c.subnet;
   // Server id and lease times first; then what the client asked for, in its
   // order (option 55); then the rest of what this subnet has.
@@ -444,17 +445,29 @@ void Server::AddNetworkOptions(const Client& c, ReplyBuilder& out, uint32_t leas
   for (uint8_t code : {option::kSubnetMask, option::kRouter, option::kDns, option::kDomainName}) {
     add(code);
   }
-  AddBootOptions(c, out);
+  AddBootOptions(c, out, final);
 }
 
-bool Server::AddBootOptions(const Client& c, ReplyBuilder& out) {
+bool Server::AddBootOptions(const Client& c, ReplyBuilder& out, bool final) {
   const Message& r = c.request;
   bool ipxe = IsIpxe(r);
   BootArch arch = ArchOf(r);
   if (!ipxe && arch == BootArch::kNone && !IsHttpClient(r)) return false;
-  // The profile: a one-shot next boot, the host's, else the subnet's.
+  // The profile: a one-shot next boot (until an ACK carried it), the
+  // host's, else the subnet's.
   uint32_t index = 0;
-  if (c.host != nullptr) index = c.host->next_boot() != 0 ? c.host->next_boot() : c.host->profile();
+  std::string host_key;
+  if (c.host != nullptr) {
+    index = c.host->profile();
+    if (c.host->next_boot() != 0) {
+      host_key = absl::StrCat(c.host->mac(), "|", c.host->circuit_id(), "|", c.host->remote_id());
+      auto used = next_boot_used_.find(host_key);
+      if (used == next_boot_used_.end() || used->second != c.host->next_boot()) {
+        index = c.host->next_boot();
+        if (final) next_boot_used_[host_key] = c.host->next_boot();
+      }
+    }
+  }
   if (index == 0 && c.subnet != nullptr) index = c.subnet->profile();
   if (index == 0 || index > static_cast<uint32_t>(c.policy.policy.profiles_size())) return false;
   const v1::CompiledProfile& profile = c.policy.policy.profiles(static_cast<int>(index - 1));

@@ -100,8 +100,9 @@ class Server {
   std::optional<uint32_t> ChooseAddress(const Client& c);
   bool InPool(const v1::CompiledSubnet& subnet, uint32_t address) const;
   bool Usable(const Client& c, uint32_t address) const;
-  void AddNetworkOptions(const Client& c, ReplyBuilder& out, uint32_t lease_seconds);
-  bool AddBootOptions(const Client& c, ReplyBuilder& out);
+  // `final`: an ACK, which uses up a one-shot next boot (an OFFER does not).
+  void AddNetworkOptions(const Client& c, ReplyBuilder& out, uint32_t lease_seconds, bool final);
+  bool AddBootOptions(const Client& c, ReplyBuilder& out, bool final);
   bool RateLimited(const Client& c);
   // Closes the reply and says where it goes; `yiaddr` the address it gives.
   Decision Finish(const Client& c, ReplyBuilder& out, MessageType type, uint32_t yiaddr);
@@ -115,6 +116,10 @@ class Server {
   };
   absl::flat_hash_map<uint64_t, Bucket> buckets_;
   absl::flat_hash_map<uint32_t, uint32_t> pool_cursor_;  // subnet network -> next try
+  // Hosts whose one-shot next boot an ACK carried (MAC|circuit|remote ->
+  // the next_boot profile then); a new next_boot in the policy applies again.
+  // In memory: a dataplane restart offers the next boot once more.
+  absl::flat_hash_map<std::string, uint32_t> next_boot_used_;
 };
 
 // The PXE client architecture (RFC 4578 §2.1, IANA "Processor Architecture

@@ -29,6 +29,7 @@ dhcp:
       pools: [{first: 198.19.7.10, last: 198.19.7.20}]
 hosts:
   - {name: fixed, mac: "02:00:5e:00:00:63", ipv4: 198.18.0.7, profile: install}
+  - {name: once, mac: "02:00:5e:00:00:64", profile: install, next_boot: burn}
   - {name: relayed, circuit_id: "rack1/port3", profile: burn}
 profiles:
   - {name: install, boot_files: {bios: pxelinux.0, efi_x64: bootnetx64.efi, efi_x64_http: boot/grubx64.efi}}
@@ -249,6 +250,20 @@ TEST_F(ServerTest, BootFileFollowsTheClientArchitecture) {
                     {option::kVendorClass, "PXEClient:Arch:00000"},
                     {option::kUserClass, "iPXE"}}));
   EXPECT_EQ(File(), "http://198.18.0.1/boot.ipxe");
+}
+
+TEST_F(ServerTest, NextBootIsUsedOnce) {
+  auto pxe = std::vector<std::pair<uint8_t, std::string>>{
+      {option::kClientArch, U16(0)}, {option::kVendorClass, "PXEClient:Arch:00000"}};
+  ASSERT_TRUE(Send(Discover(0x64, pxe)).reply);
+  EXPECT_EQ(File(), "memtest.bin");  // an OFFER does not use it up
+  uint32_t address = reply_.yiaddr.value;
+  RequestSpec select = Select(0x64, address);
+  select.options.insert(select.options.end(), pxe.begin(), pxe.end());
+  ASSERT_EQ(Send(select).reply_type, MessageType::kAck);
+  EXPECT_EQ(File(), "memtest.bin");
+  ASSERT_TRUE(Send(Discover(0x64, pxe)).reply);
+  EXPECT_EQ(File(), "pxelinux.0");  // back to the host's profile
 }
 
 TEST_F(ServerTest, HonoursTheParameterListOrder) {
