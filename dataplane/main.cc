@@ -29,6 +29,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "dataplane/dhcp/endpoint.h"
+#include "dataplane/dhcp/journal_writer.h"
 #include "dataplane/net/local_addresses.h"
 #include "dataplane/policy/reader.h"
 #include "dataplane/policy/service.h"
@@ -59,6 +60,9 @@ ABSL_FLAG(std::string, exception_iface, "stampede0",
 ABSL_FLAG(uint32_t, rx_descriptors, 1024, "RX ring size per queue");
 ABSL_FLAG(uint32_t, tx_descriptors, 1024, "TX ring size per queue");
 ABSL_FLAG(std::vector<std::string>, eal_args, {}, "Extra EAL arguments, comma-separated");
+ABSL_FLAG(std::string, lease_journal, "",
+          "The lease journal; default /var/lib/stampede/<instance>/leases.journal; 'none' keeps "
+          "leases in memory only (nothing survives a restart)");
 ABSL_FLAG(std::string, instance, "default",
           "Instance name: the policy region is /dev/shm/stampede-<instance>-policy, the status "
           "region /dev/shm/stampede-<instance>-status");
@@ -151,6 +155,7 @@ class Dataplane {
 
  private:
   absl::Status StartPolicy(uint32_t workers);
+  absl::Status OpenJournal();
 
   port::DataplaneOptions options_;
   std::string instance_;
@@ -168,6 +173,7 @@ class Dataplane {
   std::unique_ptr<policy::PolicyService> policy_;
   // DHCP runs on worker 0; the others hand DHCP frames over through the ring.
   std::unique_ptr<dhcp::Endpoint> dhcp_;
+  std::unique_ptr<dhcp::JournalWriter> journal_;
   rte_ring* dhcp_ring_ = nullptr;
   std::vector<std::unique_ptr<port::Worker>> workers_;
 };
@@ -224,6 +230,7 @@ absl::Status Dataplane::Start(uint32_t workers) {
   if (absl::Status status = StartPolicy(workers); !status.ok()) return status;
   std::span<port::LcoreCounters> counters = status_->counters();
   dhcp_ = std::make_unique<dhcp::Endpoint>(local_);
+  if (absl::Status status = OpenJournal(); !status.ok()) return status;
   if (workers > 1) {
     dhcp_ring_ = rte_ring_create("stampede_dhcp", kDhcpRingSize, rte_socket_id(), RING_F_SC_DEQ);
     if (dhcp_ring_ == nullptr) {
@@ -241,6 +248,7 @@ absl::Status Dataplane::Start(uint32_t workers) {
     config.qsbr = qsbr_;
     config.dhcp = i == 0 ? dhcp_.get() : nullptr;
     config.dhcp_ring = dhcp_ring_;
+    config.journal = i == 0 ? journal_.get() : nullptr;
     workers_.push_back(std::make_unique<port::Worker>(config, local_, counters[i]));
   }
   port::RegisterDhcpTelemetry(dhcp_->server().counters());
@@ -273,6 +281,36 @@ absl::Status Dataplane::StartPolicy(uint32_t workers) {
   return absl::OkStatus();
 }
 
+absl::Status Dataplane::OpenJournal() {
+  std::string path = absl::GetFlag(FLAGS_lease_journal);
+  if (path == "none") {
+    Log(LogLevel::kWarning,
+        "event=lease_journal_off detail=\"leases are kept in memory only: a restart forgets "
+        "them\"");
+    return absl::OkStatus();
+  }
+  if (path.empty()) path = absl::StrCat("/var/lib/stampede/", instance_, "/leases.journal");
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  uint64_t now_ms =
+      static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1'000'000;
+  dhcp::JournalOpenStats stats;
+  absl::StatusOr<std::unique_ptr<dhcp::JournalWriter>> journal =
+      dhcp::JournalWriter::Open(path, now_ms, dhcp_->server().leases(), stats);
+  if (!journal.ok()) {
+    return absl::Status(journal.status().code(),
+                        absl::StrCat("lease journal: ", journal.status().message()));
+  }
+  journal_ = *std::move(journal);
+  Log(stats.tail_skipped_bytes > 0 || stats.moved_aside ? LogLevel::kWarning : LogLevel::kInfo,
+      absl::StrCat(
+          "event=leases_restored journal=", path, " records=", stats.records_replayed,
+          " leases=", stats.leases_restored, " tail_skipped_bytes=", stats.tail_skipped_bytes,
+          stats.tail_reason.empty() ? "" : " tail_reason=\"", stats.tail_reason,
+          stats.tail_reason.empty() ? "" : "\"", stats.moved_aside ? " moved_aside=.corrupt" : ""));
+  return absl::OkStatus();
+}
+
 void Dataplane::Serve() {
   std::thread service([this] {
     KeepOffWorkerCores();
@@ -295,6 +333,7 @@ bool Dataplane::Shutdown() {
   port::ClosePort(port_id_);
   if (detached_iface_) port::ReattachKernelStack(*detached_iface_);
   workers_.clear();
+  journal_.reset();  // waits for a batch in flight
   if (dhcp_ring_ != nullptr) {
     // Frames handed over after worker 0 stopped go back to the pool.
     rte_mbuf* m = nullptr;

@@ -66,6 +66,10 @@ class LeaseTable {
   // Drops up to `budget` expired entries, so expiry never stalls the worker.
   size_t Expire(uint64_t now_ms, size_t budget);
   size_t size() const { return by_address_.size(); }
+  template <typename F>
+  void ForEach(F&& f) const {
+    for (const auto& [address, lease] : by_address_) f(lease);
+  }
 
  private:
   absl::flat_hash_map<uint32_t, Lease> by_address_;

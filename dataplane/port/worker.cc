@@ -9,7 +9,10 @@
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
+#include <time.h>
+
 #include "dataplane/dhcp/endpoint.h"
+#include "dataplane/dhcp/journal_writer.h"
 
 namespace stampede::port {
 namespace {
@@ -28,7 +31,26 @@ Worker::Worker(const WorkerConfig& config, const net::LocalAddresses& local,
       neighbours_(kNeighbourMaxAgeSeconds * rte_get_tsc_hz()),
       responder_(local_, neighbours_),
       announced_(!config.announce),
-      tsc_per_ms_(std::max<uint64_t>(1, rte_get_tsc_hz() / 1000)) {}
+      tsc_per_ms_(std::max<uint64_t>(1, rte_get_tsc_hz() / 1000)) {
+  // Lease times are wall-clock (they outlive the process in the journal);
+  // the loop reads the TSC and adds it to this base.
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  tsc_base_ = rte_rdtsc();
+  unix_base_ms_ =
+      static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1'000'000;
+}
+
+Worker::~Worker() {
+  for (; held_count_ > 0; --held_count_) {
+    rte_pktmbuf_free(held_[held_head_].m);
+    held_head_ = (held_head_ + 1) % kPendingAcks;
+  }
+}
+
+uint64_t Worker::NowUnixMs() const {
+  return unix_base_ms_ + (rte_rdtsc() - tsc_base_) / tsc_per_ms_;
+}
 
 void Worker::Run(const std::atomic<bool>& stop) {
   if (config_.qsbr != nullptr) {
@@ -109,10 +131,17 @@ uint32_t Worker::PollPort() {
       case net::Verdict::kDhcp:
         if (config_.dhcp == nullptr) {
           to_dhcp[dhcp_count++] = m;
-        } else if (HandleDhcp(m, responder_.last_packet())) {
-          replies[reply_count++] = m;
         } else {
-          dropped[drop_count++] = m;  // answered nothing (counted by the server)
+          switch (HandleDhcp(m, responder_.last_packet())) {
+            case DhcpOutcome::kSend:
+              replies[reply_count++] = m;
+              break;
+            case DhcpOutcome::kHeld:
+              break;
+            case DhcpOutcome::kDone:
+              dropped[drop_count++] = m;
+              break;  // counted by the server
+          }
         }
         break;
     }
@@ -154,8 +183,12 @@ uint32_t Worker::PollKernel() {
 
 uint32_t Worker::PollDhcp() {
   if (config_.dhcp == nullptr) return 0;
-  uint64_t now_ms = rte_rdtsc() / tsc_per_ms_;
-  config_.dhcp->server().Expire(now_ms, kBurstSize);
+  config_.dhcp->server().Expire(NowUnixMs(), kBurstSize);
+  if (config_.journal != nullptr) {
+    config_.journal->Reap();
+    ReleaseAcks();
+    config_.journal->Submit();
+  }
   if (config_.dhcp_ring == nullptr) return 0;
   rte_mbuf* frames[kBurstSize];
   unsigned count = rte_ring_dequeue_burst(config_.dhcp_ring, reinterpret_cast<void**>(frames),
@@ -167,36 +200,74 @@ uint32_t Worker::PollDhcp() {
     rte_mbuf* m = frames[i];
     net::ParsePacketInto(FrameOf(m), handoff_parse_);
     // Parsed and checked once already by the worker that received it.
-    if (handoff_parse_.ok && HandleDhcp(m, handoff_parse_.packet)) {
-      replies[reply_count++] = m;
-    } else {
-      rte_pktmbuf_free(m);
-    }
+    DhcpOutcome outcome =
+        handoff_parse_.ok ? HandleDhcp(m, handoff_parse_.packet) : DhcpOutcome::kDone;
+    if (outcome == DhcpOutcome::kSend) replies[reply_count++] = m;
+    if (outcome == DhcpOutcome::kDone) rte_pktmbuf_free(m);
   }
   Send(config_.port_id, replies, reply_count, net::DropReason::kTxQueueFull);
   return count;
 }
 
-bool Worker::HandleDhcp(rte_mbuf* m, const net::ParsedPacket& p) {
+void Worker::ReleaseAcks() {
+  rte_mbuf* ready[kBurstSize];
+  uint16_t count = 0;
+  uint64_t settled = config_.journal->settled(), durable = config_.journal->durable();
+  while (held_count_ > 0 && held_[held_head_].batch <= settled) {
+    HeldAck ack = held_[held_head_];
+    held_head_ = (held_head_ + 1) % kPendingAcks;
+    --held_count_;
+    if (ack.batch <= durable) {
+      ready[count++] = ack.m;
+      if (count == kBurstSize) {
+        Send(config_.port_id, ready, count, net::DropReason::kTxQueueFull);
+        count = 0;
+      }
+    } else {
+      // Never promise what the disk did not keep: the client asks again.
+      counters_.Drop(net::DropReason::kJournalFailed);
+      rte_pktmbuf_free(ack.m);
+    }
+  }
+  Send(config_.port_id, ready, count, net::DropReason::kTxQueueFull);
+}
+
+Worker::DhcpOutcome Worker::HandleDhcp(rte_mbuf* m, const net::ParsedPacket& p) {
   // Boot services run only with a policy; the responder checked, but a frame
   // handed over may have waited in the ring across a policy change.
   if (policy_ == nullptr) {
     counters_.Drop(net::DropReason::kNoPolicy);
-    return false;
+    return DhcpOutcome::kDone;
   }
   LcoreCounters::Add(counters_.dhcp_requests, 1);
   // The whole data room of this single-segment mbuf: the reply may be longer.
   net::ByteSpan room(rte_pktmbuf_mtod(m, std::byte*), m->buf_len - m->data_off);
-  dhcp::EndpointResult r = config_.dhcp->Handle(room, p, *policy_, rte_rdtsc() / tsc_per_ms_);
+  dhcp::EndpointResult r = config_.dhcp->Handle(room, p, *policy_, NowUnixMs());
   if (r.malformed) {
     counters_.Drop(net::DropReason::kDhcpMalformed);
-    return false;
+    return DhcpOutcome::kDone;
   }
-  if (!r.send) return false;
+  uint64_t batch = 0;
+  const dhcp::Decision& d = r.decision;
+  if (d.change != dhcp::LeaseChange::kNone && config_.journal != nullptr) {
+    dhcp::JournalKind kind = d.change == dhcp::LeaseChange::kGranted ? dhcp::JournalKind::kGranted
+                             : d.change == dhcp::LeaseChange::kDeclined
+                                 ? dhcp::JournalKind::kDeclined
+                                 : dhcp::JournalKind::kReleased;
+    batch = config_.journal->Append({kind, d.lease.address, d.lease.expires_ms, d.lease.client});
+    if (batch == 0 || (r.send && held_count_ == kPendingAcks)) {
+      counters_.Drop(net::DropReason::kJournalBacklog);
+      return DhcpOutcome::kDone;
+    }
+  }
+  if (!r.send) return DhcpOutcome::kDone;
   m->data_len = static_cast<uint16_t>(r.length);
   m->pkt_len = static_cast<uint32_t>(r.length);
   LcoreCounters::Add(counters_.dhcp_replies, 1);
-  return true;
+  if (batch == 0) return DhcpOutcome::kSend;
+  held_[(held_head_ + held_count_) % kPendingAcks] = {m, batch};
+  ++held_count_;
+  return DhcpOutcome::kHeld;
 }
 
 void Worker::Send(uint16_t port_id, rte_mbuf** frames, uint16_t count, net::DropReason when_full) {

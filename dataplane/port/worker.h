@@ -3,6 +3,7 @@
 // is in its own Worker object.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <optional>
@@ -19,7 +20,8 @@ struct rte_ring;
 
 namespace stampede::dhcp {
 class Endpoint;
-}
+class JournalWriter;
+}  // namespace stampede::dhcp
 
 namespace stampede::policy {
 struct PolicyTables;
@@ -49,11 +51,19 @@ struct WorkerConfig {
   // (multi-producer, single-consumer).
   dhcp::Endpoint* dhcp = nullptr;
   rte_ring* dhcp_ring = nullptr;
+  // The lease journal (DHCP worker only); none: ACKs leave at once, nothing
+  // is durable.
+  dhcp::JournalWriter* journal = nullptr;
 };
+
+// ACKs waiting for their lease records to be durable: a boot storm's worth.
+inline constexpr size_t kPendingAcks = 8192;
 
 class Worker {
  public:
   Worker(const WorkerConfig& config, const net::LocalAddresses& local, LcoreCounters& counters);
+  // Frees ACKs still held for the journal (the clients will ask again).
+  ~Worker();
 
   // One iteration of the loop; returns how many frames it moved.
   uint32_t PollOnce();
@@ -66,8 +76,14 @@ class Worker {
   uint32_t PollKernel();
   // The DHCP worker: frames other workers handed over, and lease expiry.
   uint32_t PollDhcp();
-  // Answers one DHCP frame in place; true when `m` became a reply to send.
-  bool HandleDhcp(rte_mbuf* m, const net::ParsedPacket& p);
+  enum class DhcpOutcome { kSend, kHeld, kDone };
+  // Answers one DHCP frame in place. kSend: `m` is a reply to send now;
+  // kHeld: an ACK kept until its journal batch is durable; kDone: nothing
+  // to send (the caller frees `m`).
+  DhcpOutcome HandleDhcp(rte_mbuf* m, const net::ParsedPacket& p);
+  // Sends the held ACKs whose batch is durable, drops those whose batch failed.
+  void ReleaseAcks();
+  uint64_t NowUnixMs() const;
   // Sends `count` frames, frees and counts what the queue refused.
   void Send(uint16_t port_id, rte_mbuf** frames, uint16_t count, net::DropReason when_full);
 
@@ -82,6 +98,15 @@ class Worker {
   const policy::PolicyTables* policy_ = nullptr;
   net::ParseResult handoff_parse_;
   uint64_t tsc_per_ms_ = 1;
+  uint64_t tsc_base_ = 0;
+  uint64_t unix_base_ms_ = 0;
+  struct HeldAck {
+    rte_mbuf* m;
+    uint64_t batch;
+  };
+  std::array<HeldAck, kPendingAcks> held_{};
+  size_t held_head_ = 0;  // oldest
+  size_t held_count_ = 0;
 };
 
 }  // namespace stampede::port

@@ -176,6 +176,22 @@ def dhcp_seeds():
     yield "bad_cookie", discover[:236] + b"\x63\x82\x53\x64" + discover[240:]
 
 
+def journal_record(kind, address, expires, client):
+    body = struct.pack("<BIQB", kind, address, expires, len(client)) + client + struct.pack("<Q", 0)
+    return struct.pack("<II", len(body), crc32c(body)) + body
+
+
+def journal_seeds():
+    header = b"STPLEAS1"
+    mac = bytes([1, 2, 0, 0x5E, 0, 0, 1])
+    good = header + journal_record(1, 0xC6120064, 5000, mac) + journal_record(3, 0xC6120065, 9000, mac)
+    yield "good", good
+    yield "released", good + journal_record(2, 0xC6120064, 0, mac)
+    yield "torn", good[:-5]
+    yield "header_only", header
+    yield "foreign", b"not a journal at all"
+
+
 def write(kind, items):
     out = os.path.join(HERE, "corpus", kind)
     os.makedirs(out, exist_ok=True)
@@ -189,6 +205,7 @@ def main():
     write("region", region_seeds())
     write("status", status_seeds())
     write("dhcp", dhcp_seeds())
+    write("journal", journal_seeds())
 
 
 if __name__ == "__main__":

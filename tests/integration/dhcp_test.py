@@ -256,12 +256,12 @@ def main():
         # proxyDHCP: no address, only the boot fields, and only for PXE clients.
         with open(path, "w") as f:
             f.write(config(lab, mode="proxy"))
+        before = telemetry.query("/stampede/policy")["applied_generation"]
         control = lab.spawn(lab.server_ns, [args.control, f"--config={path}",
                                             f"--instance={lab.instance}", f"--run_dir={run_dir}",
                                             "--api_listen="], "control")
         control.wait_for("event=ready", timeout=30)
         deadline = time.monotonic() + 10
-        before = telemetry.query("/stampede/policy")["applied_generation"]
         while telemetry.query("/stampede/policy")["applied_generation"] == before:
             assert time.monotonic() < deadline, "proxy policy not applied"
             time.sleep(0.05)

@@ -157,6 +157,8 @@ class Lab:
         self.prefix = prefix
         self.file_prefix = f"stampede-test-{tag}"
         self.instance = f"test-{tag}"
+        self.state_dir = f"/tmp/stampede-test-{tag}"
+        self.journal = f"{self.state_dir}/leases.journal"
         self.processes = []
 
     def __enter__(self):
@@ -182,6 +184,7 @@ class Lab:
         for ns in (self.server_ns, self.client_ns):
             subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL, timeout=30)
         shutil.rmtree(f"/var/run/dpdk/{self.file_prefix}", ignore_errors=True)
+        shutil.rmtree(self.state_dir, ignore_errors=True)
         for kind in ("policy", "status"):
             try:
                 os.unlink(f"/dev/shm/stampede-{self.instance}-{kind}")
@@ -216,6 +219,7 @@ class Lab:
             "--memory_mb=256",
             f"--file_prefix={self.file_prefix}",
             f"--instance={self.instance}",
+            f"--lease_journal={self.journal}",
             f"--exception_iface={self.tap_if}",
             *extra,
         ], "dataplane")

@@ -1,0 +1,134 @@
+#include "dataplane/dhcp/journal.h"
+
+#include <cstring>
+
+#include "dataplane/policy/crc32c.h"
+
+namespace stampede::dhcp {
+namespace {
+
+void Put32(std::span<std::byte> out, size_t at, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out[at + i] = std::byte(static_cast<uint8_t>(v >> (8 * i)));
+}
+void Put64(std::span<std::byte> out, size_t at, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out[at + i] = std::byte(static_cast<uint8_t>(v >> (8 * i)));
+}
+uint32_t Get32(std::span<const std::byte> in, size_t at) {
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = v << 8 | static_cast<uint8_t>(in[at + i]);
+  return v;
+}
+uint64_t Get64(std::span<const std::byte> in, size_t at) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = v << 8 | static_cast<uint8_t>(in[at + i]);
+  return v;
+}
+
+// Decodes a body; false when it is not a well-formed record.
+bool DecodeBody(std::span<const std::byte> body, JournalRecord& out) {
+  if (body.size() < 1 + 4 + 8 + 1 + 8) return false;
+  uint8_t kind = static_cast<uint8_t>(body[0]);
+  if (kind < 1 || kind > 3) return false;
+  out.kind = static_cast<JournalKind>(kind);
+  out.address = Get32(body, 1);
+  out.expires_unix_ms = Get64(body, 5);
+  size_t length = static_cast<uint8_t>(body[13]);
+  if (length > ClientKey::kMaxBytes || body.size() != 14 + length + 8) return false;
+  out.client = ClientKey();
+  out.client.length = static_cast<uint8_t>(length);
+  std::memcpy(out.client.bytes.data(), body.data() + 14, length);
+  out.client.overflow_hash = Get64(body, 14 + length);
+  return true;
+}
+
+}  // namespace
+
+size_t EncodeRecord(const JournalRecord& r, std::span<std::byte> out) {
+  std::span<std::byte> body = out.subspan(kRecordHeaderSize);
+  body[0] = std::byte(static_cast<uint8_t>(r.kind));
+  Put32(body, 1, r.address);
+  Put64(body, 5, r.expires_unix_ms);
+  body[13] = std::byte(r.client.length);
+  std::memcpy(body.data() + 14, r.client.bytes.data(), r.client.length);
+  Put64(body, 14 + r.client.length, r.client.overflow_hash);
+  size_t body_size = 14 + r.client.length + 8;
+  Put32(out, 0, static_cast<uint32_t>(body_size));
+  Put32(out, 4, policy::Crc32c(body.first(body_size)));
+  return kRecordHeaderSize + body_size;
+}
+
+ReplayResult Replay(std::span<const std::byte> file) {
+  ReplayResult result;
+  if (file.size() < kJournalHeaderSize ||
+      std::memcmp(file.data(), kJournalMagic, kJournalHeaderSize) != 0) {
+    result.skipped_bytes = file.size();
+    result.tail_reason = file.empty() ? "" : "not a lease journal (bad header)";
+    return result;
+  }
+  result.header_ok = true;
+  size_t at = kJournalHeaderSize;
+  while (at < file.size()) {
+    if (file.size() - at < kRecordHeaderSize) {
+      result.tail_reason = "torn record header";
+      break;
+    }
+    uint32_t length = Get32(file, at);
+    uint32_t crc = Get32(file, at + 4);
+    if (length > kMaxRecordBody) {
+      result.tail_reason = "record length out of range";
+      break;
+    }
+    if (file.size() - at - kRecordHeaderSize < length) {
+      result.tail_reason = "torn record";
+      break;
+    }
+    std::span<const std::byte> body = file.subspan(at + kRecordHeaderSize, length);
+    JournalRecord record;
+    if (policy::Crc32c(body) != crc) {
+      result.tail_reason = "record CRC mismatch";
+      break;
+    }
+    if (!DecodeBody(body, record)) {
+      result.tail_reason = "malformed record";
+      break;
+    }
+    result.records.push_back(record);
+    at += kRecordHeaderSize + length;
+  }
+  result.valid_bytes = at;
+  result.skipped_bytes = file.size() - at;
+  return result;
+}
+
+void Restore(const std::vector<JournalRecord>& records, uint64_t now_unix_ms, LeaseTable& table) {
+  for (const JournalRecord& r : records) {
+    switch (r.kind) {
+      case JournalKind::kGranted:
+        table.Put({r.address, r.client, LeaseState::kBound, r.expires_unix_ms, 0});
+        break;
+      case JournalKind::kDeclined:
+        table.Put({r.address, r.client, LeaseState::kDeclined, r.expires_unix_ms, 0});
+        break;
+      case JournalKind::kReleased:
+        if (const Lease* held = table.ByAddress(r.address);
+            held != nullptr && held->client == r.client) {
+          table.Remove(r.address);
+        }
+        break;
+    }
+  }
+  table.Expire(now_unix_ms, table.size() + records.size());
+}
+
+std::vector<JournalRecord> Snapshot(const LeaseTable& table, uint64_t now_unix_ms) {
+  std::vector<JournalRecord> records;
+  table.ForEach([&](const Lease& lease) {
+    if (lease.expires_ms <= now_unix_ms || lease.state == LeaseState::kOffered) return;
+    records.push_back(
+        {lease.state == LeaseState::kDeclined ? JournalKind::kDeclined : JournalKind::kGranted,
+         lease.address, lease.expires_ms, lease.client});
+  });
+  return records;
+}
+
+}  // namespace stampede::dhcp

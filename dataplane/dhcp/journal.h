@@ -1,0 +1,64 @@
+// The lease journal's format and replay (no I/O here: the writer in
+// journal_writer.h appends through io_uring). A file is an 8-byte header and
+// a sequence of records:
+//
+//   u32 body length | u32 CRC32C of the body | body
+//   body: u8 kind | u32 address | u64 expiry (Unix ms) | u8 client id
+//         length | client id bytes | u64 client id overflow hash
+//
+// All integers little-endian. Replay stops at the first record that is
+// truncated, oversized or fails its CRC (a torn or corrupt tail): what came
+// before stands, the rest is skipped and counted, never fatal.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "dataplane/dhcp/leases.h"
+
+namespace stampede::dhcp {
+
+inline constexpr char kJournalMagic[8] = {'S', 'T', 'P', 'L', 'E', 'A', 'S', '1'};
+inline constexpr size_t kJournalHeaderSize = sizeof(kJournalMagic);
+inline constexpr size_t kRecordHeaderSize = 8;
+inline constexpr size_t kMaxRecordBody = 1 + 4 + 8 + 1 + ClientKey::kMaxBytes + 8;
+inline constexpr size_t kMaxRecordSize = kRecordHeaderSize + kMaxRecordBody;
+
+enum class JournalKind : uint8_t {
+  kGranted = 1,   // bound until `expires`
+  kReleased = 2,  // free again
+  kDeclined = 3,  // quarantined until `expires`
+};
+
+struct JournalRecord {
+  JournalKind kind = JournalKind::kGranted;
+  uint32_t address = 0;
+  uint64_t expires_unix_ms = 0;
+  ClientKey client;
+  bool operator==(const JournalRecord&) const = default;
+};
+
+// Writes `record` into `out` (at least kMaxRecordSize bytes); returns its size.
+size_t EncodeRecord(const JournalRecord& record, std::span<std::byte> out);
+
+struct ReplayResult {
+  bool header_ok = false;  // false: not a journal (or empty file)
+  std::vector<JournalRecord> records;
+  size_t valid_bytes = 0;    // header + whole good records: where to append
+  size_t skipped_bytes = 0;  // a torn or corrupt tail
+  std::string tail_reason;   // why the tail was skipped
+};
+
+ReplayResult Replay(std::span<const std::byte> file);
+
+// Applies replayed records to an empty table: the last word on each address
+// wins; leases already expired at `now_unix_ms` are left out.
+void Restore(const std::vector<JournalRecord>& records, uint64_t now_unix_ms, LeaseTable& table);
+
+// A snapshot of `table` as records (compaction writes these into a new file).
+std::vector<JournalRecord> Snapshot(const LeaseTable& table, uint64_t now_unix_ms);
+
+}  // namespace stampede::dhcp

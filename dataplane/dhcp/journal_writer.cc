@@ -1,0 +1,192 @@
+#include "dataplane/dhcp/journal_writer.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+
+namespace stampede::dhcp {
+namespace {
+
+// Completion tags: which half of the linked pair a CQE is.
+constexpr uint64_t kWriteTag = 1;
+constexpr uint64_t kSyncTag = 2;
+
+absl::Status Errno(const std::string& what) {
+  return absl::InternalError(absl::StrCat(what, ": ", std::strerror(errno)));
+}
+
+bool WriteAll(int fd, const std::byte* data, size_t size) {
+  while (size > 0) {
+    ssize_t n = write(fd, data, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+absl::StatusOr<std::vector<std::byte>> ReadFile(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::vector<std::byte>();
+    return Errno(path);
+  }
+  std::vector<std::byte> data;
+  std::byte buffer[65536];
+  while (true) {
+    ssize_t n = read(fd, buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      absl::Status status = Errno(path);
+      close(fd);
+      return status;
+    }
+    if (n == 0) break;
+    data.insert(data.end(), buffer, buffer + n);
+  }
+  close(fd);
+  return data;
+}
+
+// Writes header + records to <path>.new, syncs, renames over `path` and syncs
+// the directory: a crash at any point leaves the old or the new file whole.
+absl::StatusOr<uint64_t> WriteCompacted(const std::string& path,
+                                        const std::vector<JournalRecord>& records) {
+  std::vector<std::byte> data(kJournalHeaderSize);
+  std::memcpy(data.data(), kJournalMagic, kJournalHeaderSize);
+  std::byte record[kMaxRecordSize];
+  for (const JournalRecord& r : records) {
+    size_t n = EncodeRecord(r, record);
+    data.insert(data.end(), record, record + n);
+  }
+  std::string temporary = path + ".new";
+  int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Errno(temporary);
+  bool ok = WriteAll(fd, data.data(), data.size()) && fdatasync(fd) == 0;
+  absl::Status status = ok ? absl::OkStatus() : Errno(temporary);
+  close(fd);
+  if (!ok) {
+    unlink(temporary.c_str());
+    return status;
+  }
+  if (rename(temporary.c_str(), path.c_str()) != 0) return Errno(path);
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  int dir_fd = open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    fsync(dir_fd);
+    close(dir_fd);
+  }
+  return data.size();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<JournalWriter>> JournalWriter::Open(const std::string& path,
+                                                                   uint64_t now_unix_ms,
+                                                                   LeaseTable& table,
+                                                                   JournalOpenStats& stats) {
+  std::error_code ignored;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ignored);
+  absl::StatusOr<std::vector<std::byte>> data = ReadFile(path);
+  if (!data.ok()) return data.status();
+  ReplayResult replay = Replay(*data);
+  if (!replay.header_ok && !data->empty()) {
+    // Not ours to overwrite: keep it for a human, start a new journal.
+    std::filesystem::rename(path, path + ".corrupt", ignored);
+    stats.moved_aside = true;
+  }
+  stats.records_replayed = replay.records.size();
+  stats.tail_skipped_bytes = replay.skipped_bytes;
+  stats.tail_reason = replay.tail_reason;
+  Restore(replay.records, now_unix_ms, table);
+  stats.leases_restored = table.size();
+  absl::StatusOr<uint64_t> size = WriteCompacted(path, Snapshot(table, now_unix_ms));
+  if (!size.ok()) return size.status();
+  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return Errno(path);
+  std::unique_ptr<JournalWriter> writer(new JournalWriter(fd, *size));
+  if (int error = io_uring_queue_init(8, &writer->ring_, 0); error < 0) {
+    return absl::InternalError(absl::StrCat("io_uring_queue_init: ", std::strerror(-error)));
+  }
+  writer->ring_ready_ = true;
+  writer->open_.reserve(kJournalBatchBytes);
+  writer->writing_.reserve(kJournalBatchBytes);
+  return writer;
+}
+
+JournalWriter::~JournalWriter() {
+  // Let an in-flight batch finish: its records are on their way to disk.
+  for (int i = 0; i < 1000 && in_flight_; ++i) {
+    io_uring_cqe* cqe = nullptr;
+    __kernel_timespec timeout{0, 10'000'000};
+    if (io_uring_wait_cqe_timeout(&ring_, &cqe, &timeout) == 0) Reap();
+  }
+  if (ring_ready_) io_uring_queue_exit(&ring_);
+  close(fd_);
+}
+
+uint64_t JournalWriter::Append(const JournalRecord& record) {
+  if (open_.size() + kMaxRecordSize > kJournalBatchBytes) return 0;
+  size_t at = open_.size();
+  open_.resize(at + kMaxRecordSize);
+  open_.resize(at + EncodeRecord(record, std::span(open_).subspan(at)));
+  return open_batch_;
+}
+
+void JournalWriter::Submit() {
+  if (in_flight_ || open_.empty()) return;
+  io_uring_sqe* write_sqe = io_uring_get_sqe(&ring_);
+  io_uring_sqe* sync_sqe = write_sqe != nullptr ? io_uring_get_sqe(&ring_) : nullptr;
+  if (sync_sqe == nullptr) return;  // the ring is full: try at the next poll
+  writing_.swap(open_);
+  open_.clear();
+  io_uring_prep_write(write_sqe, fd_, writing_.data(), static_cast<unsigned>(writing_.size()),
+                      file_bytes_);
+  write_sqe->flags |= IOSQE_IO_LINK;  // the sync runs only after the write succeeded
+  io_uring_sqe_set_data64(write_sqe, kWriteTag);
+  io_uring_prep_fsync(sync_sqe, fd_, IORING_FSYNC_DATASYNC);
+  io_uring_sqe_set_data64(sync_sqe, kSyncTag);
+  io_uring_submit(&ring_);
+  in_flight_ = true;
+  in_flight_failed_ = false;
+  pending_completions_ = 2;
+  ++open_batch_;
+}
+
+void JournalWriter::Reap() {
+  io_uring_cqe* cqe = nullptr;
+  while (in_flight_ && io_uring_peek_cqe(&ring_, &cqe) == 0) {
+    uint64_t tag = io_uring_cqe_get_data64(cqe);
+    int result = cqe->res;
+    io_uring_cqe_seen(&ring_, cqe);
+    if (tag == kWriteTag && result != static_cast<int>(writing_.size())) in_flight_failed_ = true;
+    if (tag == kSyncTag && result != 0) in_flight_failed_ = true;
+    if (--pending_completions_ > 0) continue;
+    uint64_t batch = open_batch_ - 1;
+    in_flight_ = false;
+    settled_ = batch;
+    if (in_flight_failed_) {
+      // Cut off whatever part of the batch reached the file, so the next
+      // batch follows the last durable record (replay stops at a torn one).
+      if (ftruncate(fd_, static_cast<off_t>(file_bytes_)) != 0) { /* next write overwrites */
+      }
+      healthy_ = false;
+      ++batches_failed_;
+    } else {
+      file_bytes_ += writing_.size();
+      durable_ = batch;
+      healthy_ = true;
+      ++batches_written_;
+    }
+    writing_.clear();
+  }
+}
+
+}  // namespace stampede::dhcp

@@ -1,0 +1,81 @@
+// Appends lease records to the journal through io_uring with group commit:
+// records gather in an open batch while the previous batch's write and
+// fdatasync (linked, one submission) are in flight; a batch is durable when
+// its fdatasync completes, and only then may the DHCPACKs that depend on it
+// leave. A failed write or sync (a full or failing disk) marks the journal
+// unhealthy: the batch's ACKs are never sent, the file is cut back to its
+// last durable length, and later batches try again.
+#pragma once
+
+#include <liburing.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "dataplane/dhcp/journal.h"
+
+namespace stampede::dhcp {
+
+// A batch holds what arrives while one fdatasync runs: thousands of leases
+// in a boot storm (a record is at most 55 bytes).
+inline constexpr size_t kJournalBatchBytes = 256 * 1024;
+
+struct JournalOpenStats {
+  size_t records_replayed = 0;
+  size_t leases_restored = 0;
+  size_t tail_skipped_bytes = 0;
+  std::string tail_reason;
+  bool moved_aside = false;  // the file was not a journal: kept as <path>.corrupt
+};
+
+class JournalWriter {
+ public:
+  // Replays `path` into `table` (empty), compacts it (a snapshot written to
+  // <path>.new, synced and renamed over it) and opens it for appending.
+  static absl::StatusOr<std::unique_ptr<JournalWriter>> Open(const std::string& path,
+                                                             uint64_t now_unix_ms,
+                                                             LeaseTable& table,
+                                                             JournalOpenStats& stats);
+  ~JournalWriter();
+
+  // Adds a record to the open batch; returns the batch number it will be
+  // durable with, or 0 when the batch is full (the caller refuses the lease).
+  uint64_t Append(const JournalRecord& record);
+  // Starts writing the open batch if it has records and no batch is in flight.
+  void Submit();
+  // Reaps completions without blocking.
+  void Reap();
+  // Every batch up to this number is on disk.
+  uint64_t durable() const { return durable_; }
+  // Every batch up to this number is durable or failed (its ACKs dropped).
+  uint64_t settled() const { return settled_; }
+  bool healthy() const { return healthy_; }
+  bool idle() const { return !in_flight_ && open_.empty(); }
+  uint64_t batches_written() const { return batches_written_; }
+  uint64_t batches_failed() const { return batches_failed_; }
+  uint64_t file_bytes() const { return file_bytes_; }
+
+ private:
+  JournalWriter(int fd, uint64_t file_bytes) : fd_(fd), file_bytes_(file_bytes) {}
+
+  int fd_;
+  io_uring ring_{};
+  bool ring_ready_ = false;
+  uint64_t file_bytes_;
+  std::vector<std::byte> open_;     // records of the batch being filled
+  std::vector<std::byte> writing_;  // the batch in flight
+  uint64_t open_batch_ = 1;         // number of the batch being filled
+  bool in_flight_ = false;
+  int pending_completions_ = 0;
+  bool in_flight_failed_ = false;
+  uint64_t durable_ = 0;
+  uint64_t settled_ = 0;
+  bool healthy_ = true;
+  uint64_t batches_written_ = 0;
+  uint64_t batches_failed_ = 0;
+};
+
+}  // namespace stampede::dhcp

@@ -1,0 +1,156 @@
+#include "dataplane/dhcp/journal.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "dataplane/dhcp/journal_writer.h"
+#include "gtest/gtest.h"
+
+namespace stampede::dhcp {
+namespace {
+
+ClientKey Key(uint8_t n) {
+  std::byte id[7] = {std::byte{1}, std::byte{2}, std::byte{0}, std::byte{0x5e},
+                     std::byte{0}, std::byte{0}, std::byte{n}};
+  return ClientKey::From(id);
+}
+
+std::vector<std::byte> File(const std::vector<JournalRecord>& records) {
+  std::vector<std::byte> file(kJournalHeaderSize);
+  std::memcpy(file.data(), kJournalMagic, kJournalHeaderSize);
+  std::byte buffer[kMaxRecordSize];
+  for (const JournalRecord& r : records) {
+    size_t n = EncodeRecord(r, buffer);
+    file.insert(file.end(), buffer, buffer + n);
+  }
+  return file;
+}
+
+std::vector<JournalRecord> Sample() {
+  std::byte long_id[40];
+  for (size_t i = 0; i < sizeof(long_id); ++i) long_id[i] = std::byte(i);
+  return {{JournalKind::kGranted, 0xc6120064, 5000, Key(1)},
+          {JournalKind::kGranted, 0xc6120065, 6000, ClientKey::From(long_id)},
+          {JournalKind::kDeclined, 0xc6120066, 7000, Key(3)},
+          {JournalKind::kReleased, 0xc6120064, 0, Key(1)}};
+}
+
+TEST(JournalTest, RoundTrips) {
+  ReplayResult r = Replay(File(Sample()));
+  ASSERT_TRUE(r.header_ok);
+  EXPECT_EQ(r.records, Sample());
+  EXPECT_EQ(r.skipped_bytes, 0u);
+}
+
+TEST(JournalTest, ATornTailKeepsEveryWholeRecordBeforeIt) {
+  std::vector<std::byte> file = File(Sample());
+  std::vector<size_t> ends = {kJournalHeaderSize};
+  for (const JournalRecord& r : Sample()) {
+    std::byte buffer[kMaxRecordSize];
+    ends.push_back(ends.back() + EncodeRecord(r, buffer));
+  }
+  for (size_t n = kJournalHeaderSize; n <= file.size(); ++n) {
+    ReplayResult r = Replay(std::span(file).first(n));
+    size_t whole = std::upper_bound(ends.begin(), ends.end(), n) - ends.begin() - 1;
+    ASSERT_EQ(r.records.size(), whole) << n;
+    EXPECT_EQ(r.valid_bytes, ends[whole]) << n;
+    EXPECT_EQ(r.skipped_bytes, n - ends[whole]) << n;
+  }
+}
+
+TEST(JournalTest, ACorruptRecordEndsTheReplay) {
+  std::vector<std::byte> file = File(Sample());
+  file[kJournalHeaderSize + kRecordHeaderSize + 2] ^= std::byte{0x40};  // first record's body
+  ReplayResult r = Replay(file);
+  EXPECT_TRUE(r.records.empty());
+  EXPECT_EQ(r.tail_reason, "record CRC mismatch");
+  std::vector<std::byte> huge = File({});
+  huge.insert(huge.end(), {std::byte{0xff}, std::byte{0xff}, std::byte{0}, std::byte{0},
+                           std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0}});
+  EXPECT_EQ(Replay(huge).tail_reason, "record length out of range");
+  std::vector<std::byte> foreign(100, std::byte{'x'});
+  EXPECT_FALSE(Replay(foreign).header_ok);
+}
+
+TEST(JournalTest, RestoreAppliesTheLastWordAndDropsExpiredLeases) {
+  LeaseTable table;
+  Restore(Sample(), 5500, table);
+  EXPECT_EQ(table.ByAddress(0xc6120064), nullptr);  // released
+  ASSERT_NE(table.ByAddress(0xc6120065), nullptr);
+  EXPECT_EQ(table.ByAddress(0xc6120065)->state, LeaseState::kBound);
+  EXPECT_EQ(table.ByAddress(0xc6120066)->state, LeaseState::kDeclined);
+  LeaseTable later;
+  Restore(Sample(), 6500, later);
+  EXPECT_EQ(later.ByAddress(0xc6120065), nullptr);  // expired
+  std::vector<JournalRecord> snapshot = Snapshot(table, 5500);
+  EXPECT_EQ(snapshot.size(), 2u);
+}
+
+class JournalWriterTest : public ::testing::Test {
+ protected:
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string dir_ = absl::StrCat("/tmp/stampede-journal-test-", getpid());
+  std::string path_ = dir_ + "/leases.journal";
+};
+
+// Polls the writer until `batch` settles (bounded).
+bool WaitSettled(JournalWriter& w, uint64_t batch) {
+  for (int i = 0; i < 5000; ++i) {
+    w.Submit();
+    w.Reap();
+    if (w.settled() >= batch) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return false;
+}
+
+TEST_F(JournalWriterTest, GroupCommitsAndSurvivesAReopen) {
+  LeaseTable table;
+  JournalOpenStats stats;
+  auto writer = JournalWriter::Open(path_, 1000, table, stats);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  uint64_t first = (*writer)->Append({JournalKind::kGranted, 0xc6120064, 1'000'000, Key(1)});
+  (*writer)->Submit();  // batch 1 in flight; the next records gather in batch 2
+  uint64_t second = (*writer)->Append({JournalKind::kGranted, 0xc6120065, 1'000'000, Key(2)});
+  uint64_t third = (*writer)->Append({JournalKind::kDeclined, 0xc6120066, 1'000'000, Key(3)});
+  EXPECT_EQ(first, 1u);
+  EXPECT_EQ(second, 2u);
+  EXPECT_EQ(third, 2u);  // one batch, one fdatasync
+  ASSERT_TRUE(WaitSettled(**writer, 2));
+  EXPECT_EQ((*writer)->durable(), 2u);
+  EXPECT_TRUE((*writer)->healthy());
+  EXPECT_EQ((*writer)->batches_written(), 2u);
+  writer->reset();
+
+  // A torn record at the end (a crash mid-write) is skipped, the rest restored.
+  std::ofstream(path_, std::ios::app | std::ios::binary) << std::string("\x30\0\0\0abc", 7);
+  LeaseTable restored;
+  auto reopened = JournalWriter::Open(path_, 2000, restored, stats);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  EXPECT_EQ(stats.records_replayed, 3u);
+  EXPECT_EQ(stats.tail_skipped_bytes, 7u);
+  EXPECT_EQ(restored.size(), 3u);
+  EXPECT_EQ(restored.ByAddress(0xc6120065)->client, Key(2));
+  // Compacted on open: the torn bytes are gone.
+  EXPECT_EQ(std::filesystem::file_size(path_), (*reopened)->file_bytes());
+}
+
+TEST_F(JournalWriterTest, AForeignFileIsMovedAsideNotOverwritten) {
+  std::filesystem::create_directories(dir_);
+  std::ofstream(path_) << "this is not a journal";
+  LeaseTable table;
+  JournalOpenStats stats;
+  auto writer = JournalWriter::Open(path_, 1000, table, stats);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  EXPECT_TRUE(stats.moved_aside);
+  EXPECT_TRUE(std::filesystem::exists(path_ + ".corrupt"));
+}
+
+}  // namespace
+}  // namespace stampede::dhcp
