@@ -249,6 +249,7 @@ absl::Status Dataplane::Start(uint32_t workers) {
     config.dhcp = i == 0 ? dhcp_.get() : nullptr;
     config.dhcp_ring = dhcp_ring_;
     config.journal = i == 0 ? journal_.get() : nullptr;
+    config.events = i == 0 ? &*status_ : nullptr;
     workers_.push_back(std::make_unique<port::Worker>(config, local_, counters[i]));
   }
   port::RegisterDhcpTelemetry(dhcp_->server().counters());

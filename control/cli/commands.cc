@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "control/cli/api_client.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -121,8 +122,7 @@ int Reload(const std::string& api, std::ostream& out, std::ostream& err) {
   Struct result;
   if (!Call(api, "POST", "/reload", response, result, err)) return 1;
   if (!Flag(result, "ok")) {
-    err << "stampede: config refused, the running policy stays:\n"
-        << Text(result, "error") << "\n";
+    err << "stampede: config refused, the running policy stays:\n" << Text(result, "error") << "\n";
     return 1;
   }
   out << (Flag(result, "published") ? "published generation " : "unchanged, generation ")
@@ -150,6 +150,27 @@ int Events(const std::string& api, uint64_t since, bool follow, std::ostream& ou
     if (!follow) return 0;
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
+}
+
+int Leases(const std::string& api, bool json, std::ostream& out, std::ostream& err) {
+  ApiResponse response;
+  Struct result;
+  if (!Call(api, "GET", "/leases", response, result, err)) return 1;
+  if (response.status != 200) {
+    err << "stampede: " << Text(result, "error") << "\n";
+    return 1;
+  }
+  if (json) {
+    out << response.body;
+    return 0;
+  }
+  out << absl::StrFormat("%-16s %-20s %-9s %s\n", "ADDRESS", "CLIENT", "STATE", "EXPIRES");
+  for (const Value& value : Field(result, "leases").list_value().values()) {
+    const Struct& l = value.struct_value();
+    out << absl::StrFormat("%-16s %-20s %-9s %s\n", Text(l, "address"), Text(l, "client"),
+                           Text(l, "state"), FormatTime(Number(l, "expires_unix_ms") * 1'000'000));
+  }
+  return 0;
 }
 
 int RestartDataplane(const std::string& api, std::ostream& out, std::ostream& err) {

@@ -14,6 +14,8 @@ int Reload(const std::string& api, std::ostream& out, std::ostream& err);
 // interrupted.
 int Events(const std::string& api, uint64_t since, bool follow, std::ostream& out,
            std::ostream& err);
+// The leases the dataplane holds (from its journal), one per line.
+int Leases(const std::string& api, bool json, std::ostream& out, std::ostream& err);
 int RestartDataplane(const std::string& api, std::ostream& out, std::ostream& err);
 
 }  // namespace stampede::cli

@@ -23,6 +23,7 @@ constexpr char kUsage[] =
     "  status [--json]         control and dataplane state, generations, counters;\n"
     "                          exit 3 when the dataplane is not running\n"
     "  reload                  reload the config now; exit 1 if it was refused\n"
+    "  leases [--json]          the leases the dataplane holds (from its journal)\n"
     "  events [--follow] [--since=SEQ]\n"
     "                          policy and dataplane events, oldest first\n"
     "  restart-dataplane       restart a supervised dataplane (new port/core settings)\n"
@@ -81,9 +82,13 @@ int main(int argc, char** argv) {
   if (command == "status" && positional.empty()) {
     return stampede::cli::Status(api, json, std::cout, std::cerr);
   }
-  if (command == "reload" && positional.empty()) return stampede::cli::Reload(api, std::cout, std::cerr);
+  if (command == "reload" && positional.empty())
+    return stampede::cli::Reload(api, std::cout, std::cerr);
   if (command == "events" && positional.empty()) {
     return stampede::cli::Events(api, since, follow, std::cout, std::cerr);
+  }
+  if (command == "leases" && positional.empty()) {
+    return stampede::cli::Leases(api, json, std::cout, std::cerr);
   }
   if (command == "restart-dataplane" && positional.empty()) {
     return stampede::cli::RestartDataplane(api, std::cout, std::cerr);

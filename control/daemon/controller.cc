@@ -8,10 +8,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 
 #include "absl/strings/numbers.h"
@@ -21,6 +23,8 @@
 #include "control/config/compile.h"
 #include "control/config/loader.h"
 #include "control/log.h"
+#include "dataplane/dhcp/journal.h"
+#include "dataplane/net/address.h"
 #include "dataplane/policy/reader.h"
 #include "stampede/v1/event.pb.h"
 
@@ -56,6 +60,23 @@ HttpResponse Error(int status, const std::string& message) {
   return Json(status, absl::StrCat("{\"error\":", JsonString(message), "}"));
 }
 
+// A client id as people read it: the MAC for hardware type 1 + 6 bytes,
+// else hex.
+std::string ClientText(const std::string& id) {
+  if (id.size() == 7 && id[0] == 1) {
+    net::MacAddress mac;
+    std::memcpy(mac.octets.data(), id.data() + 1, 6);
+    return mac.ToString();
+  }
+  static const char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char c : id) {
+    hex += kHex[c >> 4];
+    hex += kHex[c & 15];
+  }
+  return hex;
+}
+
 std::string EventJson(const LoggedEvent& e) {
   return absl::StrCat("{\"seq\":", e.seq, ",\"time_ns\":", e.time_ns,
                       ",\"source\":", JsonString(e.source), ",\"kind\":", JsonString(e.kind),
@@ -65,10 +86,12 @@ std::string EventJson(const LoggedEvent& e) {
 }  // namespace
 
 std::vector<std::string> DataplaneArgv(const v1::Config& config, const std::string& binary,
-                                       const std::string& instance) {
+                                       const std::string& instance,
+                                       const std::string& lease_journal) {
   const v1::Dataplane& d = config.dataplane();
   std::vector<std::string> argv = {binary, absl::StrCat("--port=", d.port()),
                                    absl::StrCat("--instance=", instance),
+                                   absl::StrCat("--lease_journal=", lease_journal),
                                    absl::StrCat("--file_prefix=stampede-", instance)};
   if (!d.lcores().empty()) argv.push_back(absl::StrCat("--lcores=", d.lcores()));
   if (d.memory_mb() != 0) argv.push_back(absl::StrCat("--memory_mb=", d.memory_mb()));
@@ -120,7 +143,8 @@ absl::Status Controller::Start() {
   std::filesystem::create_directories(options_.run_dir, ignored);
   if (options_.supervise) {
     supervisor_ = std::make_unique<Supervisor>(
-        DataplaneArgv(*config_, options_.dataplane_binary, options_.instance),
+        DataplaneArgv(*config_, options_.dataplane_binary, options_.instance,
+                      options_.lease_journal),
         absl::StrCat(options_.run_dir, "/", options_.instance, "-dataplane.pid"));
     supervisor_->Start();
   }
@@ -163,7 +187,8 @@ ReloadResult Controller::Reload(const std::string& why) {
   config_ = loaded->config;
   UpdateWatches();
   if (supervisor_) {
-    supervisor_->SetArgv(DataplaneArgv(*config_, options_.dataplane_binary, options_.instance));
+    supervisor_->SetArgv(DataplaneArgv(*config_, options_.dataplane_binary, options_.instance,
+                                       options_.lease_journal));
   }
   std::string bytes = policy->SerializeAsString();
   result.ok = true;
@@ -265,7 +290,12 @@ void Controller::PollDataplane() {
     if (!reader.ok()) return;
     status_.emplace(*std::move(reader));
   }
-  for (const std::vector<std::byte>& bytes : status_->PopEvents(1024)) {
+  std::vector<std::vector<std::byte>> records =
+      status_->PopEvents(1024, policy::EventRing::kService);
+  for (std::vector<std::byte>& bytes : status_->PopEvents(4096, policy::EventRing::kDhcp)) {
+    records.push_back(std::move(bytes));
+  }
+  for (const std::vector<std::byte>& bytes : records) {
     v1::Event event;
     if (!event.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
       Log(Level::kWarning, "event=bad_dataplane_event detail=\"unparsable record skipped\"");
@@ -281,6 +311,14 @@ void Controller::PollDataplane() {
       logged.detail = event.policy_refused().reason();
       Log(Level::kError, absl::StrCat("event=dataplane_refused_policy generation=",
                                       logged.generation, " reason=", Quote(logged.detail)));
+    } else if (event.has_lease()) {
+      const v1::Lease& lease = event.lease();
+      logged.kind = lease.change() == v1::Lease::GRANTED    ? "lease_granted"
+                    : lease.change() == v1::Lease::RELEASED ? "lease_released"
+                    : lease.change() == v1::Lease::DECLINED ? "lease_declined"
+                                                            : "lease_unknown";
+      logged.detail = absl::StrCat(net::Ipv4Address{lease.address()}.ToString(),
+                                   " client=", ClientText(lease.client_id()));
     } else {
       logged.kind = "unknown";
     }
@@ -359,6 +397,10 @@ api::HttpResponse Controller::HandleApi(const api::HttpRequest& request, const s
     }
     return Json(200, EventsJson(since, std::min<uint64_t>(limit, kEventLogCapacity)));
   }
+  if (path == "/leases") {
+    if (!get) return Error(405, "use GET");
+    return LeasesJson();
+  }
   if (path == "/reload") {
     if (!post) return Error(405, "use POST");
     ReloadResult r = Reload("api");
@@ -379,6 +421,7 @@ api::HttpResponse Controller::HandleApi(const api::HttpRequest& request, const s
   if (path == "/") {
     return {200, "text/plain",
             "stampede-control API\n  GET  /status\n  GET  /events?since=SEQ&limit=N\n"
+            "  GET  /leases\n"
             "  POST /reload\n  POST /dataplane/restart\n  GET  /metrics\n"};
   }
   return Error(404, absl::StrCat("no such endpoint: ", path));
@@ -425,6 +468,37 @@ std::string Controller::StatusJson() {
       ",\"reason\":", JsonString(last_reload_reason_), ",\"time_ns\":", last_reload_ns_,
       ",\"error\":", JsonString(last_reload_.error), "}},\"dataplane\":", dataplane,
       ",\"counters\":", counters, "}");
+}
+
+api::HttpResponse Controller::LeasesJson() {
+  // The journal is the truth about leases: what it holds is what the
+  // dataplane promised (an ACK leaves only once its record is durable).
+  std::ifstream in(options_.lease_journal, std::ios::binary);
+  if (!in)
+    return Error(503, absl::StrCat("cannot read the lease journal ", options_.lease_journal));
+  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  dhcp::ReplayResult replay =
+      dhcp::Replay({reinterpret_cast<const std::byte*>(data.data()), data.size()});
+  dhcp::LeaseTable table;
+  uint64_t now_ms = WallNs() / 1'000'000;
+  dhcp::Restore(replay.records, now_ms, table);
+  std::vector<dhcp::Lease> leases;
+  table.ForEach([&](const dhcp::Lease& lease) { leases.push_back(lease); });
+  std::sort(leases.begin(), leases.end(),
+            [](const dhcp::Lease& a, const dhcp::Lease& b) { return a.address < b.address; });
+  std::string out = "{\"leases\":[";
+  for (size_t i = 0; i < leases.size(); ++i) {
+    const dhcp::Lease& l = leases[i];
+    std::string id(reinterpret_cast<const char*>(l.client.bytes.data()), l.client.length);
+    absl::StrAppend(
+        &out, i ? "," : "", "{\"address\":", JsonString(net::Ipv4Address{l.address}.ToString()),
+        ",\"client\":", JsonString(ClientText(id)),
+        ",\"state\":", JsonString(l.state == dhcp::LeaseState::kDeclined ? "declined" : "bound"),
+        ",\"expires_unix_ms\":", l.expires_ms, "}");
+  }
+  absl::StrAppend(&out, "],\"journal\":", JsonString(options_.lease_journal),
+                  ",\"tail_skipped_bytes\":", replay.skipped_bytes, "}");
+  return Json(200, out);
 }
 
 std::string Controller::EventsJson(uint64_t since, size_t limit) {

@@ -29,6 +29,8 @@ struct ControlOptions {
   std::string run_dir = "/run/stampede";
   bool supervise = false;  // start and keep the dataplane running
   std::string dataplane_binary;
+  // The dataplane's lease journal (read for `stampede leases`).
+  std::string lease_journal;
 };
 
 // A config change is picked up this long after the last write to it, so an
@@ -48,7 +50,8 @@ struct ReloadResult {
 
 // The dataplane's command line for a config (flags of stampede-dataplane).
 std::vector<std::string> DataplaneArgv(const v1::Config& config, const std::string& binary,
-                                       const std::string& instance);
+                                       const std::string& instance,
+                                       const std::string& lease_journal);
 
 class Controller {
  public:
@@ -67,6 +70,7 @@ class Controller {
   api::HttpResponse HandleApi(const api::HttpRequest& request, const std::string& body);
   std::string StatusJson();
   std::string EventsJson(uint64_t since, size_t limit);
+  api::HttpResponse LeasesJson();
   std::string Metrics();
   void PollDataplane();
   void UpdateWatches();

@@ -17,14 +17,15 @@
 
 ABSL_FLAG(std::string, config, "/etc/stampede/stampede.yaml",
           "The config file (YAML, JSON or protobuf text)");
-ABSL_FLAG(std::string, instance, "default",
-          "Instance name; must match the dataplane's --instance");
+ABSL_FLAG(std::string, instance, "default", "Instance name; must match the dataplane's --instance");
 ABSL_FLAG(std::string, run_dir, "/run/stampede", "Sockets and pid files");
 ABSL_FLAG(std::string, api_socket, "",
           "Unix socket of the API; default <run_dir>/<instance>.sock; 'none' disables it");
 ABSL_FLAG(std::string, api_listen, "127.0.0.1:9147",
           "Local TCP address of the API and /metrics; empty disables it");
 ABSL_FLAG(bool, supervise, false, "Start stampede-dataplane and restart it when it dies");
+ABSL_FLAG(std::string, lease_journal, "",
+          "The dataplane's lease journal; default /var/lib/stampede/<instance>/leases.journal");
 ABSL_FLAG(std::string, dataplane_binary, "",
           "The dataplane binary; default stampede-dataplane beside this one");
 
@@ -53,11 +54,16 @@ int main(int argc, char** argv) {
   options.run_dir = absl::GetFlag(FLAGS_run_dir);
   std::string socket = absl::GetFlag(FLAGS_api_socket);
   options.api_socket = socket == "none" ? ""
-                       : socket.empty() ? absl::StrCat(options.run_dir, "/", options.instance, ".sock")
-                                        : socket;
+                       : socket.empty()
+                           ? absl::StrCat(options.run_dir, "/", options.instance, ".sock")
+                           : socket;
   options.api_listen = absl::GetFlag(FLAGS_api_listen);
   options.supervise = absl::GetFlag(FLAGS_supervise);
   options.dataplane_binary = absl::GetFlag(FLAGS_dataplane_binary);
+  options.lease_journal = absl::GetFlag(FLAGS_lease_journal);
+  if (options.lease_journal.empty()) {
+    options.lease_journal = absl::StrCat("/var/lib/stampede/", options.instance, "/leases.journal");
+  }
   if (options.dataplane_binary.empty()) {
     options.dataplane_binary = BesideThisBinary("stampede-dataplane");
   }

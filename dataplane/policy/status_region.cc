@@ -18,19 +18,21 @@ absl::Status Errno(const std::string& what) {
   return absl::InternalError(absl::StrCat(what, ": ", std::strerror(errno)));
 }
 
-RingIndex& Head(std::byte* data) {
-  return *reinterpret_cast<RingIndex*>(data + sizeof(StatusHeader));
+std::byte* RingBase(std::byte* data, EventRing ring) {
+  return data + sizeof(StatusHeader) + static_cast<size_t>(ring) * kRingBytes;
 }
-RingIndex& Tail(std::byte* data) {
-  return *reinterpret_cast<RingIndex*>(data + sizeof(StatusHeader) + sizeof(RingIndex));
+RingIndex& Head(std::byte* data, EventRing ring) {
+  return *reinterpret_cast<RingIndex*>(RingBase(data, ring));
 }
-EventRecord* Records(std::byte* data) {
-  return reinterpret_cast<EventRecord*>(data + sizeof(StatusHeader) + 2 * sizeof(RingIndex));
+RingIndex& Tail(std::byte* data, EventRing ring) {
+  return *reinterpret_cast<RingIndex*>(RingBase(data, ring) + sizeof(RingIndex));
+}
+EventRecord* Records(std::byte* data, EventRing ring) {
+  return reinterpret_cast<EventRecord*>(RingBase(data, ring) + 2 * sizeof(RingIndex));
 }
 port::LcoreCounters* Counters(std::byte* data) {
   return reinterpret_cast<port::LcoreCounters*>(data + sizeof(StatusHeader) +
-                                                2 * sizeof(RingIndex) +
-                                                size_t{kEventSlots} * kEventRecordBytes);
+                                                kEventRings * kRingBytes);
 }
 
 constexpr size_t kCounterFields = 0
@@ -41,9 +43,11 @@ constexpr size_t kCounterFields = 0
 
 void Format(std::byte* bytes, uint32_t lcores) {
   auto* header = new (bytes) StatusHeader{};
-  new (&Head(bytes)) RingIndex{};
-  new (&Tail(bytes)) RingIndex{};
-  for (uint32_t i = 0; i < kEventSlots; ++i) new (&Records(bytes)[i]) EventRecord{};
+  for (EventRing ring : {EventRing::kService, EventRing::kDhcp}) {
+    new (&Head(bytes, ring)) RingIndex{};
+    new (&Tail(bytes, ring)) RingIndex{};
+    for (uint32_t i = 0; i < kEventSlots; ++i) new (&Records(bytes, ring)[i]) EventRecord{};
+  }
   for (uint32_t i = 0; i < lcores; ++i) new (&Counters(bytes)[i]) port::LcoreCounters{};
   header->layout_version = kStatusLayoutVersion;
   header->event_slots = kEventSlots;
@@ -124,17 +128,17 @@ StatusWriter::~StatusWriter() {
 
 std::span<port::LcoreCounters> StatusWriter::counters() const { return {Counters(data_), lcores_}; }
 
-bool StatusWriter::Push(std::span<const std::byte> event) {
-  uint64_t head = Head(data_).value.load(std::memory_order_relaxed);
-  uint64_t tail = Tail(data_).value.load(std::memory_order_acquire);
+bool StatusWriter::Push(std::span<const std::byte> event, EventRing ring) {
+  uint64_t head = Head(data_, ring).value.load(std::memory_order_relaxed);
+  uint64_t tail = Tail(data_, ring).value.load(std::memory_order_acquire);
   if (event.size() > kMaxEventBytes || head - tail >= kEventSlots) {
     header().events_dropped.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  EventRecord& record = Records(data_)[head % kEventSlots];
+  EventRecord& record = Records(data_, ring)[head % kEventSlots];
   if (!event.empty()) std::memcpy(record.data, event.data(), event.size());
   record.length.store(static_cast<uint32_t>(event.size()), std::memory_order_relaxed);
-  Head(data_).value.store(head + 1, std::memory_order_release);
+  Head(data_, ring).value.store(head + 1, std::memory_order_release);
   return true;
 }
 
@@ -222,17 +226,17 @@ StatusSnapshot StatusReader::Snapshot() const {
   return s;
 }
 
-std::vector<std::vector<std::byte>> StatusReader::PopEvents(size_t max) {
+std::vector<std::vector<std::byte>> StatusReader::PopEvents(size_t max, EventRing ring) {
   std::vector<std::vector<std::byte>> events;
-  uint64_t tail = Tail(data_).value.load(std::memory_order_relaxed);
-  uint64_t head = Head(data_).value.load(std::memory_order_acquire);
+  uint64_t tail = Tail(data_, ring).value.load(std::memory_order_relaxed);
+  uint64_t head = Head(data_, ring).value.load(std::memory_order_acquire);
   if (head - tail > kEventSlots) {
     // Impossible for a well-behaved producer: resynchronise rather than read garbage.
     ++bad_records_;
     tail = head;
   }
   while (tail != head && events.size() < max) {
-    const EventRecord& record = Records(data_)[tail % kEventSlots];
+    const EventRecord& record = Records(data_, ring)[tail % kEventSlots];
     uint32_t length = record.length.load(std::memory_order_relaxed);
     if (length > kMaxEventBytes) {
       ++bad_records_;
@@ -241,7 +245,7 @@ std::vector<std::vector<std::byte>> StatusReader::PopEvents(size_t max) {
     }
     ++tail;
   }
-  Tail(data_).value.store(tail, std::memory_order_release);
+  Tail(data_, ring).value.store(tail, std::memory_order_release);
   return events;
 }
 

@@ -2,11 +2,12 @@
 // memory region per instance ("/dev/shm/stampede-<instance>-status"), created
 // by the dataplane:
 //
-//   StatusHeader | head | tail | event records | LcoreCounters[lcores]
+//   StatusHeader | ring 0 (head | tail | records) | ring 1 | LcoreCounters[lcores]
 //
-// Events (serialized stampede.v1.Event) travel through a single-producer,
-// single-consumer ring: the dataplane's service thread produces, stampede-
-// control consumes. A full ring drops the new event and counts it; the
+// Events (serialized stampede.v1.Event) travel through single-producer,
+// single-consumer rings, one per producer: ring 0 the service thread's
+// (policy applied/refused), ring 1 the DHCP worker's (leases); stampede-
+// control consumes both. A full ring drops the new event and counts it; the
 // dataplane never waits for control. The counters are the workers' own
 // per-lcore blocks, living here so control reads them without a syscall.
 //
@@ -28,7 +29,7 @@
 namespace stampede::policy {
 
 inline constexpr uint64_t kStatusMagic = 0x315453504d415453;  // "STAMPST1" little-endian
-inline constexpr uint32_t kStatusLayoutVersion = 1;
+inline constexpr uint32_t kStatusLayoutVersion = 2;
 // Events between two reads by control (which reads every 100 ms): a boot
 // storm's worth of lease events later; power of two.
 inline constexpr uint32_t kEventSlots = 4096;
@@ -69,8 +70,14 @@ struct EventRecord {
 };
 static_assert(sizeof(EventRecord) == kEventRecordBytes);
 
+// One ring per producer (single producer, single consumer each).
+enum class EventRing : uint32_t { kService = 0, kDhcp = 1 };
+inline constexpr size_t kEventRings = 2;
+inline constexpr size_t kRingBytes =
+    2 * sizeof(RingIndex) + size_t{kEventSlots} * kEventRecordBytes;
+
 constexpr size_t StatusRegionSize(uint32_t lcores) {
-  return sizeof(StatusHeader) + 2 * sizeof(RingIndex) + size_t{kEventSlots} * kEventRecordBytes +
+  return sizeof(StatusHeader) + kEventRings * kRingBytes +
          size_t{lcores} * sizeof(port::LcoreCounters);
 }
 
@@ -96,7 +103,7 @@ class StatusWriter {
   std::span<port::LcoreCounters> counters() const;
   // Appends one event; false (and counted) when the ring is full or the
   // event is larger than a record.
-  bool Push(std::span<const std::byte> event);
+  bool Push(std::span<const std::byte> event, EventRing ring = EventRing::kService);
 
  private:
   StatusWriter(std::byte* data, size_t size, uint32_t lcores, bool owned, std::string path)
@@ -135,7 +142,7 @@ class StatusReader {
   StatusSnapshot Snapshot() const;
   // Up to `max` events, oldest first (serialized stampede.v1.Event); records
   // with an impossible length are skipped and counted in bad_records().
-  std::vector<std::vector<std::byte>> PopEvents(size_t max);
+  std::vector<std::vector<std::byte>> PopEvents(size_t max, EventRing ring = EventRing::kService);
   // One lcore's counters in CounterNames() order; empty past the last lcore.
   std::vector<uint64_t> CounterValues(uint32_t lcore) const;
   uint32_t lcores() const { return lcores_; }

@@ -13,6 +13,8 @@
 
 #include "dataplane/dhcp/endpoint.h"
 #include "dataplane/dhcp/journal_writer.h"
+#include "dataplane/dhcp/lease_event.h"
+#include "dataplane/policy/status_region.h"
 
 namespace stampede::port {
 namespace {
@@ -41,9 +43,18 @@ Worker::Worker(const WorkerConfig& config, const net::LocalAddresses& local,
       static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1'000'000;
 }
 
+void Worker::ReportLease(const HeldAck& change) {
+  if (config_.events == nullptr) return;
+  std::byte event[dhcp::kMaxLeaseEventBytes];
+  size_t n = dhcp::EncodeLeaseEvent(NowUnixMs() * 1'000'000,
+                                    static_cast<dhcp::LeaseEventChange>(change.change),
+                                    change.address, change.client, change.expires_unix_ms, event);
+  config_.events->Push({event, n}, policy::EventRing::kDhcp);  // a full ring counts, never waits
+}
+
 Worker::~Worker() {
   for (; held_count_ > 0; --held_count_) {
-    rte_pktmbuf_free(held_[held_head_].m);
+    if (held_[held_head_].m != nullptr) rte_pktmbuf_free(held_[held_head_].m);
     held_head_ = (held_head_ + 1) % kPendingAcks;
   }
 }
@@ -218,12 +229,14 @@ void Worker::ReleaseAcks() {
     held_head_ = (held_head_ + 1) % kPendingAcks;
     --held_count_;
     if (ack.batch <= durable) {
+      ReportLease(ack);
+      if (ack.m == nullptr) continue;  // a release or decline: nothing to send
       ready[count++] = ack.m;
       if (count == kBurstSize) {
         Send(config_.port_id, ready, count, net::DropReason::kTxQueueFull);
         count = 0;
       }
-    } else {
+    } else if (ack.m != nullptr) {
       // Never promise what the disk did not keep: the client asks again.
       counters_.Drop(net::DropReason::kJournalFailed);
       rte_pktmbuf_free(ack.m);
@@ -255,19 +268,36 @@ Worker::DhcpOutcome Worker::HandleDhcp(rte_mbuf* m, const net::ParsedPacket& p) 
                                  ? dhcp::JournalKind::kDeclined
                                  : dhcp::JournalKind::kReleased;
     batch = config_.journal->Append({kind, d.lease.address, d.lease.expires_ms, d.lease.client});
-    if (batch == 0 || (r.send && held_count_ == kPendingAcks)) {
+    if (batch == 0) {
       counters_.Drop(net::DropReason::kJournalBacklog);
       return DhcpOutcome::kDone;
     }
   }
-  if (!r.send) return DhcpOutcome::kDone;
-  m->data_len = static_cast<uint16_t>(r.length);
-  m->pkt_len = static_cast<uint32_t>(r.length);
-  LcoreCounters::Add(counters_.dhcp_replies, 1);
-  if (batch == 0) return DhcpOutcome::kSend;
-  held_[(held_head_ + held_count_) % kPendingAcks] = {m, batch};
+  HeldAck change{r.send ? m : nullptr, batch,         0, d.lease.address,
+                 d.lease.expires_ms,   d.lease.client};
+  if (d.change != dhcp::LeaseChange::kNone) {
+    change.change = static_cast<uint8_t>(
+        d.change == dhcp::LeaseChange::kGranted    ? dhcp::LeaseEventChange::kGranted
+        : d.change == dhcp::LeaseChange::kDeclined ? dhcp::LeaseEventChange::kDeclined
+                                                   : dhcp::LeaseEventChange::kReleased);
+  }
+  if (r.send) {
+    m->data_len = static_cast<uint16_t>(r.length);
+    m->pkt_len = static_cast<uint32_t>(r.length);
+    LcoreCounters::Add(counters_.dhcp_replies, 1);
+  }
+  if (batch == 0) {
+    // No journal: nothing to wait for.
+    if (d.change != dhcp::LeaseChange::kNone) ReportLease(change);
+    return r.send ? DhcpOutcome::kSend : DhcpOutcome::kDone;
+  }
+  if (held_count_ == kPendingAcks) {
+    counters_.Drop(net::DropReason::kJournalBacklog);
+    return DhcpOutcome::kDone;
+  }
+  held_[(held_head_ + held_count_) % kPendingAcks] = change;
   ++held_count_;
-  return DhcpOutcome::kHeld;
+  return r.send ? DhcpOutcome::kHeld : DhcpOutcome::kDone;
 }
 
 void Worker::Send(uint16_t port_id, rte_mbuf** frames, uint16_t count, net::DropReason when_full) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "dataplane/dhcp/leases.h"
 #include "dataplane/net/local_addresses.h"
 #include "dataplane/net/neighbour_table.h"
 #include "dataplane/net/responder.h"
@@ -22,6 +23,9 @@ namespace stampede::dhcp {
 class Endpoint;
 class JournalWriter;
 }  // namespace stampede::dhcp
+namespace stampede::policy {
+class StatusWriter;
+}  // namespace stampede::policy
 
 namespace stampede::policy {
 struct PolicyTables;
@@ -54,6 +58,8 @@ struct WorkerConfig {
   // The lease journal (DHCP worker only); none: ACKs leave at once, nothing
   // is durable.
   dhcp::JournalWriter* journal = nullptr;
+  // Where the DHCP worker reports lease events (its own ring).
+  policy::StatusWriter* events = nullptr;
 };
 
 // ACKs waiting for their lease records to be durable: a boot storm's worth.
@@ -100,10 +106,18 @@ class Worker {
   uint64_t tsc_per_ms_ = 1;
   uint64_t tsc_base_ = 0;
   uint64_t unix_base_ms_ = 0;
+  // A lease change waiting for its journal batch: the ACK to send (null for
+  // a release or decline) and what to report once durable.
   struct HeldAck {
     rte_mbuf* m;
     uint64_t batch;
+    uint8_t change;  // dhcp::LeaseEventChange
+    uint32_t address;
+    uint64_t expires_unix_ms;
+    dhcp::ClientKey client;
   };
+  // Reports a durable lease change to the control plane (its own event ring).
+  void ReportLease(const HeldAck& change);
   std::array<HeldAck, kPendingAcks> held_{};
   size_t held_head_ = 0;  // oldest
   size_t held_count_ = 0;

@@ -138,6 +138,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--dataplane", required=True)
     parser.add_argument("--control", required=True)
+    parser.add_argument("--cli", required=True)
     args = parser.parse_args()
     netlab.require(["ip", "nft", "ethtool", "busybox", "dhclient", "dhcpcd", "perfdhcp"])
 
@@ -149,7 +150,8 @@ def main():
         lab.start_dataplane(args.dataplane, workers=2, extra=["--huge_pages=off"])
         control = lab.spawn(lab.server_ns, [args.control, f"--config={path}",
                                             f"--instance={lab.instance}", f"--run_dir={run_dir}",
-                                            "--api_listen="], "control")
+                                            f"--lease_journal={lab.journal}", "--api_listen="],
+                            "control")
         control.wait_for("event=ready", timeout=30)
         telemetry = netlab.Telemetry(lab.file_prefix)
         deadline = time.monotonic() + 10
@@ -228,6 +230,10 @@ def main():
         reserved = bytes.fromhex("02005e007707")
         xid, payload = dhcp_request(reserved)
         assert exchange(lab, payload, xid)["yiaddr"] == "198.18.0.7"
+        xid, payload = dhcp_request(reserved, 3, [(54, socket.inet_aton(lab.server_ip)),
+                                                  (50, socket.inet_aton("198.18.0.7"))])
+        ack = exchange(lab, payload, xid)
+        assert ack["options"][53] == b"\x05" and ack["yiaddr"] == "198.18.0.7", ack
 
         # PXE boot selection by architecture, and iPXE.
         check_pxe(lab, bytes.fromhex("02005e0000a1"))
@@ -251,6 +257,24 @@ def main():
         assert stats["drop_dhcp_malformed"] == 0 and stats["drop_dhcp_queue_full"] == 0, stats
         per_worker = [telemetry.query(f"/stampede/lcore_stats,{w}") for w in range(2)]
         assert per_worker[0]["dhcp_requests"] == stats["dhcp_requests"], per_worker
+
+        # The control plane hears of every lease (events) and lists them
+        # from the journal (stampede leases).
+        sock = os.path.join(run_dir, f"{lab.instance}.sock")
+        leases = netlab.run([args.cli, "leases", f"--api={sock}"]).stdout
+        print(leases)
+        assert re.search(r"^198\.18\.0\.7 +02:00:5e:00:77:07 +bound", leases, re.M), leases
+        bound = re.findall(r"^198\.19\.7\.\d+ ", leases, re.M)
+        assert len(bound) == 100, f"{len(bound)} relay leases listed"
+        deadline = time.monotonic() + 10
+        while True:
+            events = netlab.run([args.cli, "events", f"--api={sock}"]).stdout
+            granted = events.count("dataplane lease_granted")
+            if granted >= dhcp["acks"] - 1 or time.monotonic() > deadline:  # INFORM-free: acks = leases
+                break
+            time.sleep(0.1)
+        assert granted >= 100, events[-2000:]
+        assert "lease_granted 198.18.0.7 client=02:00:5e:00:77:07" in events, events[-2000:]
         control.stop()
 
         # proxyDHCP: no address, only the boot fields, and only for PXE clients.
@@ -259,7 +283,8 @@ def main():
         before = telemetry.query("/stampede/policy")["applied_generation"]
         control = lab.spawn(lab.server_ns, [args.control, f"--config={path}",
                                             f"--instance={lab.instance}", f"--run_dir={run_dir}",
-                                            "--api_listen="], "control")
+                                            f"--lease_journal={lab.journal}", "--api_listen="],
+                            "control")
         control.wait_for("event=ready", timeout=30)
         deadline = time.monotonic() + 10
         while telemetry.query("/stampede/policy")["applied_generation"] == before:

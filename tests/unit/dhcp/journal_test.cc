@@ -154,3 +154,31 @@ TEST_F(JournalWriterTest, AForeignFileIsMovedAsideNotOverwritten) {
 
 }  // namespace
 }  // namespace stampede::dhcp
+
+#include "dataplane/dhcp/lease_event.h"
+#include "stampede/v1/event.pb.h"
+
+namespace stampede::dhcp {
+namespace {
+
+TEST(LeaseEventTest, EncodesWhatProtobufParses) {
+  std::byte long_id[40] = {};
+  for (const ClientKey& client : {Key(7), ClientKey::From(long_id)}) {
+    std::byte buffer[kMaxLeaseEventBytes];
+    size_t n = EncodeLeaseEvent(1'795'000'000'123'456'789, LeaseEventChange::kDeclined, 0xc6120064,
+                                client, 1'795'000'600'000, buffer);
+    ASSERT_LE(n, kMaxLeaseEventBytes);
+    v1::Event event;
+    ASSERT_TRUE(event.ParseFromArray(buffer, static_cast<int>(n)));
+    EXPECT_EQ(event.time_ns(), 1'795'000'000'123'456'789u);
+    ASSERT_TRUE(event.has_lease());
+    EXPECT_EQ(event.lease().change(), v1::Lease::DECLINED);
+    EXPECT_EQ(event.lease().address(), 0xc6120064u);
+    EXPECT_EQ(event.lease().client_id(),
+              std::string(reinterpret_cast<const char*>(client.bytes.data()), client.length));
+    EXPECT_EQ(event.lease().expires_unix_ms(), 1'795'000'600'000u);
+  }
+}
+
+}  // namespace
+}  // namespace stampede::dhcp

@@ -1,0 +1,26 @@
+// Encodes a stampede.v1.Event carrying a Lease by hand, into a caller's
+// buffer: the DHCP worker reports every durable lease change and must not
+// allocate per lease (a protobuf message would). The unit test parses the
+// result with protobuf, so the two stay the same wire format.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "dataplane/dhcp/leases.h"
+
+namespace stampede::dhcp {
+
+// stampede.v1.Lease.Change values.
+enum class LeaseEventChange : uint8_t { kGranted = 1, kReleased = 2, kDeclined = 3 };
+
+// At most: Event tag + length + time varint + Lease fields.
+inline constexpr size_t kMaxLeaseEventBytes = 96;
+
+// Returns the encoded size (`out` holds at least kMaxLeaseEventBytes).
+size_t EncodeLeaseEvent(uint64_t time_ns, LeaseEventChange change, uint32_t address,
+                        const ClientKey& client, uint64_t expires_unix_ms,
+                        std::span<std::byte> out);
+
+}  // namespace stampede::dhcp
