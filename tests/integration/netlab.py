@@ -160,6 +160,7 @@ class Lab:
         self.state_dir = f"/tmp/stampede-test-{tag}"
         self.journal = f"{self.state_dir}/leases.journal"
         self.processes = []
+        self.extra_namespaces = []  # made by a test; removed with the lab
 
     def __enter__(self):
         try:
@@ -181,7 +182,7 @@ class Lab:
     def __exit__(self, *exc):
         for process in self.processes:
             process.kill()
-        for ns in (self.server_ns, self.client_ns):
+        for ns in (self.server_ns, self.client_ns, *self.extra_namespaces):
             subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL, timeout=30)
         shutil.rmtree(f"/var/run/dpdk/{self.file_prefix}", ignore_errors=True)
         shutil.rmtree(self.state_dir, ignore_errors=True)
