@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""DHCP leases per second: stampede vs Kea (kea-dhcp4, memfile) vs dnsmasq,
+each on the same veth pair in its own namespaces, driven by Kea's perfdhcp
+with the same clients and the same pool.
+
+For each server the rate steps up until more than 2.5 % of the exchanges
+drop; the last rate within 2.5 % is reported with perfdhcp's delays. Prints
+a markdown table and writes JSON (--json). Never fails on a number: only
+when a server cannot be started or answers nothing.
+
+  sudo perf/dhcp_peers.py --dataplane build/dataplane/stampede-dataplane \\
+      --control build/control/stampede-control [--quick] [--json out.json]
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [os.path.join(HERE, "..", "tests", "integration"), os.path.join(HERE, "..", "tests", "pylib")]
+import netlab  # noqa: E402
+
+POOL = ("198.18.1.0", "198.18.255.250")
+RATES = [1000, 2000, 5000, 10000, 20000, 40000, 80000]
+MAX_DROP = 2.5
+
+STAMPEDE_CONFIG = f"""dataplane: {{port: net_null0, ipv4: [198.18.0.1/16]}}
+dhcp:
+  lease_time: 1h
+  subnets: [{{subnet: 198.18.0.0/16, pools: [{{first: {POOL[0]}, last: {POOL[1]}}}]}}]
+limits: {{dhcp_rate_per_mac: 0}}
+"""
+
+
+def kea_config(iface, tmp):
+    return json.dumps({"Dhcp4": {
+        "interfaces-config": {"interfaces": [iface], "dhcp-socket-type": "raw"},
+        "lease-database": {"type": "memfile", "persist": True, "name": f"{tmp}/kea.leases",
+                           "lfc-interval": 0},
+        "valid-lifetime": 3600,
+        "subnet4": [{"id": 1, "subnet": "198.18.0.0/16",
+                     "pools": [{"pool": f"{POOL[0]} - {POOL[1]}"}]}],
+        "loggers": [{"name": "kea-dhcp4", "severity": "WARN",
+                     "output_options": [{"output": "stdout"}]}],
+    }})
+
+
+def perfdhcp(lab, rate, seconds, clients):
+    # Every exchange a new client (as in a boot storm), within the pool.
+    clients = min(rate * seconds, 60000)
+    out = lab.client(["perfdhcp", "-4", "-l", lab.client_if, "-r", str(rate), "-p", str(seconds),
+                      "-R", str(clients), "-W", "500000", "-g", "multi", "-B"], check=False,
+                     timeout=seconds + 60)
+    text = out.stdout
+    sent = [int(x) for x in re.findall(r"sent packets: (\d+)", text)]
+    received = [int(x) for x in re.findall(r"received packets: (\d+)", text)]
+    avg = [float(x) for x in re.findall(r"avg delay: ([\d.]+) ms", text)]
+    mx = [float(x) for x in re.findall(r"max delay: ([\d.]+) ms", text)]
+    if len(sent) < 2 or sent[0] == 0:
+        return None
+    # A lease is a whole DORA: the ACKs received over the DISCOVERs sent.
+    drops = 100.0 * (1 - received[1] / sent[0])
+    return {"rate": rate, "leases_per_s": received[1] / seconds, "drop_pct": drops,
+            "avg_ms": sum(avg[:2]) if len(avg) >= 2 else None,
+            "max_ms": max(mx[:2]) if len(mx) >= 2 else None}
+
+
+def measure(lab, name, rates, seconds, clients):
+    best = None
+    for rate in rates:
+        r = perfdhcp(lab, rate, seconds, clients)
+        print(f"  {name} @ {rate}/s: {r}", flush=True)
+        if r is None or r["drop_pct"] > MAX_DROP:
+            break
+        best = r
+    return best
+
+
+def run_stampede(args, rates, seconds, clients, tmp):
+    with netlab.Lab(prefix=16) as lab:
+        path = os.path.join(tmp, "stampede.yaml")
+        with open(path, "w") as f:
+            f.write(STAMPEDE_CONFIG)
+        lab.start_dataplane(args.dataplane, extra=["--huge_pages=off"])
+        control = lab.spawn(lab.server_ns, [args.control, f"--config={path}",
+                                            f"--instance={lab.instance}", f"--run_dir={tmp}/run",
+                                            f"--lease_journal={lab.journal}", "--api_listen="],
+                            "control")
+        control.wait_for("event=ready", timeout=30)
+        telemetry = netlab.Telemetry(lab.file_prefix)
+        deadline = time.monotonic() + 10
+        while telemetry.query("/stampede/policy")["state"] != "serving":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        telemetry.close()
+        return measure(lab, "stampede", rates, seconds, clients)
+
+
+def run_kernel_server(name, command, lab, rates, seconds, clients):
+    server = lab.spawn(lab.server_ns, command, name)
+    time.sleep(1)  # these daemons print nothing reliable when ready; measured after
+    try:
+        return measure(lab, name, rates, seconds, clients)
+    finally:
+        server.stop()
+
+
+def kernel_lab():
+    lab = netlab.Lab(prefix=16)
+    lab.__enter__()
+    lab.server(["ip", "addr", "add", "198.18.0.1/16", "dev", lab.server_if])
+    lab.server(["ethtool", "-K", lab.server_if, "tx", "off"])
+    return lab
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dataplane", required=True)
+    parser.add_argument("--control", required=True)
+    parser.add_argument("--quick", action="store_true", help="one low rate each: proves it runs")
+    parser.add_argument("--json")
+    args = parser.parse_args()
+    netlab.require(["perfdhcp", "kea-dhcp4", "dnsmasq", "ethtool"])
+    rates, seconds, clients = ([500], 2, 200) if args.quick else (RATES, 5, 900)
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        results["stampede"] = run_stampede(args, rates, seconds, clients, tmp)
+        lab = kernel_lab()
+        try:
+            conf = os.path.join(tmp, "kea.json")
+            with open(conf, "w") as f:
+                f.write(kea_config(lab.server_if, tmp))
+            os.makedirs(f"{tmp}/kea-run", exist_ok=True)
+            os.environ["KEA_PIDFILE_DIR"] = f"{tmp}/kea-run"
+            os.environ["KEA_LOCKFILE_DIR"] = f"{tmp}/kea-run"
+            results["kea"] = run_kernel_server("kea", ["kea-dhcp4", "-c", conf], lab, rates,
+                                               seconds, clients)
+        finally:
+            lab.__exit__(None, None, None)
+        lab = kernel_lab()
+        try:
+            results["dnsmasq"] = run_kernel_server("dnsmasq", [
+                shutil.which("dnsmasq"), "--no-daemon", "--port=0", f"--interface={lab.server_if}",
+                "--bind-interfaces", "--no-ping", f"--dhcp-range={POOL[0]},{POOL[1]},1h",
+                f"--dhcp-leasefile={tmp}/dnsmasq.leases", "--conf-file=/dev/null",
+                f"--pid-file={tmp}/dnsmasq.pid", "--dhcp-lease-max=100000", "--quiet-dhcp"],
+                lab, rates, seconds, clients)
+        finally:
+            lab.__exit__(None, None, None)
+
+    peers = [r["leases_per_s"] for n, r in results.items() if n != "stampede" and r]
+    best_peer = max(peers) if peers else None
+    print("\n| server | leases/s within 2.5 % drops | drops | avg DORA delay ms | max ms | vs best peer |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for name, r in results.items():
+        if r is None:
+            print(f"| {name} | (no rate within 2.5 %) | | | | |")
+            continue
+        ratio = f"{r['leases_per_s'] / best_peer:.2f}x" if best_peer else "-"
+        print(f"| {name} | {r['leases_per_s']:.0f} | {r['drop_pct']:.1f} % | {r['avg_ms']:.3f} | "
+              f"{r['max_ms']:.1f} | {ratio} |")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+    if any(r is None for r in results.values()):
+        print("a server answered nothing at the lowest rate")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
