@@ -26,7 +26,7 @@ sys.path[:0] = [os.path.join(HERE, "..", "tests", "integration"), os.path.join(H
 import netlab  # noqa: E402
 
 POOL = ("198.18.1.0", "198.18.255.250")
-RATES = [1000, 2000, 5000, 10000, 20000, 40000, 80000]
+RATES = [100, 200, 500, 1000, 2000, 5000, 10000, 20000, 40000, 80000]
 MAX_DROP = 2.5
 
 STAMPEDE_CONFIG = f"""dataplane: {{port: net_null0, ipv4: [198.18.0.1/16]}}
