@@ -45,7 +45,11 @@ def kea_config(iface, tmp):
         "valid-lifetime": 3600,
         "subnet4": [{"id": 1, "subnet": "198.18.0.0/16",
                      "pools": [{"pool": f"{POOL[0]} - {POOL[1]}"}]}],
+        # Warnings only, but the start-up line (DHCP4_STARTED, logger
+        # kea-dhcp4.dhcp4) tells when to begin; per-lease logging stays off.
         "loggers": [{"name": "kea-dhcp4", "severity": "WARN",
+                     "output_options": [{"output": "stdout"}]},
+                    {"name": "kea-dhcp4.dhcp4", "severity": "INFO",
                      "output_options": [{"output": "stdout"}]}],
     }})
 
@@ -87,23 +91,16 @@ def run_stampede(args, rates, seconds, clients, tmp):
         with open(path, "w") as f:
             f.write(STAMPEDE_CONFIG)
         lab.start_dataplane(args.dataplane, extra=["--huge_pages=off"])
-        control = lab.spawn(lab.server_ns, [args.control, f"--config={path}",
-                                            f"--instance={lab.instance}", f"--run_dir={tmp}/run",
-                                            f"--lease_journal={lab.journal}", "--api_listen="],
-                            "control")
-        control.wait_for("event=ready", timeout=30)
+        control = lab.start_control(args.control, path, f"{tmp}/run")
         telemetry = netlab.Telemetry(lab.file_prefix)
-        deadline = time.monotonic() + 10
-        while telemetry.query("/stampede/policy")["state"] != "serving":
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        lab.wait_serving(telemetry)
         telemetry.close()
         return measure(lab, "stampede", rates, seconds, clients)
 
 
-def run_kernel_server(name, command, lab, rates, seconds, clients):
+def run_kernel_server(name, command, ready, lab, rates, seconds, clients):
     server = lab.spawn(lab.server_ns, command, name)
-    time.sleep(1)  # these daemons print nothing reliable when ready; measured after
+    server.wait_for(ready, timeout=30)
     try:
         return measure(lab, name, rates, seconds, clients)
     finally:
@@ -138,8 +135,8 @@ def main():
             os.makedirs(f"{tmp}/kea-run", exist_ok=True)
             os.environ["KEA_PIDFILE_DIR"] = f"{tmp}/kea-run"
             os.environ["KEA_LOCKFILE_DIR"] = f"{tmp}/kea-run"
-            results["kea"] = run_kernel_server("kea", ["kea-dhcp4", "-c", conf], lab, rates,
-                                               seconds, clients)
+            results["kea"] = run_kernel_server("kea", ["kea-dhcp4", "-c", conf], "DHCP4_STARTED",
+                                               lab, rates, seconds, clients)
         finally:
             lab.__exit__(None, None, None)
         lab = kernel_lab()
@@ -149,7 +146,7 @@ def main():
                 "--bind-interfaces", "--no-ping", f"--dhcp-range={POOL[0]},{POOL[1]},1h",
                 f"--dhcp-leasefile={tmp}/dnsmasq.leases", "--conf-file=/dev/null",
                 f"--pid-file={tmp}/dnsmasq.pid", "--dhcp-lease-max=100000", "--quiet-dhcp"],
-                lab, rates, seconds, clients)
+                "DHCP, IP range", lab, rates, seconds, clients)
         finally:
             lab.__exit__(None, None, None)
 

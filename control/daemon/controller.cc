@@ -319,6 +319,11 @@ void Controller::PollDataplane() {
                                                             : "lease_unknown";
       logged.detail = absl::StrCat(net::Ipv4Address{lease.address()}.ToString(),
                                    " client=", ClientText(lease.client_id()));
+    } else if (event.has_pool_exhausted()) {
+      logged.kind = "pool_exhausted";
+      logged.detail = absl::StrCat(net::Ipv4Address{event.pool_exhausted().network()}.ToString(),
+                                   "/", event.pool_exhausted().prefix_length());
+      Log(Level::kWarning, absl::StrCat("event=pool_exhausted subnet=", logged.detail));
     } else {
       logged.kind = "unknown";
     }

@@ -49,4 +49,22 @@ size_t EncodeLeaseEvent(uint64_t time_ns, LeaseEventChange change, uint32_t addr
   return m + n;
 }
 
+size_t EncodePoolExhaustedEvent(uint64_t time_ns, uint32_t network, uint32_t prefix_length,
+                                std::span<std::byte> out) {
+  std::byte body[16];
+  size_t n = 0;
+  body[n++] = std::byte{Tag(1, 5)};
+  for (int i = 0; i < 4; ++i) body[n++] = std::byte(static_cast<uint8_t>(network >> (8 * i)));
+  body[n++] = std::byte{Tag(2, 0)};
+  n += Varint(prefix_length, body + n);
+  size_t m = 0;
+  std::byte* o = out.data();
+  o[m++] = std::byte{Tag(1, 0)};
+  m += Varint(time_ns, o + m);
+  o[m++] = std::byte{Tag(5, 2)};
+  m += Varint(n, o + m);
+  std::memcpy(o + m, body, n);
+  return m + n;
+}
+
 }  // namespace stampede::dhcp

@@ -23,4 +23,8 @@ size_t EncodeLeaseEvent(uint64_t time_ns, LeaseEventChange change, uint32_t addr
                         const ClientKey& client, uint64_t expires_unix_ms,
                         std::span<std::byte> out);
 
+// A stampede.v1.Event carrying a PoolExhausted.
+size_t EncodePoolExhaustedEvent(uint64_t time_ns, uint32_t network, uint32_t prefix_length,
+                                std::span<std::byte> out);
+
 }  // namespace stampede::dhcp

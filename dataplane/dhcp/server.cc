@@ -247,7 +247,10 @@ Decision Server::Discover(const Client& c, ReplyBuilder& out) {
   std::optional<uint32_t> address = ChooseAddress(c);
   if (!address) {
     DhcpCounters::Bump(counters_.pool_exhausted);
-    return {};
+    Decision d;
+    d.exhausted_subnet = c.subnet->network();
+    d.exhausted_prefix = c.subnet->prefix_length();
+    return d;
   }
   const Lease* held = leases_.ByAddress(*address);
   // An address the client already holds stays bound; otherwise it is held

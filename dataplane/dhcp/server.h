@@ -75,6 +75,9 @@ struct Decision {
   bool to_ciaddr = false;        // unicast to ciaddr (renewals, INFORM)
   bool to_source = false;        // back to the request's source (port 4011)
   net::Ipv4Address destination;  // yiaddr / ciaddr / giaddr
+  // A DISCOVER found no free address in this subnet (network; 0 if not).
+  uint32_t exhausted_subnet = 0;
+  uint32_t exhausted_prefix = 0;
 };
 
 class Server {

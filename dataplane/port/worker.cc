@@ -262,6 +262,18 @@ Worker::DhcpOutcome Worker::HandleDhcp(rte_mbuf* m, const net::ParsedPacket& p) 
   }
   uint64_t batch = 0;
   const dhcp::Decision& d = r.decision;
+  if (d.exhausted_subnet != 0 && config_.events != nullptr) {
+    // At most one event a second per worker: a storm against a full pool
+    // must not flood the ring (the counter has every occurrence).
+    uint64_t now = NowUnixMs();
+    if (now - last_exhausted_event_ms_ >= 1000) {
+      last_exhausted_event_ms_ = now;
+      std::byte event[dhcp::kMaxLeaseEventBytes];
+      size_t n = dhcp::EncodePoolExhaustedEvent(now * 1'000'000, d.exhausted_subnet,
+                                                d.exhausted_prefix, event);
+      config_.events->Push({event, n}, policy::EventRing::kDhcp);
+    }
+  }
   if (d.change != dhcp::LeaseChange::kNone && config_.journal != nullptr) {
     dhcp::JournalKind kind = d.change == dhcp::LeaseChange::kGranted ? dhcp::JournalKind::kGranted
                              : d.change == dhcp::LeaseChange::kDeclined

@@ -119,6 +119,7 @@ class Worker {
   // Reports a durable lease change to the control plane (its own event ring).
   void ReportLease(const HeldAck& change);
   std::array<HeldAck, kPendingAcks> held_{};
+  uint64_t last_exhausted_event_ms_ = 0;
   size_t held_head_ = 0;  // oldest
   size_t held_count_ = 0;
 };

@@ -148,16 +148,9 @@ def main():
             f.write(config(lab))
         run_dir = os.path.join(tmp, "run")
         lab.start_dataplane(args.dataplane, workers=2, extra=["--huge_pages=off"])
-        control = lab.spawn(lab.server_ns, [args.control, f"--config={path}",
-                                            f"--instance={lab.instance}", f"--run_dir={run_dir}",
-                                            f"--lease_journal={lab.journal}", "--api_listen="],
-                            "control")
-        control.wait_for("event=ready", timeout=30)
+        control = lab.start_control(args.control, path, run_dir)
         telemetry = netlab.Telemetry(lab.file_prefix)
-        deadline = time.monotonic() + 10
-        while telemetry.query("/stampede/policy")["state"] != "serving":
-            assert time.monotonic() < deadline, "policy not applied"
-            time.sleep(0.05)
+        lab.wait_serving(telemetry)
         pool = lambda a: a.startswith("198.18.0.") and 100 <= int(a.split(".")[3]) <= 199  # noqa
 
         # busybox udhcpc: prints what it got through its script.
@@ -281,15 +274,8 @@ def main():
         with open(path, "w") as f:
             f.write(config(lab, mode="proxy"))
         before = telemetry.query("/stampede/policy")["applied_generation"]
-        control = lab.spawn(lab.server_ns, [args.control, f"--config={path}",
-                                            f"--instance={lab.instance}", f"--run_dir={run_dir}",
-                                            f"--lease_journal={lab.journal}", "--api_listen="],
-                            "control")
-        control.wait_for("event=ready", timeout=30)
-        deadline = time.monotonic() + 10
-        while telemetry.query("/stampede/policy")["applied_generation"] == before:
-            assert time.monotonic() < deadline, "proxy policy not applied"
-            time.sleep(0.05)
+        control = lab.start_control(args.control, path, run_dir)
+        lab.wait_serving(telemetry, after_generation=before)
         xid, payload = dhcp_request(bytes.fromhex("02005e0000b1"), 1,
                                     [(93, b"\0\x07"), (60, b"PXEClient:Arch:00007:UNDI:003016")])
         reply = exchange(lab, payload, xid)

@@ -140,10 +140,7 @@ def main():
         path = os.path.join(tmp, "stampede.yaml")
         with open(path, "w") as f:
             f.write(CONFIG.format(server=lab.server_ip))
-        control = lab.spawn(lab.server_ns, [args.control, f"--config={path}",
-                                            f"--instance={lab.instance}",
-                                            f"--run_dir={tmp}/run", "--api_listen="], "control")
-        control.wait_for("event=ready", timeout=30)
+        control = lab.start_control(args.control, path, f"{tmp}/run")
         lab.client(["ip", "addr", "add", "198.19.7.1/24", "dev", lab.client_if])
         journal = lab.journal
 

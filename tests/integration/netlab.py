@@ -226,3 +226,25 @@ class Lab:
         ], "dataplane")
         process.wait_for("event=ready", timeout=60)
         return process
+
+    def start_control(self, control, config, run_dir, extra=()):
+        """Starts stampede-control in the server namespace for this lab's
+        instance and journal, API on the unix socket only; waits until ready."""
+        process = self.spawn(self.server_ns, [
+            control, f"--config={config}", f"--instance={self.instance}", f"--run_dir={run_dir}",
+            f"--lease_journal={self.journal}", "--api_listen=", *extra], "control")
+        process.wait_for("event=ready", timeout=30)
+        return process
+
+    def wait_serving(self, telemetry, timeout=10, after_generation=None):
+        """Polls (bounded) until the dataplane serves a policy (newer than
+        `after_generation` when given); returns its /stampede/policy."""
+        deadline = time.monotonic() + timeout
+        while True:
+            state = telemetry.query("/stampede/policy")
+            if state["state"] == "serving" and (after_generation is None or
+                                                state["applied_generation"] > after_generation):
+                return state
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no policy served within {timeout}s: {state}")
+            time.sleep(0.05)

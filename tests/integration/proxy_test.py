@@ -127,16 +127,9 @@ def main():
         with open(path, "w") as f:
             f.write(CONFIG)
         lab.start_dataplane(args.dataplane)
-        control = lab.spawn(lab.server_ns, [args.control, f"--config={path}",
-                                            f"--instance={lab.instance}", f"--run_dir={tmp}/run",
-                                            f"--lease_journal={lab.journal}", "--api_listen="],
-                            "control")
-        control.wait_for("event=ready", timeout=30)
+        control = lab.start_control(args.control, path, f"{tmp}/run")
         telemetry = netlab.Telemetry(lab.file_prefix)
-        deadline = time.monotonic() + 10
-        while telemetry.query("/stampede/policy")["state"] != "serving":
-            assert time.monotonic() < deadline, "policy not applied"
-            time.sleep(0.05)
+        lab.wait_serving(telemetry)
 
         mac = bytes.fromhex("02005e00c001")
         pxe = [(93, b"\0\0"), (60, b"PXEClient:Arch:00000:UNDI:002001"), (97, bytes(17)),

@@ -180,5 +180,16 @@ TEST(LeaseEventTest, EncodesWhatProtobufParses) {
   }
 }
 
+TEST(LeaseEventTest, EncodesPoolExhaustion) {
+  std::byte buffer[kMaxLeaseEventBytes];
+  size_t n = EncodePoolExhaustedEvent(42, 0xc6120000, 24, buffer);
+  v1::Event event;
+  ASSERT_TRUE(event.ParseFromArray(buffer, static_cast<int>(n)));
+  EXPECT_EQ(event.time_ns(), 42u);
+  ASSERT_TRUE(event.has_pool_exhausted());
+  EXPECT_EQ(event.pool_exhausted().network(), 0xc6120000u);
+  EXPECT_EQ(event.pool_exhausted().prefix_length(), 24u);
+}
+
 }  // namespace
 }  // namespace stampede::dhcp

@@ -142,7 +142,10 @@ TEST_F(ServerTest, RetriedDiscoverGetsTheSameOfferAndClientsDifferentOnes) {
 
 TEST_F(ServerTest, PoolExhaustionMeansNoOfferAndUnrequestedOffersAreReclaimed) {
   for (uint8_t mac = 1; mac <= 3; ++mac) ASSERT_TRUE(Send(Discover(mac)).reply) << int(mac);
-  EXPECT_FALSE(Send(Discover(4)).reply);
+  Decision none = Send(Discover(4));
+  EXPECT_FALSE(none.reply);
+  EXPECT_EQ(none.exhausted_subnet, 0xc6120000u);
+  EXPECT_EQ(none.exhausted_prefix, 24u);
   EXPECT_EQ(server_.counters().pool_exhausted.load(), 1u);
   now_ms_ += kOfferHoldMs + 1;
   EXPECT_EQ(server_.Expire(now_ms_, 100), 3u);
