@@ -164,6 +164,9 @@ bool Server::RateLimited(const Client& c) {
   if (c.host != nullptr) return false;
   uint32_t rate = c.policy.policy.limits().dhcp_rate_per_mac();
   if (rate == 0) return false;
+  // A flood of made-up MACs must not grow this without bound: past the cap
+  // every bucket starts full again (lenient for a moment, never unbounded).
+  if (buckets_.size() >= kMaxRateBuckets && !buckets_.contains(c.mac)) buckets_.clear();
   Bucket& b = buckets_[c.mac];
   uint64_t now = c.context.now_ms;
   if (b.last_ms == 0) b.tokens = rate;

@@ -23,6 +23,8 @@ inline constexpr uint64_t kDeclineQuarantineMs = 600'000;
 // Renewal (T1) and rebinding (T2) as fractions of the lease (RFC 2131 §4.4.5).
 inline constexpr uint32_t kT1Permille = 500;
 inline constexpr uint32_t kT2Permille = 875;
+// Rate-limit buckets kept at most (one per MAC seen recently).
+inline constexpr size_t kMaxRateBuckets = 65536;
 
 #define STAMPEDE_DHCP_COUNTERS(X)                                   \
   X(discovers)                                                      \
