@@ -6,7 +6,9 @@
 namespace stampede::control {
 
 void Log(Level level, std::string_view line) {
-  const char* name = level == Level::kError ? "error" : level == Level::kWarning ? "warning" : "info";
+  const char* name = level == Level::kError     ? "error"
+                     : level == Level::kWarning ? "warning"
+                                                : "info";
   std::fprintf(stderr, "stampede-control: level=%s %.*s\n", name, static_cast<int>(line.size()),
                line.data());
 }

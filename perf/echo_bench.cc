@@ -32,6 +32,7 @@
 #include "dataplane/port/counters.h"
 #include "dataplane/port/port.h"
 #include "dataplane/port/worker.h"
+#include "perf/bench_setup.h"
 
 ABSL_FLAG(uint64_t, packets, 10'000'000, "Packets per measurement");
 ABSL_FLAG(std::string, json, "", "Also write the results as JSON to this file");
@@ -41,11 +42,8 @@ namespace {
 
 using net::ByteSpan;
 
-constexpr uint16_t kBurst = port::kBurstSize;
-const net::MacAddress kApplianceMac = {{0x02, 0x00, 0x5e, 0x10, 0x00, 0x01}};
 const net::MacAddress kClientMac = {{0x02, 0x00, 0x5e, 0x10, 0x00, 0x02}};
-const net::Ipv4Address kApplianceIp = {0xc6120001};  // 198.18.0.1
-const net::Ipv4Address kClientIp = {0xc6120002};     // 198.18.0.2
+const net::Ipv4Address kClientIp = {0xc6120002};  // 198.18.0.2
 
 std::vector<std::byte> IcmpEchoRequest() {
   std::vector<std::byte> frame(14 + 20 + 8 + 56);
@@ -153,45 +151,17 @@ Result MeasureForward(const std::string& name, uint16_t port_id, uint64_t total,
 
 int Main(int argc, char** argv) {
   std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
-  std::vector<std::string> eal = {"echo_bench",
-                                  "-l",
-                                  "0",
-                                  "--no-huge",
-                                  "-m",
-                                  "512",
-                                  "--no-pci",
-                                  "--file-prefix",
-                                  absl::StrCat("echo_bench_", getpid()),
-                                  "--vdev",
-                                  "net_null0,size=64",
-                                  "--log-level",
-                                  "lib.eal:error"};
-  std::vector<char*> eal_argv;
-  for (std::string& arg : eal) eal_argv.push_back(arg.data());
-  if (rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) < 0) {
-    std::fprintf(stderr, "echo_bench: EAL init failed\n");
-    return 1;
-  }
+  if (!InitBenchEal("echo_bench", {"--vdev", "net_null0,size=64"})) return 1;
   uint64_t total = absl::GetFlag(FLAGS_packets);
-  rte_mempool* pool = rte_pktmbuf_pool_create("bench", 16383, port::kMbufCacheSize, 0,
-                                              RTE_MBUF_DEFAULT_BUF_SIZE, 0);
-  rte_ring* to_worker = rte_ring_create("to_worker", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-  rte_ring* from_worker = rte_ring_create("from_worker", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-  // Port A is the worker's: it reads to_worker, writes from_worker. Port B is the
-  // generator's, crossed.
-  int worker_port = rte_eth_from_rings("ring_worker", &to_worker, 1, &from_worker, 1, 0);
-  int generator_port = rte_eth_from_rings("ring_generator", &from_worker, 1, &to_worker, 1, 0);
+  std::optional<RingPair> pair = MakeRingPair("echo_bench", 1024);
   absl::StatusOr<uint16_t> null_port = port::FindPort("net_null0");
-  if (pool == nullptr || worker_port < 0 || generator_port < 0 || !null_port.ok()) {
-    std::fprintf(stderr, "echo_bench: setup failed\n");
-    return 1;
-  }
+  if (!pair || !null_port.ok()) return 1;
+  rte_mempool* pool = pair->pool;
+  int worker_port = pair->worker_port, generator_port = pair->generator_port;
   port::QueueConfig queues{1, 1024, 1024, pool};
-  for (uint16_t id : {uint16_t(worker_port), uint16_t(generator_port), *null_port}) {
-    if (absl::Status status = port::StartPort(id, queues); !status.ok()) {
-      std::fprintf(stderr, "echo_bench: %s\n", std::string(status.message()).c_str());
-      return 1;
-    }
+  if (absl::Status status = port::StartPort(*null_port, queues); !status.ok()) {
+    std::fprintf(stderr, "echo_bench: %s\n", std::string(status.message()).c_str());
+    return 1;
   }
 
   net::LocalAddresses local(kApplianceMac);

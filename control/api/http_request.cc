@@ -15,7 +15,8 @@ ParseResult Error(int status, std::string message) {
 }
 
 bool IsTokenChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  return std::isalnum(static_cast<unsigned char>(c)) ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
 int HexValue(char c) {
@@ -104,11 +105,13 @@ ParseResult ParseRequestHead(std::string_view bytes) {
   if (!Decode(target.substr(0, question), request.path, false)) {
     return Error(400, "bad percent-encoding in path");
   }
-  if (question != std::string_view::npos && !ParseQuery(target.substr(question + 1), request.query)) {
+  if (question != std::string_view::npos &&
+      !ParseQuery(target.substr(question + 1), request.query)) {
     return Error(400, "bad query string");
   }
 
-  std::string_view rest = line_end == std::string_view::npos ? std::string_view() : head.substr(line_end + 2);
+  std::string_view rest =
+      line_end == std::string_view::npos ? std::string_view() : head.substr(line_end + 2);
   while (!rest.empty()) {
     size_t next = rest.find("\r\n");
     std::string_view field = rest.substr(0, next);
@@ -127,7 +130,8 @@ ParseResult ParseRequestHead(std::string_view bytes) {
   }
   if (auto it = request.headers.find("content-length"); it != request.headers.end()) {
     const std::string& text = it->second;
-    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), request.content_length);
+    auto [ptr, ec] =
+        std::from_chars(text.data(), text.data() + text.size(), request.content_length);
     if (ec != std::errc() || ptr != text.data() + text.size() || text.empty()) {
       return Error(400, "bad content-length");
     }

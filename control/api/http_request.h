@@ -19,8 +19,8 @@ inline constexpr size_t kMaxRequestBody = 4096;
 
 struct HttpRequest {
   std::string method;
-  std::string path;                          // percent-decoded, without the query
-  std::map<std::string, std::string> query;  // ?a=1&b=2, decoded
+  std::string path;                            // percent-decoded, without the query
+  std::map<std::string, std::string> query;    // ?a=1&b=2, decoded
   std::map<std::string, std::string> headers;  // names lower-cased
   size_t content_length = 0;
   size_t head_length = 0;  // bytes of request line + headers + blank line
