@@ -57,6 +57,9 @@ std::string_view RelaySubOption(const Message& m, uint8_t code) {
   return {};
 }
 
+// RFC 3527 §3: the link selection sub-option of option 82.
+constexpr uint8_t kLinkSelection = 5;
+
 uint64_t MacKey(const net::MacAddress& mac) {
   uint64_t key = 0;
   for (uint8_t b : mac.octets) key = key << 8 | b;
@@ -116,11 +119,19 @@ Decision Server::Handle(const Message& request, const RequestContext& context,
   if (host == nullptr && request.Has(option::kRelayAgentInfo)) {
     host = policy.HostByRelayIds(RelaySubOption(request, 1), RelaySubOption(request, 2));
   }
-  // The client's subnet: the relay's (giaddr), else a renewing client's own
+  // The client's subnet, in the order Kea uses: the subnet selection option
+  // (RFC 3011, option 118), the relay's link selection (RFC 3527, option 82
+  // sub-option 5), the relay's own address (giaddr), a renewing client's
   // address, else the interface the request came in on.
   uint32_t where = request.giaddr.value != 0   ? request.giaddr.value
                    : request.ciaddr.value != 0 ? request.ciaddr.value
                                                : context.local.address.value;
+  std::string_view link = RelaySubOption(request, kLinkSelection);
+  if (auto selection = request.Address(option::kSubnetSelection)) {
+    where = selection->value;
+  } else if (link.size() == 4) {
+    where = net::Load32({reinterpret_cast<const std::byte*>(link.data()), 4}, 0);
+  }
   const v1::CompiledSubnet* subnet = policy.SubnetOf(where);
   Client c{request, context, policy,
            type,    key,     MacKey(mac),

@@ -170,6 +170,8 @@ def dhcp_seeds():
                               + b"MSG|" + dhcp(7, ciaddr=0xC6120064, options=[(54, ip("198.18.0.1"))]))
     yield "inform", dhcp(8, ciaddr=0xC6120032)
     yield "relay", dhcp(1, giaddr=0xC6130001, options=[(82, b"\x01\x02c1\x02\x01r")] + pxe)
+    yield "link_selection", dhcp(1, giaddr=0xC6120001, options=[(82, b"\x05\x04" + ip("198.19.0.0"))])
+    yield "subnet_selection", dhcp(1, options=[(118, ip("198.19.0.0"))])
     yield "overload", dhcp(1, options=[(52, b"\x03")], file=b"\x0c\x02ab\xff", sname=b"\x0c\x01c\xff")
     yield "split_option", dhcp(1, options=[(43, b"abc"), (12, b"h"), (43, b"def"), (57, b"\x02\x40")])
     yield "exhaust", b"MSG|".join(dhcp(1, mac_last=m, xid=m) for m in range(1, 7))

@@ -305,6 +305,22 @@ TEST_F(ServerTest, RelayedRequestsUseTheRelaysSubnetAndEchoOption82Last) {
   EXPECT_EQ(uint8_t(reply_bytes_[end - 1 - 13 - 2]), option::kRelayAgentInfo);
 }
 
+TEST_F(ServerTest, SubnetSelectionAndLinkSelectionPickTheSubnet) {
+  // RFC 3011 option 118 names the subnet, whatever the relay or interface.
+  ASSERT_TRUE(Send(Discover(11, {{option::kSubnetSelection, U32(0xc6130700)}})).reply);
+  EXPECT_GE(reply_.yiaddr.value, 0xc613070au);
+  EXPECT_LE(reply_.yiaddr.value, 0xc6130714u);
+  // RFC 3527: the relay's link selection sub-option wins over giaddr.
+  RequestSpec relayed =
+      Discover(12, {{option::kRelayAgentInfo, std::string("\x05\x04\xc6\x13\x07\x00", 6)}});
+  relayed.giaddr = 0xc6120001;
+  Decision d = Send(relayed);
+  ASSERT_TRUE(d.reply);
+  EXPECT_GE(reply_.yiaddr.value, 0xc613070au);
+  EXPECT_TRUE(d.to_relay);  // the reply still goes to the relay
+  EXPECT_EQ(d.destination.value, 0xc6120001u);
+}
+
 TEST_F(ServerTest, RateLimitsFloodsButNotReservedHosts) {
   step_ms_ = 0;
   int answered = 0;
