@@ -1,13 +1,52 @@
-// libFuzzer target: arbitrary datagrams as TFTP requests and ACKs. Parsing,
-// option negotiation, OACK building and path normalisation must stay in
-// bounds, and a normalised path never climbs out of the root.
+// libFuzzer target: arbitrary datagrams as TFTP requests and ACKs, and as a
+// sequence of ACKs and timeouts driving a session. Parsing, option
+// negotiation, OACK building and path normalisation must stay in bounds, a
+// normalised path never climbs out of the root, and a session never sends
+// outside its file or window.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
 #include "dataplane/tftp/message.h"
+#include "dataplane/tftp/session.h"
+
+namespace {
+
+// The same bytes drive a session: byte 0 picks window and rollover, byte 1
+// the file size in blocks, then each 16-bit word is an ACK (0xffff: the
+// timer fires). Every action must stay inside the file and the window.
+void DriveSession(const uint8_t* data, size_t size) {
+  if (size < 2) return;
+  stampede::tftp::SessionConfig c;
+  c.blksize = 512;
+  c.windowsize = 1 + data[0] % 16;
+  c.rollover_to = data[0] & 0x80 ? 1 : 0;
+  c.oack = data[0] & 0x40;
+  c.file_size = uint64_t{data[1]} * 300;
+  stampede::tftp::Session s(c);
+  uint64_t now = 0;
+  auto check = [&](const stampede::tftp::SendAction& a) {
+    if (a.oack || a.count == 0) return;
+    if (a.first < 1 || a.first + a.count - 1 > s.blocks() || a.count > c.windowsize) {
+      __builtin_trap();
+    }
+  };
+  check(s.Start(now));
+  for (size_t i = 2; i + 1 < size; i += 2) {
+    uint16_t word = static_cast<uint16_t>(data[i] << 8 | data[i + 1]);
+    now += 10;
+    if (word == 0xffff) {
+      if (auto again = s.OnTimeout(now)) check(*again);
+    } else {
+      check(s.OnAck(word, now));
+    }
+  }
+}
+
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  DriveSession(data, size);
   std::span<const std::byte> datagram(reinterpret_cast<const std::byte*>(data), size);
   stampede::tftp::ParseAck(datagram);
   stampede::tftp::ParsedRequest r = stampede::tftp::ParseRequest(datagram);
