@@ -115,6 +115,8 @@ void Restore(const std::vector<JournalRecord>& records, uint64_t now_unix_ms, Le
           table.Remove(r.address);
         }
         break;
+      case JournalKind::kNone:
+        break;  // DecodeBody never yields it
     }
   }
   table.Expire(now_unix_ms, table.size() + records.size());

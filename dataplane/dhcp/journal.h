@@ -27,11 +27,9 @@ inline constexpr size_t kRecordHeaderSize = 8;
 inline constexpr size_t kMaxRecordBody = 1 + 4 + 8 + 1 + ClientKey::kMaxBytes + 8;
 inline constexpr size_t kMaxRecordSize = kRecordHeaderSize + kMaxRecordBody;
 
-enum class JournalKind : uint8_t {
-  kGranted = 1,   // bound until `expires`
-  kReleased = 2,  // free again
-  kDeclined = 3,  // quarantined until `expires`
-};
+// Record kinds: kGranted (bound until `expires`), kReleased (free again),
+// kDeclined (quarantined until `expires`); never kNone.
+using JournalKind = LeaseChange;
 
 struct JournalRecord {
   JournalKind kind = JournalKind::kGranted;

@@ -22,7 +22,7 @@ constexpr uint8_t Tag(int field, int wire_type) {
 
 }  // namespace
 
-size_t EncodeLeaseEvent(uint64_t time_ns, LeaseEventChange change, uint32_t address,
+size_t EncodeLeaseEvent(uint64_t time_ns, LeaseChange change, uint32_t address,
                         const ClientKey& client, uint64_t expires_unix_ms,
                         std::span<std::byte> out) {
   // The Lease message first, into a scratch area, to know its length.

@@ -12,14 +12,12 @@
 
 namespace stampede::dhcp {
 
-// stampede.v1.Lease.Change values.
-enum class LeaseEventChange : uint8_t { kGranted = 1, kReleased = 2, kDeclined = 3 };
 
 // At most: Event tag + length + time varint + Lease fields.
 inline constexpr size_t kMaxLeaseEventBytes = 96;
 
 // Returns the encoded size (`out` holds at least kMaxLeaseEventBytes).
-size_t EncodeLeaseEvent(uint64_t time_ns, LeaseEventChange change, uint32_t address,
+size_t EncodeLeaseEvent(uint64_t time_ns, LeaseChange change, uint32_t address,
                         const ClientKey& client, uint64_t expires_unix_ms,
                         std::span<std::byte> out);
 

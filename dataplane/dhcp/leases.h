@@ -36,6 +36,11 @@ struct ClientKey {
   }
 };
 
+// What happened to a lease. The values are also the lease journal's record
+// kinds and stampede.v1.Lease.Change, so one enum serves the server, the
+// journal and the events with no mapping between them.
+enum class LeaseChange : uint8_t { kNone = 0, kGranted = 1, kReleased = 2, kDeclined = 3 };
+
 enum class LeaseState : uint8_t {
   kOffered,   // held for a client that was offered it, until offer expiry
   kBound,     // acknowledged

@@ -63,7 +63,6 @@ struct RequestContext {
 };
 
 // What changed in the lease table, for the journal and the events.
-enum class LeaseChange : uint8_t { kNone, kGranted, kReleased, kDeclined };
 
 struct Decision {
   bool reply = false;

@@ -47,7 +47,7 @@ void Worker::ReportLease(const HeldAck& change) {
   if (config_.events == nullptr) return;
   std::byte event[dhcp::kMaxLeaseEventBytes];
   size_t n = dhcp::EncodeLeaseEvent(NowUnixMs() * 1'000'000,
-                                    static_cast<dhcp::LeaseEventChange>(change.change),
+                                    change.change,
                                     change.address, change.client, change.expires_unix_ms, event);
   config_.events->Push({event, n}, policy::EventRing::kDhcp);  // a full ring counts, never waits
 }
@@ -275,24 +275,15 @@ Worker::DhcpOutcome Worker::HandleDhcp(rte_mbuf* m, const net::ParsedPacket& p) 
     }
   }
   if (d.change != dhcp::LeaseChange::kNone && config_.journal != nullptr) {
-    dhcp::JournalKind kind = d.change == dhcp::LeaseChange::kGranted ? dhcp::JournalKind::kGranted
-                             : d.change == dhcp::LeaseChange::kDeclined
-                                 ? dhcp::JournalKind::kDeclined
-                                 : dhcp::JournalKind::kReleased;
-    batch = config_.journal->Append({kind, d.lease.address, d.lease.expires_ms, d.lease.client});
+    batch =
+        config_.journal->Append({d.change, d.lease.address, d.lease.expires_ms, d.lease.client});
     if (batch == 0) {
       counters_.Drop(net::DropReason::kJournalBacklog);
       return DhcpOutcome::kDone;
     }
   }
-  HeldAck change{r.send ? m : nullptr, batch,         0, d.lease.address,
-                 d.lease.expires_ms,   d.lease.client};
-  if (d.change != dhcp::LeaseChange::kNone) {
-    change.change = static_cast<uint8_t>(
-        d.change == dhcp::LeaseChange::kGranted    ? dhcp::LeaseEventChange::kGranted
-        : d.change == dhcp::LeaseChange::kDeclined ? dhcp::LeaseEventChange::kDeclined
-                                                   : dhcp::LeaseEventChange::kReleased);
-  }
+  HeldAck change{r.send ? m : nullptr, batch, d.change, d.lease.address, d.lease.expires_ms,
+                 d.lease.client};
   if (r.send) {
     m->data_len = static_cast<uint16_t>(r.length);
     m->pkt_len = static_cast<uint32_t>(r.length);

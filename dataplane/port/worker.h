@@ -111,7 +111,7 @@ class Worker {
   struct HeldAck {
     rte_mbuf* m;
     uint64_t batch;
-    uint8_t change;  // dhcp::LeaseEventChange
+    dhcp::LeaseChange change;
     uint32_t address;
     uint64_t expires_unix_ms;
     dhcp::ClientKey client;

@@ -165,7 +165,7 @@ TEST(LeaseEventTest, EncodesWhatProtobufParses) {
   std::byte long_id[40] = {};
   for (const ClientKey& client : {Key(7), ClientKey::From(long_id)}) {
     std::byte buffer[kMaxLeaseEventBytes];
-    size_t n = EncodeLeaseEvent(1'795'000'000'123'456'789, LeaseEventChange::kDeclined, 0xc6120064,
+    size_t n = EncodeLeaseEvent(1'795'000'000'123'456'789, LeaseChange::kDeclined, 0xc6120064,
                                 client, 1'795'000'600'000, buffer);
     ASSERT_LE(n, kMaxLeaseEventBytes);
     v1::Event event;
