@@ -106,6 +106,7 @@ class Worker {
   uint64_t tsc_per_ms_ = 1;
   uint64_t tsc_base_ = 0;
   uint64_t unix_base_ms_ = 0;
+  uint64_t now_ms_ = 0;  // wall-clock ms at the start of this poll (DHCP worker)
   // A lease change waiting for its journal batch: the ACK to send (null for
   // a release or decline) and what to report once durable.
   struct HeldAck {
