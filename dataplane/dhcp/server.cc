@@ -60,13 +60,7 @@ std::string_view RelaySubOption(const Message& m, uint8_t code) {
 // RFC 3527 §3: the link selection sub-option of option 82.
 constexpr uint8_t kLinkSelection = 5;
 
-uint64_t MacKey(const net::MacAddress& mac) {
-  uint64_t key = 0;
-  for (uint8_t b : mac.octets) key = key << 8 | b;
-  return key;
-}
-
-uint32_t Mask(uint32_t prefix) { return prefix == 0 ? 0 : ~uint32_t{0} << (32 - prefix); }
+using net::PrefixMask;
 
 }  // namespace
 
@@ -134,7 +128,7 @@ Decision Server::Handle(const Message& request, const RequestContext& context,
   }
   const v1::CompiledSubnet* subnet = policy.SubnetOf(where);
   Client c{request, context, policy,
-           type,    key,     MacKey(mac),
+           type,    key,     mac.Key(),
            host,    subnet,  subnet ? subnet->prefix_length() : 0};
 
   if (type == MessageType::kNone || type == MessageType::kOffer || type == MessageType::kAck ||
@@ -205,7 +199,8 @@ bool Server::InPool(const v1::CompiledSubnet& subnet, uint32_t address) const {
 // The address may be this client's: on its subnet, not the appliance's,
 // not another host's reservation, not held by anyone else.
 bool Server::Usable(const Client& c, uint32_t address) const {
-  if (c.subnet == nullptr || (address & Mask(c.prefix_length)) != c.subnet->network()) return false;
+  if (c.subnet == nullptr || (address & PrefixMask(c.prefix_length)) != c.subnet->network())
+    return false;
   if (address == c.context.local.address.value) return false;
   if (auto it = c.policy.host_by_address.find(address); it != c.policy.host_by_address.end()) {
     if (&c.policy.policy.hosts(static_cast<int>(it->second)) != c.host) return false;
@@ -431,7 +426,7 @@ void Server::AddNetworkOptions(const Client& c, ReplyBuilder& out, uint32_t leas
     sent[code] = true;
     switch (code) {
       case option::kSubnetMask:
-        out.AddU32(code, Mask(s.prefix_length()));
+        out.AddU32(code, PrefixMask(s.prefix_length()));
         break;
       case option::kRouter:
         if (s.router() != 0) out.AddU32(code, s.router());
@@ -450,7 +445,7 @@ void Server::AddNetworkOptions(const Client& c, ReplyBuilder& out, uint32_t leas
         if (!s.domain().empty()) out.AddText(code, s.domain());
         break;
       case option::kBroadcastAddress:
-        out.AddU32(code, s.network() | ~Mask(s.prefix_length()));
+        out.AddU32(code, s.network() | ~PrefixMask(s.prefix_length()));
         break;
       default:
         break;

@@ -31,11 +31,22 @@ struct MacAddress {
   static std::optional<MacAddress> Parse(std::string_view text);
   std::string ToString() const;
 
+  // The 48 bits as one integer, for hash-table keys.
+  uint64_t Key() const {
+    uint64_t key = 0;
+    for (uint8_t b : octets) key = key << 8 | b;
+    return key;
+  }
   bool IsBroadcast() const { return *this == Broadcast(); }
   bool IsMulticast() const { return (octets[0] & 0x01) != 0; }  // includes broadcast
   bool IsZero() const { return *this == MacAddress{}; }
   auto operator<=>(const MacAddress&) const = default;
 };
+
+// The netmask of a prefix length (0..32), host order.
+constexpr uint32_t PrefixMask(uint32_t prefix_length) {
+  return prefix_length == 0 ? 0 : ~uint32_t{0} << (32 - prefix_length);
+}
 
 struct Ipv4Address {
   uint32_t value = 0;  // host byte order
@@ -59,7 +70,7 @@ struct Ipv4Interface {
 
   static std::optional<Ipv4Interface> Parse(std::string_view text);
   std::string ToString() const;
-  uint32_t Netmask() const { return prefix_length == 0 ? 0 : ~uint32_t{0} << (32 - prefix_length); }
+  uint32_t Netmask() const { return PrefixMask(prefix_length); }
   Ipv4Address SubnetBroadcast() const { return {address.value | ~Netmask()}; }
   bool Contains(Ipv4Address other) const {
     return (other.value & Netmask()) == (address.value & Netmask());

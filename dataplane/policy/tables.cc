@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
+#include "dataplane/net/address.h"
 
 namespace stampede::policy {
 namespace {
@@ -12,14 +13,11 @@ absl::Status Bad(const std::string& where, const std::string& what) {
   return absl::InvalidArgumentError(absl::StrCat(where, ": ", what));
 }
 
-uint32_t Mask(uint32_t prefix_length) {
-  return prefix_length == 0 ? 0 : ~uint32_t{0} << (32 - prefix_length);
-}
+using net::PrefixMask;
 
-uint64_t MacKey(std::string_view bytes) {
-  uint64_t key = 0;
-  for (char c : bytes) key = key << 8 | static_cast<uint8_t>(c);
-  return key;
+// CheckPolicy has made sure a host's MAC is 6 bytes.
+uint64_t MacKey(const std::string& bytes) {
+  return net::MacAddress::Load({reinterpret_cast<const std::byte*>(bytes.data()), 6}, 0).Key();
 }
 
 // A path inside a root: relative or absolute, never a ".." component.
@@ -45,7 +43,7 @@ absl::Status CheckProfileRef(uint32_t profile, const v1::BootPolicy& policy,
 absl::Status CheckSubnet(const v1::CompiledSubnet& subnet, const v1::BootPolicy& policy,
                          const std::string& where) {
   if (subnet.prefix_length() > 32) return Bad(where, "prefix length over 32");
-  uint32_t mask = Mask(subnet.prefix_length());
+  uint32_t mask = PrefixMask(subnet.prefix_length());
   if ((subnet.network() & ~mask) != 0) return Bad(where, "network has host bits set");
   if (subnet.lease_seconds() == 0) return Bad(where, "lease time 0");
   uint64_t previous_last = 0;
@@ -123,9 +121,7 @@ absl::Status CheckPolicy(const v1::BootPolicy& policy) {
 }
 
 const v1::CompiledHost* PolicyTables::HostByMac(std::span<const std::byte, 6> mac) const {
-  uint64_t key = 0;
-  for (std::byte b : mac) key = key << 8 | static_cast<uint8_t>(b);
-  auto it = host_by_mac.find(key);
+  auto it = host_by_mac.find(net::MacAddress::Load(mac, 0).Key());
   return it == host_by_mac.end() ? nullptr : &policy.hosts(static_cast<int>(it->second));
 }
 
@@ -147,7 +143,7 @@ const v1::CompiledHost* PolicyTables::HostByRelayIds(std::string_view circuit_id
 
 const v1::CompiledSubnet* PolicyTables::SubnetOf(uint32_t address) const {
   for (const v1::CompiledSubnet& subnet : policy.dhcp().subnets()) {
-    if ((address & Mask(subnet.prefix_length())) == subnet.network()) return &subnet;
+    if ((address & PrefixMask(subnet.prefix_length())) == subnet.network()) return &subnet;
   }
   return nullptr;
 }
