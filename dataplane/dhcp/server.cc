@@ -1,9 +1,10 @@
 #include "dataplane/dhcp/server.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <string_view>
 
-#include "absl/strings/str_cat.h"
+#include "absl/hash/hash.h"
 
 namespace stampede::dhcp {
 
@@ -61,6 +62,16 @@ std::string_view RelaySubOption(const Message& m, uint8_t code) {
 constexpr uint8_t kLinkSelection = 5;
 
 using net::PrefixMask;
+
+// A reserved host's identity for the one-shot next boot, without building a
+// string: its MAC, else a hash of its relay ids (top bit set).
+uint64_t HostKey(const v1::CompiledHost& host) {
+  if (host.mac().size() == 6) {
+    return net::MacAddress::Load({reinterpret_cast<const std::byte*>(host.mac().data()), 6}, 0)
+        .Key();
+  }
+  return absl::HashOf(host.circuit_id(), host.remote_id()) | uint64_t{1} << 63;
+}
 
 }  // namespace
 
@@ -468,11 +479,10 @@ bool Server::AddBootOptions(const Client& c, ReplyBuilder& out, bool final) {
   // The profile: a one-shot next boot (until an ACK carried it), the
   // host's, else the subnet's.
   uint32_t index = 0;
-  std::string host_key;
   if (c.host != nullptr) {
     index = c.host->profile();
     if (c.host->next_boot() != 0) {
-      host_key = absl::StrCat(c.host->mac(), "|", c.host->circuit_id(), "|", c.host->remote_id());
+      uint64_t host_key = HostKey(*c.host);
       auto used = next_boot_used_.find(host_key);
       if (used == next_boot_used_.end() || used->second != c.host->next_boot()) {
         index = c.host->next_boot();
@@ -483,21 +493,32 @@ bool Server::AddBootOptions(const Client& c, ReplyBuilder& out, bool final) {
   if (index == 0 && c.subnet != nullptr) index = c.subnet->profile();
   if (index == 0 || index > static_cast<uint32_t>(c.policy.policy.profiles_size())) return false;
   const v1::CompiledProfile& profile = c.policy.policy.profiles(static_cast<int>(index - 1));
-  std::string server = c.context.local.address.ToString();
+  // Built in place: no allocation per reply.
+  char server[16];
+  uint32_t a = c.context.local.address.value;
+  std::snprintf(server, sizeof(server), "%u.%u.%u.%u", a >> 24, a >> 16 & 255, a >> 8 & 255,
+                a & 255);
+  char url[kFileSize + 256];
   uint32_t http_port = c.policy.policy.http_port();
-  std::string http = http_port == 80 ? absl::StrCat("http://", server)
-                                     : absl::StrCat("http://", server, ":", http_port);
-  std::string file;
-  bool url = false;
+  auto make_url = [&](std::string_view path) {
+    int n = http_port == 80 ? std::snprintf(url, sizeof(url), "http://%s/%.*s", server,
+                                            int(path.size()), path.data())
+                            : std::snprintf(url, sizeof(url), "http://%s:%u/%.*s", server,
+                                            http_port, int(path.size()), path.data());
+    // A URL that does not fit is no URL: better no boot file than a cut one.
+    if (n < 0 || static_cast<size_t>(n) >= sizeof(url)) return std::string_view();
+    return std::string_view(url, static_cast<size_t>(n));
+  };
+  std::string_view file;
+  bool is_url = false;
   if (ipxe) {
-    file = absl::StrCat(http, "/boot.ipxe");  // the per-client script (HTTP issue)
-    url = true;
+    file = make_url("boot.ipxe");  // the per-client script (HTTP issue)
+    is_url = true;
   } else if (arch == BootArch::kEfiX64Http || IsHttpClient(r)) {
-    if (profile.efi_x64_http().empty()) return false;
-    file = profile.efi_x64_http().starts_with("http")
-               ? profile.efi_x64_http()
-               : absl::StrCat(http, "/", profile.efi_x64_http());
-    url = true;
+    const std::string& path = profile.efi_x64_http();
+    if (path.empty()) return false;
+    file = path.starts_with("http") ? std::string_view(path) : make_url(path);
+    is_url = true;
   } else {
     switch (arch) {
       case BootArch::kBios:
@@ -519,11 +540,9 @@ bool Server::AddBootOptions(const Client& c, ReplyBuilder& out, bool final) {
   if (file.empty()) return false;
   // next-server, option 66 and the `file` field agree (RFC 2132 §9.4/9.5).
   out.SetSiaddr(c.context.local.address);
-  if (!url) out.AddText(option::kTftpServer, server);
+  if (!is_url) out.AddText(option::kTftpServer, server);
   out.AddText(option::kBootfileName, file);
-  if (!out.SetFile(file)) {
-    // Too long for the 128-byte field: option 67 alone carries it.
-  }
+  out.SetFile(file);  // false when over 127 bytes: option 67 alone carries it
   if (IsPxeClient(r)) {
     out.AddText(option::kVendorClass, "PXEClient");
     // PXE spec §2.2.5 option 43 sub-option 6 (discovery control) = 8:

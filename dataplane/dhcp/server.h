@@ -120,10 +120,10 @@ class Server {
   };
   absl::flat_hash_map<uint64_t, Bucket> buckets_;
   absl::flat_hash_map<uint32_t, uint32_t> pool_cursor_;  // subnet network -> next try
-  // Hosts whose one-shot next boot an ACK carried (MAC|circuit|remote ->
-  // the next_boot profile then); a new next_boot in the policy applies again.
-  // In memory: a dataplane restart offers the next boot once more.
-  absl::flat_hash_map<std::string, uint32_t> next_boot_used_;
+  // Hosts whose one-shot next boot an ACK carried (HostKey -> the next_boot
+  // profile then); a new next_boot in the policy applies again. In memory: a
+  // dataplane restart offers the next boot once more.
+  absl::flat_hash_map<uint64_t, uint32_t> next_boot_used_;
 };
 
 // The PXE client architecture (RFC 4578 §2.1, IANA "Processor Architecture
