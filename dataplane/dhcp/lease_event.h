@@ -12,7 +12,6 @@
 
 namespace stampede::dhcp {
 
-
 // At most: Event tag + length + time varint + Lease fields.
 inline constexpr size_t kMaxLeaseEventBytes = 96;
 

@@ -46,9 +46,8 @@ Worker::Worker(const WorkerConfig& config, const net::LocalAddresses& local,
 void Worker::ReportLease(const HeldAck& change) {
   if (config_.events == nullptr) return;
   std::byte event[dhcp::kMaxLeaseEventBytes];
-  size_t n = dhcp::EncodeLeaseEvent(now_ms_ * 1'000'000,
-                                    change.change,
-                                    change.address, change.client, change.expires_unix_ms, event);
+  size_t n = dhcp::EncodeLeaseEvent(now_ms_ * 1'000'000, change.change, change.address,
+                                    change.client, change.expires_unix_ms, event);
   config_.events->Push({event, n}, policy::EventRing::kDhcp);  // a full ring counts, never waits
 }
 
@@ -285,8 +284,8 @@ Worker::DhcpOutcome Worker::HandleDhcp(rte_mbuf* m, const net::ParsedPacket& p) 
       return DhcpOutcome::kDone;
     }
   }
-  HeldAck change{r.send ? m : nullptr, batch, d.change, d.lease.address, d.lease.expires_ms,
-                 d.lease.client};
+  HeldAck change{r.send ? m : nullptr, batch,         d.change, d.lease.address,
+                 d.lease.expires_ms,   d.lease.client};
   if (r.send) {
     m->data_len = static_cast<uint16_t>(r.length);
     m->pkt_len = static_cast<uint32_t>(r.length);
