@@ -30,6 +30,8 @@
 #include "absl/strings/str_join.h"
 #include "dataplane/dhcp/endpoint.h"
 #include "dataplane/dhcp/journal_writer.h"
+#include "dataplane/io/block_cache.h"
+#include "dataplane/io/file_registry.h"
 #include "dataplane/net/local_addresses.h"
 #include "dataplane/policy/reader.h"
 #include "dataplane/policy/service.h"
@@ -40,6 +42,7 @@
 #include "dataplane/port/options.h"
 #include "dataplane/port/port.h"
 #include "dataplane/port/telemetry.h"
+#include "dataplane/port/tftp_engine.h"
 #include "dataplane/port/worker.h"
 
 ABSL_FLAG(std::string, port, "",
@@ -63,6 +66,11 @@ ABSL_FLAG(std::vector<std::string>, eal_args, {}, "Extra EAL arguments, comma-se
 ABSL_FLAG(std::string, lease_journal, "",
           "The lease journal; default /var/lib/stampede/<instance>/leases.journal; 'none' keeps "
           "leases in memory only (nothing survives a restart)");
+ABSL_FLAG(uint32_t, tftp_cache_mb, 128,
+          "The TFTP block cache shared by all workers, in MiB (hugepage memory on top of "
+          "--memory_mb)");
+ABSL_FLAG(uint32_t, tftp_sessions, 65536,
+          "TFTP session slots per worker (the policy's limits.max_tftp_sessions applies below)");
 ABSL_FLAG(std::string, instance, "default",
           "Instance name: the policy region is /dev/shm/stampede-<instance>-policy, the status "
           "region /dev/shm/stampede-<instance>-status");
@@ -77,12 +85,16 @@ std::atomic<bool> stop_requested{false};
 
 // Frames other workers hand to the DHCP worker: a boot storm's burst.
 constexpr unsigned kDhcpRingSize = 4096;
+// Frames for a TFTP session that arrived on another worker's queue.
+constexpr unsigned kTftpRingSize = 4096;
+// Mbufs a worker's TFTP engine may hold: its TX backlog and a window's worth.
+constexpr uint32_t kTftpMbufsPerWorker = 8192 + 4096;
 
 absl::StatusOr<port::DataplaneOptions> OptionsFromFlags() {
   port::DataplaneOptions options;
   options.port = absl::GetFlag(FLAGS_port);
   options.lcores = absl::GetFlag(FLAGS_lcores);
-  options.memory_mb = absl::GetFlag(FLAGS_memory_mb);
+  options.memory_mb = absl::GetFlag(FLAGS_memory_mb) + absl::GetFlag(FLAGS_tftp_cache_mb);
   std::string huge = absl::GetFlag(FLAGS_huge_pages);
   if (huge == "auto") {
     options.huge_pages = port::HugePages::kAuto;
@@ -156,6 +168,7 @@ class Dataplane {
  private:
   absl::Status StartPolicy(uint32_t workers);
   absl::Status OpenJournal();
+  absl::Status StartTftp(uint32_t workers, uint32_t pool_size);
 
   port::DataplaneOptions options_;
   std::string instance_;
@@ -175,6 +188,14 @@ class Dataplane {
   std::unique_ptr<dhcp::Endpoint> dhcp_;
   std::unique_ptr<dhcp::JournalWriter> journal_;
   rte_ring* dhcp_ring_ = nullptr;
+  // TFTP: files and the block cache are shared; engines and rings per worker.
+  io::FileRegistry files_;
+  std::byte* cache_memory_ = nullptr;
+  std::unique_ptr<io::BlockCache> cache_;
+  rte_mempool* ext_pool_ = nullptr;
+  std::vector<port::TftpCounters> tftp_counters_;
+  std::vector<std::unique_ptr<port::TftpEngine>> tftp_;
+  std::vector<rte_ring*> tftp_rings_;
   std::vector<std::unique_ptr<port::Worker>> workers_;
 };
 
@@ -194,7 +215,8 @@ absl::Status Dataplane::Start(uint32_t workers) {
 
   uint32_t ports = options_.exception_iface.empty() ? 1 : 2;
   uint32_t pool_size =
-      port::MbufPoolSize(workers, ports, options_.rx_descriptors, options_.tx_descriptors);
+      port::MbufPoolSize(workers, ports, options_.rx_descriptors, options_.tx_descriptors) +
+      workers * kTftpMbufsPerWorker;
   pool_ = rte_pktmbuf_pool_create("stampede_mbufs", pool_size, port::kMbufCacheSize, 0,
                                   RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
   if (pool_ == nullptr) {
@@ -237,6 +259,7 @@ absl::Status Dataplane::Start(uint32_t workers) {
       return absl::ResourceExhaustedError("cannot create the DHCP handoff ring: raise --memory_mb");
     }
   }
+  if (absl::Status status = StartTftp(workers, pool_size); !status.ok()) return status;
   for (uint32_t i = 0; i < workers; ++i) {
     port::WorkerConfig config;
     config.port_id = port_id_;
@@ -250,6 +273,9 @@ absl::Status Dataplane::Start(uint32_t workers) {
     config.dhcp_ring = dhcp_ring_;
     config.journal = i == 0 ? journal_.get() : nullptr;
     config.events = i == 0 ? &*status_ : nullptr;
+    config.tftp = tftp_[i].get();
+    config.tftp_rings = tftp_rings_.data();
+    config.workers = static_cast<uint16_t>(workers);
     workers_.push_back(std::make_unique<port::Worker>(config, local_, counters[i]));
   }
   port::RegisterDhcpTelemetry(dhcp_->server().counters());
@@ -279,6 +305,87 @@ absl::Status Dataplane::StartPolicy(uint32_t workers) {
   }
   policy_ = std::make_unique<policy::PolicyService>(policy::RegionPath(instance_), *status_, qsbr_);
   policy::RegisterPolicyTelemetry(status_->header());
+  return absl::OkStatus();
+}
+
+absl::Status Dataplane::StartTftp(uint32_t workers, uint32_t pool_size) {
+  size_t cache_bytes = size_t{absl::GetFlag(FLAGS_tftp_cache_mb)} * 1024 * 1024;
+  cache_memory_ = static_cast<std::byte*>(
+      rte_malloc_socket("stampede_tftp_cache", cache_bytes, io::kCacheBlockBytes, rte_socket_id()));
+  if (cache_memory_ == nullptr && cache_bytes > 0) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cannot allocate the ", cache_bytes >> 20, " MiB TFTP block cache"));
+  }
+  cache_ = std::make_unique<io::BlockCache>(
+      cache_memory_, cache_bytes,
+      cache_memory_ ? rte_malloc_virt2iova(cache_memory_) : RTE_BAD_IOVA);
+  bool zero_copy = port::PortTakesChains(port_id_);
+  if (zero_copy) {
+    // Zero-room mbufs that point into the cache: one per DATA frame in flight.
+    ext_pool_ = rte_pktmbuf_pool_create("stampede_ext", pool_size, port::kMbufCacheSize, 0, 0,
+                                        rte_socket_id());
+    if (ext_pool_ == nullptr) {
+      return absl::ResourceExhaustedError(
+          "cannot allocate the TFTP segment pool: raise --memory_mb");
+    }
+  }
+  tftp_counters_ = std::vector<port::TftpCounters>(workers);
+  uint32_t mtu = port::PortMtu(port_id_);
+  for (uint32_t i = 0; i < workers; ++i) {
+    port::TftpEngineConfig config;
+    config.port_id = port_id_;
+    config.queue_id = static_cast<uint16_t>(i);
+    config.worker = static_cast<uint16_t>(i);
+    config.workers = static_cast<uint16_t>(workers);
+    config.pool = pool_;
+    config.ext_pool = ext_pool_;
+    config.cache = cache_.get();
+    config.files = &files_;
+    config.max_sessions = absl::GetFlag(FLAGS_tftp_sessions);
+    config.mtu = mtu;
+    config.lcore = &status_->counters()[i];
+    absl::StatusOr<std::unique_ptr<port::TftpEngine>> engine =
+        port::TftpEngine::Create(config, local_, tftp_counters_[i]);
+    if (!engine.ok()) {
+      return absl::Status(engine.status().code(),
+                          absl::StrCat("TFTP worker ", i, ": ", engine.status().message()));
+    }
+    tftp_.push_back(*std::move(engine));
+    if (workers > 1) {
+      rte_ring* ring = rte_ring_create(absl::StrCat("stampede_tftp", i).c_str(), kTftpRingSize,
+                                       rte_socket_id(), RING_F_SC_DEQ);
+      if (ring == nullptr) {
+        return absl::ResourceExhaustedError("cannot create a TFTP handoff ring: raise --memory_mb");
+      }
+      tftp_rings_.push_back(ring);
+    }
+  }
+  // Each policy's catalog files are opened (or found open) before workers
+  // see the policy; a file that changed since it was catalogued is not
+  // served until control catalogues it again.
+  policy_->SetPrepare([this](policy::PolicyTables& tables) {
+    const auto& catalog = tables.policy.tftp().files();
+    tables.file_ids.assign(static_cast<size_t>(catalog.size()), io::FileRegistry::kNoFile);
+    size_t unavailable = 0;
+    std::string first_problem;
+    for (int i = 0; i < catalog.size(); ++i) {
+      std::string why;
+      tables.file_ids[static_cast<size_t>(i)] = files_.Open(catalog[i], why);
+      if (tables.file_ids[static_cast<size_t>(i)] == io::FileRegistry::kNoFile &&
+          unavailable++ == 0) {
+        first_problem = why;
+      }
+    }
+    Log(unavailable > 0 ? LogLevel::kWarning : LogLevel::kInfo,
+        absl::StrCat("event=tftp_catalog generation=", tables.generation, " files=", catalog.size(),
+                     " unavailable=", unavailable, " open_files=", files_.count(),
+                     unavailable > 0 ? absl::StrCat(" first_problem=\"", first_problem, "\"")
+                                     : std::string()));
+  });
+  port::RegisterTftpTelemetry(tftp_counters_, cache_->bytes(), zero_copy);
+  Log(LogLevel::kInfo, absl::StrCat("event=tftp_ready cache_mb=", cache_->bytes() >> 20,
+                                    " sessions_per_worker=", absl::GetFlag(FLAGS_tftp_sessions),
+                                    " zero_copy=", zero_copy ? "yes" : "no", " mtu=", mtu));
   return absl::OkStatus();
 }
 
@@ -334,6 +441,14 @@ bool Dataplane::Shutdown() {
   port::ClosePort(port_id_);
   if (detached_iface_) port::ReattachKernelStack(*detached_iface_);
   workers_.clear();
+  // Engines hold frames in their backlogs; rings hold frames handed over.
+  tftp_.clear();
+  for (rte_ring* ring : tftp_rings_) {
+    rte_mbuf* m = nullptr;
+    while (rte_ring_dequeue(ring, reinterpret_cast<void**>(&m)) == 0) rte_pktmbuf_free(m);
+    rte_ring_free(ring);
+  }
+  tftp_rings_.clear();
   journal_.reset();  // waits for a batch in flight
   if (dhcp_ring_ != nullptr) {
     // Frames handed over after worker 0 stopped go back to the pool.
@@ -357,8 +472,17 @@ bool Dataplane::Shutdown() {
                         umem_pool_->size - rte_mempool_avail_count(umem_pool_));
     rte_mempool_free(umem_pool_);
   }
+  std::string segments;
+  if (ext_pool_ != nullptr) {
+    unsigned back = rte_mempool_avail_count(ext_pool_);
+    all_back = all_back && back == ext_pool_->size;
+    segments = absl::StrCat(" segments_returned=", back, "/", ext_pool_->size);
+    rte_mempool_free(ext_pool_);
+  }
+  cache_.reset();
+  rte_free(cache_memory_);
   Log(all_back ? LogLevel::kInfo : LogLevel::kError,
-      absl::StrCat("event=stopped mbufs_returned=", available, "/", pool_->size, umem));
+      absl::StrCat("event=stopped mbufs_returned=", available, "/", pool_->size, umem, segments));
   rte_mempool_free(pool_);
   return all_back;
 }

@@ -56,7 +56,9 @@ int Check(const std::string& path, std::ostream& out, std::ostream& err) {
     err << loaded.status().message() << "\n";
     return 1;
   }
-  absl::StatusOr<v1::BootPolicy> policy = config::Compile(*loaded);
+  std::vector<std::string> warnings;
+  absl::StatusOr<v1::BootPolicy> policy = config::Compile(*loaded, &warnings);
+  for (const std::string& warning : warnings) err << "warning: " << warning << "\n";
   if (!policy.ok()) {
     std::vector<std::string> problems = absl::StrSplit(policy.status().message(), '\n');
     for (const std::string& problem : problems) err << problem << "\n";
@@ -86,7 +88,12 @@ int Check(const std::string& path, std::ostream& out, std::ostream& err) {
     out << "  profile    " << profile.name() << ": " << BootFiles(profile)
         << (profile.menu_default() ? " (menu default)" : "") << "\n";
   }
-  out << "  tftp       root=" << Or(c.tftp().root(), "(none)") << "\n";
+  out << "  tftp       root=" << Or(c.tftp().root(), "(none)");
+  if (!c.tftp().root().empty()) {
+    out << " (" << Count(policy->tftp().files_size(), "file", "files") << " served, "
+        << Count(warnings.size(), "warning", "warnings") << ")";
+  }
+  out << (c.tftp().case_insensitive() ? " case-insensitive" : "") << "\n";
   out << "  images     " << Or(c.images().folder(), "(none)") << "\n";
   out << "  http       port " << policy->http_port() << "\n";
   out << "  policy     " << policy->ByteSizeLong() << " bytes compiled, "

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "control/catalog/tftp_root.h"
 #include "control/config/validate.h"
 #include "dataplane/net/address.h"
 #include "dataplane/policy/tables.h"
@@ -25,9 +26,44 @@ uint32_t Seconds(const std::string& text, uint32_t fallback) {
 
 uint32_t OrDefault(uint32_t value, uint32_t fallback) { return value != 0 ? value : fallback; }
 
+// Defaults applied, client classes parsed (Validate() checked them), the
+// root catalogued; scan problems become `warnings`.
+absl::Status CompileTftp(const LoadedConfig& loaded, v1::CompiledTftp& out,
+                         std::vector<std::string>* warnings) {
+  const v1::Tftp& in = loaded.config.tftp();
+  out.set_root(in.root());
+  out.set_max_blksize(OrDefault(in.max_blksize(), kDefaultTftpBlksize));
+  out.set_max_windowsize(OrDefault(in.max_windowsize(), kDefaultTftpWindowsize));
+  out.set_case_insensitive(in.case_insensitive());
+  out.set_rollover_to(in.rollover_to());
+  for (const v1::TftpClientClass& tftp_class : in.client_classes()) {
+    std::optional<net::Ipv4Interface> network =
+        net::Ipv4Interface::Parse(std::string_view(tftp_class.network()));
+    v1::CompiledTftpClass* compiled = out.add_client_classes();
+    compiled->set_network(network->address.value);
+    compiled->set_prefix_length(network->prefix_length);
+    compiled->set_rollover_to(tftp_class.rollover_to());
+    compiled->set_max_blksize(OrDefault(tftp_class.max_blksize(), out.max_blksize()));
+    compiled->set_max_windowsize(OrDefault(tftp_class.max_windowsize(), out.max_windowsize()));
+  }
+  if (in.root().empty()) return absl::OkStatus();
+  std::string where = absl::StrCat(loaded.Where("tftp.root"), ": tftp.root: ");
+  absl::StatusOr<catalog::TftpRootScan> scan =
+      catalog::ScanTftpRoot(in.root(), in.case_insensitive());
+  if (!scan.ok()) return absl::InvalidArgumentError(absl::StrCat(where, scan.status().message()));
+  for (v1::CatalogFile& file : scan->files) *out.add_files() = std::move(file);
+  if (warnings == nullptr) return absl::OkStatus();
+  for (const catalog::ScanProblem& problem : scan->problems) {
+    warnings->push_back(
+        absl::StrCat(where, problem.path.empty() ? "" : problem.path + ": ", problem.what));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
-absl::StatusOr<v1::BootPolicy> Compile(const LoadedConfig& loaded) {
+absl::StatusOr<v1::BootPolicy> Compile(const LoadedConfig& loaded,
+                                       std::vector<std::string>* warnings) {
   std::vector<std::string> problems = Validate(loaded);
   if (!problems.empty()) return absl::InvalidArgumentError(absl::StrJoin(problems, "\n"));
   const v1::Config& config = loaded.config;
@@ -101,10 +137,9 @@ absl::StatusOr<v1::BootPolicy> Compile(const LoadedConfig& loaded) {
     out->set_next_boot(profile(in.next_boot()));
   }
 
-  v1::CompiledTftp* tftp = policy.mutable_tftp();
-  tftp->set_root(config.tftp().root());
-  tftp->set_max_blksize(OrDefault(config.tftp().max_blksize(), kDefaultTftpBlksize));
-  tftp->set_max_windowsize(OrDefault(config.tftp().max_windowsize(), kDefaultTftpWindowsize));
+  if (absl::Status status = CompileTftp(loaded, *policy.mutable_tftp(), warnings); !status.ok()) {
+    return status;
+  }
   policy.set_http_port(OrDefault(config.http().port(), kDefaultHttpPort));
   v1::CompiledLimits* limits = policy.mutable_limits();
   limits->set_max_tftp_sessions(

@@ -197,14 +197,43 @@ class Checker {
     }
   }
 
-  void CheckServices() {
-    uint32_t blksize = config_.tftp().max_blksize();
+  // 0 means the default (the global value, for a client class).
+  void TftpSizes(const std::string& path, uint32_t blksize, uint32_t windowsize) {
     if (blksize != 0 && (blksize < kMinBlksize || blksize > kMaxBlksize)) {
-      Problem("tftp.max_blksize", "must be 8..65464 (RFC 2348)");
+      Problem(path + ".max_blksize", "must be 8..65464 (RFC 2348)");
     }
-    if (config_.tftp().max_windowsize() > kMaxWindowsize) {
-      Problem("tftp.max_windowsize", "must be 1..65535 (RFC 7440)");
+    if (windowsize > kMaxWindowsize) {
+      Problem(path + ".max_windowsize", "must be 1..65535 (RFC 7440)");
     }
+  }
+
+  void Rollover(const std::string& path, uint32_t rollover_to) {
+    if (rollover_to > 1) {
+      Problem(path + ".rollover_to", absl::StrCat(rollover_to, " is not 0 or 1"));
+    }
+  }
+
+  void CheckTftp() {
+    const v1::Tftp& tftp = config_.tftp();
+    TftpSizes("tftp", tftp.max_blksize(), tftp.max_windowsize());
+    Rollover("tftp", tftp.rollover_to());
+    for (int i = 0; i < tftp.client_classes_size(); ++i) {
+      const v1::TftpClientClass& tftp_class = tftp.client_classes(i);
+      std::string path = absl::StrCat("tftp.client_classes[", i, "]");
+      std::optional<Ipv4Interface> network = Ipv4Interface::Parse(View(tftp_class.network()));
+      if (!network) {
+        Problem(path + ".network",
+                absl::StrCat("'", tftp_class.network(), "' is not a network like 198.18.7.0/24"));
+      } else if ((network->address.value & ~network->Netmask()) != 0) {
+        Problem(path + ".network", absl::StrCat("'", tftp_class.network(), "' has host bits set"));
+      }
+      Rollover(path, tftp_class.rollover_to());
+      TftpSizes(path, tftp_class.max_blksize(), tftp_class.max_windowsize());
+    }
+  }
+
+  void CheckServices() {
+    CheckTftp();
     if (config_.http().port() > 65535) Problem("http.port", "must be 1..65535");
   }
 

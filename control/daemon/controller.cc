@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "control/api/json.h"
+#include "control/catalog/tftp_root.h"
 #include "control/config/compile.h"
 #include "control/config/loader.h"
 #include "control/log.h"
@@ -33,6 +34,12 @@ namespace {
 
 using api::HttpResponse;
 using api::JsonString;
+
+// What changes the TFTP catalog: files appearing, going, renamed, written,
+// touched or chmod-ed; folders likewise, and the watched folder itself.
+constexpr uint32_t kTftpWatchMask = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |
+                                    IN_CLOSE_WRITE | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF |
+                                    IN_ONLYDIR | IN_MASK_ADD;
 
 // systemd's readiness protocol (sd_notify(3)) without libsystemd: one
 // datagram to $NOTIFY_SOCKET; nothing when not started by systemd.
@@ -171,8 +178,12 @@ ReloadResult Controller::Reload(const std::string& why) {
   ReloadResult result;
   UpdateWatches();  // a lost config-directory watch comes back even if the file is bad
   absl::StatusOr<config::LoadedConfig> loaded = config::LoadConfigFile(options_.config_path);
-  absl::StatusOr<v1::BootPolicy> policy =
-      loaded.ok() ? config::Compile(*loaded) : absl::StatusOr<v1::BootPolicy>(loaded.status());
+  if (loaded.ok()) UpdateTftpWatches(loaded->config.tftp().root());
+  std::vector<std::string> warnings;
+  absl::StatusOr<v1::BootPolicy> policy = loaded.ok()
+                                              ? config::Compile(*loaded, &warnings)
+                                              : absl::StatusOr<v1::BootPolicy>(loaded.status());
+  LogWarnings(why, warnings);
   last_reload_reason_ = why;
   last_reload_ns_ = WallNs();
   if (!policy.ok()) {
@@ -185,6 +196,8 @@ ReloadResult Controller::Reload(const std::string& why) {
     return result;
   }
   config_ = loaded->config;
+  tftp_files_ = static_cast<size_t>(policy->tftp().files_size());
+  compile_warnings_ = warnings.size();
   UpdateWatches();
   if (supervisor_) {
     supervisor_->SetArgv(DataplaneArgv(*config_, options_.dataplane_binary, options_.instance,
@@ -233,7 +246,8 @@ void Controller::UpdateWatches() {
   if (folder == images_folder_ && (images_watch_ >= 0 || folder.empty())) return;
   // The images folder may be the config's directory (same watch descriptor):
   // removing it would lose the config watch too.
-  if (images_watch_ >= 0 && images_watch_ != config_watch_) {
+  if (images_watch_ >= 0 && images_watch_ != config_watch_ &&
+      !tftp_watches_.contains(images_watch_)) {
     inotify_rm_watch(inotify_fd_, images_watch_);
   }
   images_watch_ = -1;
@@ -248,6 +262,66 @@ void Controller::UpdateWatches() {
   }
 }
 
+void Controller::UpdateTftpWatches(const std::string& root) {
+  std::set<int> watched;
+  bool truncated = false;
+  // The same folder watched twice is one descriptor (IN_MASK_ADD keeps the
+  // config and images watches' events if it is one of theirs).
+  auto watch = [&](const std::string& folder, uint32_t flags) {
+    if (watched.size() >= kMaxTftpWatches) {
+      truncated = true;
+      return false;
+    }
+    int wd = inotify_add_watch(inotify_fd_, folder.c_str(), kTftpWatchMask | flags);
+    if (wd >= 0) watched.insert(wd);
+    return wd >= 0;
+  };
+  if (!root.empty() && watch(root, 0)) {
+    namespace fs = std::filesystem;
+    std::error_code error;
+    fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, error);
+    size_t entries = 0;
+    for (; !error && it != fs::recursive_directory_iterator() && !truncated; it.increment(error)) {
+      if (++entries > catalog::kMaxTftpRootEntries) {
+        truncated = true;
+        break;
+      }
+      std::error_code ignored;
+      // Symlinked folders are not walked: those the catalog follows are
+      // inside the root, so watched where they are.
+      if (it->is_symlink(ignored) || !it->is_directory(ignored)) continue;
+      if (it.depth() + 1 > catalog::kMaxTftpRootDepth) {  // the catalog does not read it
+        it.disable_recursion_pending();
+        continue;
+      }
+      watch(it->path().string(), IN_DONT_FOLLOW);
+    }
+  }
+  for (int wd : tftp_watches_) {
+    if (!watched.contains(wd) && wd != config_watch_ && wd != images_watch_) {
+      inotify_rm_watch(inotify_fd_, wd);
+    }
+  }
+  tftp_watches_ = std::move(watched);
+  if (truncated && !tftp_watches_truncated_) {
+    Log(Level::kWarning, absl::StrCat("event=tftp_root_partly_watched root=", Quote(root),
+                                      " watched_folders=", tftp_watches_.size(),
+                                      " detail=\"changes in other folders need a reload\""));
+  }
+  tftp_watches_truncated_ = truncated;
+}
+
+void Controller::LogWarnings(const std::string& why, const std::vector<std::string>& warnings) {
+  for (size_t i = 0; i < warnings.size() && i < kMaxLoggedWarnings; ++i) {
+    Log(Level::kWarning,
+        absl::StrCat("event=config_warning reason=", why, " warning=", Quote(warnings[i])));
+  }
+  if (warnings.size() > kMaxLoggedWarnings) {
+    Log(Level::kWarning, absl::StrCat("event=config_warnings_not_logged reason=", why,
+                                      " count=", warnings.size() - kMaxLoggedWarnings));
+  }
+}
+
 std::string Controller::HandleInotify() {
   alignas(inotify_event) char buffer[8192];
   std::string reason;
@@ -258,14 +332,19 @@ std::string Controller::HandleInotify() {
     for (ssize_t at = 0; at < n;) {
       const auto* event = reinterpret_cast<const inotify_event*>(buffer + at);
       if (event->wd == images_watch_ && reason.empty()) reason = "images_changed";
+      if (tftp_watches_.contains(event->wd) && reason.empty()) reason = "tftp_changed";
       if (event->wd == config_watch_ && event->len > 0 && name == event->name) {
         reason = "config_changed";
       }
+      // Events were lost: whatever they were, a reload catches up.
+      if ((event->mask & IN_Q_OVERFLOW) && reason.empty()) reason = "inotify_overflow";
       if (event->mask & IN_IGNORED) {
         // The watched directory went away (or was unwatched): watch anew.
+        bool config_or_images = event->wd == images_watch_ || event->wd == config_watch_;
         if (event->wd == images_watch_) images_watch_ = -1;
         if (event->wd == config_watch_) config_watch_ = -1;
-        reason = reason.empty() ? "config_changed" : reason;
+        tftp_watches_.erase(event->wd);
+        if (config_or_images && reason.empty()) reason = "config_changed";
       }
       at += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
     }
@@ -468,8 +547,9 @@ std::string Controller::StatusJson() {
       ",\"config\":", JsonString(options_.config_path), ",\"control\":{\"pid\":", getpid(),
       ",\"uptime_s\":", (now - started_ns_) / 1'000'000'000,
       ",\"published_generation\":", publisher_->generation(), ",\"reloads_ok\":", reloads_ok_,
-      ",\"reloads_failed\":", reloads_failed_,
-      ",\"last_reload\":{\"ok\":", last_reload_.ok ? "true" : "false",
+      ",\"reloads_failed\":", reloads_failed_, ",\"tftp\":{\"files\":", tftp_files_,
+      ",\"compile_warnings\":", compile_warnings_, ",\"watched_folders\":", tftp_watches_.size(),
+      "},\"last_reload\":{\"ok\":", last_reload_.ok ? "true" : "false",
       ",\"reason\":", JsonString(last_reload_reason_), ",\"time_ns\":", last_reload_ns_,
       ",\"error\":", JsonString(last_reload_.error), "}},\"dataplane\":", dataplane,
       ",\"counters\":", counters, "}");

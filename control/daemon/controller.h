@@ -1,13 +1,15 @@
 // stampede-control's core: loads, validates and compiles the config,
-// publishes the BootPolicy, watches the config file and the images folder,
-// reads the dataplane's events and counters, supervises the dataplane when
-// asked, and serves the HTTP/JSON API. One thread, one poll loop.
+// publishes the BootPolicy, watches the config file, the images folder and
+// the TFTP root, reads the dataplane's events and counters, supervises the
+// dataplane when asked, and serves the HTTP/JSON API. One thread, one poll
+// loop.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -40,6 +42,11 @@ inline constexpr std::chrono::milliseconds kReloadDebounce{200};
 // and it is reported dead.
 inline constexpr std::chrono::milliseconds kHeartbeatTimeout{2000};
 inline constexpr std::chrono::milliseconds kLoopTick{100};
+// Folders of the TFTP root watched for changes (inotify watches are a
+// per-user kernel resource); changes deeper in a bigger root need a reload.
+inline constexpr size_t kMaxTftpWatches = 4096;
+// Compile warnings logged per reload; the rest are counted.
+inline constexpr size_t kMaxLoggedWarnings = 20;
 
 struct ReloadResult {
   bool ok = false;
@@ -74,8 +81,14 @@ class Controller {
   std::string Metrics();
   void PollDataplane();
   void UpdateWatches();
+  // Watches `root` and its folders (bounded), unwatches folders no longer
+  // in it. Called before the root is catalogued, so a change made after the
+  // scan always makes another reload.
+  void UpdateTftpWatches(const std::string& root);
+  void LogWarnings(const std::string& why, const std::vector<std::string>& warnings);
   // Drains inotify; returns why to reload ("config_changed",
-  // "images_changed") or "" when nothing relevant changed.
+  // "images_changed", "tftp_changed", "inotify_overflow") or "" when nothing
+  // relevant changed.
   std::string HandleInotify();
   bool DataplaneAlive(const policy::StatusSnapshot& s) const;
 
@@ -92,6 +105,11 @@ class Controller {
   int signal_fd_ = -1;
   int config_watch_ = -1;
   int images_watch_ = -1;
+  std::set<int> tftp_watches_;
+  bool tftp_watches_truncated_ = false;
+  // Of the last config compiled: files in its TFTP catalog, warnings.
+  size_t tftp_files_ = 0;
+  size_t compile_warnings_ = 0;
   std::optional<std::chrono::steady_clock::time_point> reload_at_;
   std::string reload_reason_;
   uint64_t reloads_ok_ = 0;

@@ -8,36 +8,38 @@
 
 namespace stampede::net {
 
-#define STAMPEDE_DROP_REASONS(X)                                                             \
-  X(kEthernetTruncated, "ethernet_truncated")                                                \
-  X(kVlanTruncated, "vlan_truncated")                                                        \
-  X(kVlanStacked, "vlan_stacked")                                                            \
-  X(kNotOurMac, "not_our_mac")                                                               \
-  X(kArpTruncated, "arp_truncated")                                                          \
-  X(kArpMalformed, "arp_malformed")                                                          \
-  X(kArpNotForUs, "arp_not_for_us")                                                          \
-  X(kIpv4Truncated, "ipv4_truncated")                                                        \
-  X(kIpv4BadVersion, "ipv4_bad_version")                                                     \
-  X(kIpv4BadHeaderLength, "ipv4_bad_header_length")                                          \
-  X(kIpv4BadTotalLength, "ipv4_bad_total_length")                                            \
-  X(kIpv4BadChecksum, "ipv4_bad_checksum")                                                   \
-  X(kIpv4Fragment, "ipv4_fragment")                                                          \
-  X(kIpv4BadSource, "ipv4_bad_source")                                                       \
-  X(kIpv4NotForUs, "ipv4_not_for_us")                                                        \
-  X(kUdpTruncated, "udp_truncated")                                                          \
-  X(kUdpBadLength, "udp_bad_length")                                                         \
-  X(kUdpBadChecksum, "udp_bad_checksum")                                                     \
-  X(kIcmpTruncated, "icmp_truncated")                                                        \
-  X(kIcmpBadChecksum, "icmp_bad_checksum")                                                   \
-  X(kIcmpUnhandled, "icmp_unhandled")                                                        \
-  X(kNoExceptionPath, "no_exception_path")                                                   \
-  X(kExceptionQueueFull, "exception_queue_full")                                             \
-  X(kTxQueueFull, "tx_queue_full")                                                           \
-  X(kNoPolicy, "no_policy") /* boot request before the first policy */                       \
-  X(kDhcpMalformed, "dhcp_malformed")                                                        \
-  X(kDhcpQueueFull, "dhcp_queue_full")  /* handoff to the DHCP worker full */                \
-  X(kJournalFailed, "journal_failed")   /* ACK withheld: its lease did not reach the disk */ \
-  X(kJournalBacklog, "journal_backlog") /* ACK refused: journal batch or ACK queue full */
+#define STAMPEDE_DROP_REASONS(X)                                                              \
+  X(kEthernetTruncated, "ethernet_truncated")                                                 \
+  X(kVlanTruncated, "vlan_truncated")                                                         \
+  X(kVlanStacked, "vlan_stacked")                                                             \
+  X(kNotOurMac, "not_our_mac")                                                                \
+  X(kArpTruncated, "arp_truncated")                                                           \
+  X(kArpMalformed, "arp_malformed")                                                           \
+  X(kArpNotForUs, "arp_not_for_us")                                                           \
+  X(kIpv4Truncated, "ipv4_truncated")                                                         \
+  X(kIpv4BadVersion, "ipv4_bad_version")                                                      \
+  X(kIpv4BadHeaderLength, "ipv4_bad_header_length")                                           \
+  X(kIpv4BadTotalLength, "ipv4_bad_total_length")                                             \
+  X(kIpv4BadChecksum, "ipv4_bad_checksum")                                                    \
+  X(kIpv4Fragment, "ipv4_fragment")                                                           \
+  X(kIpv4BadSource, "ipv4_bad_source")                                                        \
+  X(kIpv4NotForUs, "ipv4_not_for_us")                                                         \
+  X(kUdpTruncated, "udp_truncated")                                                           \
+  X(kUdpBadLength, "udp_bad_length")                                                          \
+  X(kUdpBadChecksum, "udp_bad_checksum")                                                      \
+  X(kIcmpTruncated, "icmp_truncated")                                                         \
+  X(kIcmpBadChecksum, "icmp_bad_checksum")                                                    \
+  X(kIcmpUnhandled, "icmp_unhandled")                                                         \
+  X(kNoExceptionPath, "no_exception_path")                                                    \
+  X(kExceptionQueueFull, "exception_queue_full")                                              \
+  X(kTxQueueFull, "tx_queue_full")                                                            \
+  X(kNoPolicy, "no_policy") /* boot request before the first policy */                        \
+  X(kDhcpMalformed, "dhcp_malformed")                                                         \
+  X(kDhcpQueueFull, "dhcp_queue_full")   /* handoff to the DHCP worker full */                \
+  X(kJournalFailed, "journal_failed")    /* ACK withheld: its lease did not reach the disk */ \
+  X(kJournalBacklog, "journal_backlog")  /* ACK refused: journal batch or ACK queue full */   \
+  X(kTftpNotUnicast, "tftp_not_unicast") /* TFTP to a broadcast address */                    \
+  X(kTftpQueueFull, "tftp_queue_full")   /* handoff to the session's worker full */
 
 enum class DropReason : uint8_t {
 #define STAMPEDE_DROP_ENUM(name, text) name,

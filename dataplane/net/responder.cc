@@ -75,9 +75,12 @@ Decision Responder::HandleIpv4(ByteSpan frame, const ParsedPacket& p, uint64_t n
   }
   if (p.l4 == L4Kind::kUdp && IsBootServicePort(p.udp.destination_port)) {
     if (!boot_services_) return Drop(DropReason::kNoPolicy);
-    if (p.udp.destination_port != kTftpPort) {
+    if (p.udp.destination_port == kDhcpServerPort || p.udp.destination_port == kPxeBootServerPort) {
       return {Verdict::kDhcp, DropReason::kEthernetTruncated, Answer::kNone};
     }
+    // TFTP is unicast only (RFC 1350 has no broadcast requests).
+    if (!local_.IsOurUnicast(ip.destination)) return Drop(DropReason::kTftpNotUnicast);
+    return {Verdict::kTftp, DropReason::kEthernetTruncated, Answer::kNone};
   }
   if (p.l4 != L4Kind::kIcmp || p.icmp.type != kIcmpEchoRequest) return Exception();
   // Like Linux (icmp_echo_ignore_broadcasts), answer only echoes sent to us.

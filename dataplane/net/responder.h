@@ -18,6 +18,7 @@ enum class Verdict : uint8_t {
   kException,  // not ours to answer: give it to the kernel
   kDrop,
   kDhcp,  // a DHCP or proxyDHCP request (UDP 67/4011) for the DHCP worker
+  kTftp,  // a TFTP request (UDP 69) or a packet to a TFTP session port
 };
 
 // What the responder did, so the worker counts it.
@@ -62,8 +63,14 @@ class Responder {
 inline constexpr uint16_t kDhcpServerPort = 67;
 inline constexpr uint16_t kPxeBootServerPort = 4011;
 inline constexpr uint16_t kTftpPort = 69;
+// TFTP session ports: above Linux's default ephemeral range (32768-60999),
+// so the kernel behind the exception path never picks one of ours.
+inline constexpr uint16_t kTftpFirstSessionPort = 61000;
+inline constexpr uint16_t kTftpLastSessionPort = 65535;
+constexpr bool IsTftpSessionPort(uint16_t port) { return port >= kTftpFirstSessionPort; }
 constexpr bool IsBootServicePort(uint16_t port) {
-  return port == kDhcpServerPort || port == kPxeBootServerPort || port == kTftpPort;
+  return port == kDhcpServerPort || port == kPxeBootServerPort || port == kTftpPort ||
+         IsTftpSessionPort(port);
 }
 
 // Writes an ARP announcement (RFC 5227 §3) for `ip` into `frame` (at least

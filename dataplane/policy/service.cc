@@ -107,12 +107,13 @@ void PolicyService::PollOnce() {
     Log(LogLevel::kInfo, "event=policy_region_empty detail=\"waiting for the first publish\"");
   }
   if (read->outcome != ReadOutcome::kNew) return;
-  absl::StatusOr<std::unique_ptr<const PolicyTables>> tables =
+  absl::StatusOr<std::unique_ptr<PolicyTables>> tables =
       BuildTables(read->payload, read->generation);
   if (!tables.ok()) {
     Refuse(read->generation, std::string(tables.status().message()));
     return;
   }
+  if (prepare_) prepare_(**tables);
   Apply(*std::move(tables));
 }
 

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +38,11 @@ class PolicyService {
   ~PolicyService();
 
   const PolicyPointer& current() const { return current_; }
+  // Runs on the service thread on every policy that passed its checks,
+  // before the workers see it: attaches what the tables need from outside
+  // (the TFTP catalog's open files).
+  using Prepare = std::function<void(PolicyTables&)>;
+  void SetPrepare(Prepare prepare) { prepare_ = std::move(prepare); }
   // One pass: read the region, apply or refuse, free retired policies.
   void PollOnce();
   // Passes every kPolicyPollMillis until `stop`.
@@ -64,6 +70,7 @@ class PolicyService {
     const PolicyTables* tables;
   };
   std::vector<Retired> retired_;
+  Prepare prepare_;
 };
 
 // Registers "/stampede/policy" on DPDK's telemetry socket: state, applied

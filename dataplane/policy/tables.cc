@@ -1,10 +1,15 @@
 #include "dataplane/policy/tables.h"
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "dataplane/net/address.h"
+#include "dataplane/tftp/message.h"
 
 namespace stampede::policy {
 namespace {
@@ -73,6 +78,69 @@ absl::Status CheckProfile(const v1::CompiledProfile& profile, const std::string&
   return absl::OkStatus();
 }
 
+absl::Status CheckTftpSizes(uint32_t max_blksize, uint32_t max_windowsize,
+                            const std::string& where) {
+  if (max_blksize < kMinTftpBlksize || max_blksize > kMaxTftpBlksize) {
+    return Bad(where, absl::StrCat("max blksize ", max_blksize, " outside 8..65464"));
+  }
+  if (max_windowsize == 0 || max_windowsize > kMaxTftpWindowsize) {
+    return Bad(where, absl::StrCat("max windowsize ", max_windowsize, " outside 1..65535"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckTftpClass(const v1::CompiledTftpClass& tftp_class, const std::string& where) {
+  if (tftp_class.prefix_length() > 32) return Bad(where, "prefix length over 32");
+  if ((tftp_class.network() & ~PrefixMask(tftp_class.prefix_length())) != 0) {
+    return Bad(where, "network has host bits set");
+  }
+  if (tftp_class.rollover_to() > 1) {
+    return Bad(where, absl::StrCat("rollover to ", tftp_class.rollover_to(), ", not 0 or 1"));
+  }
+  return CheckTftpSizes(tftp_class.max_blksize(), tftp_class.max_windowsize(), where);
+}
+
+// Paths sorted and unique: lookups and the control plane's diffs rely on it.
+absl::Status CheckCatalogFile(const v1::CatalogFile& file, const v1::CatalogFile* previous,
+                              const std::string& where) {
+  std::optional<std::string> normal = tftp::NormalisePath(file.path());
+  if (!normal || *normal != file.path()) {
+    return Bad(where, absl::StrCat("path '", absl::CHexEscape(file.path()), "' is not normalised"));
+  }
+  if (previous != nullptr && !(previous->path() < file.path())) {
+    return Bad(where, absl::StrCat("path '", file.path(), "' unsorted or repeated"));
+  }
+  if (!file.source().starts_with('/') || file.source().find('\0') != std::string::npos) {
+    return Bad(where, absl::StrCat("source '", absl::CHexEscape(file.source()),
+                                   "' is not an absolute path"));
+  }
+  if (file.length() > UINT64_MAX - file.offset()) {
+    return Bad(where, "offset + length overflows");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckTftp(const v1::CompiledTftp& tftp) {
+  if (absl::Status status = CheckTftpSizes(tftp.max_blksize(), tftp.max_windowsize(), "tftp");
+      !status.ok()) {
+    return status;
+  }
+  if (tftp.rollover_to() > 1) {
+    return Bad("tftp", absl::StrCat("rollover to ", tftp.rollover_to(), ", not 0 or 1"));
+  }
+  for (int i = 0; i < tftp.client_classes_size(); ++i) {
+    absl::Status status =
+        CheckTftpClass(tftp.client_classes(i), absl::StrCat("tftp.client_classes[", i, "]"));
+    if (!status.ok()) return status;
+  }
+  for (int i = 0; i < tftp.files_size(); ++i) {
+    absl::Status status = CheckCatalogFile(tftp.files(i), i > 0 ? &tftp.files(i - 1) : nullptr,
+                                           absl::StrCat("tftp.files[", i, "]"));
+    if (!status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status CheckPolicy(const v1::BootPolicy& policy) {
@@ -107,13 +175,7 @@ absl::Status CheckPolicy(const v1::BootPolicy& policy) {
       return status;
     }
   }
-  const v1::CompiledTftp& tftp = policy.tftp();
-  if (tftp.max_blksize() < kMinTftpBlksize || tftp.max_blksize() > kMaxTftpBlksize) {
-    return Bad("tftp", absl::StrCat("max blksize ", tftp.max_blksize(), " outside 8..65464"));
-  }
-  if (tftp.max_windowsize() == 0 || tftp.max_windowsize() > kMaxTftpWindowsize) {
-    return Bad("tftp", absl::StrCat("max windowsize ", tftp.max_windowsize(), " outside 1..65535"));
-  }
+  if (absl::Status status = CheckTftp(policy.tftp()); !status.ok()) return status;
   if (policy.http_port() == 0 || policy.http_port() > 65535) {
     return Bad("http_port", absl::StrCat(policy.http_port(), " is not a port"));
   }
@@ -148,8 +210,40 @@ const v1::CompiledSubnet* PolicyTables::SubnetOf(uint32_t address) const {
   return nullptr;
 }
 
-absl::StatusOr<std::unique_ptr<const PolicyTables>> BuildTables(std::span<const std::byte> payload,
-                                                                uint64_t generation) {
+std::optional<uint32_t> PolicyTables::FindFileIndex(std::string_view normalised_path) const {
+  auto found = [this](absl::string_view key) -> std::optional<uint32_t> {
+    auto it = file_by_path.find(key);
+    if (it == file_by_path.end()) return std::nullopt;
+    return it->second;
+  };
+  if (!policy.tftp().case_insensitive()) {
+    return found(absl::string_view(normalised_path.data(), normalised_path.size()));
+  }
+  // Catalog paths are normalised, so never longer than a request can name.
+  if (normalised_path.size() > tftp::kMaxPathLength) return std::nullopt;
+  char folded[tftp::kMaxPathLength];
+  for (size_t i = 0; i < normalised_path.size(); ++i) {
+    folded[i] = absl::ascii_tolower(static_cast<unsigned char>(normalised_path[i]));
+  }
+  return found(absl::string_view(folded, normalised_path.size()));
+}
+
+const v1::CatalogFile* PolicyTables::FindFile(std::string_view normalised_path) const {
+  std::optional<uint32_t> index = FindFileIndex(normalised_path);
+  return index ? &policy.tftp().files(static_cast<int>(*index)) : nullptr;
+}
+
+const v1::CompiledTftpClass* PolicyTables::TftpClassOf(uint32_t client_address) const {
+  for (const v1::CompiledTftpClass& tftp_class : policy.tftp().client_classes()) {
+    if ((client_address & PrefixMask(tftp_class.prefix_length())) == tftp_class.network()) {
+      return &tftp_class;
+    }
+  }
+  return nullptr;
+}
+
+absl::StatusOr<std::unique_ptr<PolicyTables>> BuildTables(std::span<const std::byte> payload,
+                                                          uint64_t generation) {
   auto tables = std::make_unique<PolicyTables>();
   tables->generation = generation;
   if (!tables->policy.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
@@ -175,7 +269,16 @@ absl::StatusOr<std::unique_ptr<const PolicyTables>> BuildTables(std::span<const 
       return Bad(where, "fixed address repeated");
     }
   }
-  return std::unique_ptr<const PolicyTables>(std::move(tables));
+  const v1::CompiledTftp& tftp = tables->policy.tftp();
+  tables->file_by_path.reserve(static_cast<size_t>(tftp.files_size()));
+  for (int i = 0; i < tftp.files_size(); ++i) {
+    std::string key = tftp.case_insensitive() ? absl::AsciiStrToLower(tftp.files(i).path())
+                                              : tftp.files(i).path();
+    if (!tables->file_by_path.emplace(std::move(key), static_cast<uint32_t>(i)).second) {
+      return Bad(absl::StrCat("tftp.files[", i, "]"), "path repeated ignoring case");
+    }
+  }
+  return tables;
 }
 
 }  // namespace stampede::policy

@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
@@ -33,6 +34,13 @@ struct PolicyTables {
   absl::flat_hash_map<std::string, uint32_t> host_by_remote_id;
   // Fixed addresses of hosts: never handed out of a pool to anyone else.
   absl::flat_hash_map<uint32_t, uint32_t> host_by_address;
+  // TFTP catalog path (ASCII-lowercased when tftp.case_insensitive) -> index
+  // into policy.tftp().files().
+  absl::flat_hash_map<std::string, uint32_t> file_by_path;
+  // By catalog index: the dataplane's open file for it (dataplane/io), set
+  // by the policy service's prepare step before workers see the tables;
+  // empty until then.
+  std::vector<uint32_t> file_ids;
 
   // The host reserved for `mac` (6 bytes), if any.
   const v1::CompiledHost* HostByMac(std::span<const std::byte, 6> mac) const;
@@ -40,6 +48,14 @@ struct PolicyTables {
                                          std::string_view remote_id) const;
   // The subnet whose network holds `address` (host order), if any.
   const v1::CompiledSubnet* SubnetOf(uint32_t address) const;
+  // The catalog file a request names, by its path as tftp::NormalisePath
+  // made it; ignoring ASCII case when the policy says so. Never allocates.
+  const v1::CatalogFile* FindFile(std::string_view normalised_path) const;
+  // The same, as its index into policy.tftp().files() (and file_ids).
+  std::optional<uint32_t> FindFileIndex(std::string_view normalised_path) const;
+  // The first TFTP client class whose network holds `client_address` (host
+  // order), if any.
+  const v1::CompiledTftpClass* TftpClassOf(uint32_t client_address) const;
 };
 
 // Parses and checks a serialized BootPolicy and builds its tables. Refuses
@@ -47,9 +63,14 @@ struct PolicyTables {
 // bytes, prefixes over 32, host bits in a network, pools reversed, outside
 // their subnet, unsorted or overlapping, profile references past the end,
 // MACs not 6 bytes or repeated, TFTP sizes outside their RFC ranges, paths
-// that climb out of their root.
-absl::StatusOr<std::unique_ptr<const PolicyTables>> BuildTables(std::span<const std::byte> payload,
-                                                                uint64_t generation);
+// that climb out of their root, TFTP client classes like bad subnets, a
+// catalog whose paths are unsorted, repeated (also ignoring case when it is
+// case-insensitive) or not normalised, whose sources are not absolute or
+// whose extents overflow, rollover to other than 0 or 1.
+// Mutable until published, so the dataplane can attach what it opened
+// (file_ids); immutable once workers can see it.
+absl::StatusOr<std::unique_ptr<PolicyTables>> BuildTables(std::span<const std::byte> payload,
+                                                          uint64_t generation);
 
 // Same checks on a parsed policy (the control plane runs them before it
 // publishes, so what it publishes is what the dataplane accepts).

@@ -64,6 +64,9 @@ absl::Status StartPort(uint16_t port_id, const QueueConfig& config) {
     conf.rx_adv_conf.rss_conf.rss_hf =
         info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP | RTE_ETH_RSS_TCP);
   }
+  // Chained frames (TFTP DATA: headers + a block cache segment) where the
+  // port takes them.
+  conf.txmode.offloads = info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
   if (int rc = rte_eth_dev_configure(port_id, config.queues, config.queues, &conf); rc != 0) {
     return DpdkError("configure", rc);
   }
@@ -143,6 +146,18 @@ uint32_t MbufPoolSize(uint32_t workers, uint32_t ports, uint16_t rx_descriptors,
   uint32_t size = 1;
   while (size - 1 < needed) size <<= 1;  // mempools are most efficient at 2^n - 1
   return size - 1;
+}
+
+bool PortTakesChains(uint16_t port_id) {
+  rte_eth_dev_info info{};
+  if (rte_eth_dev_info_get(port_id, &info) != 0) return false;
+  return (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0;
+}
+
+uint32_t PortMtu(uint16_t port_id) {
+  uint16_t mtu = 0;
+  if (rte_eth_dev_get_mtu(port_id, &mtu) != 0 || mtu < 576) return 1500;
+  return mtu;
 }
 
 }  // namespace stampede::port

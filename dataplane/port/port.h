@@ -36,6 +36,11 @@ net::MacAddress PortMac(uint16_t port_id);
 // promiscuous mode so frames for `mac` still arrive (af_packet, some vdevs).
 absl::Status UseMac(uint16_t port_id, net::MacAddress mac);
 
+// Whether the port transmits chained (multi-segment) mbufs.
+bool PortTakesChains(uint16_t port_id);
+// The port's MTU (1500 when it cannot say).
+uint32_t PortMtu(uint16_t port_id);
+
 // Hot-plugs a net_tap port whose kernel interface `iface` carries `mac`.
 absl::StatusOr<uint16_t> CreateTap(const std::string& iface, net::MacAddress mac);
 

@@ -80,7 +80,36 @@ int Dhcp(const char*, const char*, rte_tel_data* d) {
   return 0;
 }
 
+std::span<const TftpCounters> tftp_counters;
+uint64_t tftp_cache_bytes = 0;
+bool tftp_zero_copy = false;
+
+int Tftp(const char*, const char*, rte_tel_data* d) {
+  rte_tel_data_start_dict(d);
+#define STAMPEDE_TFTP_WRITE(name)                                                              \
+  {                                                                                            \
+    uint64_t sum = 0;                                                                          \
+    for (const TftpCounters& c : tftp_counters) sum += c.name.load(std::memory_order_relaxed); \
+    rte_tel_data_add_dict_u64(d, #name, sum);                                                  \
+  }
+  STAMPEDE_TFTP_COUNTERS(STAMPEDE_TFTP_WRITE)
+  STAMPEDE_TFTP_WRITE(sessions_active)
+#undef STAMPEDE_TFTP_WRITE
+  rte_tel_data_add_dict_u64(d, "cache_bytes", tftp_cache_bytes);
+  rte_tel_data_add_dict_u64(d, "zero_copy", tftp_zero_copy ? 1 : 0);
+  return 0;
+}
+
 }  // namespace
+
+void RegisterTftpTelemetry(std::span<const TftpCounters> counters, uint64_t cache_bytes,
+                           bool zero_copy) {
+  tftp_counters = counters;
+  tftp_cache_bytes = cache_bytes;
+  tftp_zero_copy = zero_copy;
+  rte_telemetry_register_cmd("/stampede/tftp", Tftp,
+                             "TFTP counters summed over workers. Takes no parameters");
+}
 
 void RegisterDhcpTelemetry(const dhcp::DhcpCounters& counters) {
   dhcp_counters = &counters;

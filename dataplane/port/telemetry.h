@@ -3,6 +3,7 @@
 //   /stampede/lcore_stats,<n>  counters of worker n
 //   /stampede/info             port, addresses, workers, pool
 //   /stampede/dhcp             the DHCP server's counters
+//   /stampede/tftp             TFTP counters summed over workers
 // (query with dpdk-telemetry.py or any client of the v2 socket).
 #pragma once
 
@@ -11,6 +12,7 @@
 
 #include "dataplane/dhcp/server.h"
 #include "dataplane/port/counters.h"
+#include "dataplane/port/tftp_engine.h"
 
 namespace stampede::port {
 
@@ -28,5 +30,9 @@ void RegisterTelemetry(std::span<const LcoreCounters> counters, const TelemetryI
 
 // Registers /stampede/dhcp; `counters` must outlive EAL.
 void RegisterDhcpTelemetry(const dhcp::DhcpCounters& counters);
+
+// Registers /stampede/tftp; `counters` (one per worker) must outlive EAL.
+void RegisterTftpTelemetry(std::span<const TftpCounters> counters, uint64_t cache_bytes,
+                           bool zero_copy);
 
 }  // namespace stampede::port

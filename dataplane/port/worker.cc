@@ -15,6 +15,7 @@
 #include "dataplane/dhcp/journal_writer.h"
 #include "dataplane/dhcp/lease_event.h"
 #include "dataplane/policy/status_region.h"
+#include "dataplane/port/tftp_engine.h"
 
 namespace stampede::port {
 namespace {
@@ -76,14 +77,13 @@ void Worker::Run(const std::atomic<bool>& stop) {
 
 uint32_t Worker::PollOnce() {
   if (!announced_) Announce();
-  // The DHCP worker's clock for this poll: one TSC read and division, not
-  // one per request.
-  if (config_.dhcp != nullptr) now_ms_ = NowUnixMs();
+  // The clock for this poll: one TSC read and division, not one per request.
+  now_ms_ = NowUnixMs();
   if (config_.policy != nullptr) {
     policy_ = config_.policy->load(std::memory_order_acquire);
     responder_.SetBootServices(policy_ != nullptr);
   }
-  uint32_t moved = PollPort() + PollKernel() + PollDhcp();
+  uint32_t moved = PollPort() + PollKernel() + PollDhcp() + PollTftp();
   // Nothing of this poll's policy is held past here.
   if (config_.qsbr != nullptr) rte_rcu_qsbr_quiescent(config_.qsbr, config_.queue_id);
   return moved;
@@ -140,6 +140,9 @@ uint32_t Worker::PollPort() {
       case net::Verdict::kDrop:
         dropped[drop_count++] = m;
         counters_.Drop(decision.drop);
+        break;
+      case net::Verdict::kTftp:
+        RouteTftp(m, responder_.last_packet());
         break;
       case net::Verdict::kDhcp:
         if (config_.dhcp == nullptr) {
@@ -219,6 +222,46 @@ uint32_t Worker::PollDhcp() {
     if (outcome == DhcpOutcome::kDone) rte_pktmbuf_free(m);
   }
   Send(config_.port_id, replies, reply_count, net::DropReason::kTxQueueFull);
+  return count;
+}
+
+void Worker::RouteTftp(rte_mbuf* m, const net::ParsedPacket& p) {
+  uint16_t port = p.udp.destination_port;
+  if (policy_ == nullptr || config_.tftp == nullptr) {
+    counters_.Drop(net::DropReason::kNoPolicy);
+    rte_pktmbuf_free(m);
+    return;
+  }
+  // A request starts a session here; a session's packets go to its owner.
+  uint16_t owner = port == net::kTftpPort ? config_.queue_id : TftpPortOwner(port, config_.workers);
+  if (owner == config_.queue_id) {
+    config_.tftp->Handle(m, p, *policy_, now_ms_);
+    return;
+  }
+  if (config_.tftp_rings == nullptr || rte_ring_enqueue(config_.tftp_rings[owner], m) != 0) {
+    counters_.Drop(net::DropReason::kTftpQueueFull);
+    rte_pktmbuf_free(m);
+  }
+}
+
+uint32_t Worker::PollTftp() {
+  if (config_.tftp == nullptr) return 0;
+  unsigned count = 0;
+  if (config_.tftp_rings != nullptr && config_.workers > 1) {
+    rte_mbuf* frames[kBurstSize];
+    count = rte_ring_dequeue_burst(config_.tftp_rings[config_.queue_id],
+                                   reinterpret_cast<void**>(frames), kBurstSize, nullptr);
+    for (unsigned i = 0; i < count; ++i) {
+      net::ParsePacketInto(FrameOf(frames[i]), handoff_parse_);
+      if (handoff_parse_.ok && policy_ != nullptr) {
+        config_.tftp->Handle(frames[i], handoff_parse_.packet, *policy_, now_ms_);
+      } else {
+        counters_.Drop(net::DropReason::kNoPolicy);
+        rte_pktmbuf_free(frames[i]);
+      }
+    }
+  }
+  config_.tftp->Poll(now_ms_);
   return count;
 }
 

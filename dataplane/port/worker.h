@@ -33,6 +33,8 @@ struct PolicyTables;
 
 namespace stampede::port {
 
+class TftpEngine;
+
 // DPDK's customary burst (l2fwd, l3fwd): big enough to amortise the PMD call.
 inline constexpr uint16_t kBurstSize = 32;
 inline constexpr uint32_t kMbufCacheSize = 256;
@@ -60,6 +62,11 @@ struct WorkerConfig {
   dhcp::JournalWriter* journal = nullptr;
   // Where the DHCP worker reports lease events (its own ring).
   policy::StatusWriter* events = nullptr;
+  // This worker's TFTP sessions; frames for another worker's session port
+  // go to that worker's ring (tftp_rings[owner], multi-producer).
+  TftpEngine* tftp = nullptr;
+  rte_ring* const* tftp_rings = nullptr;
+  uint16_t workers = 1;
 };
 
 // ACKs waiting for their lease records to be durable: a boot storm's worth.
@@ -82,6 +89,10 @@ class Worker {
   uint32_t PollKernel();
   // The DHCP worker: frames other workers handed over, and lease expiry.
   uint32_t PollDhcp();
+  // TFTP frames other workers handed over, then the engine's timers and I/O.
+  uint32_t PollTftp();
+  // A TFTP frame: handled here or handed to the session port's owner.
+  void RouteTftp(rte_mbuf* m, const net::ParsedPacket& p);
   enum class DhcpOutcome { kSend, kHeld, kDone };
   // Answers one DHCP frame in place. kSend: `m` is a reply to send now;
   // kHeld: an ACK kept until its journal batch is durable; kDone: nothing
@@ -106,7 +117,7 @@ class Worker {
   uint64_t tsc_per_ms_ = 1;
   uint64_t tsc_base_ = 0;
   uint64_t unix_base_ms_ = 0;
-  uint64_t now_ms_ = 0;  // wall-clock ms at the start of this poll (DHCP worker)
+  uint64_t now_ms_ = 0;  // wall-clock ms at the start of this poll
   // A lease change waiting for its journal batch: the ACK to send (null for
   // a release or decline) and what to report once durable.
   struct HeldAck {

@@ -4,7 +4,9 @@ the dataplane the whole time (ping over a veth, net_af_packet):
 
 1. Before any policy the dataplane serves nothing and says so: boot requests
    (UDP 67) are dropped and counted as no_policy, ARP/ICMP still answered.
-2. stampede-control publishes; the dataplane applies it.
+2. stampede-control publishes; the dataplane applies it. Changes to the
+   config, SIGHUP, the images folder and files under the TFTP root (nested
+   folders included) each make a reload.
 3. The config changes 100 times (written in place and replaced by rename):
    every generation is applied, none refused, and the client loses nothing.
    A broken config is refused with file:line:column and the policy stays.
@@ -134,6 +136,27 @@ def wait_reload(api, reason, timeout=10):
         time.sleep(0.02)
 
 
+def wait_tftp(api, files, watched=None, timeout=10):
+    """Polls (bounded) until control's last compiled policy catalogues
+    `files` files under the TFTP root (and watches `watched` folders)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        tftp = api.status()["control"]["tftp"]
+        if tftp["files"] == files and watched in (None, tftp["watched_folders"]):
+            return api.wait_applied()
+        assert time.monotonic() < deadline, f"want {files} files, {watched} folders: {tftp}"
+        time.sleep(0.02)
+
+
+def put(scratch, folder, name, data=b"boot"):
+    """A file appears in `folder` at once (written beside, renamed in), as
+    package managers and rsync make them: one inotify event, one reload."""
+    staged = os.path.join(scratch, name + ".staged")
+    with open(staged, "wb") as f:
+        f.write(data)
+    os.rename(staged, os.path.join(folder, name))
+
+
 def start_pinger(lab, seconds):
     return lab.spawn(lab.client_ns, ["ping", "-n", "-i", "0.01", "-W", "1", "-w", str(seconds),
                                      lab.server_ip], "ping")
@@ -236,6 +259,31 @@ def main():
         with open(os.path.join(images, "new.iso"), "wb") as f:
             f.write(b"\0" * 2048)
         wait_reload(api, "images_changed")
+        # Changes under the TFTP root are picked up without a reload: files
+        # dropped in, also into a folder made after the start, renamed, removed.
+        tftp_root = os.path.join(tmp, "tftp")
+        os.mkdir(tftp_root)
+        put(tmp, tftp_root, "pxelinux.0")
+        write_config(config, config_text(lab, 10) + f"images: {{folder: {images}}}\n"
+                     f"tftp: {{root: {tftp_root}}}\n", by_rename=True)
+        wait_tftp(api, files=1, watched=1)
+        put(tmp, tftp_root, "ipxe.efi")
+        status = wait_tftp(api, files=2)
+        assert status["control"]["last_reload"]["reason"] == "tftp_changed", status
+        boot = os.path.join(tftp_root, "boot")
+        os.mkdir(boot)
+        wait_tftp(api, files=2, watched=2)
+        put(tmp, boot, "grub.cfg")
+        generation = wait_tftp(api, files=3)["control"]["published_generation"]
+        os.rename(os.path.join(boot, "grub.cfg"), os.path.join(boot, "grub2.cfg"))
+        deadline = time.monotonic() + 10
+        while api.status()["control"]["published_generation"] == generation:
+            assert time.monotonic() < deadline, "a rename under the TFTP root made no publish"
+            time.sleep(0.02)
+        wait_tftp(api, files=3)
+        os.remove(os.path.join(tftp_root, "ipxe.efi"))
+        wait_tftp(api, files=2)
+        assert api.status()["dataplane"]["policies_refused"] == 0
         first = api.wait_applied()["control"]["published_generation"]
         code, body = api.call("HEAD", "/status")
         assert code == 200 and body == "", (code, body)

@@ -46,6 +46,30 @@ TEST(CheckTest, InvalidConfigExitsOneWithEveryProblem) {
   std::filesystem::remove(path);
 }
 
+TEST(CheckTest, TftpRootIsCataloguedAndWhatIsLeftOutIsAWarning) {
+  std::filesystem::path root = std::filesystem::temp_directory_path() / "stampede_check_root";
+  std::filesystem::create_directories(root);
+  std::ofstream(root / "pxelinux.0") << "pxe";
+  std::ofstream(root / "a\\b") << "backslash";
+  std::string path = Write("stampede_check_tftp.yaml",
+                           "dataplane: {port: net_null0, ipv4: [198.18.0.1/24]}\n"
+                           "tftp: {root: " +
+                               root.string() + "}\n");
+  std::ostringstream out, err;
+  EXPECT_EQ(Check(path, out, err), 0);
+  EXPECT_EQ(err.str(),
+            "warning: " + path + ":2:14: tftp.root: a\\\\b: a request for it is read as 'a/b'\n");
+  EXPECT_THAT(out.str(),
+              HasSubstr("tftp       root=" + root.string() + " (1 file served, 1 warning)\n"));
+  std::filesystem::remove_all(root);
+  std::ostringstream out_missing, err_missing;
+  EXPECT_EQ(Check(path, out_missing, err_missing), 1);
+  EXPECT_THAT(err_missing.str(), HasSubstr(path + ":2:14: tftp.root: '" + root.string() +
+                                           "' cannot be read: No such file or directory\n"));
+  EXPECT_THAT(err_missing.str(), HasSubstr(": 1 problem\n"));
+  std::filesystem::remove(path);
+}
+
 TEST(CheckTest, MissingFileIsAnError) {
   std::ostringstream out, err;
   EXPECT_EQ(Check("/nonexistent/stampede.yaml", out, err), 1);

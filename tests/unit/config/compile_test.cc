@@ -3,6 +3,9 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
 
 #include "control/publish/publisher.h"
 #include "dataplane/policy/reader.h"
@@ -84,6 +87,94 @@ TEST(CompileTest, RefusesAnInvalidConfigWithEveryProblem) {
   EXPECT_EQ(policy.status().message(),
             "c.yaml:3:41: hosts[0].profile: no profile named 'a'\n"
             "c.yaml:4:5: hosts[1]: needs a mac, circuit_id or remote_id to be recognised");
+}
+
+TEST(CompileTest, TftpClientClassesTakeTheGlobalValuesAsDefaults) {
+  v1::BootPolicy policy = CompileOrDie(std::string(kConfig) + R"(tftp:
+  max_blksize: 1400
+  rollover_to: 1
+  case_insensitive: true
+  client_classes:
+    - {network: 198.18.7.0/24, max_windowsize: 4}
+    - {network: 198.18.0.0/16, rollover_to: 1, max_blksize: 512}
+)");
+  const v1::CompiledTftp& tftp = policy.tftp();
+  EXPECT_EQ(tftp.max_blksize(), 1400u);
+  EXPECT_EQ(tftp.max_windowsize(), kDefaultTftpWindowsize);
+  EXPECT_EQ(tftp.rollover_to(), 1u);
+  EXPECT_TRUE(tftp.case_insensitive());
+  EXPECT_EQ(tftp.files_size(), 0);  // no root, no catalog
+  ASSERT_EQ(tftp.client_classes_size(), 2);
+  const v1::CompiledTftpClass& first = tftp.client_classes(0);
+  EXPECT_EQ(first.network(), 0xc6120700u);
+  EXPECT_EQ(first.prefix_length(), 24u);
+  EXPECT_EQ(first.rollover_to(), 0u);  // its own, not the global one
+  EXPECT_EQ(first.max_blksize(), 1400u);
+  EXPECT_EQ(first.max_windowsize(), 4u);
+  const v1::CompiledTftpClass& second = tftp.client_classes(1);
+  EXPECT_EQ(second.network(), 0xc6120000u);
+  EXPECT_EQ(second.prefix_length(), 16u);
+  EXPECT_EQ(second.rollover_to(), 1u);
+  EXPECT_EQ(second.max_blksize(), 512u);
+  EXPECT_EQ(second.max_windowsize(), kDefaultTftpWindowsize);
+}
+
+class CompileTftpRootTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = std::filesystem::temp_directory_path() /
+            ("stampede-compile-root-" + std::to_string(getpid()));
+    std::filesystem::create_directories(root_ / "boot");
+    std::ofstream(root_ / "pxelinux.0") << "pxe";
+    std::ofstream(root_ / "boot/BCD") << "bcd";
+    std::ofstream(root_ / "boot/bcd") << "bcd";
+    std::ofstream(root_ / "a\\b") << "backslash";
+  }
+  void TearDown() override { std::filesystem::remove_all(root_); }
+
+  absl::StatusOr<v1::BootPolicy> Compile(const std::string& tftp,
+                                         std::vector<std::string>* warnings) {
+    absl::StatusOr<LoadedConfig> loaded =
+        ParseConfig(std::string(kConfig) + tftp, "c.yaml", Format::kYaml);
+    EXPECT_TRUE(loaded.ok()) << loaded.status();
+    return config::Compile(*loaded, warnings);
+  }
+
+  std::filesystem::path root_;
+};
+
+// kConfig is 19 lines: the tftp block starts on line 20.
+TEST_F(CompileTftpRootTest, CataloguesTheRootAndWarnsOfWhatItLeavesOut) {
+  std::vector<std::string> warnings;
+  absl::StatusOr<v1::BootPolicy> policy =
+      Compile("tftp:\n  case_insensitive: true\n  root: " + root_.string() + "\n", &warnings);
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  ASSERT_EQ(policy->tftp().files_size(), 2);
+  EXPECT_EQ(policy->tftp().files(0).path(), "boot/BCD");
+  EXPECT_EQ(policy->tftp().files(1).path(), "pxelinux.0");
+  EXPECT_EQ(policy->tftp().files(1).length(), 3u);
+  EXPECT_TRUE(policy->tftp().files(1).source().ends_with("/pxelinux.0"));
+  ASSERT_EQ(warnings.size(), 2u);
+  EXPECT_EQ(warnings[0], "c.yaml:22:9: tftp.root: a\\\\b: a request for it is read as 'a/b'");
+  EXPECT_EQ(warnings[1],
+            "c.yaml:22:9: tftp.root: boot/bcd: same name ignoring case as 'boot/BCD', which is "
+            "served");
+  // Warnings are optional: the same policy without them.
+  absl::StatusOr<v1::BootPolicy> quiet =
+      Compile("tftp:\n  case_insensitive: true\n  root: " + root_.string() + "\n", nullptr);
+  ASSERT_TRUE(quiet.ok());
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(*quiet, *policy));
+}
+
+TEST_F(CompileTftpRootTest, AnUnreadableRootIsAnErrorAtTheField) {
+  std::vector<std::string> warnings;
+  std::string missing = (root_ / "missing").string();
+  absl::StatusOr<v1::BootPolicy> policy = Compile("tftp: {root: " + missing + "}\n", &warnings);
+  ASSERT_FALSE(policy.ok());
+  EXPECT_EQ(policy.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(policy.status().message(),
+            "c.yaml:20:14: tftp.root: '" + missing + "' cannot be read: No such file or directory");
+  EXPECT_TRUE(warnings.empty());
 }
 
 // The compiled policy through the real channel: published, read, parsed, equal.

@@ -30,6 +30,10 @@ TEST_P(BadConfigTest, IsRefusedWithLocation) {
 }
 
 constexpr char kSubnet[] = "dhcp:\n  subnets:\n    - subnet: 198.18.0.0/24\n      pools:\n";
+// Two good classes: a third, on line 6, is the one under test.
+constexpr char kClasses[] =
+    "tftp:\n  client_classes:\n    - {network: 198.18.6.0/24}\n    - {network: 10.0.0.0/8, "
+    "rollover_to: 1, max_blksize: 8, max_windowsize: 65535}\n";
 
 INSTANTIATE_TEST_SUITE_P(
     Table, BadConfigTest,
@@ -80,7 +84,31 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"bad_blksize", "tftp: {max_blksize: 70000}\n",
                   "c.yaml:2:21: tftp.max_blksize: must be 8..65464 (RFC 2348)"},
         BadConfig{"bad_router", "dhcp: {subnets: [{subnet: 198.18.0.0/24, router: gw}]}\n",
-                  "c.yaml:2:50: dhcp.subnets[0].router: 'gw' is not an IPv4 address"}),
+                  "c.yaml:2:50: dhcp.subnets[0].router: 'gw' is not an IPv4 address"},
+        BadConfig{"bad_windowsize", "tftp: {max_windowsize: 70000}\n",
+                  "c.yaml:2:24: tftp.max_windowsize: must be 1..65535 (RFC 7440)"},
+        BadConfig{"bad_rollover", "tftp: {rollover_to: 2}\n",
+                  "c.yaml:2:21: tftp.rollover_to: 2 is not 0 or 1"},
+        BadConfig{"class_network", std::string(kClasses) + "    - {network: 198.18.7.1/33}\n",
+                  "c.yaml:6:17: tftp.client_classes[2].network: '198.18.7.1/33' is not a "
+                  "network like 198.18.7.0/24"},
+        BadConfig{"class_network_missing", std::string(kClasses) + "    - {max_blksize: 512}\n",
+                  "c.yaml:6:7: tftp.client_classes[2].network: '' is not a network like "
+                  "198.18.7.0/24"},
+        BadConfig{"class_host_bits", std::string(kClasses) + "    - {network: 198.18.7.1/24}\n",
+                  "c.yaml:6:17: tftp.client_classes[2].network: '198.18.7.1/24' has host bits "
+                  "set"},
+        BadConfig{"class_rollover",
+                  std::string(kClasses) + "    - {network: 198.18.7.0/24, rollover_to: 3}\n",
+                  "c.yaml:6:45: tftp.client_classes[2].rollover_to: 3 is not 0 or 1"},
+        BadConfig{"class_blksize",
+                  std::string(kClasses) + "    - {network: 198.18.7.0/24, max_blksize: 7}\n",
+                  "c.yaml:6:45: tftp.client_classes[2].max_blksize: must be 8..65464 (RFC "
+                  "2348)"},
+        BadConfig{"class_windowsize",
+                  std::string(kClasses) + "    - {network: 198.18.7.0/24, max_windowsize: 65536}\n",
+                  "c.yaml:6:48: tftp.client_classes[2].max_windowsize: must be 1..65535 (RFC "
+                  "7440)"}),
     [](const auto& info) { return info.param.name; });
 
 TEST(ValidateTest, RequiresPortAndAddress) {
@@ -101,6 +129,17 @@ TEST(ValidateTest, FindsAnImageThatExists) {
   ASSERT_TRUE(loaded.ok());
   EXPECT_TRUE(Validate(*loaded).empty());
   std::filesystem::remove_all(dir);
+}
+
+TEST(ValidateTest, AcceptsTftpSettingsAtTheirLimits) {
+  absl::StatusOr<LoadedConfig> loaded =
+      ParseConfig(std::string(kBase) + kClasses +
+                      "    - {network: 0.0.0.0/0, max_blksize: 65464}\n  rollover_to: 1\n"
+                      "  case_insensitive: true\n  max_blksize: 65464\n  max_windowsize: 65535\n",
+                  "c.yaml", Format::kYaml);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  std::vector<std::string> problems = Validate(*loaded);
+  EXPECT_TRUE(problems.empty()) << problems[0];
 }
 
 TEST(DurationTest, Table) {

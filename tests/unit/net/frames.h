@@ -105,7 +105,7 @@ inline Frame UdpDatagram(uint16_t source_port, uint16_t destination_port, size_t
 }
 
 inline Frame Udp(size_t payload_length = 32, bool with_checksum = true, FrameSpec spec = {}) {
-  return Ipv4({}, UdpDatagram(40000, 69, payload_length, with_checksum), spec);
+  return Ipv4({}, UdpDatagram(40000, 9, payload_length, with_checksum), spec);
 }
 
 inline Frame IcmpMessage(uint8_t type, size_t payload_length = 56) {

@@ -104,16 +104,20 @@ TEST_F(ResponderTest, DropsBootRequestsUntilThereIsAPolicy) {
   Frame other = testing::Ipv4({}, testing::UdpDatagram(40000, 53, 32));
   EXPECT_EQ(Handle(other).verdict, Verdict::kException);
 
-  // With a policy: DHCP and proxyDHCP go to the DHCP worker, TFTP (until
-  // the dataplane serves it) to the kernel.
+  // With a policy: DHCP and proxyDHCP go to the DHCP worker, TFTP requests
+  // and session ports to the TFTP engine, the ports below to the kernel.
   responder_.SetBootServices(true);
   for (uint16_t port : {kDhcpServerPort, kPxeBootServerPort}) {
     Frame request = testing::Ipv4({}, testing::UdpDatagram(68, port, 32));
     EXPECT_EQ(Handle(request).verdict, Verdict::kDhcp) << port;
     EXPECT_EQ(responder_.last_packet().udp.destination_port, port);
   }
-  Frame tftp = testing::Ipv4({}, testing::UdpDatagram(40000, kTftpPort, 32));
-  EXPECT_EQ(Handle(tftp).verdict, Verdict::kException);
+  for (uint16_t port : {kTftpPort, kTftpFirstSessionPort, kTftpLastSessionPort}) {
+    Frame tftp = testing::Ipv4({}, testing::UdpDatagram(40000, port, 32));
+    EXPECT_EQ(Handle(tftp).verdict, Verdict::kTftp) << port;
+  }
+  Frame kernel_port = testing::Ipv4({}, testing::UdpDatagram(40000, kTftpFirstSessionPort - 1, 32));
+  EXPECT_EQ(Handle(kernel_port).verdict, Verdict::kException);
 }
 
 TEST_F(ResponderTest, DropsFramesForOtherMacsAndHosts) {

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "control/config/compile.h"
 #include "dataplane/policy/reader.h"
@@ -79,6 +80,25 @@ TEST_P(TablesRefuseTest, RefusesWithTheProblem) {
 
 v1::CompiledSubnet& Subnet(v1::BootPolicy& p) { return *p.mutable_dhcp()->mutable_subnets(0); }
 
+v1::CatalogFile& AddFile(v1::BootPolicy& p, const std::string& path,
+                         const std::string& source = "/srv/tftp/file") {
+  v1::CatalogFile* file = p.mutable_tftp()->add_files();
+  file->set_path(path);
+  file->set_source(source);
+  file->set_length(100);
+  return *file;
+}
+
+// 198.18.7.0/24, blksize 1468, windowsize 16.
+v1::CompiledTftpClass& AddClass(v1::BootPolicy& p) {
+  v1::CompiledTftpClass* tftp_class = p.mutable_tftp()->add_client_classes();
+  tftp_class->set_network(0xc6120700);
+  tftp_class->set_prefix_length(24);
+  tftp_class->set_max_blksize(1468);
+  tftp_class->set_max_windowsize(16);
+  return *tftp_class;
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Cases, TablesRefuseTest,
     ::testing::Values(
@@ -108,8 +128,139 @@ INSTANTIATE_TEST_SUITE_P(
                 "blksize"},
         BadCase{"Window", [](v1::BootPolicy& p) { p.mutable_tftp()->set_max_windowsize(0); },
                 "windowsize"},
-        BadCase{"HttpPort", [](v1::BootPolicy& p) { p.set_http_port(70000); }, "not a port"}),
+        BadCase{"HttpPort", [](v1::BootPolicy& p) { p.set_http_port(70000); }, "not a port"},
+        BadCase{"CatalogUnsorted",
+                [](v1::BootPolicy& p) {
+                  AddFile(p, "pxelinux.0");
+                  AddFile(p, "boot/grub.cfg");
+                },
+                "tftp.files[1]: path 'boot/grub.cfg' unsorted or repeated"},
+        BadCase{"CatalogRepeated",
+                [](v1::BootPolicy& p) {
+                  AddFile(p, "a");
+                  AddFile(p, "a");
+                },
+                "tftp.files[1]: path 'a' unsorted or repeated"},
+        BadCase{"CatalogRepeatedIgnoringCase",
+                [](v1::BootPolicy& p) {
+                  p.mutable_tftp()->set_case_insensitive(true);
+                  AddFile(p, "Boot/BCD");
+                  AddFile(p, "boot/bcd");
+                },
+                "tftp.files[1]: path repeated ignoring case"},
+        BadCase{"CatalogLeadingSlash", [](v1::BootPolicy& p) { AddFile(p, "/pxelinux.0"); },
+                "tftp.files[0]: path '/pxelinux.0' is not normalised"},
+        BadCase{"CatalogBackslash", [](v1::BootPolicy& p) { AddFile(p, "boot\\bcd"); },
+                "is not normalised"},
+        BadCase{"CatalogDoubleSlash", [](v1::BootPolicy& p) { AddFile(p, "boot//bcd"); },
+                "is not normalised"},
+        BadCase{"CatalogClimbs", [](v1::BootPolicy& p) { AddFile(p, "../etc/passwd"); },
+                "is not normalised"},
+        BadCase{"CatalogEmptyPath", [](v1::BootPolicy& p) { AddFile(p, ""); },
+                "is not normalised"},
+        BadCase{"CatalogControlCharacter", [](v1::BootPolicy& p) { AddFile(p, "a\nb"); },
+                "path 'a\\nb' is not normalised"},
+        BadCase{"CatalogRelativeSource",
+                [](v1::BootPolicy& p) { AddFile(p, "a", "srv/tftp/a"); },
+                "tftp.files[0]: source 'srv/tftp/a' is not an absolute path"},
+        BadCase{"CatalogEmptySource", [](v1::BootPolicy& p) { AddFile(p, "a", ""); },
+                "is not an absolute path"},
+        BadCase{"CatalogOverflow",
+                [](v1::BootPolicy& p) {
+                  AddFile(p, "a").set_offset(UINT64_MAX - 99);
+                },
+                "tftp.files[0]: offset + length overflows"},
+        BadCase{"Rollover", [](v1::BootPolicy& p) { p.mutable_tftp()->set_rollover_to(2); },
+                "tftp: rollover to 2, not 0 or 1"},
+        BadCase{"ClassPrefix", [](v1::BootPolicy& p) { AddClass(p).set_prefix_length(33); },
+                "tftp.client_classes[0]: prefix length over 32"},
+        BadCase{"ClassHostBits", [](v1::BootPolicy& p) { AddClass(p).set_network(0xc6120701); },
+                "tftp.client_classes[0]: network has host bits set"},
+        BadCase{"ClassRollover", [](v1::BootPolicy& p) { AddClass(p).set_rollover_to(2); },
+                "tftp.client_classes[0]: rollover to 2"},
+        BadCase{"ClassBlksizeLow", [](v1::BootPolicy& p) { AddClass(p).set_max_blksize(7); },
+                "tftp.client_classes[0]: max blksize 7 outside 8..65464"},
+        BadCase{"ClassBlksizeHigh",
+                [](v1::BootPolicy& p) { AddClass(p).set_max_blksize(65465); },
+                "tftp.client_classes[0]: max blksize 65465"},
+        BadCase{"ClassWindowZero", [](v1::BootPolicy& p) { AddClass(p).set_max_windowsize(0); },
+                "tftp.client_classes[0]: max windowsize 0 outside 1..65535"},
+        BadCase{"ClassWindowHigh",
+                [](v1::BootPolicy& p) {
+                  AddClass(p);
+                  AddClass(p).set_max_windowsize(65536);
+                },
+                "tftp.client_classes[1]: max windowsize 65536"}),
     [](const ::testing::TestParamInfo<BadCase>& info) { return info.param.name; });
+
+TEST(TablesTest, AcceptsAWellFormedCatalogAtTheLimits) {
+  v1::BootPolicy policy = Compiled();
+  AddFile(policy, "a").set_offset(UINT64_MAX - 100);  // ends exactly at 2^64 - 1
+  AddFile(policy, std::string(255, 'z'));
+  AddClass(policy).set_prefix_length(0);
+  policy.mutable_tftp()->mutable_client_classes(0)->set_network(0);
+  policy.mutable_tftp()->set_rollover_to(1);
+  absl::StatusOr<std::unique_ptr<const PolicyTables>> tables = Build(policy);
+  EXPECT_TRUE(tables.ok()) << tables.status();
+}
+
+v1::BootPolicy WithCatalog(bool case_insensitive) {
+  v1::BootPolicy policy = Compiled();
+  policy.mutable_tftp()->set_case_insensitive(case_insensitive);
+  AddFile(policy, "Boot/BCD", "/srv/tftp/Boot/BCD");
+  AddFile(policy, "boot/grub/grub.cfg", "/srv/tftp/boot/grub/grub.cfg");
+  AddFile(policy, "pxelinux.0", "/srv/tftp/pxelinux.0");
+  return policy;
+}
+
+TEST(TablesTest, FindsFilesByTheirExactPath) {
+  absl::StatusOr<std::unique_ptr<const PolicyTables>> tables = Build(WithCatalog(false));
+  ASSERT_TRUE(tables.ok()) << tables.status();
+  const v1::CatalogFile* file = (*tables)->FindFile("boot/grub/grub.cfg");
+  ASSERT_NE(file, nullptr);
+  EXPECT_EQ(file->source(), "/srv/tftp/boot/grub/grub.cfg");
+  ASSERT_NE((*tables)->FindFile("Boot/BCD"), nullptr);
+  EXPECT_EQ((*tables)->FindFile("boot/bcd"), nullptr);
+  EXPECT_EQ((*tables)->FindFile("PXELINUX.0"), nullptr);
+  EXPECT_EQ((*tables)->FindFile("pxelinux"), nullptr);
+  EXPECT_EQ((*tables)->FindFile(""), nullptr);
+  // A view into a bigger buffer: only the view is looked up.
+  std::string_view prefix = std::string_view("pxelinux.0.bak").substr(0, 10);
+  ASSERT_NE((*tables)->FindFile(prefix), nullptr);
+}
+
+TEST(TablesTest, FindsFilesIgnoringCaseWhenThePolicySays) {
+  absl::StatusOr<std::unique_ptr<const PolicyTables>> tables = Build(WithCatalog(true));
+  ASSERT_TRUE(tables.ok()) << tables.status();
+  for (const char* asked : {"Boot/BCD", "boot/bcd", "BOOT/bcd", "bOoT/BcD"}) {
+    const v1::CatalogFile* file = (*tables)->FindFile(asked);
+    ASSERT_NE(file, nullptr) << asked;
+    EXPECT_EQ(file->path(), "Boot/BCD") << asked;  // as catalogued, not as asked
+  }
+  ASSERT_NE((*tables)->FindFile("PXELINUX.0"), nullptr);
+  EXPECT_EQ((*tables)->FindFile("PXELINUX.0")->source(), "/srv/tftp/pxelinux.0");
+  EXPECT_EQ((*tables)->FindFile("boot/bcd2"), nullptr);
+  EXPECT_EQ((*tables)->FindFile(std::string(256, 'a')), nullptr);  // longer than any path
+}
+
+TEST(TablesTest, TftpClassIsTheFirstThatHoldsTheClient) {
+  v1::BootPolicy policy = Compiled();
+  AddClass(policy).set_max_blksize(512);  // 198.18.7.0/24
+  v1::CompiledTftpClass& wide = AddClass(policy);
+  wide.set_network(0xc6120000);  // 198.18.0.0/16
+  wide.set_prefix_length(16);
+  wide.set_max_blksize(1024);
+  absl::StatusOr<std::unique_ptr<const PolicyTables>> tables = Build(policy);
+  ASSERT_TRUE(tables.ok()) << tables.status();
+  const v1::CompiledTftpClass* found = (*tables)->TftpClassOf(0xc6120763);  // 198.18.7.99
+  ASSERT_NE(found, nullptr);
+  EXPECT_EQ(found->max_blksize(), 512u);
+  found = (*tables)->TftpClassOf(0xc6120863);  // 198.18.8.99
+  ASSERT_NE(found, nullptr);
+  EXPECT_EQ(found->max_blksize(), 1024u);
+  EXPECT_EQ((*tables)->TftpClassOf(0xc6130001), nullptr);  // 198.19.0.1
+  EXPECT_EQ((*Build(Compiled()))->TftpClassOf(0xc6120763), nullptr);
+}
 
 }  // namespace
 }  // namespace stampede::policy
