@@ -38,7 +38,11 @@ void DriveSession(const uint8_t* data, size_t size) {
     if (word == 0xffff) {
       if (auto again = s.OnTimeout(now)) check(*again);
     } else {
-      check(s.OnAck(word, now));
+      uint64_t duplicates = s.duplicate_acks();
+      stampede::tftp::SendAction a = s.OnAck(word, now);
+      // RFC 1123 4.2.3.1: nothing is ever sent in answer to a duplicate ACK.
+      if (s.duplicate_acks() != duplicates && !a.empty()) __builtin_trap();
+      check(a);
     }
   }
 }
