@@ -73,12 +73,13 @@ TftpEngine::TftpEngine(const TftpEngineConfig& config, const net::LocalAddresses
   for (uint32_t i = 0; i < config.max_sessions; ++i) slots_[i].next_free = i + 1;
   by_client_.reserve(config.max_sessions);
   waiting_.reserve(kWaitBudget);
-  // RFC 2348: a block must fit the path MTU (no fragments); a copied block
-  // must also fit one mbuf.
-  uint32_t mtu_blksize = config.mtu - kIpv4HeaderBytes - 8 - 4;
+  // RFC 2348: a block must fit the path MTU (no fragments); a block that is
+  // copied (no chained frames, or netascii) must also fit one mbuf.
+  uint32_t mtu_blksize = std::min<uint32_t>(config.mtu - kIpv4HeaderBytes - 8 - 4, tftp::kMaxBlksize);
   uint32_t room = rte_pktmbuf_data_room_size(config.pool) - RTE_PKTMBUF_HEADROOM;
-  max_blksize_ =
-      std::min({mtu_blksize, room - kTftpFrameOverhead - 4, uint32_t{tftp::kMaxBlksize}});
+  copy_max_blksize_ =
+      std::min<uint32_t>(mtu_blksize, room - kTftpFrameOverhead - net::kVlanTagSize);
+  max_blksize_ = zero_copy_ ? mtu_blksize : copy_max_blksize_;
 }
 
 TftpEngine::~TftpEngine() {
@@ -150,7 +151,10 @@ void TftpEngine::HandleRequest(const net::ParsedPacket& p, net::ConstByteSpan da
   limits.max_windowsize = client_class ? client_class->max_windowsize() : tftp.max_windowsize();
   // netascii sends converted bytes whose size is known only once read: one
   // block at a time and no tsize.
-  if (netascii) limits.max_windowsize = 1;
+  if (netascii) {
+    limits.max_windowsize = 1;
+    limits.max_blksize = std::min(limits.max_blksize, copy_max_blksize_);
+  }
   tftp::Negotiated n = tftp::Negotiate(request.options, limits);
   if (n.refuse) {
     Count(counters_.error_option_refused);

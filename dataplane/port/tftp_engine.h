@@ -205,6 +205,7 @@ class TftpEngine {
   uint32_t next_port_ = 0;
   uint16_t ip_id_ = 0;
   uint32_t max_blksize_;
+  uint32_t copy_max_blksize_;
   bool zero_copy_;
   // Frames the TX queue did not take yet, sent first on the next poll.
   static constexpr uint32_t kBacklog = 8192;
