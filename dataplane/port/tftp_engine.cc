@@ -75,7 +75,8 @@ TftpEngine::TftpEngine(const TftpEngineConfig& config, const net::LocalAddresses
   waiting_.reserve(kWaitBudget);
   // RFC 2348: a block must fit the path MTU (no fragments); a block that is
   // copied (no chained frames, or netascii) must also fit one mbuf.
-  uint32_t mtu_blksize = std::min<uint32_t>(config.mtu - kIpv4HeaderBytes - 8 - 4, tftp::kMaxBlksize);
+  uint32_t mtu_blksize =
+      std::min<uint32_t>(config.mtu - kIpv4HeaderBytes - 8 - 4, tftp::kMaxBlksize);
   uint32_t room = rte_pktmbuf_data_room_size(config.pool) - RTE_PKTMBUF_HEADROOM;
   copy_max_blksize_ =
       std::min<uint32_t>(mtu_blksize, room - kTftpFrameOverhead - net::kVlanTagSize);
@@ -118,11 +119,18 @@ void TftpEngine::HandleRequest(const net::ParsedPacket& p, net::ConstByteSpan da
   }
   const tftp::Request& request = parsed.request;
   uint64_t key = ClientKey(p.ipv4.source, p.udp.source_port);
-  if (by_client_.contains(key)) {
-    // The client asked again before our first answer reached it; the
-    // session's own timer resends that.
-    Count(counters_.duplicate_requests);
-    return;
+  if (auto it = by_client_.find(key); it != by_client_.end()) {
+    const Slot& running = slots_[it->second];
+    if (!running.session || !running.session->acknowledged()) {
+      // The client asked again before our first answer reached it; the
+      // session's own timer resends that.
+      Count(counters_.duplicate_requests);
+      return;
+    }
+    // A request from the same port of a client mid-transfer: it gave the
+    // old transfer up (a firmware that reuses its port restarted).
+    Count(counters_.sessions_aborted);
+    Free(it->second);
   }
   Endpoint e{p.source_mac,  p.has_vlan, p.vlan_tci,       p.ipv4.destination,
              p.ipv4.source, NextPort(), p.udp.source_port};

@@ -50,6 +50,8 @@ class Session {
   std::optional<SendAction> OnTimeout(uint64_t now_ms);
 
   bool done() const { return acked_ == blocks_ && oack_acked_; }
+  // The client has acknowledged something (the OACK or a block).
+  bool acknowledged() const { return acked_ > 0 || (config_.oack && oack_acked_); }
   uint64_t deadline_ms() const { return sent_at_ + rto_ms_; }
   uint32_t rto_ms() const { return rto_ms_; }
   uint64_t blocks() const { return blocks_; }

@@ -98,5 +98,21 @@ TEST(TftpSessionTest, LearnsTheRoundTrip) {
   EXPECT_GE(s.rto_ms(), 50u);                               // never under the floor
 }
 
+TEST(TftpSessionTest, KnowsWhenTheClientHasAcknowledgedSomething) {
+  SessionConfig with_oack = Config(2000);
+  with_oack.oack = true;
+  Session s(with_oack);
+  s.Start(0);
+  EXPECT_FALSE(s.acknowledged());  // a repeated request now is a retransmission
+  s.OnAck(0, 1);
+  EXPECT_TRUE(s.acknowledged());
+  Session plain(Config(2000));
+  plain.Start(0);
+  plain.OnAck(7, 1);  // not a block it was sent
+  EXPECT_FALSE(plain.acknowledged());
+  plain.OnAck(1, 2);
+  EXPECT_TRUE(plain.acknowledged());
+}
+
 }  // namespace
 }  // namespace stampede::tftp
