@@ -58,8 +58,8 @@ def perfdhcp(lab, rate, seconds, clients):
     # Every exchange a new client (as in a boot storm), within the pool.
     clients = min(rate * seconds, 60000)
     out = lab.client(["perfdhcp", "-4", "-l", lab.client_if, "-r", str(rate), "-p", str(seconds),
-                      "-R", str(clients), "-W", "500000", "-g", "multi", "-B"], check=False,
-                     timeout=seconds + 60)
+                      "-R", str(clients), "-W", "500000", "-g", "multi", "-B", "-x", "t"],
+                     check=False, timeout=seconds + 60)
     text = out.stdout
     sent = [int(x) for x in re.findall(r"sent packets: (\d+)", text)]
     received = [int(x) for x in re.findall(r"received packets: (\d+)", text)]
@@ -69,9 +69,33 @@ def perfdhcp(lab, rate, seconds, clients):
         return None
     # A lease is a whole DORA: the ACKs received over the DISCOVERs sent.
     drops = 100.0 * (1 - received[1] / sent[0])
+    p99 = exchange_p99(text)
     return {"rate": rate, "leases_per_s": received[1] / seconds, "drop_pct": drops,
             "avg_ms": sum(avg[:2]) if len(avg) >= 2 else None,
-            "max_ms": max(mx[:2]) if len(mx) >= 2 else None}
+            "max_ms": max(mx[:2]) if len(mx) >= 2 else None,
+            "p99_offer_ms": p99.get("DISCOVER-OFFER"), "p99_ack_ms": p99.get("REQUEST-ACK")}
+
+
+def exchange_p99(text):
+    """p99 of each exchange's delay from perfdhcp's `-x t` timers (one
+    "sent / received" line per successful exchange, under a header naming
+    the exchange); perfdhcp itself reports only min/avg/max."""
+    delays, current = {}, None
+    for line in text.splitlines():
+        header = re.match(r"\*\*\*Timestamps for packets: (\S+)\*\*\*", line)
+        if header:
+            current = header.group(1)
+            delays[current] = []
+            continue
+        pair = re.match(r"sent / received: ([\d.]+) / ([\d.]+)", line)
+        if pair and current:
+            delays[current].append((float(pair.group(2)) - float(pair.group(1))) * 1000)
+    result = {}
+    for name, values in delays.items():
+        if values:
+            values.sort()
+            result[name] = values[min(len(values) - 1, int(len(values) * 0.99))]
+    return result
 
 
 def measure(lab, name, rates, seconds, clients):
@@ -159,19 +183,24 @@ def main():
     peers = [r["leases_per_s"] for n, r in results.items()
              if n != "stampede" and r and not r.get("over_limit")]
     best_peer = max(peers) if peers else None
-    print("\n| server | leases/s within 2.5 % drops | drops | avg DORA delay ms | max ms | vs best peer |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print("\n| server | leases/s within 2.5 % drops | drops | avg DORA delay ms | p99 DISCOVER-OFFER ms "
+          "| p99 REQUEST-ACK ms | max ms | vs best peer |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+
+    def p99(r):
+        return " | ".join(f"{r[k]:.3f}" if r.get(k) is not None else "-"
+                          for k in ("p99_offer_ms", "p99_ack_ms"))
     for name, r in results.items():
         if r is None:
-            print(f"| {name} | (no answer) | | | | |")
+            print(f"| {name} | (no answer) | | | | | | |")
             continue
         if r.get("over_limit"):
             print(f"| {name} | none within 2.5 % (at {r['rate']}/s: {r['leases_per_s']:.0f}) | "
-                  f"{r['drop_pct']:.1f} % | {r['avg_ms']:.3f} | {r['max_ms']:.1f} | - |")
+                  f"{r['drop_pct']:.1f} % | {r['avg_ms']:.3f} | {p99(r)} | {r['max_ms']:.1f} | - |")
             continue
         ratio = f"{r['leases_per_s'] / best_peer:.2f}x" if best_peer else "-"
         print(f"| {name} | {r['leases_per_s']:.0f} | {r['drop_pct']:.1f} % | {r['avg_ms']:.3f} | "
-              f"{r['max_ms']:.1f} | {ratio} |")
+              f"{p99(r)} | {r['max_ms']:.1f} | {ratio} |")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
