@@ -403,19 +403,20 @@ absl::Status Dataplane::OpenJournal() {
   uint64_t now_ms =
       static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1'000'000;
   dhcp::JournalOpenStats stats;
-  absl::StatusOr<std::unique_ptr<dhcp::JournalWriter>> journal =
-      dhcp::JournalWriter::Open(path, now_ms, dhcp_->server().leases(), stats);
+  absl::StatusOr<std::unique_ptr<dhcp::JournalWriter>> journal = dhcp::JournalWriter::Open(
+      path, now_ms, dhcp_->server().leases(), stats, &dhcp_->server().next_boot_used());
   if (!journal.ok()) {
     return absl::Status(journal.status().code(),
                         absl::StrCat("lease journal: ", journal.status().message()));
   }
   journal_ = *std::move(journal);
   Log(stats.tail_skipped_bytes > 0 || stats.moved_aside ? LogLevel::kWarning : LogLevel::kInfo,
-      absl::StrCat(
-          "event=leases_restored journal=", path, " records=", stats.records_replayed,
-          " leases=", stats.leases_restored, " tail_skipped_bytes=", stats.tail_skipped_bytes,
-          stats.tail_reason.empty() ? "" : " tail_reason=\"", stats.tail_reason,
-          stats.tail_reason.empty() ? "" : "\"", stats.moved_aside ? " moved_aside=.corrupt" : ""));
+      absl::StrCat("event=leases_restored journal=", path, " records=", stats.records_replayed,
+                   " leases=", stats.leases_restored, " next_boots_used=", stats.next_boots_used,
+                   " tail_skipped_bytes=", stats.tail_skipped_bytes,
+                   stats.tail_reason.empty() ? "" : " tail_reason=\"", stats.tail_reason,
+                   stats.tail_reason.empty() ? "" : "\"",
+                   stats.moved_aside ? " moved_aside=.corrupt" : ""));
   return absl::OkStatus();
 }
 

@@ -28,7 +28,7 @@ uint64_t Get64(std::span<const std::byte> in, size_t at) {
 bool DecodeBody(std::span<const std::byte> body, JournalRecord& out) {
   if (body.size() < 1 + 4 + 8 + 1 + 8) return false;
   uint8_t kind = static_cast<uint8_t>(body[0]);
-  if (kind < 1 || kind > 3) return false;
+  if (kind < 1 || kind > 4) return false;
   out.kind = static_cast<JournalKind>(kind);
   out.address = Get32(body, 1);
   out.expires_unix_ms = Get64(body, 5);
@@ -100,7 +100,8 @@ ReplayResult Replay(std::span<const std::byte> file) {
   return result;
 }
 
-void Restore(const std::vector<JournalRecord>& records, uint64_t now_unix_ms, LeaseTable& table) {
+void Restore(const std::vector<JournalRecord>& records, uint64_t now_unix_ms, LeaseTable& table,
+             NextBootUsed* next_boot) {
   for (const JournalRecord& r : records) {
     switch (r.kind) {
       case JournalKind::kGranted:
@@ -115,6 +116,9 @@ void Restore(const std::vector<JournalRecord>& records, uint64_t now_unix_ms, Le
           table.Remove(r.address);
         }
         break;
+      case JournalKind::kNextBootUsed:
+        if (next_boot != nullptr) (*next_boot)[r.expires_unix_ms] = r.address;
+        break;
       case JournalKind::kNone:
         break;  // DecodeBody never yields it
     }
@@ -122,8 +126,14 @@ void Restore(const std::vector<JournalRecord>& records, uint64_t now_unix_ms, Le
   table.Expire(now_unix_ms, table.size() + records.size());
 }
 
-std::vector<JournalRecord> Snapshot(const LeaseTable& table, uint64_t now_unix_ms) {
+std::vector<JournalRecord> Snapshot(const LeaseTable& table, uint64_t now_unix_ms,
+                                    const NextBootUsed* next_boot) {
   std::vector<JournalRecord> records;
+  if (next_boot != nullptr) {
+    for (const auto& [host, profile] : *next_boot) {
+      records.push_back({JournalKind::kNextBootUsed, profile, host, {}});
+    }
+  }
   table.ForEach([&](const Lease& lease) {
     if (lease.expires_ms <= now_unix_ms || lease.state == LeaseState::kOffered) return;
     records.push_back(

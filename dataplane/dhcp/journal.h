@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "dataplane/dhcp/leases.h"
 
 namespace stampede::dhcp {
@@ -28,8 +29,13 @@ inline constexpr size_t kMaxRecordBody = 1 + 4 + 8 + 1 + ClientKey::kMaxBytes + 
 inline constexpr size_t kMaxRecordSize = kRecordHeaderSize + kMaxRecordBody;
 
 // Record kinds: kGranted (bound until `expires`), kReleased (free again),
-// kDeclined (quarantined until `expires`); never kNone.
+// kDeclined (quarantined until `expires`); kNextBootUsed (a host's one-shot
+// next boot went out in an ACK: `address` holds the next_boot profile, the
+// expiry field the host key, no client id); never kNone.
 using JournalKind = LeaseChange;
+
+// Hosts whose one-shot next boot was used: host key -> next_boot profile.
+using NextBootUsed = absl::flat_hash_map<uint64_t, uint32_t>;
 
 struct JournalRecord {
   JournalKind kind = JournalKind::kGranted;
@@ -53,10 +59,14 @@ struct ReplayResult {
 ReplayResult Replay(std::span<const std::byte> file);
 
 // Applies replayed records to an empty table: the last word on each address
-// wins; leases already expired at `now_unix_ms` are left out.
-void Restore(const std::vector<JournalRecord>& records, uint64_t now_unix_ms, LeaseTable& table);
+// wins; leases already expired at `now_unix_ms` are left out. One-shot next
+// boots used go into `next_boot` when given.
+void Restore(const std::vector<JournalRecord>& records, uint64_t now_unix_ms, LeaseTable& table,
+             NextBootUsed* next_boot = nullptr);
 
-// A snapshot of `table` as records (compaction writes these into a new file).
-std::vector<JournalRecord> Snapshot(const LeaseTable& table, uint64_t now_unix_ms);
+// A snapshot of `table` (and of `next_boot` when given) as records
+// (compaction writes these into a new file).
+std::vector<JournalRecord> Snapshot(const LeaseTable& table, uint64_t now_unix_ms,
+                                    const NextBootUsed* next_boot = nullptr);
 
 }  // namespace stampede::dhcp

@@ -91,7 +91,8 @@ absl::StatusOr<uint64_t> WriteCompacted(const std::string& path,
 absl::StatusOr<std::unique_ptr<JournalWriter>> JournalWriter::Open(const std::string& path,
                                                                    uint64_t now_unix_ms,
                                                                    LeaseTable& table,
-                                                                   JournalOpenStats& stats) {
+                                                                   JournalOpenStats& stats,
+                                                                   NextBootUsed* next_boot) {
   std::error_code ignored;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ignored);
   absl::StatusOr<std::vector<std::byte>> data = ReadFile(path);
@@ -105,9 +106,10 @@ absl::StatusOr<std::unique_ptr<JournalWriter>> JournalWriter::Open(const std::st
   stats.records_replayed = replay.records.size();
   stats.tail_skipped_bytes = replay.skipped_bytes;
   stats.tail_reason = replay.tail_reason;
-  Restore(replay.records, now_unix_ms, table);
+  Restore(replay.records, now_unix_ms, table, next_boot);
   stats.leases_restored = table.size();
-  absl::StatusOr<uint64_t> size = WriteCompacted(path, Snapshot(table, now_unix_ms));
+  if (next_boot != nullptr) stats.next_boots_used = next_boot->size();
+  absl::StatusOr<uint64_t> size = WriteCompacted(path, Snapshot(table, now_unix_ms, next_boot));
   if (!size.ok()) return size.status();
   int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) return Errno(path);

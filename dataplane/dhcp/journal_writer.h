@@ -26,6 +26,7 @@ inline constexpr size_t kJournalBatchBytes = 256 * 1024;
 struct JournalOpenStats {
   size_t records_replayed = 0;
   size_t leases_restored = 0;
+  size_t next_boots_used = 0;
   size_t tail_skipped_bytes = 0;
   std::string tail_reason;
   bool moved_aside = false;  // the file was not a journal: kept as <path>.corrupt
@@ -35,10 +36,13 @@ class JournalWriter {
  public:
   // Replays `path` into `table` (empty), compacts it (a snapshot written to
   // <path>.new, synced and renamed over it) and opens it for appending.
+  // One-shot next boots already used are restored into `next_boot` (and
+  // kept by compaction) when given.
   static absl::StatusOr<std::unique_ptr<JournalWriter>> Open(const std::string& path,
                                                              uint64_t now_unix_ms,
                                                              LeaseTable& table,
-                                                             JournalOpenStats& stats);
+                                                             JournalOpenStats& stats,
+                                                             NextBootUsed* next_boot = nullptr);
   ~JournalWriter();
 
   // Adds a record to the open batch; returns the batch number it will be

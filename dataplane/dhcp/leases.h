@@ -39,7 +39,15 @@ struct ClientKey {
 // What happened to a lease. The values are also the lease journal's record
 // kinds and stampede.v1.Lease.Change, so one enum serves the server, the
 // journal and the events with no mapping between them.
-enum class LeaseChange : uint8_t { kNone = 0, kGranted = 1, kReleased = 2, kDeclined = 3 };
+// kNextBootUsed is the journal's only: an ACK carried a host's one-shot
+// next boot (never reported as a lease event).
+enum class LeaseChange : uint8_t {
+  kNone = 0,
+  kGranted = 1,
+  kReleased = 2,
+  kDeclined = 3,
+  kNextBootUsed = 4,
+};
 
 enum class LeaseState : uint8_t {
   kOffered,   // held for a client that was offered it, until offer expiry

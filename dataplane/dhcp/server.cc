@@ -1,5 +1,7 @@
 #include "dataplane/dhcp/server.h"
 
+#include <utility>
+
 #include <algorithm>
 #include <cstdio>
 #include <string_view>
@@ -104,6 +106,7 @@ Decision Server::Handle(const Message& request, const RequestContext& context,
                         const policy::PolicyTables& policy, net::ByteSpan reply,
                         size_t reply_limit) {
   MessageType type = request.Type();
+  next_boot_host_ = 0;
   auto client_id = request.Option(option::kClientId);
   ClientKey key;
   if (client_id && !client_id->empty()) {
@@ -486,7 +489,11 @@ bool Server::AddBootOptions(const Client& c, ReplyBuilder& out, bool final) {
       auto used = next_boot_used_.find(host_key);
       if (used == next_boot_used_.end() || used->second != c.host->next_boot()) {
         index = c.host->next_boot();
-        if (final) next_boot_used_[host_key] = c.host->next_boot();
+        if (final) {
+          next_boot_used_[host_key] = c.host->next_boot();
+          next_boot_host_ = host_key;
+          next_boot_profile_ = c.host->next_boot();
+        }
       }
     }
   }
@@ -566,6 +573,8 @@ Decision Server::Finish(const Client& c, ReplyBuilder& out, MessageType type, ui
   Decision d;
   d.reply = true;
   d.reply_type = type;
+  d.next_boot_host = std::exchange(next_boot_host_, 0);
+  d.next_boot_profile = std::exchange(next_boot_profile_, 0);
   d.reply_length = out.Finish();
   const Message& r = c.request;
   if (r.giaddr.value != 0) {

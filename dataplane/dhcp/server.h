@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
+#include "dataplane/dhcp/journal.h"
 #include "dataplane/dhcp/leases.h"
 #include "dataplane/dhcp/message.h"
 #include "dataplane/policy/tables.h"
@@ -79,6 +80,10 @@ struct Decision {
   // A DISCOVER found no free address in this subnet (network; 0 if not).
   uint32_t exhausted_subnet = 0;
   uint32_t exhausted_prefix = 0;
+  // This ACK carries a host's one-shot next boot (host key; 0: none): it
+  // is used up once the journal has it, like the lease.
+  uint64_t next_boot_host = 0;
+  uint32_t next_boot_profile = 0;
 };
 
 class Server {
@@ -89,6 +94,8 @@ class Server {
   size_t Expire(uint64_t now_ms, size_t budget) { return leases_.Expire(now_ms, budget); }
   const LeaseTable& leases() const { return leases_; }
   LeaseTable& leases() { return leases_; }
+  // Hosts whose one-shot next boot an ACK carried (the journal restores it).
+  NextBootUsed& next_boot_used() { return next_boot_used_; }
   const DhcpCounters& counters() const { return counters_; }
 
  private:
@@ -121,9 +128,12 @@ class Server {
   absl::flat_hash_map<uint64_t, Bucket> buckets_;
   absl::flat_hash_map<uint32_t, uint32_t> pool_cursor_;  // subnet network -> next try
   // Hosts whose one-shot next boot an ACK carried (HostKey -> the next_boot
-  // profile then); a new next_boot in the policy applies again. In memory: a
-  // dataplane restart offers the next boot once more.
-  absl::flat_hash_map<uint64_t, uint32_t> next_boot_used_;
+  // profile then); a new next_boot in the policy applies again. Journaled:
+  // a restart does not offer it once more.
+  NextBootUsed next_boot_used_;
+  // Set by AddBootOptions for the reply being built, moved into its Decision.
+  uint64_t next_boot_host_ = 0;
+  uint32_t next_boot_profile_ = 0;
 };
 
 // The PXE client architecture (RFC 4578 §2.1, IANA "Processor Architecture

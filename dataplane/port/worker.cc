@@ -265,6 +265,10 @@ uint32_t Worker::PollTftp() {
   return count;
 }
 
+void Worker::ForgetNextBoot(uint64_t host) {
+  if (host != 0) config_.dhcp->server().next_boot_used().erase(host);
+}
+
 void Worker::ReleaseAcks() {
   rte_mbuf* ready[kBurstSize];
   uint16_t count = 0;
@@ -282,8 +286,10 @@ void Worker::ReleaseAcks() {
         count = 0;
       }
     } else if (ack.m != nullptr) {
-      // Never promise what the disk did not keep: the client asks again.
+      // Never promise what the disk did not keep: the client asks again
+      // (and gets its one-shot next boot again).
       counters_.Drop(net::DropReason::kJournalFailed);
+      ForgetNextBoot(ack.next_boot_host);
       rte_pktmbuf_free(ack.m);
     }
   }
@@ -322,13 +328,21 @@ Worker::DhcpOutcome Worker::HandleDhcp(rte_mbuf* m, const net::ParsedPacket& p) 
   if (d.change != dhcp::LeaseChange::kNone && config_.journal != nullptr) {
     batch =
         config_.journal->Append({d.change, d.lease.address, d.lease.expires_ms, d.lease.client});
+    // The one-shot next boot this ACK carries is used up with the lease:
+    // same batch, same durability.
+    if (batch != 0 && d.next_boot_host != 0) {
+      uint64_t next_boot_batch = config_.journal->Append(
+          {dhcp::LeaseChange::kNextBootUsed, d.next_boot_profile, d.next_boot_host, {}});
+      batch = next_boot_batch == 0 ? 0 : std::max(batch, next_boot_batch);
+    }
     if (batch == 0) {
       counters_.Drop(net::DropReason::kJournalBacklog);
+      ForgetNextBoot(d.next_boot_host);
       return DhcpOutcome::kDone;
     }
   }
-  HeldAck change{r.send ? m : nullptr, batch,         d.change, d.lease.address,
-                 d.lease.expires_ms,   d.lease.client};
+  HeldAck change{r.send ? m : nullptr, batch,          d.change,        d.lease.address,
+                 d.lease.expires_ms,   d.lease.client, d.next_boot_host};
   if (r.send) {
     m->data_len = static_cast<uint16_t>(r.length);
     m->pkt_len = static_cast<uint32_t>(r.length);
@@ -341,6 +355,7 @@ Worker::DhcpOutcome Worker::HandleDhcp(rte_mbuf* m, const net::ParsedPacket& p) 
   }
   if (held_count_ == kPendingAcks) {
     counters_.Drop(net::DropReason::kJournalBacklog);
+    ForgetNextBoot(d.next_boot_host);
     return DhcpOutcome::kDone;
   }
   held_[(held_head_ + held_count_) % kPendingAcks] = change;

@@ -100,6 +100,8 @@ class Worker {
   DhcpOutcome HandleDhcp(rte_mbuf* m, const net::ParsedPacket& p);
   // Sends the held ACKs whose batch is durable, drops those whose batch failed.
   void ReleaseAcks();
+  // An ACK carrying a one-shot next boot did not leave: the next one carries it.
+  void ForgetNextBoot(uint64_t host);
   uint64_t NowUnixMs() const;
   // Sends `count` frames, frees and counts what the queue refused.
   void Send(uint16_t port_id, rte_mbuf** frames, uint16_t count, net::DropReason when_full);
@@ -127,6 +129,7 @@ class Worker {
     uint32_t address;
     uint64_t expires_unix_ms;
     dhcp::ClientKey client;
+    uint64_t next_boot_host;  // the one-shot next boot it carries (0: none)
   };
   // Reports a durable lease change to the control plane (its own event ring).
   void ReportLease(const HeldAck& change);

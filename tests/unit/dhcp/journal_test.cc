@@ -38,7 +38,8 @@ std::vector<JournalRecord> Sample() {
   return {{JournalKind::kGranted, 0xc6120064, 5000, Key(1)},
           {JournalKind::kGranted, 0xc6120065, 6000, ClientKey::From(long_id)},
           {JournalKind::kDeclined, 0xc6120066, 7000, Key(3)},
-          {JournalKind::kReleased, 0xc6120064, 0, Key(1)}};
+          {JournalKind::kReleased, 0xc6120064, 0, Key(1)},
+          {JournalKind::kNextBootUsed, 2, 0x0200005e0001ULL, ClientKey{}}};
 }
 
 TEST(JournalTest, RoundTrips) {
@@ -139,6 +140,33 @@ TEST_F(JournalWriterTest, GroupCommitsAndSurvivesAReopen) {
   EXPECT_EQ(restored.ByAddress(0xc6120065)->client, Key(2));
   // Compacted on open: the torn bytes are gone.
   EXPECT_EQ(std::filesystem::file_size(path_), (*reopened)->file_bytes());
+}
+
+TEST_F(JournalWriterTest, UsedOneShotNextBootsSurviveAReopenAndCompaction) {
+  LeaseTable table;
+  NextBootUsed used;
+  JournalOpenStats stats;
+  auto writer = JournalWriter::Open(path_, 1000, table, stats, &used);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  (*writer)->Append({JournalKind::kGranted, 0xc6120064, 1'000'000, Key(1)});
+  uint64_t batch =
+      (*writer)->Append({JournalKind::kNextBootUsed, 3, 0x0200005e0001ULL, ClientKey{}});
+  ASSERT_TRUE(WaitSettled(**writer, batch));
+  writer->reset();
+  for (int reopen = 0; reopen < 2; ++reopen) {  // the second reads the compacted file
+    LeaseTable restored;
+    NextBootUsed restored_used;
+    auto again = JournalWriter::Open(path_, 2000, restored, stats, &restored_used);
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_EQ(restored.size(), 1u);
+    ASSERT_EQ(restored_used.size(), 1u) << reopen;
+    EXPECT_EQ(restored_used[0x0200005e0001ULL], 3u);
+    EXPECT_EQ(stats.next_boots_used, 1u);
+  }
+  // A next-boot record never becomes a lease.
+  LeaseTable plain;
+  Restore({{JournalKind::kNextBootUsed, 0xc6120064, 77, ClientKey{}}}, 0, plain);
+  EXPECT_EQ(plain.size(), 0u);
 }
 
 TEST_F(JournalWriterTest, AForeignFileIsMovedAsideNotOverwritten) {

@@ -258,15 +258,24 @@ TEST_F(ServerTest, BootFileFollowsTheClientArchitecture) {
 TEST_F(ServerTest, NextBootIsUsedOnce) {
   auto pxe = std::vector<std::pair<uint8_t, std::string>>{
       {option::kClientArch, U16(0)}, {option::kVendorClass, "PXEClient:Arch:00000"}};
-  ASSERT_TRUE(Send(Discover(0x64, pxe)).reply);
+  Decision offer = Send(Discover(0x64, pxe));
+  ASSERT_TRUE(offer.reply);
   EXPECT_EQ(File(), "memtest.bin");  // an OFFER does not use it up
+  EXPECT_EQ(offer.next_boot_host, 0u);
   uint32_t address = reply_.yiaddr.value;
   RequestSpec select = Select(0x64, address);
   select.options.insert(select.options.end(), pxe.begin(), pxe.end());
-  ASSERT_EQ(Send(select).reply_type, MessageType::kAck);
+  Decision ack = Send(select);
+  ASSERT_EQ(ack.reply_type, MessageType::kAck);
   EXPECT_EQ(File(), "memtest.bin");
-  ASSERT_TRUE(Send(Discover(0x64, pxe)).reply);
+  // The worker journals this with the lease.
+  EXPECT_NE(ack.next_boot_host, 0u);
+  EXPECT_NE(ack.next_boot_profile, 0u);
+  EXPECT_EQ(server_.next_boot_used().size(), 1u);
+  Decision next = Send(Discover(0x64, pxe));
+  ASSERT_TRUE(next.reply);
   EXPECT_EQ(File(), "pxelinux.0");  // back to the host's profile
+  EXPECT_EQ(next.next_boot_host, 0u);
 }
 
 TEST_F(ServerTest, HonoursTheParameterListOrder) {
