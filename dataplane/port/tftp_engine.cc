@@ -22,7 +22,7 @@ constexpr uint16_t kIpv4DontFragment = 0x4000;
 // Below this a DATA payload is copied: a segment costs more than the bytes.
 constexpr uint32_t kMinZeroCopyBytes = 256;
 // Retransmissions before a session is given up: with the RTO doubling from
-// the 50 ms floor this is about 13 s of silence, longer from slower links.
+// the 100 ms floor this is about 20 s of silence, longer from slower links.
 constexpr uint32_t kMaxRetries = 8;
 // Timer expiries and waiting sessions handled per poll, so a storm of
 // timeouts cannot starve the receive path.
@@ -168,9 +168,14 @@ void TftpEngine::HandleRequest(const net::ParsedPacket& p, net::ConstByteSpan da
     Count(counters_.error_option_refused);
     return SendError(e, tftp::ErrorCode::kOptionRefused, "option value out of range");
   }
-  if (netascii) {
+  // netascii's size is known only once converted; an empty file's tsize 0
+  // is refused by curl (7.88: "invalid tsize"): neither gets one (RFC 2347
+  // lets a server leave out any option).
+  if (netascii || entry.length() == 0) {
     n.send_tsize = false;
     n.any = n.ack_blksize || n.ack_timeout || n.ack_windowsize;
+  }
+  if (netascii) {
     if (entry.length() > kMaxNetasciiFile) {
       return SendError(e, tftp::ErrorCode::kUndefined,
                        "netascii is served for files up to 64 KiB: ask in octet mode");

@@ -23,7 +23,9 @@ struct SessionConfig {
   uint16_t rollover_to = 0;  // block number after 65535: 0 or 1
   uint32_t max_retries = 5;
   uint32_t initial_rto_ms = 1000;  // RFC 6298 §2.1
-  uint32_t min_rto_ms = 50;        // LAN boot networks: far below TCP's 1 s floor
+  // LAN boot networks: far below TCP's 1 s floor, above the few ms a busy
+  // firmware or host takes to answer a window.
+  uint32_t min_rto_ms = 100;
   uint32_t max_rto_ms = 8000;
 };
 

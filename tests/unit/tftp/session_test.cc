@@ -94,8 +94,8 @@ TEST(TftpSessionTest, LearnsTheRoundTrip) {
   s.Start(0);
   uint64_t now = 0;
   for (uint16_t i = 1; i <= 20; ++i) s.OnAck(i, now += 4);  // 4 ms round trips
-  EXPECT_LT(s.rto_ms(), 100u);                              // well under the initial 1 s
-  EXPECT_GE(s.rto_ms(), 50u);                               // never under the floor
+  EXPECT_LT(s.rto_ms(), 200u);                              // well under the initial 1 s
+  EXPECT_GE(s.rto_ms(), 100u);                              // never under the floor
 }
 
 TEST(TftpSessionTest, KnowsWhenTheClientHasAcknowledgedSomething) {
