@@ -173,6 +173,35 @@ int Leases(const std::string& api, bool json, std::ostream& out, std::ostream& e
   return 0;
 }
 
+int Images(const std::string& api, bool json, std::ostream& out, std::ostream& err) {
+  ApiResponse response;
+  Struct result;
+  if (!Call(api, "GET", "/images", response, result, err)) return 1;
+  if (response.status != 200) {
+    err << "stampede: " << Text(result, "error") << "\n";
+    return 1;
+  }
+  if (json) {
+    out << response.body;
+    return 0;
+  }
+  out << "folder " << Text(result, "folder") << "\n";
+  out << absl::StrFormat("%-24s %-8s %7s %9s %s\n", "IMAGE", "SERVED", "FILES", "WARNINGS",
+                         "VOLUME / WHY NOT");
+  for (const Value& value : Field(result, "images").list_value().values()) {
+    const Struct& i = value.struct_value();
+    bool served = Field(i, "served").bool_value();
+    out << absl::StrFormat("%-24s %-8s %7d %9d %s\n", Text(i, "name"), served ? "yes" : "no",
+                           static_cast<int64_t>(Number(i, "files")),
+                           static_cast<int64_t>(Number(i, "warnings")),
+                           served ? Text(i, "volume_id") : Text(i, "error"));
+    for (const Value& warning : Field(i, "first_warnings").list_value().values()) {
+      out << "    warning: " << warning.string_value() << "\n";
+    }
+  }
+  return 0;
+}
+
 int RestartDataplane(const std::string& api, std::ostream& out, std::ostream& err) {
   ApiResponse response;
   Struct result;

@@ -24,6 +24,7 @@ constexpr char kUsage[] =
     "                          exit 3 when the dataplane is not running\n"
     "  reload                  reload the config now; exit 1 if it was refused\n"
     "  leases [--json]          the leases the dataplane holds (from its journal)\n"
+    "  images [--json]          the images folder: what is served, what is not and why\n"
     "  events [--follow] [--since=SEQ]\n"
     "                          policy and dataplane events, oldest first\n"
     "  restart-dataplane       restart a supervised dataplane (new port/core settings)\n"
@@ -89,6 +90,9 @@ int main(int argc, char** argv) {
   }
   if (command == "leases" && positional.empty()) {
     return stampede::cli::Leases(api, json, std::cout, std::cerr);
+  }
+  if (command == "images" && positional.empty()) {
+    return stampede::cli::Images(api, json, std::cout, std::cerr);
   }
   if (command == "restart-dataplane" && positional.empty()) {
     return stampede::cli::RestartDataplane(api, std::cout, std::cerr);

@@ -4,8 +4,11 @@
 #include <map>
 #include <string_view>
 
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "control/catalog/images.h"
 #include "control/catalog/tftp_root.h"
 #include "control/config/validate.h"
 #include "dataplane/net/address.h"
@@ -60,10 +63,57 @@ absl::Status CompileTftp(const LoadedConfig& loaded, v1::CompiledTftp& out,
   return absl::OkStatus();
 }
 
+// Adds the images folder's catalog to the TFTP catalog (the root's files
+// win a path both have); a bad image is a warning.
+absl::Status CompileImages(const LoadedConfig& loaded, v1::CompiledTftp& tftp,
+                           std::vector<std::string>* warnings,
+                           std::vector<catalog::ImageStatus>* images) {
+  const std::string& folder = loaded.config.images().folder();
+  if (folder.empty()) return absl::OkStatus();
+  std::string where = absl::StrCat(loaded.Where("images.folder"), ": images.folder: ");
+  absl::StatusOr<catalog::ImagesScan> scan = catalog::ScanImages(folder);
+  if (!scan.ok()) return absl::InvalidArgumentError(absl::StrCat(where, scan.status().message()));
+  auto key = [&](const std::string& path) {
+    return tftp.case_insensitive() ? absl::AsciiStrToLower(path) : path;
+  };
+  absl::flat_hash_set<std::string> taken;
+  for (const v1::CatalogFile& file : tftp.files()) taken.insert(key(file.path()));
+  std::vector<v1::CatalogFile> merged(tftp.files().begin(), tftp.files().end());
+  size_t shadowed = 0;
+  for (v1::CatalogFile& file : scan->files) {
+    if (!taken.insert(key(file.path())).second) {
+      ++shadowed;
+      continue;
+    }
+    merged.push_back(std::move(file));
+  }
+  std::sort(merged.begin(), merged.end(),
+            [](const v1::CatalogFile& a, const v1::CatalogFile& b) { return a.path() < b.path(); });
+  tftp.clear_files();
+  for (v1::CatalogFile& file : merged) *tftp.add_files() = std::move(file);
+  if (warnings != nullptr) {
+    if (shadowed > 0) {
+      warnings->push_back(absl::StrCat(where, shadowed,
+                                       " image paths are also under tftp.root: the root's served"));
+    }
+    for (const catalog::ImageStatus& image : scan->images) {
+      if (!image.served) {
+        warnings->push_back(absl::StrCat(where, image.name, ".iso: not served: ", image.error));
+      } else if (image.warnings > 0) {
+        warnings->push_back(absl::StrCat(where, image.name, ".iso: ", image.warnings,
+                                         " warnings (stampede images shows them)"));
+      }
+    }
+  }
+  if (images != nullptr) *images = std::move(scan->images);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<v1::BootPolicy> Compile(const LoadedConfig& loaded,
-                                       std::vector<std::string>* warnings) {
+                                       std::vector<std::string>* warnings,
+                                       std::vector<catalog::ImageStatus>* images) {
   std::vector<std::string> problems = Validate(loaded);
   if (!problems.empty()) return absl::InvalidArgumentError(absl::StrJoin(problems, "\n"));
   const v1::Config& config = loaded.config;
@@ -138,6 +188,10 @@ absl::StatusOr<v1::BootPolicy> Compile(const LoadedConfig& loaded,
   }
 
   if (absl::Status status = CompileTftp(loaded, *policy.mutable_tftp(), warnings); !status.ok()) {
+    return status;
+  }
+  if (absl::Status status = CompileImages(loaded, *policy.mutable_tftp(), warnings, images);
+      !status.ok()) {
     return status;
   }
   policy.set_http_port(OrDefault(config.http().port(), kDefaultHttpPort));

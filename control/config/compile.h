@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "control/catalog/images.h"
 #include "control/config/loader.h"
 #include "stampede/v1/policy.pb.h"
 
@@ -26,7 +27,11 @@ inline constexpr uint32_t kDefaultMaxHttpConnections = 4096;
 // (files under the root left out of the catalog) is a warning, in the
 // errors' form ("file:line:col: tftp.root: path: why"), appended to
 // `warnings` when given: the daemon logs them, `stampede check` prints them.
+// The images folder (images.folder) is read the same way
+// (control/catalog/images.h): a folder that cannot be read is an error, a
+// bad image a warning; each image's status goes to `images` when given.
 absl::StatusOr<v1::BootPolicy> Compile(const LoadedConfig& loaded,
-                                       std::vector<std::string>* warnings = nullptr);
+                                       std::vector<std::string>* warnings = nullptr,
+                                       std::vector<catalog::ImageStatus>* images = nullptr);
 
 }  // namespace stampede::config

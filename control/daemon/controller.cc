@@ -180,8 +180,9 @@ ReloadResult Controller::Reload(const std::string& why) {
   absl::StatusOr<config::LoadedConfig> loaded = config::LoadConfigFile(options_.config_path);
   if (loaded.ok()) UpdateTftpWatches(loaded->config.tftp().root());
   std::vector<std::string> warnings;
+  std::vector<catalog::ImageStatus> images;
   absl::StatusOr<v1::BootPolicy> policy = loaded.ok()
-                                              ? config::Compile(*loaded, &warnings)
+                                              ? config::Compile(*loaded, &warnings, &images)
                                               : absl::StatusOr<v1::BootPolicy>(loaded.status());
   LogWarnings(why, warnings);
   last_reload_reason_ = why;
@@ -197,6 +198,7 @@ ReloadResult Controller::Reload(const std::string& why) {
   }
   config_ = loaded->config;
   tftp_files_ = static_cast<size_t>(policy->tftp().files_size());
+  images_ = std::move(images);
   compile_warnings_ = warnings.size();
   UpdateWatches();
   if (supervisor_) {
@@ -485,6 +487,7 @@ api::HttpResponse Controller::HandleApi(const api::HttpRequest& request, const s
     if (!get) return Error(405, "use GET");
     return LeasesJson();
   }
+  if (path == "/images") return get ? Json(200, ImagesJson()) : Error(405, "use GET");
   if (path == "/reload") {
     if (!post) return Error(405, "use POST");
     ReloadResult r = Reload("api");
@@ -503,10 +506,11 @@ api::HttpResponse Controller::HandleApi(const api::HttpRequest& request, const s
     return Json(200, absl::StrCat("{\"ok\":true,\"pid\":", supervisor_->pid(), "}"));
   }
   if (path == "/") {
-    return {200, "text/plain",
-            "stampede-control API\n  GET  /status\n  GET  /events?since=SEQ&limit=N\n"
-            "  GET  /leases\n"
-            "  POST /reload\n  POST /dataplane/restart\n  GET  /metrics\n"};
+    return {
+        200, "text/plain",
+        "stampede-control API\n  GET  /status\n  GET  /images\n  GET  /events?since=SEQ&limit=N\n"
+        "  GET  /leases\n"
+        "  POST /reload\n  POST /dataplane/restart\n  GET  /metrics\n"};
   }
   return Error(404, absl::StrCat("no such endpoint: ", path));
 }
@@ -584,6 +588,35 @@ api::HttpResponse Controller::LeasesJson() {
   absl::StrAppend(&out, "],\"journal\":", JsonString(options_.lease_journal),
                   ",\"tail_skipped_bytes\":", replay.skipped_bytes, "}");
   return Json(200, out);
+}
+
+std::string Controller::ImagesJson() const {
+  std::string out = absl::StrCat(
+      "{\"folder\":", JsonString(config_ ? config_->images().folder() : ""), ",\"images\":[");
+  for (size_t i = 0; i < images_.size(); ++i) {
+    const catalog::ImageStatus& image = images_[i];
+    std::string warnings, boot;
+    for (size_t w = 0; w < image.first_warnings.size(); ++w) {
+      absl::StrAppend(&warnings, w ? "," : "", JsonString(image.first_warnings[w]));
+    }
+    for (size_t b = 0; b < image.boot_images.size(); ++b) {
+      const catalog::BootImage& entry = image.boot_images[b];
+      const char* platform = entry.platform == catalog::BootImage::Platform::kBios  ? "bios"
+                             : entry.platform == catalog::BootImage::Platform::kEfi ? "efi"
+                                                                                    : "other";
+      absl::StrAppend(&boot, b ? "," : "", "{\"platform\":\"", platform,
+                      "\",\"path\":", JsonString(entry.path), ",\"bytes\":", entry.length, "}");
+    }
+    absl::StrAppend(
+        &out, i ? "," : "", "{\"name\":", JsonString(image.name),
+        ",\"path\":", JsonString(image.path), ",\"served\":", image.served ? "true" : "false",
+        ",\"error\":", JsonString(image.error), ",\"volume_id\":", JsonString(image.volume_id),
+        ",\"names_from\":", JsonString(image.names_from), ",\"files\":", image.files,
+        ",\"warnings\":", image.warnings, ",\"first_warnings\":[", warnings, "],\"boot_images\":[",
+        boot, "]}");
+  }
+  absl::StrAppend(&out, "]}");
+  return out;
 }
 
 std::string Controller::EventsJson(uint64_t since, size_t limit) {

@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "control/api/server.h"
+#include "control/catalog/images.h"
 #include "control/daemon/event_log.h"
 #include "control/daemon/supervisor.h"
 #include "control/publish/publisher.h"
@@ -78,6 +79,7 @@ class Controller {
   std::string StatusJson();
   std::string EventsJson(uint64_t since, size_t limit);
   api::HttpResponse LeasesJson();
+  std::string ImagesJson() const;
   std::string Metrics();
   void PollDataplane();
   void UpdateWatches();
@@ -109,6 +111,8 @@ class Controller {
   bool tftp_watches_truncated_ = false;
   // Of the last config compiled: files in its TFTP catalog, warnings.
   size_t tftp_files_ = 0;
+  // The images folder as last compiled (for `stampede images`).
+  std::vector<catalog::ImageStatus> images_;
   size_t compile_warnings_ = 0;
   std::optional<std::chrono::steady_clock::time_point> reload_at_;
   std::string reload_reason_;

@@ -3,13 +3,15 @@
 the dataplane parses plus a few malformed ones; for the region fuzzer policy
 regions holding compiled policies (encoded with protoc); for the status
 fuzzer patches of the status region's fields; for the DHCP fuzzer request
-sequences. Run from anywhere; rewrites
-tests/fuzz/corpus/{packet,region,status,dhcp}/seed_*.bin."""
+sequences; for the ISO 9660 fuzzer small images (xorriso's and hand-made).
+Run from anywhere; rewrites
+tests/fuzz/corpus/{packet,region,status,dhcp,journal,iso9660}/seed_*.bin."""
 
 import os
 import struct
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 from inet import checksum  # noqa: E402
@@ -194,6 +196,195 @@ def journal_seeds():
     yield "foreign", b"not a journal at all"
 
 
+# ISO 9660 seeds (tests/fuzz/iso9660_fuzz.cc): images from sector 16 on, the
+# 32 KiB system area left out. Hand-made ones for what xorriso does not write
+# (multi-extent files, continuation areas, relocated folders, catalog
+# extension entries), and xorriso's own for every naming scheme and El Torito.
+
+def both16(value):
+    return struct.pack("<H", value) + struct.pack(">H", value)
+
+
+def both32(value):
+    return struct.pack("<I", value) + struct.pack(">I", value)
+
+
+def dir_record(ident, lba, size, flags=0, system_use=b""):
+    """ECMA-119 9.1, dated 2020-01-02 03:04:05 GMT."""
+    pad = b"\0" if len(ident) % 2 == 0 else b""
+    record = (b"\0\0" + both32(lba) + both32(size) + bytes([120, 1, 2, 3, 4, 5, 0, flags, 0, 0])
+              + both16(1) + bytes([len(ident)]) + ident + pad + system_use)
+    record += b"\0" * (len(record) % 2)
+    return bytes([len(record)]) + record[1:]
+
+
+def susp(signature, data):
+    return signature + bytes([4 + len(data), 1]) + data
+
+
+def rr_name(name, flags=0):
+    return susp(b"NM", bytes([flags]) + name)
+
+
+def rr_symlink(parts):
+    data = b"\0"
+    for part in parts:
+        flags = {"/": 8, ".": 2, "..": 4}.get(part, 0)
+        content = b"" if flags else part.encode()
+        data += bytes([flags, len(content)]) + content
+    return susp(b"SL", data)
+
+
+def rr_mode(mode):
+    return susp(b"PX", both32(mode) + both32(1) + both32(0) + both32(0))
+
+
+def rr_continuation(block, offset, length):
+    return susp(b"CE", both32(block) + both32(offset) + both32(length))
+
+
+RR_ROOT = susp(b"SP", b"\xbe\xef\0") + susp(b"ER", bytes([10, 0, 0, 1]) + b"RRIP_1991A")
+
+
+def volume_descriptor(kind, root_lba=0, root_size=0, escapes=b""):
+    vd = bytearray(2048)
+    vd[0:7] = bytes([kind]) + b"CD001\x01"
+    if kind in (1, 2):
+        vd[40:72] = b"SEED".ljust(32)
+        vd[88:88 + len(escapes)] = escapes
+        vd[120:132] = both16(1) + both16(1) + both16(2048)
+        vd[156:190] = dir_record(b"\0", root_lba, root_size, 2)
+    return bytes(vd)
+
+
+def folder(lba, parent, records, dot_system_use=b"", size=2048):
+    out = bytearray()
+    for record in [dir_record(b"\0", lba, size, 2, dot_system_use),
+                   dir_record(b"\1", parent, 2048, 2)] + records:
+        if len(out) % 2048 + len(record) > 2048:  # records never cross a sector
+            out += bytes(2048 - len(out) % 2048)
+        out += record
+    return bytes(out)
+
+
+def image_from_sector_16(sectors):
+    end = max(number + (len(data) + 2047) // 2048 for number, data in sectors.items())
+    image = bytearray((end - 16) * 2048)
+    for number, data in sectors.items():
+        image[(number - 16) * 2048:(number - 16) * 2048 + len(data)] = data
+    return bytes(image)
+
+
+def el_torito_catalog(entries):
+    validation = bytearray(32)
+    validation[0], validation[30], validation[31] = 1, 0x55, 0xAA
+    checksum = -sum(struct.unpack("<16H", validation)) & 0xFFFF
+    validation[28:30] = struct.pack("<H", checksum)
+    return bytes(validation) + b"".join(entries)
+
+
+def boot_entry(sectors, rba, media=0):
+    return struct.pack("<BBHBBHI20x", 0x88, media, 0, 0, 0, sectors, rba)
+
+
+def hand_made_iso_seeds():
+    terminator = volume_descriptor(255)
+    yield "multi_extent", image_from_sector_16({
+        16: volume_descriptor(1, 19, 2048), 17: terminator,
+        19: folder(19, 19, [dir_record(b"BIG.BIN;1", 22, 4096, 0x80),
+                            dir_record(b"BIG.BIN;1", 20, 2048, 0x80),
+                            dir_record(b"BIG.BIN;1", 24, 100),
+                            dir_record(b"HELLO.TXT;1", 25, 5)]),
+        20: b"B" * 2048, 22: b"A" * 4096, 24: b"C" * 100, 25: b"hello"})
+    more = rr_name(b"-more.txt") + rr_mode(0o100644)
+    hello = rr_name(b"hello", 1) + rr_continuation(26, 0, len(more))
+    link = rr_mode(0o120777) + rr_name(b"link") + rr_symlink(["sub", "a.txt"])
+    yield "rock_ridge_entries", image_from_sector_16({
+        16: volume_descriptor(1, 19, 2048), 17: terminator,
+        19: folder(19, 19, [
+            dir_record(b"HELLO.TXT;1", 25, 5, 0, hello),
+            dir_record(b"LINK;1", 0, 0, 0, link),
+            dir_record(b"UP;1", 0, 0, 0, rr_name(b"up") + rr_symlink(["..", "x"])),
+            dir_record(b"SUB", 20, 2048, 2, rr_name(b"sub")),
+            dir_record(b"MOVED;1", 0, 0, 0, rr_name(b"moved") + susp(b"CL", both32(21))),
+            dir_record(b"RR_MOVED", 22, 2048, 2, rr_name(b"rr_moved"))], RR_ROOT),
+        20: folder(20, 19, [dir_record(b"A.TXT;1", 25, 5, 0, rr_name(b"a.txt"))]),
+        21: folder(21, 19, [dir_record(b"DEEP.TXT;1", 25, 5, 0, rr_name(b"deep.txt"))]),
+        22: folder(22, 19, [dir_record(b"MOVED", 21, 2048, 2,
+                                       rr_name(b"moved") + susp(b"RE", b""))]),
+        25: b"hello", 26: more})
+    catalog = el_torito_catalog([
+        boot_entry(4, 21),
+        struct.pack("<BBH28x", 0x91, 0xEF, 2),
+        boot_entry(1, 22, media=0x20), b"\x44" + bytes(31),
+        boot_entry(0, 23, media=2)])
+    boot_record = bytearray(volume_descriptor(0))
+    boot_record[7:30] = b"EL TORITO SPECIFICATION"
+    boot_record[0x47:0x4B] = struct.pack("<I", 20)
+    yield "el_torito", image_from_sector_16({
+        16: volume_descriptor(1, 19, 2048), 17: bytes(boot_record), 18: terminator,
+        19: folder(19, 19, [dir_record(b"BOOT.CAT;1", 20, 2048),
+                            dir_record(b"BIOS.BIN;1", 21, 2048),
+                            dir_record(b"EFI.IMG;1", 22, 3000)]),
+        20: catalog, 21: b"\xeb" * 2048, 22: b"\xef" * 3000})
+    joliet_name = "hé.txt😀;1".encode("utf-16-be")
+    yield "joliet", image_from_sector_16({
+        16: volume_descriptor(1, 19, 2048), 17: volume_descriptor(2, 20, 2048, b"%/E"),
+        18: terminator,
+        19: folder(19, 19, [dir_record(b"HE.TXT;1", 21, 5)]),
+        20: folder(20, 20, [dir_record(joliet_name, 21, 5)]),
+        21: b"hello"})
+
+
+XORRISO_ISOS = {
+    "xorriso_plain": ["-as", "mkisofs", "--norock", "-iso-level", "1"],
+    "xorriso_joliet": ["-as", "mkisofs", "--norock", "-J"],
+    "xorriso_rock_ridge": ["-as", "mkisofs", "-R", "-J"],
+    "xorriso_el_torito": ["-as", "mkisofs", "-R", "-b", "boot/isolinux.bin", "-no-emul-boot",
+                          "-boot-load-size", "4", "-eltorito-alt-boot", "-e", "boot/efi.img",
+                          "-no-emul-boot"],
+    "xorriso_relocated": ["-compliance", "deep_paths_off", "-rr_reloc_dir", "rr_moved",
+                          "-as", "mkisofs", "-R"],
+}
+
+
+def xorriso_iso_seeds():
+    for name, options in XORRISO_ISOS.items():
+        with tempfile.TemporaryDirectory() as tmp:
+            yield name, xorriso_iso(tmp, options, name == "xorriso_relocated")
+
+
+def xorriso_iso(tmp, options, deep):
+    """A few files, symlinks in and out; folders 9 deep (past ECMA-119's 8, so
+    relocated) when `deep`, else 2: each folder costs a sector per tree, and
+    seeds stay under 64 KiB."""
+    src = os.path.join(tmp, "src")
+    deep_file = "a/b/c/d/e/f/g/h/i/deep.txt" if deep else "a/b/deep.txt"
+    files = {"readme.txt": b"hello\n", "empty": b"", "boot/isolinux.bin": b"\xeb" * 100,
+             "boot/efi.img": b"\xef" * 3000, deep_file: b"deep\n"}
+    for path, data in files.items():
+        os.makedirs(os.path.dirname(os.path.join(src, path)), exist_ok=True)
+        with open(os.path.join(src, path), "wb") as f:
+            f.write(data)
+    for target, link in [("../readme.txt", "a/up"), ("/etc/passwd", "escape"),
+                         ("boot", "grub"), ("loop", "loop")]:
+        os.symlink(target, os.path.join(src, link))
+    for root, dirs, names in os.walk(src):
+        for name in dirs + names + [""]:
+            os.utime(os.path.join(root, name), (1600000000, 1600000000), follow_symlinks=False)
+    env = dict(os.environ, SOURCE_DATE_EPOCH="1600000000")
+    out = os.path.join(tmp, "seed.iso")
+    subprocess.run(["xorriso"] + options + ["-no-pad", "-o", out, src], env=env, check=True,
+                   capture_output=True)
+    with open(out, "rb") as f:
+        return f.read()[16 * 2048:]
+
+
+def iso9660_seeds():
+    yield from hand_made_iso_seeds()
+    yield from xorriso_iso_seeds()
+
+
 def write(kind, items):
     out = os.path.join(HERE, "corpus", kind)
     os.makedirs(out, exist_ok=True)
@@ -208,6 +399,7 @@ def main():
     write("status", status_seeds())
     write("dhcp", dhcp_seeds())
     write("journal", journal_seeds())
+    write("iso9660", iso9660_seeds())
 
 
 if __name__ == "__main__":

@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""ISO images served in place: stampede-control reads the images folder,
+the dataplane serves each image's files over TFTP straight out of the image
+file (no mount, no extraction), with a real client (tftp-hpa) in a client
+namespace.
+
+1. An image built with xorriso (Rock Ridge + Joliet, a symlink, nested
+   folders, a file over 64 KiB) and a file that is not an image: every file
+   of the image fetched over TFTP is byte-identical to what osirrox
+   extracts; the whole image is served as images/<name>.iso; `stampede
+   images` says which image is served and why the other is not.
+2. An image dropped into the folder while running is catalogued and served
+   without a restart; a removed image disappears from the catalog, while a
+   transfer of it that already started finishes with every byte.
+"""
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import netlab
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def build_iso(src, iso, volume):
+    netlab.run(["xorriso", "-as", "mkisofs", "-R", "-J", "-V", volume, "-o", iso, src],
+               timeout=120)
+
+
+def make_tree(root, seed, big_bytes):
+    os.makedirs(f"{root}/casper", exist_ok=True)
+    os.makedirs(f"{root}/boot/grub/x86_64-efi", exist_ok=True)
+    with open(f"{root}/casper/vmlinuz", "wb") as f:
+        f.write(os.urandom(big_bytes))
+    with open(f"{root}/casper/initrd", "wb") as f:
+        f.write(os.urandom(70_000))
+    with open(f"{root}/boot/grub/x86_64-efi/normal.mod", "wb") as f:
+        f.write(seed.encode() * 100)
+    with open(f"{root}/.disk-info", "w") as f:
+        f.write(f"Test image {seed}\n")
+    os.symlink("casper/vmlinuz", f"{root}/vmlinuz")
+
+
+def tftp_get(lab, name, out, timeout=120):
+    result = lab.client(["tftp", "-m", "binary", lab.server_ip, "-c", "get", name, out],
+                        check=False, timeout=timeout)
+    # tftp-hpa exits 0 even after an ERROR; its output says so.
+    ok = result.returncode == 0 and "Error" not in result.stdout and os.path.exists(out)
+    return ok, result.stdout
+
+
+def extracted_files(iso, into):
+    netlab.run(["osirrox", "-indev", iso, "-extract", "/", into], timeout=120)
+    files = []
+    for dirpath, _, names in os.walk(into):
+        for name in names:
+            path = os.path.join(dirpath, name)
+            if os.path.isfile(path):
+                files.append(os.path.relpath(path, into))
+    return sorted(files)
+
+
+def cli_images(cli, socket_path):
+    return netlab.run([cli, "images"], env={**os.environ, "STAMPEDE_API": socket_path}).stdout
+
+
+def wait_catalog(cli, socket_path, predicate, what, timeout=15):
+    deadline = time.monotonic() + timeout
+    while True:
+        out = cli_images(cli, socket_path)
+        if predicate(out):
+            return out
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} within {timeout}s; stampede images says:\n{out}")
+        time.sleep(0.1)  # polling a bounded condition, not synchronising on time
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dataplane", required=True)
+    parser.add_argument("--control", required=True)
+    parser.add_argument("--cli", required=True)
+    args = parser.parse_args()
+    netlab.require(["xorriso", "osirrox", "tftp", "ethtool"])
+
+    with tempfile.TemporaryDirectory() as tmp, netlab.Lab() as lab:
+        images = f"{tmp}/images"
+        os.makedirs(images)
+        make_tree(f"{tmp}/src-live", "live", 300_000)
+        build_iso(f"{tmp}/src-live", f"{images}/live.iso", "LIVEVOL")
+        with open(f"{images}/junk.iso", "wb") as f:
+            f.write(os.urandom(80_000))
+        config = f"{tmp}/stampede.yaml"
+        with open(config, "w") as f:
+            f.write(f"dataplane: {{port: net_af_packet0, ipv4: [{lab.server_ip}/24]}}\n"
+                    f"images: {{folder: {images}}}\n"
+                    "dhcp:\n  subnets: [{subnet: 198.18.0.0/24, "
+                    "pools: [{first: 198.18.0.100, last: 198.18.0.200}]}]\n")
+        lab.start_dataplane(args.dataplane)
+        run_dir = f"{tmp}/run"
+        lab.start_control(args.control, config, run_dir)
+        socket_path = f"{run_dir}/{lab.instance}.sock"
+        telemetry = netlab.Telemetry(lab.file_prefix)
+        lab.wait_serving(telemetry)
+
+        # 1. Every file of the image, as osirrox sees it.
+        out = cli_images(args.cli, socket_path)
+        print(out)
+        rows = {line.split()[0]: line for line in out.splitlines()[2:] if line and not line.startswith(" ")}
+        assert rows["live"].split()[1] == "yes", out
+        assert rows["junk"].split()[1] == "no" and "ISO 9660" in rows["junk"], out
+        expected = extracted_files(f"{images}/live.iso", f"{tmp}/extract-live")
+        assert "casper/vmlinuz" in expected and "vmlinuz" in expected, expected
+        for name in expected:
+            local = f"{tmp}/got"
+            ok, said = tftp_get(lab, f"images/live/{name}", local)
+            assert ok, f"images/live/{name}: {said}"
+            assert sha256(local) == sha256(f"{tmp}/extract-live/{name}"), name
+            os.unlink(local)
+        ok, said = tftp_get(lab, "images/live.iso", f"{tmp}/whole.iso")
+        assert ok and sha256(f"{tmp}/whole.iso") == sha256(f"{images}/live.iso"), said
+        print(f"case 1: {len(expected)} files of live.iso and the image itself: identical")
+
+        # 2. An image added while running is served without a restart...
+        make_tree(f"{tmp}/src-new", "new", 12 * 1024 * 1024)
+        build_iso(f"{tmp}/src-new", f"{tmp}/new.iso", "NEWVOL")
+        os.rename(f"{tmp}/new.iso", f"{images}/new.iso")  # appears whole
+        wait_catalog(args.cli, socket_path, lambda o: any(
+            line.split()[:2] == ["new", "yes"] for line in o.splitlines()), "new.iso catalogued")
+        lab.wait_serving(telemetry)
+        ok, said = tftp_get(lab, "images/new/.disk-info", f"{tmp}/info")
+        assert ok and open(f"{tmp}/info").read() == "Test image new\n", said
+        # ...and removing it while a transfer of it runs: the transfer ends
+        # with every byte, later requests are not found.
+        before = telemetry.query("/stampede/tftp")
+        transfer = lab.spawn(lab.client_ns, [
+            "tftp", "-m", "binary", lab.server_ip, "-c", "get", "images/new/casper/vmlinuz",
+            f"{tmp}/big"], "tftp-big")
+        deadline = time.monotonic() + 10
+        while telemetry.query("/stampede/tftp")["data_sent"] - before["data_sent"] < 100:
+            assert time.monotonic() < deadline, "the big transfer did not start"
+            time.sleep(0.01)
+        os.unlink(f"{images}/new.iso")
+        wait_catalog(args.cli, socket_path, lambda o: not any(
+            line.startswith("new ") for line in o.splitlines()), "new.iso gone from the catalog")
+        transfer.proc.wait(timeout=120)
+        assert sha256(f"{tmp}/big") == sha256(f"{tmp}/src-new/casper/vmlinuz"), \
+            "the transfer running when its image was removed did not finish intact"
+        deadline = time.monotonic() + 10
+        while True:
+            ok, said = tftp_get(lab, "images/new/.disk-info", f"{tmp}/gone")
+            if not ok and "not found" in said.lower():
+                break
+            assert time.monotonic() < deadline, f"removed image still served: {said}"
+            time.sleep(0.1)
+        print("case 2: added image served without a restart; removed image gone, "
+              "its running transfer finished intact")
+        telemetry.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
