@@ -32,23 +32,6 @@ constexpr unsigned kReadsInFlight = 256;
 
 void Count(std::atomic<uint64_t>& counter, uint64_t n = 1) { LcoreCounters::Add(counter, n); }
 
-// RFC 1350 netascii: CR LF for a newline, CR NUL for a bare CR.
-void ToNetascii(std::span<const std::byte> in, std::vector<std::byte>& out) {
-  out.clear();
-  out.reserve(in.size() + in.size() / 8);
-  for (std::byte b : in) {
-    if (b == std::byte{'\n'}) {
-      out.push_back(std::byte{'\r'});
-      out.push_back(std::byte{'\n'});
-    } else if (b == std::byte{'\r'}) {
-      out.push_back(std::byte{'\r'});
-      out.push_back(std::byte{0});
-    } else {
-      out.push_back(b);
-    }
-  }
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<TftpEngine>> TftpEngine::Create(const TftpEngineConfig& config,
@@ -234,7 +217,7 @@ TftpEngine::BlockStatus TftpEngine::PrepareNetascii(uint32_t id) {
   std::byte raw[kMaxNetasciiFile];
   BlockStatus status = ReadRange(s.file, s.file_offset, static_cast<uint32_t>(s.file_length), raw);
   if (status != BlockStatus::kReady) return status;
-  ToNetascii({raw, s.file_length}, s.netascii_bytes);
+  tftp::ToNetascii({raw, s.file_length}, s.netascii_bytes);
   s.file_length = s.netascii_bytes.size();
   return BlockStatus::kReady;
 }

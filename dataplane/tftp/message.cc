@@ -198,4 +198,20 @@ std::optional<std::string> NormalisePath(std::string_view path) {
   return out;
 }
 
+void ToNetascii(std::span<const std::byte> in, std::vector<std::byte>& out) {
+  out.clear();
+  out.reserve(in.size() + in.size() / 8);
+  for (std::byte b : in) {
+    if (b == std::byte{'\n'}) {
+      out.push_back(std::byte{'\r'});
+      out.push_back(std::byte{'\n'});
+    } else if (b == std::byte{'\r'}) {
+      out.push_back(std::byte{'\r'});
+      out.push_back(std::byte{0});
+    } else {
+      out.push_back(b);
+    }
+  }
+}
+
 }  // namespace stampede::tftp

@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace stampede::tftp {
 
@@ -114,6 +115,10 @@ void BuildDataHeader(uint16_t block, std::span<std::byte> out);
 
 // An ACK's block number, or nullopt if `datagram` is not an ACK.
 std::optional<uint16_t> ParseAck(std::span<const std::byte> datagram);
+
+// RFC 1350 netascii (RFC 764's NVT ASCII): a newline becomes CR LF, a bare
+// CR becomes CR NUL. Replaces `out`.
+void ToNetascii(std::span<const std::byte> in, std::vector<std::byte>& out);
 
 // Normalises a requested path: backslashes become slashes, leading slashes
 // and "." components go, repeated slashes collapse. Refuses (nullopt) "..",

@@ -104,6 +104,8 @@ FILES = {
     "boot/bcd": 4096 + 7,
 }
 SPARSE_FILES = {"sparse": 5 << 30}
+# netascii (RFC 1350): LF goes out as CR LF, a bare CR as CR NUL.
+NETASCII_TEXT = b"menu title Boot\nlabel one\r  kernel vmlinuz\n\n" * 40
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,7 +131,30 @@ def make_files(root):
     for name, size in SPARSE_FILES.items():
         with open(os.path.join(root, name), "wb") as f:
             f.truncate(size)
+    with open(os.path.join(root, "menu.txt"), "wb") as f:
+        f.write(NETASCII_TEXT)
     return files
+
+
+def check_netascii(lab, counters, out_dir):
+    """netascii: the bytes on the wire are converted (a raw client sees
+    CR LF and CR NUL, and no tsize), and tftp-hpa in ascii mode, which
+    converts back, gets the file as it is on disk."""
+    before = counters.settled()
+    wire = NETASCII_TEXT.replace(b"\r", b"\r\0").replace(b"\n", b"\r\n")
+    with RawClient(lab) as raw:
+        got = raw.fetch("menu.txt", mode="netascii", blksize=512, tsize=0)
+    assert got.size == len(wire) and got.sha256 == hashlib.sha256(wire).hexdigest(), (
+        f"netascii on the wire: {got.size} bytes, {len(wire)} expected")
+    assert "tsize" not in got.oack, got.oack
+    local = os.path.join(out_dir, "menu.txt")
+    result = lab.client(["tftp", "-m", "ascii", lab.server_ip, "-c", "get", "menu.txt", local],
+                        check=False, timeout=60)
+    with open(local, "rb") as f:
+        assert f.read() == NETASCII_TEXT, f"tftp-hpa ascii: {result.stdout[-300:]}"
+    delta = counters.wait(before, "netascii sessions ended",
+                          lambda d: d["sessions_completed"] >= 2)
+    expect(delta, "netascii", sessions_started=2, sessions_completed=2, errors_sent=0)
 
 
 def config_text(lab, root, **tftp):
@@ -951,6 +976,7 @@ def main():
         fetch_raw(lab, files["one"])
 
         check_clients(lab, counters, files, out_dir)
+        check_netascii(lab, counters, out_dir)
         check_windows(lab, counters, files, out_dir)
         check_tsize_and_abort(lab, counters, files)
         check_errors(lab, counters, files)

@@ -107,5 +107,13 @@ TEST(TftpMessageTest, NormalisesPathsAndRefusesEscapes) {
   EXPECT_FALSE(NormalisePath(std::string(300, 'a')));
 }
 
+TEST(TftpMessageTest, ConvertsToNetascii) {
+  std::vector<std::byte> out;
+  ToNetascii(Bytes(std::string("a\nb\rc\r\n\n", 8)), out);
+  EXPECT_EQ(out, Bytes(std::string("a\r\nb\r\0c\r\0\r\n\r\n", 13)));
+  ToNetascii({}, out);
+  EXPECT_TRUE(out.empty());
+}
+
 }  // namespace
 }  // namespace stampede::tftp
