@@ -1,6 +1,8 @@
 #include "control/catalog/images.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -116,6 +118,23 @@ void CatalogueImage(const std::filesystem::path& path, ImageStatus& status,
     if (target == by_path.end()) continue;  // a folder (or nothing): not followed
     by_path.emplace(link.path, target->second);
   }
+  // Detection reads a few small files (version files, a memtest binary's
+  // banner) out of the image through their extents.
+  ImageListing listing{status.name, {}, nullptr};
+  int fd = open(id->source.c_str(), O_RDONLY | O_CLOEXEC);
+  listing.read_small = [&](std::string_view inside,
+                           size_t max_bytes) -> std::optional<std::string> {
+    auto found = by_path.find(std::string(inside));
+    if (fd < 0 || found == by_path.end()) return std::nullopt;
+    std::string bytes(std::min<uint64_t>(found->second.length, max_bytes), '\0');
+    ssize_t n = pread(fd, bytes.data(), bytes.size(), static_cast<off_t>(found->second.offset));
+    if (n < 0) return std::nullopt;
+    bytes.resize(static_cast<size_t>(n));
+    return bytes;
+  };
+  for (const auto& [inside, run] : by_path) listing.paths.push_back(inside);
+  status.recipe = Detect(listing);
+  if (fd >= 0) close(fd);
   for (const auto& [inside, run] : by_path) {
     std::string catalogued = prefix + inside;
     std::optional<std::string> normal = tftp::NormalisePath(catalogued);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "control/catalog/detect.h"
 #include "control/catalog/iso9660.h"
 #include "stampede/v1/policy.pb.h"
 
@@ -32,6 +33,9 @@ struct ImageStatus {
   std::vector<BootImage> boot_images;
   // Every file's path inside the image (what distro detection looks at).
   std::vector<std::string> paths;
+  // What the image is and how it boots (control/catalog/detect.h), with
+  // {server} and {name} still in its command line.
+  BootRecipe recipe;
 };
 
 struct ImagesScan {

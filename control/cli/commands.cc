@@ -195,6 +195,20 @@ int Images(const std::string& api, bool json, std::ostream& out, std::ostream& e
                            static_cast<int64_t>(Number(i, "files")),
                            static_cast<int64_t>(Number(i, "warnings")),
                            served ? Text(i, "volume_id") : Text(i, "error"));
+    if (served) {
+      const Struct& d = Field(i, "detected").struct_value();
+      out << "    is: " << Text(d, "family") << " " << Text(d, "distro") << " "
+          << Text(d, "version") << " (" << Text(d, "why") << ")\n";
+      if (Field(d, "sanboot").bool_value()) {
+        out << "    boots: the whole image (iPXE sanboot over HTTP)\n";
+      } else {
+        out << "    boots: " << Text(d, "kernel");
+        for (const Value& initrd : Field(d, "initrds").list_value().values()) {
+          out << " + " << initrd.string_value();
+        }
+        out << "\n    cmdline: " << Text(d, "cmdline") << "\n";
+      }
+    }
     for (const Value& warning : Field(i, "first_warnings").list_value().values()) {
       out << "    warning: " << warning.string_value() << "\n";
     }

@@ -590,6 +590,23 @@ api::HttpResponse Controller::LeasesJson() {
   return Json(200, out);
 }
 
+namespace {
+
+std::string RecipeJson(const catalog::BootRecipe& r) {
+  std::string initrds;
+  for (size_t i = 0; i < r.initrds.size(); ++i) {
+    absl::StrAppend(&initrds, i ? "," : "", JsonString(r.initrds[i]));
+  }
+  return absl::StrCat("{\"family\":", JsonString(r.family), ",\"distro\":", JsonString(r.distro),
+                      ",\"version\":", JsonString(r.version), ",\"kernel\":", JsonString(r.kernel),
+                      ",\"efi_kernel\":", JsonString(r.efi_kernel), ",\"initrds\":[", initrds,
+                      "],\"cmdline\":", JsonString(r.cmdline),
+                      ",\"sanboot\":", r.sanboot ? "true" : "false", ",\"why\":", JsonString(r.why),
+                      "}");
+}
+
+}  // namespace
+
 std::string Controller::ImagesJson() const {
   std::string out = absl::StrCat(
       "{\"folder\":", JsonString(config_ ? config_->images().folder() : ""), ",\"images\":[");
@@ -613,7 +630,7 @@ std::string Controller::ImagesJson() const {
         ",\"error\":", JsonString(image.error), ",\"volume_id\":", JsonString(image.volume_id),
         ",\"names_from\":", JsonString(image.names_from), ",\"files\":", image.files,
         ",\"warnings\":", image.warnings, ",\"first_warnings\":[", warnings, "],\"boot_images\":[",
-        boot, "]}");
+        boot, "],\"detected\":", RecipeJson(image.recipe), "}");
   }
   absl::StrAppend(&out, "]}");
   return out;

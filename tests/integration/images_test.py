@@ -5,10 +5,12 @@ file (no mount, no extraction), with a real client (tftp-hpa) in a client
 namespace.
 
 1. An image built with xorriso (Rock Ridge + Joliet, a symlink, nested
-   folders, a file over 64 KiB) and a file that is not an image: every file
-   of the image fetched over TFTP is byte-identical to what osirrox
-   extracts; the whole image is served as images/<name>.iso; `stampede
-   images` says which image is served and why the other is not.
+   folders, a file over 64 KiB, an Ubuntu live-server layout) and a file
+   that is not an image: every file of the image fetched over TFTP is
+   byte-identical to what osirrox extracts; the whole image is served as
+   images/<name>.iso; `stampede images` says which image is served and why
+   the other is not, and what the served one was detected as (distro,
+   version, kernel, initrd, command line).
 2. An image dropped into the folder while running is catalogued and served
    without a restart; a removed image disappears from the catalog, while a
    transfer of it that already started finishes with every byte.
@@ -50,6 +52,12 @@ def make_tree(root, seed, big_bytes):
         f.write(seed.encode() * 100)
     with open(f"{root}/.disk-info", "w") as f:
         f.write(f"Test image {seed}\n")
+    # What makes it an Ubuntu live-server image to detection.
+    os.makedirs(f"{root}/.disk", exist_ok=True)
+    with open(f"{root}/.disk/info", "w") as f:
+        f.write('Ubuntu-Server 24.04 LTS "Noble Numbat" - Release amd64 (20240423)\n')
+    with open(f"{root}/casper/filesystem.squashfs", "wb") as f:
+        f.write(b"hsqs" + os.urandom(4000))
     os.symlink("casper/vmlinuz", f"{root}/vmlinuz")
 
 
@@ -121,6 +129,10 @@ def main():
         rows = {line.split()[0]: line for line in out.splitlines()[2:] if line and not line.startswith(" ")}
         assert rows["live"].split()[1] == "yes", out
         assert rows["junk"].split()[1] == "no" and "ISO 9660" in rows["junk"], out
+        # What it is and how it boots, from its files (a casper layout).
+        assert "is: ubuntu Ubuntu-Server 24.04 LTS" in out, out
+        assert "boots: casper/vmlinuz + casper/initrd" in out, out
+        assert "url=http://{server}/images/{name}.iso" in out, out
         expected = extracted_files(f"{images}/live.iso", f"{tmp}/extract-live")
         assert "casper/vmlinuz" in expected and "vmlinuz" in expected, expected
         for name in expected:
