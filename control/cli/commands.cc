@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -152,20 +153,30 @@ int Events(const std::string& api, uint64_t since, bool follow, std::ostream& ou
   }
 }
 
-int Leases(const std::string& api, bool json, std::ostream& out, std::ostream& err) {
+// GETs `target` for a listing command: with --json prints the body as it
+// is. Returns the body to print as a table, or nullopt with `exit_code` set.
+std::optional<Struct> GetListing(const std::string& api, const std::string& target, bool json,
+                                 std::ostream& out, std::ostream& err, int& exit_code) {
   ApiResponse response;
   Struct result;
-  if (!Call(api, "GET", "/leases", response, result, err)) return 1;
+  exit_code = 1;
+  if (!Call(api, "GET", target, response, result, err)) return std::nullopt;
   if (response.status != 200) {
     err << "stampede: " << Text(result, "error") << "\n";
-    return 1;
+    return std::nullopt;
   }
-  if (json) {
-    out << response.body;
-    return 0;
-  }
+  exit_code = 0;
+  if (!json) return result;
+  out << response.body;
+  return std::nullopt;
+}
+
+int Leases(const std::string& api, bool json, std::ostream& out, std::ostream& err) {
+  int exit_code = 0;
+  std::optional<Struct> result = GetListing(api, "/leases", json, out, err, exit_code);
+  if (!result) return exit_code;
   out << absl::StrFormat("%-16s %-20s %-9s %s\n", "ADDRESS", "CLIENT", "STATE", "EXPIRES");
-  for (const Value& value : Field(result, "leases").list_value().values()) {
+  for (const Value& value : Field(*result, "leases").list_value().values()) {
     const Struct& l = value.struct_value();
     out << absl::StrFormat("%-16s %-20s %-9s %s\n", Text(l, "address"), Text(l, "client"),
                            Text(l, "state"), FormatTime(Number(l, "expires_unix_ms") * 1'000'000));
@@ -174,21 +185,13 @@ int Leases(const std::string& api, bool json, std::ostream& out, std::ostream& e
 }
 
 int Images(const std::string& api, bool json, std::ostream& out, std::ostream& err) {
-  ApiResponse response;
-  Struct result;
-  if (!Call(api, "GET", "/images", response, result, err)) return 1;
-  if (response.status != 200) {
-    err << "stampede: " << Text(result, "error") << "\n";
-    return 1;
-  }
-  if (json) {
-    out << response.body;
-    return 0;
-  }
-  out << "folder " << Text(result, "folder") << "\n";
+  int exit_code = 0;
+  std::optional<Struct> result = GetListing(api, "/images", json, out, err, exit_code);
+  if (!result) return exit_code;
+  out << "folder " << Text(*result, "folder") << "\n";
   out << absl::StrFormat("%-24s %-8s %7s %9s %s\n", "IMAGE", "SERVED", "FILES", "WARNINGS",
                          "VOLUME / WHY NOT");
-  for (const Value& value : Field(result, "images").list_value().values()) {
+  for (const Value& value : Field(*result, "images").list_value().values()) {
     const Struct& i = value.struct_value();
     bool served = Field(i, "served").bool_value();
     out << absl::StrFormat("%-24s %-8s %7d %9d %s\n", Text(i, "name"), served ? "yes" : "no",

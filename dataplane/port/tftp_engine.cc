@@ -446,33 +446,29 @@ TftpEngine::BlockStatus TftpEngine::BuildData(Slot& s, uint64_t index, Pins& pin
 }
 
 void TftpEngine::SendOack(Slot& s) {
-  rte_mbuf* m = rte_pktmbuf_alloc(config_.pool);
-  if (m == nullptr) return;  // the timer sends it again
-  std::byte* frame = rte_pktmbuf_mtod(m, std::byte*);
   std::byte oack[tftp::kMaxRequestSize];
   size_t length = tftp::BuildOack(s.negotiated, s.file_length, oack);
-  uint32_t headers = WriteHeaders(frame, s.endpoint, static_cast<uint32_t>(length));
-  std::memcpy(frame + headers, oack, length);
-  m->data_len = static_cast<uint16_t>(headers + length);
+  // No mbuf: the timer sends it again.
+  if (SendSmall(s.endpoint, {oack, length})) Count(counters_.oack_sent);
+}
+
+bool TftpEngine::SendSmall(const Endpoint& e, std::span<const std::byte> payload) {
+  rte_mbuf* m = rte_pktmbuf_alloc(config_.pool);
+  if (m == nullptr) return false;
+  std::byte* frame = rte_pktmbuf_mtod(m, std::byte*);
+  uint32_t headers = WriteHeaders(frame, e, static_cast<uint32_t>(payload.size()));
+  std::memcpy(frame + headers, payload.data(), payload.size());
+  m->data_len = static_cast<uint16_t>(headers + payload.size());
   m->pkt_len = m->data_len;
   Finish(m, headers - kIpv4HeaderBytes - 8);
   Enqueue(m);
-  Count(counters_.oack_sent);
+  return true;
 }
 
 void TftpEngine::SendError(const Endpoint& e, tftp::ErrorCode code, std::string_view message) {
-  rte_mbuf* m = rte_pktmbuf_alloc(config_.pool);
-  if (m == nullptr) return;
-  std::byte* frame = rte_pktmbuf_mtod(m, std::byte*);
   std::byte error[128];
   size_t length = tftp::BuildError(code, message.substr(0, 100), error);
-  uint32_t headers = WriteHeaders(frame, e, static_cast<uint32_t>(length));
-  std::memcpy(frame + headers, error, length);
-  m->data_len = static_cast<uint16_t>(headers + length);
-  m->pkt_len = m->data_len;
-  Finish(m, headers - kIpv4HeaderBytes - 8);
-  Enqueue(m);
-  Count(counters_.errors_sent);
+  if (SendSmall(e, {error, length})) Count(counters_.errors_sent);
 }
 
 uint32_t TftpEngine::WriteHeaders(std::byte* out, const Endpoint& e, uint32_t udp_payload) {

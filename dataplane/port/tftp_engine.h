@@ -178,6 +178,8 @@ class TftpEngine {
   BlockStatus PrepareNetascii(uint32_t id);
   void SendOack(Slot& s);
   void SendError(const Endpoint& e, tftp::ErrorCode code, std::string_view message);
+  // A frame of headers and `payload` (an OACK, an ERROR); false: no mbuf.
+  bool SendSmall(const Endpoint& e, std::span<const std::byte> payload);
   // Writes Ethernet/IPv4/UDP headers for `udp_payload` bytes; returns their size.
   uint32_t WriteHeaders(std::byte* out, const Endpoint& e, uint32_t udp_payload);
   // UDP checksum over every segment, and Ethernet padding.
