@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -11,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_launch.h>
@@ -316,10 +318,13 @@ absl::Status Dataplane::StartTftp(uint32_t workers, uint32_t pool_size) {
     return absl::ResourceExhaustedError(
         absl::StrCat("cannot allocate the ", cache_bytes >> 20, " MiB TFTP block cache"));
   }
+  // A failed read answers its sessions for a second before it is tried
+  // again (a bad sector is not hammered by every waiting session).
   cache_ = std::make_unique<io::BlockCache>(
-      cache_memory_, cache_bytes,
-      cache_memory_ ? rte_malloc_virt2iova(cache_memory_) : RTE_BAD_IOVA);
-  bool zero_copy = port::PortTakesChains(port_id_);
+      cache_memory_, cache_bytes, [](const void* p) -> uint64_t { return rte_mem_virt2iova(p); },
+      rte_get_tsc_hz());
+  // Chained frames point the NIC at cache blocks: only with their addresses.
+  bool zero_copy = port::PortTakesChains(port_id_) && cache_->has_iova();
   if (zero_copy) {
     // Zero-room mbufs that point into the cache: one per DATA frame in flight.
     ext_pool_ = rte_pktmbuf_pool_create("stampede_ext", pool_size, port::kMbufCacheSize, 0, 0,
@@ -443,6 +448,7 @@ bool Dataplane::Shutdown() {
   if (detached_iface_) port::ReattachKernelStack(*detached_iface_);
   workers_.clear();
   // Engines hold frames in their backlogs; rings hold frames handed over.
+  port::ForgetTftpCounters();
   tftp_.clear();
   for (rte_ring* ring : tftp_rings_) {
     rte_mbuf* m = nullptr;
@@ -519,6 +525,12 @@ int Main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   sched_getaffinity(0, sizeof(process_cpus), &process_cpus);
+  // Every catalogued file stays open (and has an io_uring fixed-file slot):
+  // take all the descriptors the hard limit allows.
+  if (rlimit files{}; getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
   std::vector<char*> eal_argv;
   for (std::string& arg : *eal_args) eal_argv.push_back(arg.data());
   Log(LogLevel::kInfo, absl::StrCat("event=eal_init args=\"", absl::StrJoin(*eal_args, " "), "\""));

@@ -358,7 +358,8 @@ int Main(int argc, char** argv) {
   auto* memory =
       static_cast<std::byte*>(rte_malloc("tftp_bench_cache", cache_bytes, io::kCacheBlockBytes));
   if (memory == nullptr) return 1;
-  io::BlockCache cache(memory, cache_bytes, rte_malloc_virt2iova(memory));
+  io::BlockCache cache(memory, cache_bytes,
+                       [](const void* p) -> uint64_t { return rte_mem_virt2iova(p); });
   rte_mempool* ext_pool =
       rte_pktmbuf_pool_create("bench_ext", 16383, port::kMbufCacheSize, 0, 0, 0);
   Bench b{*pair, tables->get(), &cache, &files, ext_pool};

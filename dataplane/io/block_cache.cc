@@ -1,5 +1,6 @@
 #include "dataplane/io/block_cache.h"
 
+#include <rte_cycles.h>
 #include <rte_mbuf.h>
 
 namespace stampede::io {
@@ -21,24 +22,24 @@ uint64_t Mix(uint64_t key) {
 
 }  // namespace
 
-BlockCache::BlockCache(std::byte* memory, size_t bytes, uint64_t iova)
+BlockCache::BlockCache(std::byte* memory, size_t bytes, IovaOf iova_of,
+                       uint64_t failure_backoff_cycles)
     : memory_(memory),
-      iova_(iova),
       slot_count_(static_cast<uint32_t>(bytes / kCacheBlockBytes / kWays * kWays)),
       set_count_(slot_count_ / kWays),
       slots_(std::make_unique<Slot[]>(slot_count_)),
-      sets_(std::make_unique<Set[]>(set_count_)) {
+      sets_(std::make_unique<Set[]>(set_count_)),
+      iovas_(std::make_unique<uint64_t[]>(slot_count_)),
+      has_iova_(iova_of != nullptr),
+      failure_backoff_cycles_(failure_backoff_cycles) {
   for (uint32_t i = 0; i < slot_count_; ++i) {
+    iovas_[i] = iova_of != nullptr ? iova_of(data(i)) : RTE_BAD_IOVA;
+    if (iovas_[i] == RTE_BAD_IOVA) has_iova_ = false;
     slots_[i].shared.free_cb = NeverFreed;
     slots_[i].shared.fcb_opaque = nullptr;
     rte_mbuf_ext_refcnt_set(&slots_[i].shared, 1);
   }
   for (uint32_t i = 0; i < set_count_; ++i) rte_spinlock_init(&sets_[i].lock);
-}
-
-uint64_t BlockCache::iova(uint32_t slot) const {
-  if (iova_ == RTE_BAD_IOVA) return RTE_BAD_IOVA;
-  return iova_ + uint64_t{slot} * kCacheBlockBytes;
 }
 
 std::optional<BlockCache::Pin> BlockCache::Acquire(uint64_t key) {
@@ -52,9 +53,13 @@ std::optional<BlockCache::Pin> BlockCache::Acquire(uint64_t key) {
   uint64_t oldest = UINT64_MAX;
   for (uint32_t slot = first; slot < first + kWays; ++slot) {
     Slot& s = slots_[slot];
-    State state = s.state.load(std::memory_order_relaxed);
+    // Acquire: a block another worker completed is read after this.
+    State state = s.state.load(std::memory_order_acquire);
     bool unpinned = rte_mbuf_ext_refcnt_read(&s.shared) == 1;
-    if (s.key == key && !(state == State::kFailed && unpinned)) {
+    // A failure stands for a while (every asker fails) before a new read.
+    bool retry =
+        state == State::kFailed && unpinned && rte_rdtsc() - s.failed_at >= failure_backoff_cycles_;
+    if (s.key == key && !retry) {
       rte_mbuf_ext_refcnt_update(&s.shared, 1);
       s.last_use = set.clock;
       rte_spinlock_unlock(&set.lock);
@@ -84,9 +89,20 @@ std::optional<BlockCache::Pin> BlockCache::Acquire(uint64_t key) {
 void BlockCache::Complete(uint32_t slot, int32_t result) {
   Slot& s = slots_[slot];
   s.length = result > 0 ? static_cast<uint32_t>(result) : 0;
+  if (result < 0) s.failed_at = rte_rdtsc();
   s.state.store(result >= 0 ? State::kReady : State::kFailed, std::memory_order_release);
   Release(slot);
   completions_.fetch_add(1, std::memory_order_release);
+}
+
+void BlockCache::Abandon(uint32_t slot) {
+  Slot& s = slots_[slot];
+  Set& set = sets_[slot / kWays];
+  rte_spinlock_lock(&set.lock);
+  s.key = UINT64_MAX;
+  s.state.store(State::kEmpty, std::memory_order_relaxed);
+  rte_mbuf_ext_refcnt_update(&s.shared, -1);
+  rte_spinlock_unlock(&set.lock);
 }
 
 void BlockCache::Release(uint32_t slot) { rte_mbuf_ext_refcnt_update(&slots_[slot].shared, -1); }

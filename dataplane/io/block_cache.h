@@ -26,9 +26,14 @@ class BlockCache {
   static constexpr uint32_t kWays = 8;
   enum class State : uint8_t { kEmpty, kLoading, kReady, kFailed };
 
-  // `memory` (kCacheBlockBytes-aligned, `bytes` long, IOVA `iova` or
-  // RTE_BAD_IOVA) holds the blocks; it outlives the cache.
-  BlockCache(std::byte* memory, size_t bytes, uint64_t iova);
+  // The IOVA of a byte of the cache's memory (rte_malloc_virt2iova), or
+  // none (RTE_BAD_IOVA for every block: only virtual-address ports).
+  using IovaOf = uint64_t (*)(const void*);
+  // `memory` (kCacheBlockBytes-aligned, `bytes` long) holds the blocks; it
+  // outlives the cache. A block whose read failed answers kFailed to
+  // everyone for `failure_backoff_cycles` (TSC) before it is read again.
+  BlockCache(std::byte* memory, size_t bytes, IovaOf iova_of = nullptr,
+             uint64_t failure_backoff_cycles = 0);
   BlockCache(const BlockCache&) = delete;
   BlockCache& operator=(const BlockCache&) = delete;
 
@@ -48,12 +53,17 @@ class BlockCache {
   // The read of `slot` finished: `result` bytes, or -errno. Publishes the
   // bytes (release) and drops the loader's pin.
   void Complete(uint32_t slot, int32_t result);
+  // A claimed slot (load=true) that will not be read after all: empty again.
+  void Abandon(uint32_t slot);
   void Release(uint32_t slot);
 
   State state(uint32_t slot) const { return slots_[slot].state.load(std::memory_order_acquire); }
   uint32_t length(uint32_t slot) const { return slots_[slot].length; }
   std::byte* data(uint32_t slot) const { return memory_ + size_t{slot} * kCacheBlockBytes; }
-  uint64_t iova(uint32_t slot) const;
+  // The block's bus address: a block never crosses a hugepage, the cache
+  // may (memory is not IOVA-contiguous), so each block has its own.
+  uint64_t iova(uint32_t slot) const { return iovas_[slot]; }
+  bool has_iova() const { return has_iova_; }
   rte_mbuf_ext_shared_info* shared(uint32_t slot) { return &slots_[slot].shared; }
   uint32_t slots() const { return slot_count_; }
   std::byte* memory() const { return memory_; }
@@ -67,6 +77,7 @@ class BlockCache {
     uint64_t key = UINT64_MAX;
     uint64_t last_use = 0;
     uint32_t length = 0;
+    uint64_t failed_at = 0;  // TSC of the failed read
     std::atomic<State> state{State::kEmpty};
     rte_mbuf_ext_shared_info shared{};
   };
@@ -76,11 +87,13 @@ class BlockCache {
   };
 
   std::byte* memory_;
-  uint64_t iova_;
   uint32_t slot_count_;
   uint32_t set_count_;
   std::unique_ptr<Slot[]> slots_;
   std::unique_ptr<Set[]> sets_;
+  std::unique_ptr<uint64_t[]> iovas_;
+  bool has_iova_ = false;
+  uint64_t failure_backoff_cycles_;
   std::atomic<uint64_t> completions_{0};
 };
 

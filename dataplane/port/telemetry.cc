@@ -111,6 +111,8 @@ void RegisterTftpTelemetry(std::span<const TftpCounters> counters, uint64_t cach
                              "TFTP counters summed over workers. Takes no parameters");
 }
 
+void ForgetTftpCounters() { tftp_counters = {}; }
+
 void RegisterDhcpTelemetry(const dhcp::DhcpCounters& counters) {
   dhcp_counters = &counters;
   rte_telemetry_register_cmd("/stampede/dhcp", Dhcp,

@@ -34,5 +34,7 @@ void RegisterDhcpTelemetry(const dhcp::DhcpCounters& counters);
 // Registers /stampede/tftp; `counters` (one per worker) must outlive EAL.
 void RegisterTftpTelemetry(std::span<const TftpCounters> counters, uint64_t cache_bytes,
                            bool zero_copy);
+// Before the counters go away: /stampede/tftp answers zeros from then on.
+void ForgetTftpCounters();
 
 }  // namespace stampede::port

@@ -28,6 +28,15 @@ constexpr uint32_t kMaxRetries = 8;
 // timeouts cannot starve the receive path.
 constexpr uint32_t kTimerBudget = 4096;
 constexpr uint32_t kWaitBudget = 1024;
+// A netascii session waits for its file's bytes before its first packet:
+// with no timer of its own yet, it gives up after this.
+constexpr uint64_t kStartDeadlineMs = 5000;
+// Windows are capped below what RFC 7440 allows: a window is built in one
+// go and must fit the worker's TX backlog.
+constexpr uint32_t kMaxWindowBlocks = 1024;
+// A cache block referenced by this many frames in flight gets its bytes
+// copied instead: the external-buffer reference count is 16 bits.
+constexpr uint16_t kMaxBlockReferences = 60000;
 constexpr unsigned kReadsInFlight = 256;
 
 void Count(std::atomic<uint64_t>& counter, uint64_t n = 1) { LcoreCounters::Add(counter, n); }
@@ -139,7 +148,8 @@ void TftpEngine::HandleRequest(const net::ParsedPacket& p, net::ConstByteSpan da
   tftp::Limits limits;
   limits.max_blksize =
       std::min(client_class ? client_class->max_blksize() : tftp.max_blksize(), max_blksize_);
-  limits.max_windowsize = client_class ? client_class->max_windowsize() : tftp.max_windowsize();
+  limits.max_windowsize = std::min(
+      client_class ? client_class->max_windowsize() : tftp.max_windowsize(), kMaxWindowBlocks);
   // netascii sends converted bytes whose size is known only once read: one
   // block at a time and no tsize.
   if (netascii) {
@@ -188,7 +198,10 @@ void TftpEngine::HandleRequest(const net::ParsedPacket& p, net::ConstByteSpan da
   Count(counters_.sessions_started);
   if (netascii) {
     BlockStatus status = PrepareNetascii(id);
-    if (status == BlockStatus::kWait) return Wait(id);
+    if (status == BlockStatus::kWait) {
+      wheel_.Schedule(id, now_ms + kStartDeadlineMs);
+      return Wait(id);
+    }
     if (status == BlockStatus::kFailed) return Fail(id, "read error");
   }
   Start(id, now_ms);
@@ -328,10 +341,13 @@ TftpEngine::BlockStatus TftpEngine::PinBlock(uint32_t file, uint64_t block, Pins
       return BlockStatus::kReady;
     }
   }
-  if (!reader_->HasRoom()) return BlockStatus::kWait;
   std::optional<io::BlockCache::Pin> pin = config_.cache->Acquire(key);
   if (!pin) {
     Count(counters_.cache_busy);
+    return BlockStatus::kWait;
+  }
+  if (pin->load && !reader_->HasRoom()) {
+    config_.cache->Abandon(pin->slot);  // reads in flight are at their bound
     return BlockStatus::kWait;
   }
   if (pin->load) {
@@ -414,6 +430,10 @@ TftpEngine::BlockStatus TftpEngine::BuildData(Slot& s, uint64_t index, Pins& pin
     }
     uint32_t in_block = static_cast<uint32_t>(source % io::kCacheBlockBytes);
     uint32_t chunk = std::min(length, io::kCacheBlockBytes - in_block);
+    if (!copy && m->nb_segs == 1 && session.BlockLength(index) <= copy_max_blksize_ &&
+        rte_mbuf_ext_refcnt_read(config_.cache->shared(slot)) > kMaxBlockReferences) {
+      copy = true;  // this block has nearly all the references it can count
+    }
     if (copy) {
       std::memcpy(frame + m->data_len, config_.cache->data(slot) + in_block, chunk);
       m->data_len = static_cast<uint16_t>(m->data_len + chunk);
@@ -553,7 +573,10 @@ void TftpEngine::Flush() {
 
 void TftpEngine::Expire(uint32_t id, uint64_t now_ms) {
   Slot& s = slots_[id];
-  if (!s.session) return;
+  if (!s.session) {
+    if (s.starting) Fail(id, "timed out");  // its bytes never came
+    return;
+  }
   std::optional<tftp::SendAction> action = s.session->OnTimeout(now_ms);
   if (!action) return Fail(id, "timed out");
   s.waiting = false;
@@ -582,47 +605,51 @@ void TftpEngine::Free(uint32_t id) {
 }
 
 void TftpEngine::RetryWaiting(uint64_t now_ms) {
-  size_t kept = 0;
+  // The first kWaitBudget live entries are tried; those that still wait go
+  // behind the ones not tried this time, so every session gets its turn.
+  untried_.clear();
+  still_waiting_.clear();
   uint32_t tried = 0;
-  for (size_t i = 0; i < waiting_.size(); ++i) {
-    uint32_t id = waiting_[i];
+  for (uint32_t id : waiting_) {
     Slot& s = slots_[id];
     if (!s.waiting) {
       s.listed = false;
       continue;
     }
     if (tried == kWaitBudget) {
-      waiting_[kept++] = id;
+      untried_.push_back(id);
       continue;
     }
     ++tried;
+    // Still listed while retried: a Wait() on the way does not add it twice.
     if (s.starting) {
       BlockStatus status = PrepareNetascii(id);
       if (status == BlockStatus::kReady) {
         s.waiting = false;
         s.listed = false;
         Start(id, now_ms);
-        continue;
-      }
-      if (status == BlockStatus::kFailed) {
+      } else if (status == BlockStatus::kFailed) {
         s.listed = false;
         Fail(id, "read error");
-        continue;
+      } else {
+        still_waiting_.push_back(id);
       }
-      waiting_[kept++] = id;
       continue;
     }
-    // SendBlocks lists the session again if it still waits.
-    s.listed = false;
-    s.waiting = false;
-    SendBlocks(id, s.wait_first, s.wait_count);
-    if (s.listed) {
-      // Wait() appended it; keep this entry instead of the new one.
-      waiting_.pop_back();
-      waiting_[kept++] = id;
+    if (SendBlocks(id, s.wait_first, s.wait_count)) {
+      s.listed = false;
+      // Sent late: its timer and round-trip clock start now, not when the
+      // window was due.
+      s.session->Restamp(now_ms);
+      wheel_.Schedule(id, std::max(now_ms + 1, s.session->deadline_ms()));
+    } else if (s.waiting) {
+      still_waiting_.push_back(id);
+    } else {
+      s.listed = false;  // failed and freed
     }
   }
-  waiting_.resize(kept);
+  waiting_.swap(untried_);
+  waiting_.insert(waiting_.end(), still_waiting_.begin(), still_waiting_.end());
 }
 
 void TftpEngine::Poll(uint64_t now_ms) {

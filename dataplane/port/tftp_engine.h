@@ -201,6 +201,7 @@ class TftpEngine {
   absl::flat_hash_map<uint64_t, uint32_t> by_client_;
   tftp::TimerWheel wheel_;
   std::vector<uint32_t> waiting_;
+  std::vector<uint32_t> untried_, still_waiting_;  // RetryWaiting's scratch
   uint64_t completions_seen_ = 0;
   uint64_t last_retry_ms_ = 0;
   uint64_t read_errors_seen_ = 0;

@@ -8,7 +8,12 @@ Session::Session(const SessionConfig& config)
     : config_(config),
       blocks_(config.file_size / config.blksize + 1),
       oack_acked_(!config.oack),
-      rto_ms_(config.initial_rto_ms) {}
+      rto_ms_(config.initial_rto_ms) {
+  // An ACK names a block among those in flight only while a window is
+  // shorter than one turn of the block counter (65536 numbers, 65535 when
+  // rolling over to 1).
+  config_.windowsize = std::min(config_.windowsize, config_.rollover_to == 1 ? 65534u : 65535u);
+}
 
 uint16_t Session::WireBlock(uint64_t index) const {
   if (config_.rollover_to == 1) return static_cast<uint16_t>((index - 1) % 65535 + 1);

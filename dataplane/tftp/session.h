@@ -52,6 +52,9 @@ class Session {
   std::optional<SendAction> OnTimeout(uint64_t now_ms);
 
   bool done() const { return acked_ == blocks_ && oack_acked_; }
+  // The unacknowledged window actually left now (it waited for its bytes):
+  // its retransmission timer and round-trip clock start here.
+  void Restamp(uint64_t now_ms) { sent_at_ = now_ms; }
   // The client has acknowledged something (the OACK or a block).
   bool acknowledged() const { return acked_ > 0 || (config_.oack && oack_acked_); }
   uint64_t deadline_ms() const { return sent_at_ + rto_ms_; }

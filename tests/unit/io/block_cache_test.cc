@@ -21,7 +21,7 @@ struct Memory {
 
 TEST(BlockCacheTest, AMissIsLoadedOnceAndThenHit) {
   Memory memory(16);
-  BlockCache cache(memory.data, memory.bytes, RTE_BAD_IOVA);
+  BlockCache cache(memory.data, memory.bytes);
   EXPECT_EQ(cache.slots(), 16u);
   auto first = cache.Acquire(BlockCache::Key(3, 7));
   ASSERT_TRUE(first);
@@ -44,7 +44,7 @@ TEST(BlockCacheTest, AMissIsLoadedOnceAndThenHit) {
 
 TEST(BlockCacheTest, PinnedBlocksAreNeverEvicted) {
   Memory memory(BlockCache::kWays);  // one set
-  BlockCache cache(memory.data, memory.bytes, RTE_BAD_IOVA);
+  BlockCache cache(memory.data, memory.bytes);
   std::vector<uint32_t> pinned;
   for (uint64_t b = 0; b < BlockCache::kWays; ++b) {
     auto pin = cache.Acquire(BlockCache::Key(1, b));
@@ -63,7 +63,7 @@ TEST(BlockCacheTest, PinnedBlocksAreNeverEvicted) {
 
 TEST(BlockCacheTest, AFrameStillInFlightKeepsItsBlock) {
   Memory memory(BlockCache::kWays);
-  BlockCache cache(memory.data, memory.bytes, RTE_BAD_IOVA);
+  BlockCache cache(memory.data, memory.bytes);
   auto pin = cache.Acquire(BlockCache::Key(2, 0));
   cache.Complete(pin->slot, 64);
   // What a DATA frame does: one reference for as long as the driver has it.
@@ -80,7 +80,7 @@ TEST(BlockCacheTest, AFrameStillInFlightKeepsItsBlock) {
 
 TEST(BlockCacheTest, AFailedReadFailsItsReadersThenIsRetried) {
   Memory memory(8);
-  BlockCache cache(memory.data, memory.bytes, RTE_BAD_IOVA);
+  BlockCache cache(memory.data, memory.bytes);
   auto loader = cache.Acquire(BlockCache::Key(4, 1));
   auto waiter = cache.Acquire(BlockCache::Key(4, 1));
   cache.Complete(loader->slot, -5);
@@ -96,8 +96,47 @@ TEST(BlockCacheTest, AFailedReadFailsItsReadersThenIsRetried) {
   EXPECT_TRUE(retry->load);
 }
 
+TEST(BlockCacheTest, AFailureStandsForItsBackOff) {
+  Memory memory(8);
+  BlockCache cache(memory.data, memory.bytes, nullptr, /*failure_backoff_cycles=*/UINT64_MAX / 2);
+  auto loader = cache.Acquire(BlockCache::Key(5, 0));
+  cache.Complete(loader->slot, -5);
+  // Nobody pins it, but the failure is recent: askers fail, no new read.
+  for (int i = 0; i < 3; ++i) {
+    auto again = cache.Acquire(BlockCache::Key(5, 0));
+    ASSERT_TRUE(again);
+    EXPECT_FALSE(again->load);
+    EXPECT_EQ(again->state, BlockCache::State::kFailed);
+    cache.Release(again->slot);
+  }
+}
+
+TEST(BlockCacheTest, AnAbandonedClaimIsEmptyAgain) {
+  Memory memory(8);
+  BlockCache cache(memory.data, memory.bytes);
+  auto claim = cache.Acquire(BlockCache::Key(6, 0));
+  ASSERT_TRUE(claim && claim->load);
+  cache.Abandon(claim->slot);
+  EXPECT_EQ(cache.state(claim->slot), BlockCache::State::kEmpty);
+  EXPECT_EQ(rte_mbuf_ext_refcnt_read(cache.shared(claim->slot)), 1);
+  auto retry = cache.Acquire(BlockCache::Key(6, 0));
+  EXPECT_TRUE(retry->load);  // claimed afresh, not found half-loaded
+}
+
+TEST(BlockCacheTest, EveryBlockHasItsOwnAddress) {
+  Memory memory(16);
+  BlockCache cache(memory.data, memory.bytes,
+                   [](const void* p) { return uint64_t(reinterpret_cast<uintptr_t>(p)) ^ 1; });
+  EXPECT_TRUE(cache.has_iova());
+  for (uint32_t s = 0; s < cache.slots(); ++s) {
+    EXPECT_EQ(cache.iova(s), uint64_t(reinterpret_cast<uintptr_t>(cache.data(s))) ^ 1);
+  }
+  BlockCache none(memory.data, memory.bytes);
+  EXPECT_FALSE(none.has_iova());
+}
+
 TEST(BlockCacheTest, NoMemoryMeansNoSlots) {
-  BlockCache cache(nullptr, 0, RTE_BAD_IOVA);
+  BlockCache cache(nullptr, 0);
   EXPECT_EQ(cache.slots(), 0u);
   EXPECT_FALSE(cache.Acquire(1));
 }

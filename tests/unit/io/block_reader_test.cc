@@ -67,7 +67,7 @@ TEST_F(BlockReaderTest, ReadsBlocksIntoTheCache) {
   std::string why;
   uint32_t id = files.Open(Write("initrd", content), why);
   ASSERT_NE(id, FileRegistry::kNoFile) << why;
-  BlockCache cache(memory_, 16 * kCacheBlockBytes, RTE_BAD_IOVA);
+  BlockCache cache(memory_, 16 * kCacheBlockBytes);
   auto reader = BlockReader::Create(cache, files, 8);
   ASSERT_TRUE(reader.ok()) << reader.status();
   for (uint64_t block = 0; block < 3; ++block) {
@@ -103,7 +103,7 @@ TEST_F(BlockReaderTest, AFileCutShortFailsTheBlockNotTheReader) {
   uint32_t id = files.Open(Write("shrinks", std::string(100'000, 'z')), why);
   ASSERT_NE(id, FileRegistry::kNoFile);
   ASSERT_EQ(truncate((dir_ + "/shrinks").c_str(), 10), 0);
-  BlockCache cache(memory_, 16 * kCacheBlockBytes, RTE_BAD_IOVA);
+  BlockCache cache(memory_, 16 * kCacheBlockBytes);
   auto reader = BlockReader::Create(cache, files, 8);
   ASSERT_TRUE(reader.ok());
   uint32_t slot = Load(**reader, cache, id, 1);
