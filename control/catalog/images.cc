@@ -14,17 +14,15 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "dataplane/policy/tables.h"
 #include "dataplane/tftp/message.h"
 
 namespace stampede::catalog {
 namespace {
 
 struct Identity {
-  std::string source;
-  uint64_t device = 0;
-  uint64_t inode = 0;
-  int64_t mtime_ns = 0;
-  uint64_t size = 0;
+  std::string source;  // the real path
+  struct stat st {};
 };
 
 std::optional<Identity> Stat(const std::filesystem::path& path, std::string& error) {
@@ -36,19 +34,14 @@ std::optional<Identity> Stat(const std::filesystem::path& path, std::string& err
   Identity id;
   id.source = real;
   free(real);
-  struct stat st {};
-  if (stat(id.source.c_str(), &st) != 0) {
+  if (stat(id.source.c_str(), &id.st) != 0) {
     error = strerror(errno);
     return std::nullopt;
   }
-  if (!S_ISREG(st.st_mode)) {
+  if (!S_ISREG(id.st.st_mode)) {
     error = "not a regular file";
     return std::nullopt;
   }
-  id.device = st.st_dev;
-  id.inode = st.st_ino;
-  id.mtime_ns = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
-  id.size = static_cast<uint64_t>(st.st_size);
   return id;
 }
 
@@ -59,9 +52,7 @@ v1::CatalogFile Entry(const std::string& path, const Identity& image, uint64_t o
   file.set_source(image.source);
   file.set_offset(offset);
   file.set_length(length);
-  file.set_device(image.device);
-  file.set_inode(image.inode);
-  file.set_mtime_ns(image.mtime_ns);
+  policy::SetFileIdentity(image.st, file);
   return file;
 }
 
@@ -103,7 +94,8 @@ void CatalogueImage(const std::filesystem::path& path, ImageStatus& status,
   status.boot_images = image->boot_images;
   for (const std::string& warning : image->warnings) Warn(status, warning);
   std::string prefix = absl::StrCat("images/", status.name, "/");
-  files.push_back(Entry(absl::StrCat("images/", status.name, ".iso"), *id, 0, id->size));
+  files.push_back(Entry(absl::StrCat("images/", status.name, ".iso"), *id, 0,
+                        static_cast<uint64_t>(id->st.st_size)));
   std::map<std::string, Extent> by_path;
   for (const IsoFile& file : image->files) {
     std::optional<Extent> run = Contiguous(file);

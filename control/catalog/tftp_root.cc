@@ -20,6 +20,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "dataplane/policy/tables.h"
 #include "dataplane/tftp/message.h"
 
 namespace stampede::catalog {
@@ -70,10 +71,6 @@ const char* FileType(mode_t mode) {
   if (S_ISCHR(mode)) return "character device";
   if (S_ISBLK(mode)) return "block device";
   return "special file";
-}
-
-int64_t MtimeNs(const struct stat& st) {
-  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
 }
 
 // One walk of one root; folders are read depth first, names in byte order.
@@ -197,9 +194,7 @@ class Scanner {
     file.set_source(real);
     file.set_offset(0);
     file.set_length(static_cast<uint64_t>(st.st_size));
-    file.set_device(static_cast<uint64_t>(st.st_dev));
-    file.set_inode(static_cast<uint64_t>(st.st_ino));
-    file.set_mtime_ns(MtimeNs(st));
+    policy::SetFileIdentity(st, file);
   }
 
   // Opens `name` (relative to `at`) as the folder `st` and walks it.

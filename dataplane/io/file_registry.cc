@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "dataplane/policy/tables.h"
 
 namespace stampede::io {
 
@@ -39,10 +40,9 @@ uint32_t FileRegistry::Open(const v1::CatalogFile& file, std::string& why) {
     close(fd);
     return kNoFile;
   }
-  int64_t mtime_ns = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
-  Identity found{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino), mtime_ns};
   uint64_t size = static_cast<uint64_t>(st.st_size);
-  if (!(found == identity) || file.offset() > size || file.length() > size - file.offset()) {
+  if (!policy::SameFileIdentity(st, file) || file.offset() > size ||
+      file.length() > size - file.offset()) {
     why = absl::StrCat(file.source(), " changed since it was catalogued");
     close(fd);
     return kNoFile;

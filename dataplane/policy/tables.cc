@@ -281,4 +281,23 @@ absl::StatusOr<std::unique_ptr<PolicyTables>> BuildTables(std::span<const std::b
   return tables;
 }
 
+namespace {
+
+int64_t MtimeNs(const struct stat& st) {
+  return int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
+}
+
+}  // namespace
+
+void SetFileIdentity(const struct stat& st, v1::CatalogFile& file) {
+  file.set_device(static_cast<uint64_t>(st.st_dev));
+  file.set_inode(static_cast<uint64_t>(st.st_ino));
+  file.set_mtime_ns(MtimeNs(st));
+}
+
+bool SameFileIdentity(const struct stat& st, const v1::CatalogFile& file) {
+  return file.device() == static_cast<uint64_t>(st.st_dev) &&
+         file.inode() == static_cast<uint64_t>(st.st_ino) && file.mtime_ns() == MtimeNs(st);
+}
+
 }  // namespace stampede::policy

@@ -4,6 +4,8 @@
 // through an RCU-protected pointer (dataplane/policy/service.h).
 #pragma once
 
+#include <sys/stat.h>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -57,6 +59,12 @@ struct PolicyTables {
   // order), if any.
   const v1::CompiledTftpClass* TftpClassOf(uint32_t client_address) const;
 };
+
+// A catalog file's identity (device, inode, mtime) from stat(): control
+// records it, the dataplane checks the file it opens against it; one
+// definition so the two never disagree.
+void SetFileIdentity(const struct stat& st, v1::CatalogFile& file);
+bool SameFileIdentity(const struct stat& st, const v1::CatalogFile& file);
 
 // Parses and checks a serialized BootPolicy and builds its tables. Refuses
 // (with the first problem found) what the compiler never emits: unparsable
