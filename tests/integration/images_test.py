@@ -148,10 +148,12 @@ def main():
         # 2. An image added while running is served without a restart...
         make_tree(f"{tmp}/src-new", "new", 12 * 1024 * 1024)
         build_iso(f"{tmp}/src-new", f"{tmp}/new.iso", "NEWVOL")
+        generation = telemetry.query("/stampede/policy")["applied_generation"]
         os.rename(f"{tmp}/new.iso", f"{images}/new.iso")  # appears whole
         wait_catalog(args.cli, socket_path, lambda o: any(
             line.split()[:2] == ["new", "yes"] for line in o.splitlines()), "new.iso catalogued")
-        lab.wait_serving(telemetry)
+        # The policy with it has reached the dataplane, not only control.
+        lab.wait_serving(telemetry, after_generation=generation)
         ok, said = tftp_get(lab, "images/new/.disk-info", f"{tmp}/info")
         assert ok and open(f"{tmp}/info").read() == "Test image new\n", said
         # ...and removing it while a transfer of it runs: the transfer ends
