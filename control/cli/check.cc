@@ -1,5 +1,6 @@
 #include "control/cli/check.h"
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -48,9 +49,52 @@ std::string BootFiles(const v1::BootProfile& profile) {
   return absl::StrJoin(parts, " ");
 }
 
+struct CatalogOrigins {
+  size_t root = 0, loaders = 0, images = 0, generated = 0;
+};
+
+// Where each catalogued file comes from, for the summary: generated menus
+// carry their bytes, images' files are under images/, the root's files are
+// under the root's real path, and the rest are the packaged boot loaders.
+CatalogOrigins Origins(const v1::Config& config, const v1::CompiledTftp& tftp) {
+  CatalogOrigins origins;
+  std::error_code error;
+  std::string root = config.tftp().root().empty()
+                         ? std::string()
+                         : std::filesystem::canonical(config.tftp().root(), error).string();
+  for (const v1::CatalogFile& file : tftp.files()) {
+    if (!file.content().empty()) {
+      ++origins.generated;
+    } else if (!root.empty() && file.source().starts_with(root + "/")) {
+      ++origins.root;
+    } else if (file.path().starts_with("images/")) {
+      ++origins.images;
+    } else {
+      ++origins.loaders;
+    }
+  }
+  return origins;
+}
+
+int Show(const v1::CompiledTftp& tftp, const std::string& path, std::ostream& out,
+         std::ostream& err) {
+  for (const v1::CatalogFile& file : tftp.files()) {
+    if (file.path() != path) continue;
+    if (!file.content().empty()) {
+      out << file.content();
+    } else {
+      out << file.path() << ": " << file.length() << " bytes at offset " << file.offset() << " of "
+          << file.source() << "\n";
+    }
+    return 0;
+  }
+  err << "stampede: the catalog has no file '" << path << "'\n";
+  return 1;
+}
+
 }  // namespace
 
-int Check(const std::string& path, std::ostream& out, std::ostream& err) {
+int Check(const std::string& path, std::ostream& out, std::ostream& err, const std::string& show) {
   absl::StatusOr<config::LoadedConfig> loaded = config::LoadConfigFile(path);
   if (!loaded.ok()) {
     err << loaded.status().message() << "\n";
@@ -65,6 +109,7 @@ int Check(const std::string& path, std::ostream& out, std::ostream& err) {
     err << path << ": " << Count(problems.size(), "problem", "problems") << "\n";
     return 1;
   }
+  if (!show.empty()) return Show(policy->tftp(), show, out, err);
   const v1::Config& c = loaded->config;
   absl::StatusOr<uint32_t> workers = port::CountWorkers(Or(c.dataplane().lcores(), "0"));
   size_t by_mac = 0;
@@ -88,12 +133,16 @@ int Check(const std::string& path, std::ostream& out, std::ostream& err) {
     out << "  profile    " << profile.name() << ": " << BootFiles(profile)
         << (profile.menu_default() ? " (menu default)" : "") << "\n";
   }
+  CatalogOrigins origins = Origins(c, policy->tftp());
   out << "  tftp       root=" << Or(c.tftp().root(), "(none)");
   if (!c.tftp().root().empty()) {
-    out << " (" << Count(policy->tftp().files_size(), "file", "files") << " served, "
+    out << " (" << Count(origins.root, "file", "files") << " served, "
         << Count(warnings.size(), "warning", "warnings") << ")";
   }
   out << (c.tftp().case_insensitive() ? " case-insensitive" : "") << "\n";
+  out << "  catalog    " << Count(policy->tftp().files_size(), "file", "files") << ": "
+      << origins.root << " from the root, " << origins.loaders << " boot loaders, "
+      << origins.images << " from images, " << origins.generated << " generated menus\n";
   out << "  images     " << Or(c.images().folder(), "(none)") << "\n";
   out << "  http       port " << policy->http_port() << "\n";
   out << "  policy     " << policy->ByteSizeLong() << " bytes compiled, "

@@ -16,8 +16,9 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: stampede COMMAND [ARGS] [--api=SOCKET|IP:PORT]\n"
-    "  check FILE              validate a config (YAML, JSON or protobuf text) and print\n"
-    "                          what it sets up; exit 0 valid, 1 invalid\n"
+    "  check FILE [PATH]       validate a config (YAML, JSON or protobuf text) and print\n"
+    "                          what it sets up; exit 0 valid, 1 invalid; with PATH,\n"
+    "                          print what the catalog serves there (a generated menu)\n"
     "  serve --config FILE     run the appliance: stampede-control supervising the\n"
     "                          dataplane (other stampede-control flags pass through)\n"
     "  status [--json]         control and dataplane state, generations, counters;\n"
@@ -77,8 +78,9 @@ int main(int argc, char** argv) {
       positional.push_back(arg);
     }
   }
-  if (command == "check" && positional.size() == 1) {
-    return stampede::cli::Check(positional[0], std::cout, std::cerr);
+  if (command == "check" && (positional.size() == 1 || positional.size() == 2)) {
+    return stampede::cli::Check(positional[0], std::cout, std::cerr,
+                                positional.size() == 2 ? positional[1] : "");
   }
   if (command == "status" && positional.empty()) {
     return stampede::cli::Status(api, json, std::cout, std::cerr);

@@ -2,14 +2,17 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <string_view>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "control/catalog/bootloaders.h"
 #include "control/catalog/images.h"
 #include "control/catalog/tftp_root.h"
+#include "control/config/menus.h"
 #include "control/config/validate.h"
 #include "dataplane/net/address.h"
 #include "dataplane/policy/tables.h"
@@ -63,25 +66,19 @@ absl::Status CompileTftp(const LoadedConfig& loaded, v1::CompiledTftp& out,
   return absl::OkStatus();
 }
 
-// Adds the images folder's catalog to the TFTP catalog (the root's files
-// win a path both have); a bad image is a warning.
-absl::Status CompileImages(const LoadedConfig& loaded, v1::CompiledTftp& tftp,
-                           std::vector<std::string>* warnings,
-                           std::vector<catalog::ImageStatus>* images) {
-  const std::string& folder = loaded.config.images().folder();
-  if (folder.empty()) return absl::OkStatus();
-  std::string where = absl::StrCat(loaded.Where("images.folder"), ": images.folder: ");
-  absl::StatusOr<catalog::ImagesScan> scan = catalog::ScanImages(folder);
-  if (!scan.ok()) return absl::InvalidArgumentError(absl::StrCat(where, scan.status().message()));
-  auto key = [&](const std::string& path) {
-    return tftp.case_insensitive() ? absl::AsciiStrToLower(path) : path;
-  };
+std::string CatalogKey(const v1::CompiledTftp& tftp, const std::string& path) {
+  return tftp.case_insensitive() ? absl::AsciiStrToLower(path) : path;
+}
+
+// Adds `files` to the catalog where their path is still free (what is there
+// first wins); returns how many were left out for that.
+size_t MergeCatalog(v1::CompiledTftp& tftp, std::vector<v1::CatalogFile> files) {
   absl::flat_hash_set<std::string> taken;
-  for (const v1::CatalogFile& file : tftp.files()) taken.insert(key(file.path()));
+  for (const v1::CatalogFile& file : tftp.files()) taken.insert(CatalogKey(tftp, file.path()));
   std::vector<v1::CatalogFile> merged(tftp.files().begin(), tftp.files().end());
   size_t shadowed = 0;
-  for (v1::CatalogFile& file : scan->files) {
-    if (!taken.insert(key(file.path())).second) {
+  for (v1::CatalogFile& file : files) {
+    if (!taken.insert(CatalogKey(tftp, file.path())).second) {
       ++shadowed;
       continue;
     }
@@ -91,6 +88,38 @@ absl::Status CompileImages(const LoadedConfig& loaded, v1::CompiledTftp& tftp,
             [](const v1::CatalogFile& a, const v1::CatalogFile& b) { return a.path() < b.path(); });
   tftp.clear_files();
   for (v1::CatalogFile& file : merged) *tftp.add_files() = std::move(file);
+  return shadowed;
+}
+
+// The boot loaders from Debian's packages, where tftp.root has no file of
+// the same name.
+absl::Status CompileBootloaders(const LoadedConfig& loaded, v1::CompiledTftp& tftp,
+                                std::vector<std::string>* warnings) {
+  const auto& names = loaded.config.tftp().bootloaders();
+  absl::StatusOr<catalog::BootloaderScan> scan =
+      catalog::ScanBootloaders(std::vector<std::string>(names.begin(), names.end()));
+  if (!scan.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        loaded.Where("tftp.bootloaders"), ": tftp.bootloaders: ", scan.status().message()));
+  }
+  MergeCatalog(tftp, std::move(scan->files));
+  if (warnings != nullptr) {
+    for (const std::string& note : scan->notes) warnings->push_back(note);
+  }
+  return absl::OkStatus();
+}
+
+// Adds the images folder's catalog to the TFTP catalog (the root's files
+// win a path both have); a bad image is a warning.
+absl::Status CompileImages(const LoadedConfig& loaded, v1::CompiledTftp& tftp,
+                           std::vector<std::string>* warnings,
+                           std::vector<catalog::ImageStatus>& images) {
+  const std::string& folder = loaded.config.images().folder();
+  if (folder.empty()) return absl::OkStatus();
+  std::string where = absl::StrCat(loaded.Where("images.folder"), ": images.folder: ");
+  absl::StatusOr<catalog::ImagesScan> scan = catalog::ScanImages(folder);
+  if (!scan.ok()) return absl::InvalidArgumentError(absl::StrCat(where, scan.status().message()));
+  size_t shadowed = MergeCatalog(tftp, std::move(scan->files));
   if (warnings != nullptr) {
     if (shadowed > 0) {
       warnings->push_back(absl::StrCat(where, shadowed,
@@ -105,8 +134,50 @@ absl::Status CompileImages(const LoadedConfig& loaded, v1::CompiledTftp& tftp,
       }
     }
   }
-  if (images != nullptr) *images = std::move(scan->images);
+  images = std::move(scan->images);
   return absl::OkStatus();
+}
+
+// shim asks for grubx64.efi at the TFTP root, not beside itself: a profile
+// whose UEFI program is a shim in a folder (an image's EFI/BOOT/BOOTX64.EFI)
+// gets the grubx64.efi beside it served at the root too, unless tftp.root
+// has its own.
+void AliasShimGrub(const v1::BootPolicy& policy, const std::set<std::string>& root_paths,
+                   v1::CompiledTftp& tftp, std::vector<std::string>* warnings) {
+  const std::string alias = "grubx64.efi";
+  if (root_paths.contains(CatalogKey(tftp, alias))) return;
+  const v1::CatalogFile* chosen = nullptr;
+  std::string chosen_for;
+  for (const v1::CompiledProfile& profile : policy.profiles()) {
+    const std::string& nbp = profile.efi_x64();
+    size_t slash = nbp.rfind('/');
+    if (slash == std::string::npos) continue;
+    std::string sibling = absl::AsciiStrToLower(nbp.substr(0, slash + 1) + alias);
+    auto it = std::find_if(tftp.files().begin(), tftp.files().end(), [&](const auto& file) {
+      return absl::AsciiStrToLower(file.path()) == sibling;
+    });
+    if (it == tftp.files().end()) continue;
+    if (chosen != nullptr && chosen->path() != it->path()) {
+      if (warnings != nullptr) {
+        warnings->push_back(absl::StrCat("profile '", profile.name(), "': its shim would ask for ",
+                                         alias, " at the TFTP root, which serves ", chosen->path(),
+                                         " (for profile '", chosen_for, "')"));
+      }
+      continue;
+    }
+    chosen = &*it;
+    chosen_for = profile.name();
+  }
+  if (chosen == nullptr) return;
+  v1::CatalogFile file = *chosen;
+  file.set_path(alias);
+  std::vector<v1::CatalogFile> files;
+  for (const v1::CatalogFile& existing : tftp.files()) {
+    if (CatalogKey(tftp, existing.path()) != CatalogKey(tftp, alias)) files.push_back(existing);
+  }
+  tftp.clear_files();
+  for (v1::CatalogFile& existing : files) *tftp.add_files() = std::move(existing);
+  MergeCatalog(tftp, {std::move(file)});
 }
 
 }  // namespace
@@ -187,14 +258,29 @@ absl::StatusOr<v1::BootPolicy> Compile(const LoadedConfig& loaded,
     out->set_next_boot(profile(in.next_boot()));
   }
 
-  if (absl::Status status = CompileTftp(loaded, *policy.mutable_tftp(), warnings); !status.ok()) {
-    return status;
-  }
-  if (absl::Status status = CompileImages(loaded, *policy.mutable_tftp(), warnings, images);
-      !status.ok()) {
-    return status;
-  }
   policy.set_http_port(OrDefault(config.http().port(), kDefaultHttpPort));
+  v1::CompiledTftp& tftp = *policy.mutable_tftp();
+  if (absl::Status status = CompileTftp(loaded, tftp, warnings); !status.ok()) return status;
+  std::set<std::string> root_paths;
+  for (const v1::CatalogFile& file : tftp.files()) root_paths.insert(CatalogKey(tftp, file.path()));
+  if (absl::Status status = CompileBootloaders(loaded, tftp, warnings); !status.ok()) {
+    return status;
+  }
+  std::vector<catalog::ImageStatus> image_statuses;
+  if (absl::Status status = CompileImages(loaded, tftp, warnings, image_statuses); !status.ok()) {
+    return status;
+  }
+  AliasShimGrub(policy, root_paths, tftp, warnings);
+  absl::StatusOr<std::vector<v1::CatalogFile>> menus =
+      GenerateMenus(loaded, image_statuses, policy, warnings);
+  if (!menus.ok()) return menus.status();
+  size_t hand_written = MergeCatalog(tftp, *std::move(menus));
+  if (hand_written > 0 && warnings != nullptr) {
+    warnings->push_back(absl::StrCat(loaded.Where("tftp.root"), ": tftp.root: ", hand_written,
+                                     " generated menu files are also under tftp.root: the "
+                                     "root's served"));
+  }
+  if (images != nullptr) *images = std::move(image_statuses);
   v1::CompiledLimits* limits = policy.mutable_limits();
   limits->set_max_tftp_sessions(
       OrDefault(config.limits().max_tftp_sessions(), kDefaultMaxTftpSessions));

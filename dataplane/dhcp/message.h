@@ -73,13 +73,14 @@ inline constexpr uint8_t kVendorClass = 60;
 inline constexpr uint8_t kClientId = 61;
 inline constexpr uint8_t kTftpServer = 66;
 inline constexpr uint8_t kBootfileName = 67;
-inline constexpr uint8_t kUserClass = 77;         // RFC 3004
-inline constexpr uint8_t kRelayAgentInfo = 82;    // RFC 3046
-inline constexpr uint8_t kClientArch = 93;        // RFC 4578
-inline constexpr uint8_t kClientNdi = 94;         // RFC 4578
-inline constexpr uint8_t kClientUuid = 97;        // RFC 4578
-inline constexpr uint8_t kSubnetSelection = 118;  // RFC 3011
-inline constexpr uint8_t kIpxeEncap = 175;        // iPXE's own option space
+inline constexpr uint8_t kUserClass = 77;            // RFC 3004
+inline constexpr uint8_t kRelayAgentInfo = 82;       // RFC 3046
+inline constexpr uint8_t kClientArch = 93;           // RFC 4578
+inline constexpr uint8_t kClientNdi = 94;            // RFC 4578
+inline constexpr uint8_t kClientUuid = 97;           // RFC 4578
+inline constexpr uint8_t kSubnetSelection = 118;     // RFC 3011
+inline constexpr uint8_t kIpxeEncap = 175;           // iPXE's own option space
+inline constexpr uint8_t kPxelinuxConfigFile = 209;  // RFC 5071
 inline constexpr uint8_t kEnd = 255;
 }  // namespace option
 

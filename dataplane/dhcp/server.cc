@@ -482,6 +482,7 @@ bool Server::AddBootOptions(const Client& c, ReplyBuilder& out, bool final) {
   // The profile: a one-shot next boot (until an ACK carried it), the
   // host's, else the subnet's.
   uint32_t index = 0;
+  bool once = false;
   if (c.host != nullptr) {
     index = c.host->profile();
     if (c.host->next_boot() != 0) {
@@ -489,6 +490,7 @@ bool Server::AddBootOptions(const Client& c, ReplyBuilder& out, bool final) {
       auto used = next_boot_used_.find(host_key);
       if (used == next_boot_used_.end() || used->second != c.host->next_boot()) {
         index = c.host->next_boot();
+        once = true;
         if (final) {
           next_boot_used_[host_key] = c.host->next_boot();
           next_boot_host_ = host_key;
@@ -518,8 +520,16 @@ bool Server::AddBootOptions(const Client& c, ReplyBuilder& out, bool final) {
   };
   std::string_view file;
   bool is_url = false;
+  // The generated menus for this profile (a one-shot next boot has its own,
+  // booting it at once); see control/config/menus.h.
+  const std::string& script = once && !profile.ipxe_script_once().empty()
+                                  ? profile.ipxe_script_once()
+                                  : profile.ipxe_script();
+  const std::string& pxelinux_config = once && !profile.pxelinux_config_once().empty()
+                                           ? profile.pxelinux_config_once()
+                                           : profile.pxelinux_config();
   if (ipxe) {
-    file = make_url("boot.ipxe");  // the per-client script (HTTP issue)
+    file = make_url(script.empty() ? std::string_view("boot.ipxe") : std::string_view(script));
     is_url = true;
   } else if (arch == BootArch::kEfiX64Http || IsHttpClient(r)) {
     const std::string& path = profile.efi_x64_http();
@@ -550,6 +560,12 @@ bool Server::AddBootOptions(const Client& c, ReplyBuilder& out, bool final) {
   if (!is_url) out.AddText(option::kTftpServer, server);
   out.AddText(option::kBootfileName, file);
   out.SetFile(file);  // false when over 127 bytes: option 67 alone carries it
+  // PXELINUX reads its config file's name from option 209 of the reply its
+  // PXE ROM got; the ROM never asks for 209, so it is sent unasked (as
+  // dnsmasq's dhcp-option-force does). Other programs ignore it.
+  if (arch == BootArch::kBios && !ipxe && !pxelinux_config.empty()) {
+    out.AddText(option::kPxelinuxConfigFile, pxelinux_config);
+  }
   if (IsPxeClient(r)) {
     out.AddText(option::kVendorClass, "PXEClient");
     // PXE spec §2.2.5 option 43 sub-option 6 (discovery control) = 8:

@@ -29,6 +29,8 @@ class FileRegistry {
   // Service thread: the id of `file`'s source if it is still the file that
   // was catalogued (same device, inode and mtime), opening it the first
   // time; kNoFile (and why) if it is gone, changed or the registry is full.
+  // A generated file (content, no source) is put in a sealed memfd once per
+  // distinct content.
   uint32_t Open(const v1::CatalogFile& file, std::string& why);
 
   // Workers: valid for an id they got through a published policy (the
@@ -52,6 +54,10 @@ class FileRegistry {
       return H::combine(std::move(h), i.device, i.inode, i.mtime_ns);
     }
   };
+
+  bool HasRoom(std::string& why) const;
+  uint32_t Add(const Identity& identity, int fd, uint64_t size);
+  uint32_t OpenGenerated(const v1::CatalogFile& file, std::string& why);
 
   std::unique_ptr<Entry[]> entries_;
   std::atomic<uint32_t> count_{0};

@@ -25,6 +25,9 @@ inline constexpr uint32_t kMinTftpBlksize = 8;
 inline constexpr uint32_t kMaxTftpBlksize = 65464;
 // RFC 7440 §3: windowsize is 1..65535 blocks.
 inline constexpr uint32_t kMaxTftpWindowsize = 65535;
+// A generated catalog file (a menu, an iPXE script) is carried in the
+// policy itself: bounded so a few hundred of them fit the policy region.
+inline constexpr size_t kMaxGeneratedFileBytes = 1 << 20;
 
 struct PolicyTables {
   uint64_t generation = 0;

@@ -265,7 +265,7 @@ def main():
         os.mkdir(tftp_root)
         put(tmp, tftp_root, "pxelinux.0")
         write_config(config, config_text(lab, 10) + f"images: {{folder: {images}}}\n"
-                     f"tftp: {{root: {tftp_root}}}\n", by_rename=True)
+                     f"tftp: {{root: {tftp_root}, bootloaders: [none]}}\n", by_rename=True)
         wait_tftp(api, files=1, watched=1)
         put(tmp, tftp_root, "ipxe.efi")
         status = wait_tftp(api, files=2)

@@ -14,6 +14,14 @@ namespace.
 2. An image dropped into the folder while running is catalogued and served
    without a restart; a removed image disappears from the catalog, while a
    transfer of it that already started finishes with every byte.
+3. Generated menus and packaged boot loaders: a PXE BIOS DHCP request gets
+   pxelinux.0 and option 209 naming its profile's menu; that menu, fetched
+   over TFTP, boots the image's kernel and initrd with the detected command
+   line and the profile's answer file; GRUB's grub.cfg passes
+   grub-script-check; pxelinux.0, ldlinux.c32, shim and GRUB fetched over
+   TFTP are byte-identical to the files Debian's packages installed.
+4. A profile's image removed while running leaves the menus (the config
+   stays valid), and comes back when the image does.
 """
 
 import argparse
@@ -25,6 +33,7 @@ import sys
 import tempfile
 import time
 
+import dhcp_test
 import netlab
 
 
@@ -95,13 +104,82 @@ def wait_catalog(cli, socket_path, predicate, what, timeout=15):
         time.sleep(0.1)  # polling a bounded condition, not synchronising on time
 
 
+def tftp_text(lab, tmp, name):
+    out = f"{tmp}/text"
+    if os.path.exists(out):
+        os.unlink(out)
+    ok, said = tftp_get(lab, name, out)
+    assert ok, f"{name}: {said}"
+    with open(out) as f:
+        return f.read()
+
+
+def wait_tftp_text(lab, tmp, name, predicate, what, timeout=15):
+    deadline = time.monotonic() + timeout
+    while True:
+        text = tftp_text(lab, tmp, name)
+        if predicate(text):
+            return text
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} within {timeout}s; {name} is:\n{text}")
+        time.sleep(0.1)  # polling a bounded condition, not synchronising on time
+
+
+PACKAGED = {
+    "pxelinux.0": "/usr/lib/PXELINUX/pxelinux.0",
+    "ldlinux.c32": "/usr/lib/syslinux/modules/bios/ldlinux.c32",
+    "menu.c32": "/usr/lib/syslinux/modules/bios/menu.c32",
+    "bootnetx64.efi": "/usr/lib/shim/shimx64.efi.signed",
+    "grubx64.efi": "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed",
+}
+
+
+def check_menus_and_loaders(lab, tmp):
+    mac = bytes.fromhex("02005e000042")
+    xid, payload = dhcp_test.dhcp_request(
+        mac, 1, [(93, b"\0\0"), (60, b"PXEClient:Arch:00000:UNDI:002001"),
+                 (55, bytes([1, 3, 66, 67]))])
+    reply = dhcp_test.exchange(lab, payload, xid)
+    assert reply["file"] == "pxelinux.0", reply
+    config_name = reply["options"].get(209, b"").decode()
+    assert config_name == "pxelinux.cfg/p-live-install", reply
+    menu = tftp_text(lab, tmp, config_name)
+    print(menu)
+    server = lab.server_ip
+    for line in ["UI menu.c32", "TIMEOUT 50", "DEFAULT live-install",
+                 "  LINUX images/live/casper/vmlinuz",
+                 f"  APPEND initrd=images/live/casper/initrd ip=dhcp cloud-config-url=/dev/null "
+                 f"url=http://{server}/images/live.iso autoinstall "
+                 f"ds=nocloud-net;s=http://{server}/seeds/web/"]:
+        assert line in menu.splitlines(), (line, menu)
+    assert "LABEL later" not in menu  # its image is not in the folder
+    # What the menu names is served.
+    for name in ("images/live/casper/vmlinuz", "images/live/casper/initrd", "menu.c32"):
+        ok, said = tftp_get(lab, name, f"{tmp}/named")
+        assert ok, f"{name}: {said}"
+        os.unlink(f"{tmp}/named")
+    grub = tftp_text(lab, tmp, "grub/grub.cfg")
+    with open(f"{tmp}/grub.cfg", "w") as f:
+        f.write(grub)
+    netlab.run(["grub-script-check", f"{tmp}/grub.cfg"])
+    assert "regexp '^198\\.18\\.0\\.' \"$net_default_ip\"" in grub, grub
+    ipxe = tftp_text(lab, tmp, "ipxe/p-live-install.ipxe")
+    assert ipxe.startswith("#!ipxe\n") and \
+        f"kernel http://{server}/images/live/casper/vmlinuz" in ipxe, ipxe
+    for name, installed in PACKAGED.items():
+        ok, said = tftp_get(lab, name, f"{tmp}/loader")
+        assert ok, f"{name}: {said}"
+        assert sha256(f"{tmp}/loader") == sha256(installed), name
+        os.unlink(f"{tmp}/loader")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--dataplane", required=True)
     parser.add_argument("--control", required=True)
     parser.add_argument("--cli", required=True)
     args = parser.parse_args()
-    netlab.require(["xorriso", "osirrox", "tftp", "ethtool"])
+    netlab.require(["xorriso", "osirrox", "tftp", "ethtool", "grub-script-check"])
 
     with tempfile.TemporaryDirectory() as tmp, netlab.Lab() as lab:
         images = f"{tmp}/images"
@@ -114,8 +192,16 @@ def main():
         with open(config, "w") as f:
             f.write(f"dataplane: {{port: net_af_packet0, ipv4: [{lab.server_ip}/24]}}\n"
                     f"images: {{folder: {images}}}\n"
-                    "dhcp:\n  subnets: [{subnet: 198.18.0.0/24, "
-                    "pools: [{first: 198.18.0.100, last: 198.18.0.200}]}]\n")
+                    "dhcp:\n  subnets: [{subnet: 198.18.0.0/24, profile: live-install, "
+                    "pools: [{first: 198.18.0.100, last: 198.18.0.200}]}]\n"
+                    "tftp: {bootloaders: [pxelinux, grub-efi]}\n"
+                    "profiles:\n"
+                    "  - name: live-install\n"
+                    "    image: live\n"
+                    "    boot_files: {bios: pxelinux.0, efi_x64: bootnetx64.efi}\n"
+                    "    autoinstall: 'http://{server}/seeds/web/'\n"
+                    "    menu_timeout: 5s\n"
+                    "  - {name: later, image: new}\n")
         lab.start_dataplane(args.dataplane)
         run_dir = f"{tmp}/run"
         lab.start_control(args.control, config, run_dir)
@@ -148,6 +234,7 @@ def main():
         # 2. An image added while running is served without a restart...
         make_tree(f"{tmp}/src-new", "new", 12 * 1024 * 1024)
         build_iso(f"{tmp}/src-new", f"{tmp}/new.iso", "NEWVOL")
+        shutil.copy(f"{tmp}/new.iso", f"{tmp}/src-new.iso")
         generation = telemetry.query("/stampede/policy")["applied_generation"]
         os.rename(f"{tmp}/new.iso", f"{images}/new.iso")  # appears whole
         wait_catalog(args.cli, socket_path, lambda o: any(
@@ -181,6 +268,28 @@ def main():
             time.sleep(0.1)
         print("case 2: added image served without a restart; removed image gone, "
               "its running transfer finished intact")
+
+        check_menus_and_loaders(lab, tmp)
+        print("case 3: PXE request -> pxelinux.0 + option 209; its generated menu boots the "
+              "image; grub.cfg passes grub-script-check; packaged loaders byte-identical")
+
+        # 4. The image of profile `later` comes and goes: the config stays
+        # valid and the menus follow.
+        assert "later" not in tftp_text(lab, tmp, "pxelinux.cfg/default")
+        generation = telemetry.query("/stampede/policy")["applied_generation"]
+        shutil.copy(f"{tmp}/src-new.iso", f"{tmp}/staged.iso")
+        os.rename(f"{tmp}/staged.iso", f"{images}/new.iso")
+        lab.wait_serving(telemetry, after_generation=generation)
+        wait_tftp_text(lab, tmp, "pxelinux.cfg/default", lambda t: "LABEL later" in t,
+                       "the new image's entry in the menu")
+        generation = telemetry.query("/stampede/policy")["applied_generation"]
+        os.unlink(f"{images}/new.iso")
+        lab.wait_serving(telemetry, after_generation=generation)
+        wait_tftp_text(lab, tmp, "pxelinux.cfg/default", lambda t: "LABEL later" not in t,
+                       "the removed image's entry gone from the menu")
+        assert "LABEL live-install" in tftp_text(lab, tmp, "pxelinux.cfg/default")
+        print("case 4: a profile's image added and removed while running: its menu entry "
+              "follows, the config stays valid")
         telemetry.close()
     return 0
 

@@ -54,7 +54,7 @@ TEST(CheckTest, TftpRootIsCataloguedAndWhatIsLeftOutIsAWarning) {
   std::string path = Write("stampede_check_tftp.yaml",
                            "dataplane: {port: net_null0, ipv4: [198.18.0.1/24]}\n"
                            "tftp: {root: " +
-                               root.string() + "}\n");
+                               root.string() + ", bootloaders: [none]}\n");
   std::ostringstream out, err;
   EXPECT_EQ(Check(path, out, err), 0);
   EXPECT_EQ(err.str(),

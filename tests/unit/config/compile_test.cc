@@ -91,6 +91,7 @@ TEST(CompileTest, RefusesAnInvalidConfigWithEveryProblem) {
 
 TEST(CompileTest, TftpClientClassesTakeTheGlobalValuesAsDefaults) {
   v1::BootPolicy policy = CompileOrDie(std::string(kConfig) + R"(tftp:
+  bootloaders: [none]
   max_blksize: 1400
   rollover_to: 1
   case_insensitive: true
@@ -147,7 +148,9 @@ class CompileTftpRootTest : public ::testing::Test {
 TEST_F(CompileTftpRootTest, CataloguesTheRootAndWarnsOfWhatItLeavesOut) {
   std::vector<std::string> warnings;
   absl::StatusOr<v1::BootPolicy> policy =
-      Compile("tftp:\n  case_insensitive: true\n  root: " + root_.string() + "\n", &warnings);
+      Compile("tftp:\n  case_insensitive: true\n  root: " + root_.string() + "\n" +
+                  "  bootloaders: [none]\n",
+              &warnings);
   ASSERT_TRUE(policy.ok()) << policy.status();
   ASSERT_EQ(policy->tftp().files_size(), 2);
   EXPECT_EQ(policy->tftp().files(0).path(), "boot/BCD");
@@ -161,7 +164,9 @@ TEST_F(CompileTftpRootTest, CataloguesTheRootAndWarnsOfWhatItLeavesOut) {
             "served");
   // Warnings are optional: the same policy without them.
   absl::StatusOr<v1::BootPolicy> quiet =
-      Compile("tftp:\n  case_insensitive: true\n  root: " + root_.string() + "\n", nullptr);
+      Compile("tftp:\n  case_insensitive: true\n  root: " + root_.string() + "\n" +
+                  "  bootloaders: [none]\n",
+              nullptr);
   ASSERT_TRUE(quiet.ok());
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(*quiet, *policy));
 }

@@ -75,9 +75,9 @@ INSTANTIATE_TEST_SUITE_P(
                   "c.yaml:3:41: hosts[0].profile: no profile named 'nope'"},
         BadConfig{"duplicate_profile", "profiles:\n  - {name: a}\n  - {name: a}\n",
                   "c.yaml:4:12: profiles[1].name: profile 'a' is defined twice"},
-        BadConfig{"missing_image", "profiles:\n  - {name: a, image: nothing-here}\n",
-                  "c.yaml:3:22: profiles[0].image: image 'nothing-here' is not in the images "
-                  "folder (nothing-here.iso not found)"},
+        BadConfig{"image_without_folder", "profiles:\n  - {name: a, image: nothing-here}\n",
+                  "c.yaml:3:22: profiles[0].image: image 'nothing-here' needs images.folder to "
+                  "be set"},
         BadConfig{"bad_duration", "dhcp: {lease_time: 12 hours}\n",
                   "c.yaml:2:20: dhcp.lease_time: '12 hours' is not a duration like 90s, 15m, "
                   "12h or 7d"},

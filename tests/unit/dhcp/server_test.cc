@@ -278,6 +278,46 @@ TEST_F(ServerTest, NextBootIsUsedOnce) {
   EXPECT_EQ(next.next_boot_host, 0u);
 }
 
+// With menus (profiles booting kernels), PXELINUX is told its profile's
+// config in option 209 and iPXE gets its profile's script; a one-shot next
+// boot has its own of both until an ACK uses it.
+TEST_F(ServerTest, MenusFollowTheProfileAndTheNextBoot) {
+  std::string config = kConfig;
+  config.replace(config.find("  - {name: burn, boot_files: {bios: memtest.bin}}"),
+                 std::string_view("  - {name: burn, boot_files: {bios: memtest.bin}}").size(),
+                 "  - {name: burn, boot_files: {bios: pxelinux.0}, kernel: memtest.bin}");
+  Load(config);
+  auto pxe = std::vector<std::pair<uint8_t, std::string>>{
+      {option::kClientArch, U16(0)}, {option::kVendorClass, "PXEClient:Arch:00000"}};
+  auto ipxe = pxe;
+  ipxe.emplace_back(option::kUserClass, "iPXE");
+  auto config_file = [&] {
+    auto value = reply_.Option(option::kPxelinuxConfigFile);
+    return value ? Str(*value) : std::string("(none)");
+  };
+  ASSERT_TRUE(Send(Discover(1, pxe)).reply);
+  EXPECT_EQ(File(), "pxelinux.0");
+  EXPECT_EQ(config_file(), "pxelinux.cfg/p-install");  // unasked: the ROM never asks
+  ASSERT_TRUE(Send(Discover(1, ipxe)).reply);
+  EXPECT_EQ(File(), "http://198.18.0.1/ipxe/p-install.ipxe");
+  EXPECT_EQ(config_file(), "(none)");
+  ASSERT_TRUE(Send(Discover(1, {{option::kClientArch, U16(7)},
+                                {option::kVendorClass, "PXEClient:Arch:00007"}}))
+                  .reply);
+  EXPECT_EQ(config_file(), "(none)");  // not for UEFI programs
+
+  ASSERT_TRUE(Send(Discover(0x64, pxe)).reply);
+  EXPECT_EQ(config_file(), "pxelinux.cfg/p-burn-once");
+  ASSERT_TRUE(Send(Discover(0x64, ipxe)).reply);
+  EXPECT_EQ(File(), "http://198.18.0.1/ipxe/p-burn-once.ipxe");
+  RequestSpec select = Select(0x64, reply_.yiaddr.value);
+  select.options.insert(select.options.end(), pxe.begin(), pxe.end());
+  ASSERT_EQ(Send(select).reply_type, MessageType::kAck);
+  EXPECT_EQ(config_file(), "pxelinux.cfg/p-burn-once");
+  ASSERT_TRUE(Send(Discover(0x64, pxe)).reply);
+  EXPECT_EQ(config_file(), "pxelinux.cfg/p-install");  // used: back to the host's profile
+}
+
 TEST_F(ServerTest, HonoursTheParameterListOrder) {
   Send(Discover(1, {{option::kParameterList,
                      std::string{option::kDns, option::kRouter, option::kSubnetMask}}}));

@@ -1,5 +1,6 @@
 #include "dataplane/io/block_reader.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -95,6 +96,36 @@ TEST_F(BlockReaderTest, RegistryRefusesAChangedOrMissingFile) {
   v1::CatalogFile same = Write("c", "y");
   uint32_t id = files.Open(same, why);
   EXPECT_EQ(files.Open(same, why), id);  // one id per version
+}
+
+// Generated files (menus) are read through io_uring like any other: from a
+// sealed memfd holding the policy's bytes, one per distinct content.
+TEST_F(BlockReaderTest, GeneratedContentIsReadLikeAFile) {
+  FileRegistry files;
+  std::string why;
+  v1::CatalogFile menu;
+  menu.set_path("pxelinux.cfg/default");
+  menu.set_content("DEFAULT install\nLABEL install\n  LINUX linux\n");
+  menu.set_length(menu.content().size());
+  uint32_t id = files.Open(menu, why);
+  ASSERT_NE(id, FileRegistry::kNoFile) << why;
+  EXPECT_EQ(files.size(id), menu.content().size());
+  EXPECT_EQ(fcntl(files.fd(id), F_GET_SEALS) & F_SEAL_WRITE, F_SEAL_WRITE);
+  v1::CatalogFile same = menu;
+  same.set_path("pxelinux.cfg/01-02-00-5e-00-00-01");
+  EXPECT_EQ(files.Open(same, why), id);  // same bytes, same id
+  v1::CatalogFile other = menu;
+  other.set_content("DEFAULT burn\n");
+  other.set_length(other.content().size());
+  uint32_t other_id = files.Open(other, why);
+  EXPECT_NE(other_id, id);
+  BlockCache cache(memory_, 16 * kCacheBlockBytes);
+  auto reader = BlockReader::Create(cache, files, 8);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  uint32_t slot = Load(**reader, cache, id, 0);
+  ASSERT_EQ(cache.state(slot), BlockCache::State::kReady);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(cache.data(slot)), cache.length(slot)),
+            menu.content());
 }
 
 TEST_F(BlockReaderTest, AFileCutShortFailsTheBlockNotTheReader) {

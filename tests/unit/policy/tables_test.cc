@@ -23,6 +23,7 @@ hosts:
   - {name: n7, mac: "02:00:5E:10:00:07", ipv4: 198.18.0.7, profile: install}
 profiles:
   - {name: install, boot_files: {bios: pxelinux.0, efi_x64: ipxe.efi}}
+tftp: {bootloaders: [none]}
 )";
 
 v1::BootPolicy Compiled() {
@@ -164,7 +165,18 @@ INSTANTIATE_TEST_SUITE_P(
                 [](v1::BootPolicy& p) { AddFile(p, "a", "srv/tftp/a"); },
                 "tftp.files[0]: source 'srv/tftp/a' is not an absolute path"},
         BadCase{"CatalogEmptySource", [](v1::BootPolicy& p) { AddFile(p, "a", ""); },
-                "is not an absolute path"},
+                "generated file of 0 bytes"},
+        BadCase{"GeneratedLengthMismatch",
+                [](v1::BootPolicy& p) { AddFile(p, "a", "").set_content("menu"); },
+                "offset or length does not match its content"},
+        BadCase{"GeneratedWithSource",
+                [](v1::BootPolicy& p) { AddFile(p, "a").set_content("menu"); },
+                "has both a source and content"},
+        BadCase{"GeneratedTooBig",
+                [](v1::BootPolicy& p) {
+                  AddFile(p, "a", "").set_content(std::string(kMaxGeneratedFileBytes + 1, 'x'));
+                },
+                "generated file of 1048577 bytes"},
         BadCase{"CatalogOverflow",
                 [](v1::BootPolicy& p) {
                   AddFile(p, "a").set_offset(UINT64_MAX - 99);
@@ -196,6 +208,9 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(TablesTest, AcceptsAWellFormedCatalogAtTheLimits) {
   v1::BootPolicy policy = Compiled();
   AddFile(policy, "a").set_offset(UINT64_MAX - 100);  // ends exactly at 2^64 - 1
+  v1::CatalogFile& menu = AddFile(policy, "menu", "");
+  menu.set_content(std::string(kMaxGeneratedFileBytes, '#'));
+  menu.set_length(kMaxGeneratedFileBytes);
   AddFile(policy, std::string(255, 'z'));
   AddClass(policy).set_prefix_length(0);
   policy.mutable_tftp()->mutable_client_classes(0)->set_network(0);
