@@ -205,7 +205,13 @@ int Images(const std::string& api, bool json, std::ostream& out, std::ostream& e
       if (Field(d, "sanboot").bool_value()) {
         out << "    boots: the whole image (iPXE sanboot over HTTP)\n";
       } else {
-        out << "    boots: " << Text(d, "kernel");
+        // One kernel for both firmwares (a Linux EFI stub), else each by name.
+        std::string kernel = Text(d, "kernel"), efi_kernel = Text(d, "efi_kernel");
+        out << "    boots:";
+        if (!kernel.empty())
+          out << " " << (kernel == efi_kernel || efi_kernel.empty() ? "" : "(BIOS) ") << kernel;
+        if (!efi_kernel.empty() && efi_kernel != kernel)
+          out << (kernel.empty() ? " " : ", ") << "(UEFI) " << efi_kernel;
         for (const Value& initrd : Field(d, "initrds").list_value().values()) {
           out << " + " << initrd.string_value();
         }

@@ -22,6 +22,11 @@ namespace.
    TFTP are byte-identical to the files Debian's packages installed.
 4. A profile's image removed while running leaves the menus (the config
    stays valid), and comes back when the image does.
+5. Every layout and the real ISOs Debian ships: images built with xorriso
+   with Joliet only, Rock Ridge only and plain ISO 9660, and Debian's
+   memtest86+ and grub-rescue ISOs: every file served over TFTP is
+   byte-identical to what osirrox extracts, and detection says what each is
+   (memtest86+ with its EFI binary; grub-rescue, no Linux, booted whole).
 """
 
 import argparse
@@ -125,6 +130,12 @@ def wait_tftp_text(lab, tmp, name, predicate, what, timeout=15):
         time.sleep(0.1)  # polling a bounded condition, not synchronising on time
 
 
+# Each ISO 9660 naming a file may be read by (the reader prefers Rock
+# Ridge, then Joliet): osirrox extracts the same names.
+LAYOUTS = {"joliet": ["-J"], "rockridge": ["-R"], "plain": []}
+REAL_ISOS = {"memtest": "/usr/lib/memtest86+/memtest86+x64.iso",
+             "grub-rescue": "/usr/lib/grub-rescue/grub-rescue-cdrom.iso"}
+
 PACKAGED = {
     "pxelinux.0": "/usr/lib/PXELINUX/pxelinux.0",
     "ldlinux.c32": "/usr/lib/syslinux/modules/bios/ldlinux.c32",
@@ -186,6 +197,12 @@ def main():
         os.makedirs(images)
         make_tree(f"{tmp}/src-live", "live", 300_000)
         build_iso(f"{tmp}/src-live", f"{images}/live.iso", "LIVEVOL")
+        make_tree(f"{tmp}/src-layouts", "layouts", 100_000)
+        for name, options in LAYOUTS.items():
+            netlab.run(["xorriso", "-as", "mkisofs", *options, "-V", name.upper(), "-o",
+                        f"{images}/{name}.iso", f"{tmp}/src-layouts"], timeout=120)
+        for name, path in REAL_ISOS.items():
+            shutil.copy(path, f"{images}/{name}.iso")
         with open(f"{images}/junk.iso", "wb") as f:
             f.write(os.urandom(80_000))
         config = f"{tmp}/stampede.yaml"
@@ -290,6 +307,28 @@ def main():
         assert "LABEL live-install" in tftp_text(lab, tmp, "pxelinux.cfg/default")
         print("case 4: a profile's image added and removed while running: its menu entry "
               "follows, the config stays valid")
+
+        out = cli_images(args.cli, socket_path)
+        for name in [*LAYOUTS, *REAL_ISOS]:
+            expected = extracted_files(f"{images}/{name}.iso", f"{tmp}/extract-{name}")
+            assert expected, name
+            for path in expected:
+                ok, said = tftp_get(lab, f"images/{name}/{path}", f"{tmp}/got")
+                assert ok, f"images/{name}/{path}: {said}"
+                assert sha256(f"{tmp}/got") == sha256(f"{tmp}/extract-{name}/{path}"), \
+                    f"images/{name}/{path}"
+                os.unlink(f"{tmp}/got")
+            print(f"case 5: {name}: {len(expected)} files identical to osirrox's")
+        lines = out.splitlines()
+        def about(name):
+            start = next(i for i, line in enumerate(lines) if line.startswith(name + " "))
+            return "\n".join(lines[start:start + 4])
+        memtest = about("memtest")
+        assert "is: memtest86+ Memtest86+ 6." in memtest, memtest
+        assert "boots: (UEFI) EFI/BOOT/bootx64.efi" in memtest, memtest
+        rescue = about("grub-rescue")
+        assert "is: generic" in rescue and "sanboot" in rescue, rescue
+        print("case 5: memtest86+ detected with its EFI binary; grub-rescue booted whole")
         telemetry.close()
     return 0
 
