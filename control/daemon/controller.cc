@@ -562,12 +562,10 @@ std::string Controller::StatusJson() {
 api::HttpResponse Controller::LeasesJson() {
   // The journal is the truth about leases: what it holds is what the
   // dataplane promised (an ACK leaves only once its record is durable).
-  std::ifstream in(options_.lease_journal, std::ios::binary);
-  if (!in)
+  // Its base file and the segments beside it (dhcp/journal.h).
+  if (access(options_.lease_journal.c_str(), R_OK) != 0)
     return Error(503, absl::StrCat("cannot read the lease journal ", options_.lease_journal));
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  dhcp::ReplayResult replay =
-      dhcp::Replay({reinterpret_cast<const std::byte*>(data.data()), data.size()});
+  dhcp::ReplayResult replay = dhcp::ReplayJournal(options_.lease_journal);
   dhcp::LeaseTable table;
   uint64_t now_ms = WallNs() / 1'000'000;
   dhcp::Restore(replay.records, now_ms, table);

@@ -1,6 +1,13 @@
 #include "dataplane/dhcp/journal.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <string>
 
 #include "dataplane/policy/crc32c.h"
 
@@ -141,6 +148,84 @@ std::vector<JournalRecord> Snapshot(const LeaseTable& table, uint64_t now_unix_m
          lease.address, lease.expires_ms, lease.client});
   });
   return records;
+}
+
+}  // namespace stampede::dhcp
+
+namespace stampede::dhcp {
+namespace {
+
+// Reads an open file whole; an unreadable one reads as empty (its records
+// are lost to this replay, as a torn tail would be).
+std::vector<std::byte> ReadAll(int fd) {
+  std::vector<std::byte> data;
+  if (fd < 0) return data;
+  std::byte buffer[65536];
+  for (int rounds = 0; rounds < (1 << 24); ++rounds) {  // 1 TiB: bounded
+    ssize_t n = read(fd, buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    data.insert(data.end(), buffer, buffer + n);
+  }
+  close(fd);
+  return data;
+}
+
+int OpenForReplay(const std::string& path) { return open(path.c_str(), O_RDONLY | O_CLOEXEC); }
+
+// Replays the base file, then each segment after it.
+ReplayResult ReplayOpened(int base_fd, const std::vector<int>& segment_fds) {
+  std::vector<std::byte> base = ReadAll(base_fd);
+  ReplayResult result = Replay(base);
+  for (int fd : segment_fds) {
+    ReplayResult segment = Replay(ReadAll(fd));
+    result.records.insert(result.records.end(), segment.records.begin(), segment.records.end());
+    result.skipped_bytes += segment.skipped_bytes;
+    if (result.tail_reason.empty()) result.tail_reason = segment.tail_reason;
+  }
+  return result;
+}
+
+}  // namespace
+
+std::string SegmentPath(const std::string& path, uint64_t segment) {
+  return path + "." + std::to_string(segment);
+}
+
+std::vector<uint64_t> JournalSegments(const std::string& path) {
+  std::vector<uint64_t> segments;
+  std::filesystem::path file(path);
+  std::filesystem::path folder = file.parent_path().empty() ? "." : file.parent_path();
+  std::string prefix = file.filename().string() + ".";
+  std::error_code error;
+  std::filesystem::directory_iterator it(folder, error), end;
+  for (size_t seen = 0; !error && it != end && seen < 100'000; it.increment(error), ++seen) {
+    std::string name = it->path().filename().string();
+    if (!name.starts_with(prefix) || name.size() == prefix.size() ||
+        name.size() > prefix.size() + 19) {
+      continue;
+    }
+    std::string digits = name.substr(prefix.size());
+    if (digits.find_first_not_of("0123456789") != std::string::npos || digits[0] == '0') continue;
+    segments.push_back(std::stoull(digits));
+  }
+  std::sort(segments.begin(), segments.end());
+  return segments;
+}
+
+ReplayResult ReplayJournal(const std::string& path, const std::vector<uint64_t>& segments) {
+  int base = OpenForReplay(path);
+  std::vector<int> fds;
+  for (uint64_t segment : segments) fds.push_back(OpenForReplay(SegmentPath(path, segment)));
+  return ReplayOpened(base, fds);
+}
+
+ReplayResult ReplayJournal(const std::string& path) {
+  std::vector<int> fds;
+  for (uint64_t segment : JournalSegments(path)) {
+    fds.push_back(OpenForReplay(SegmentPath(path, segment)));
+  }
+  return ReplayOpened(OpenForReplay(path), fds);
 }
 
 }  // namespace stampede::dhcp

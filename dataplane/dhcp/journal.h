@@ -58,6 +58,24 @@ struct ReplayResult {
 
 ReplayResult Replay(std::span<const std::byte> file);
 
+// The journal on disk is `path` (a compacted snapshot, then records) and,
+// once it has grown past a rotation size at run time, segments `path.1`,
+// `path.2`, ... that took over the appending in turn; replayed in that order.
+// Compaction folds `path` and the segments before the active one into a new
+// `path` and deletes them; replaying a segment again after the snapshot that
+// already holds it changes nothing (the last word on each address wins).
+std::string SegmentPath(const std::string& path, uint64_t segment);
+// The segment numbers beside `path`, ascending.
+std::vector<uint64_t> JournalSegments(const std::string& path);
+// Replays `path` and then each of `segments` (ENOENT: an empty file; a
+// segment compacted away meanwhile is in `path` already). `header_ok` and
+// `valid_bytes` are the base file's.
+ReplayResult ReplayJournal(const std::string& path, const std::vector<uint64_t>& segments);
+// The same over every segment there is, opened before `path` so that a
+// compaction finishing meanwhile loses nothing (what it folded in is read
+// twice, which is harmless).
+ReplayResult ReplayJournal(const std::string& path);
+
 // Applies replayed records to an empty table: the last word on each address
 // wins; leases already expired at `now_unix_ms` are left out. One-shot next
 // boots used go into `next_boot` when given.

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -97,7 +98,9 @@ absl::StatusOr<std::unique_ptr<JournalWriter>> JournalWriter::Open(const std::st
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ignored);
   absl::StatusOr<std::vector<std::byte>> data = ReadFile(path);
   if (!data.ok()) return data.status();
-  ReplayResult replay = Replay(*data);
+  // Segments a run left (it stopped before compacting them) follow the base.
+  std::vector<uint64_t> segments = JournalSegments(path);
+  ReplayResult replay = ReplayJournal(path, segments);
   if (!replay.header_ok && !data->empty()) {
     // Not ours to overwrite: keep it for a human, start a new journal.
     std::filesystem::rename(path, path + ".corrupt", ignored);
@@ -111,9 +114,16 @@ absl::StatusOr<std::unique_ptr<JournalWriter>> JournalWriter::Open(const std::st
   if (next_boot != nullptr) stats.next_boots_used = next_boot->size();
   absl::StatusOr<uint64_t> size = WriteCompacted(path, Snapshot(table, now_unix_ms, next_boot));
   if (!size.ok()) return size.status();
+  for (uint64_t segment : segments) unlink(SegmentPath(path, segment).c_str());
   int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) return Errno(path);
-  std::unique_ptr<JournalWriter> writer(new JournalWriter(fd, *size));
+  std::unique_ptr<JournalWriter> writer(new JournalWriter(path, fd, *size));
+  writer->clock_ = [] {
+    timespec now{};
+    clock_gettime(CLOCK_REALTIME, &now);
+    return static_cast<uint64_t>(now.tv_sec) * 1000 +
+           static_cast<uint64_t>(now.tv_nsec) / 1'000'000;
+  };
   if (int error = io_uring_queue_init(8, &writer->ring_, 0); error < 0) {
     return absl::InternalError(absl::StrCat("io_uring_queue_init: ", std::strerror(-error)));
   }
@@ -132,6 +142,59 @@ JournalWriter::~JournalWriter() {
   }
   if (ring_ready_) io_uring_queue_exit(&ring_);
   close(fd_);
+  if (compactor_.joinable()) compactor_.join();
+}
+
+void JournalWriter::MaybeRotate() {
+  if (in_flight_ || file_bytes_ < rotate_bytes_ || compacting()) return;
+  if (compactor_.joinable()) compactor_.join();  // finished: compacting() is false
+  uint64_t next = active_segment_ + 1;
+  std::string segment = SegmentPath(path_, next);
+  // Rare (once per rotation size) and short: create, write the header and
+  // make both it and its name durable before a record may depend on it.
+  int fd = open(segment.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return;  // appending to the big file goes on; tried again later
+  std::string dir = std::filesystem::path(path_).parent_path().string();
+  int dir_fd = open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  bool ok = WriteAll(fd, reinterpret_cast<const std::byte*>(kJournalMagic), kJournalHeaderSize) &&
+            fdatasync(fd) == 0 && dir_fd >= 0 && fsync(dir_fd) == 0;
+  if (dir_fd >= 0) close(dir_fd);
+  if (!ok) {
+    close(fd);
+    unlink(segment.c_str());
+    return;
+  }
+  close(fd_);
+  fd_ = fd;
+  file_bytes_ = kJournalHeaderSize;
+  active_segment_ = next;
+  ++rotations_;
+  compacting_.store(true, std::memory_order_release);
+  compactor_ = std::thread([this, last = next - 1] { Compact(last); });
+}
+
+// The compaction thread: everything before the active segment, folded into
+// a snapshot renamed over the base; the folded segments then go. The worker
+// never touches these files any more, so nothing here races with it.
+void JournalWriter::Compact(uint64_t last_segment) {
+  std::vector<uint64_t> segments;
+  for (uint64_t segment : JournalSegments(path_)) {
+    if (segment <= last_segment) segments.push_back(segment);
+  }
+  ReplayResult replay = ReplayJournal(path_, segments);
+  LeaseTable table;
+  NextBootUsed next_boot;
+  uint64_t now = clock_();
+  Restore(replay.records, now, table, &next_boot);
+  absl::StatusOr<uint64_t> size = WriteCompacted(path_, Snapshot(table, now, &next_boot));
+  if (size.ok()) {
+    for (uint64_t segment : segments) unlink(SegmentPath(path_, segment).c_str());
+    compactions_.fetch_add(1, std::memory_order_release);
+  } else {
+    // The base and segments stay as they were: the next start replays them.
+    compaction_failures_.fetch_add(1, std::memory_order_release);
+  }
+  compacting_.store(false, std::memory_order_release);
 }
 
 uint64_t JournalWriter::Append(const JournalRecord& record) {
@@ -143,7 +206,9 @@ uint64_t JournalWriter::Append(const JournalRecord& record) {
 }
 
 void JournalWriter::Submit() {
-  if (in_flight_ || open_.empty()) return;
+  if (in_flight_) return;
+  MaybeRotate();
+  if (open_.empty()) return;
   io_uring_sqe* write_sqe = io_uring_get_sqe(&ring_);
   io_uring_sqe* sync_sqe = write_sqe != nullptr ? io_uring_get_sqe(&ring_) : nullptr;
   if (sync_sqe == nullptr) return;  // the ring is full: try at the next poll

@@ -5,13 +5,21 @@
 // leave. A failed write or sync (a full or failing disk) marks the journal
 // unhealthy: the batch's ACKs are never sent, the file is cut back to its
 // last durable length, and later batches try again.
+//
+// The journal does not grow without end: past kJournalRotateBytes the writer
+// moves the appending to a new segment (path.N, see journal.h) and a thread of
+// its own folds what came before into a compacted snapshot, renamed over
+// `path`, while the worker goes on appending.
 #pragma once
 
 #include <liburing.h>
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -22,6 +30,9 @@ namespace stampede::dhcp {
 // A batch holds what arrives while one fdatasync runs: thousands of leases
 // in a boot storm (a record is at most 55 bytes).
 inline constexpr size_t kJournalBatchBytes = 256 * 1024;
+// A file (base or segment) this big is rotated: about a million records, a
+// compaction of a few hundred milliseconds on the compaction thread.
+inline constexpr uint64_t kJournalRotateBytes = 64ull << 20;
 
 struct JournalOpenStats {
   size_t records_replayed = 0;
@@ -60,11 +71,31 @@ class JournalWriter {
   bool idle() const { return !in_flight_ && open_.empty(); }
   uint64_t batches_written() const { return batches_written_; }
   uint64_t batches_failed() const { return batches_failed_; }
+  // Bytes in the file being appended to (the base or the active segment).
   uint64_t file_bytes() const { return file_bytes_; }
+  uint64_t active_segment() const { return active_segment_; }
+  uint64_t rotations() const { return rotations_; }
+  uint64_t compactions() const { return compactions_.load(std::memory_order_acquire); }
+  uint64_t compaction_failures() const {
+    return compaction_failures_.load(std::memory_order_acquire);
+  }
+  bool compacting() const { return compacting_.load(std::memory_order_acquire); }
+
+  // Tests: a smaller rotation size, and the wall clock compaction expires
+  // leases by (milliseconds since the epoch).
+  void SetRotateBytes(uint64_t bytes) { rotate_bytes_ = bytes; }
+  void SetClock(std::function<uint64_t()> clock) { clock_ = std::move(clock); }
 
  private:
-  JournalWriter(int fd, uint64_t file_bytes) : fd_(fd), file_bytes_(file_bytes) {}
+  JournalWriter(std::string path, int fd, uint64_t file_bytes)
+      : path_(std::move(path)), fd_(fd), file_bytes_(file_bytes) {}
+  // Between batches, when the file is past the rotation size and no
+  // compaction runs: the next segment takes the appends, the thread folds
+  // the rest.
+  void MaybeRotate();
+  void Compact(uint64_t last_segment);
 
+  std::string path_;
   int fd_;
   io_uring ring_{};
   bool ring_ready_ = false;
@@ -80,6 +111,14 @@ class JournalWriter {
   bool healthy_ = true;
   uint64_t batches_written_ = 0;
   uint64_t batches_failed_ = 0;
+  uint64_t rotate_bytes_ = kJournalRotateBytes;
+  uint64_t active_segment_ = 0;  // 0: the base file
+  uint64_t rotations_ = 0;
+  std::function<uint64_t()> clock_;
+  std::thread compactor_;
+  std::atomic<bool> compacting_{false};
+  std::atomic<uint64_t> compactions_{0};
+  std::atomic<uint64_t> compaction_failures_{0};
 };
 
 }  // namespace stampede::dhcp

@@ -169,6 +169,84 @@ TEST_F(JournalWriterTest, UsedOneShotNextBootsSurviveAReopenAndCompaction) {
   EXPECT_EQ(plain.size(), 0u);
 }
 
+// Waits (bounded) until no compaction runs.
+bool WaitCompacted(JournalWriter& w) {
+  for (int i = 0; i < 5000 && w.compacting(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return !w.compacting();
+}
+
+// Past the rotation size the appends move on to segments and a thread folds
+// the rest into the base: the files stay the size of the live leases, and a
+// listing or a reopen sees every lease with its last word.
+TEST_F(JournalWriterTest, RotatesAndCompactsWhileAppending) {
+  LeaseTable table;
+  JournalOpenStats stats;
+  auto writer = JournalWriter::Open(path_, 1000, table, stats);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  (*writer)->SetRotateBytes(4096);
+  (*writer)->SetClock([] { return uint64_t{2000}; });
+  constexpr int kClients = 50, kRounds = 40;  // 2000 records, 50 live leases
+  for (int round = 0; round < kRounds; ++round) {
+    uint64_t batch = 0;
+    for (int c = 0; c < kClients; ++c) {
+      batch = (*writer)->Append({JournalKind::kGranted, 0xc6120064u + c,
+                                 1'000'000u + static_cast<uint64_t>(round), Key(uint8_t(c))});
+    }
+    ASSERT_TRUE(WaitSettled(**writer, batch)) << round;
+    ASSERT_TRUE(WaitCompacted(**writer)) << round;
+  }
+  EXPECT_GE((*writer)->rotations(), 5u);
+  EXPECT_EQ((*writer)->compactions(), (*writer)->rotations());
+  EXPECT_EQ((*writer)->compaction_failures(), 0u);
+  EXPECT_TRUE((*writer)->healthy());
+  // Only the active segment is left beside a base holding one record per lease.
+  EXPECT_EQ(JournalSegments(path_), std::vector<uint64_t>{(*writer)->active_segment()});
+  EXPECT_LE(std::filesystem::file_size(path_), kJournalHeaderSize + kClients * kMaxRecordSize);
+  LeaseTable listed;  // what control's `stampede leases` reads
+  Restore(ReplayJournal(path_).records, 2000, listed);
+  ASSERT_EQ(listed.size(), size_t{kClients});
+  EXPECT_EQ(listed.ByAddress(0xc6120064)->expires_ms, 1'000'000u + kRounds - 1);
+  writer->reset();
+  LeaseTable restored;
+  auto again = JournalWriter::Open(path_, 2000, restored, stats);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(restored.size(), size_t{kClients});
+  EXPECT_EQ(restored.ByAddress(0xc6120064 + kClients - 1)->expires_ms, 1'000'000u + kRounds - 1);
+  EXPECT_TRUE(JournalSegments(path_).empty());  // folded into the base on open
+}
+
+// A crash between a compaction's rename and its unlinks leaves a segment
+// beside a base that already holds it: replaying it again changes nothing.
+TEST_F(JournalWriterTest, ASegmentLeftBesideItsSnapshotChangesNothing) {
+  std::filesystem::create_directories(dir_);
+  auto write = [](const std::string& path, const std::vector<JournalRecord>& records) {
+    std::string bytes(kJournalMagic, kJournalHeaderSize);
+    for (const JournalRecord& r : records) {
+      std::byte buffer[kMaxRecordSize];
+      size_t n = EncodeRecord(r, buffer);
+      bytes.append(reinterpret_cast<const char*>(buffer), n);
+    }
+    std::ofstream(path, std::ios::binary) << bytes;
+  };
+  write(path_, {{JournalKind::kGranted, 0xc6120064, 5000, Key(1)}});  // the snapshot
+  write(SegmentPath(path_, 1), {{JournalKind::kGranted, 0xc6120065, 4000, Key(2)},
+                                {JournalKind::kGranted, 0xc6120064, 5000, Key(1)},
+                                {JournalKind::kReleased, 0xc6120065, 0, Key(2)}});
+  std::ofstream(path_ + ".7x") << "not a segment";
+  EXPECT_EQ(JournalSegments(path_), std::vector<uint64_t>{1});
+  LeaseTable restored;
+  JournalOpenStats stats;
+  auto writer = JournalWriter::Open(path_, 1000, restored, stats);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  EXPECT_EQ(stats.records_replayed, 4u);
+  ASSERT_EQ(restored.size(), 1u);
+  EXPECT_EQ(restored.ByAddress(0xc6120064)->client, Key(1));
+  EXPECT_TRUE(JournalSegments(path_).empty());
+  EXPECT_TRUE(std::filesystem::exists(path_ + ".7x"));  // not ours: left alone
+}
+
 TEST_F(JournalWriterTest, AForeignFileIsMovedAsideNotOverwritten) {
   std::filesystem::create_directories(dir_);
   std::ofstream(path_) << "this is not a journal";
