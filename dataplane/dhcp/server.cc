@@ -25,6 +25,9 @@ struct Server::Client {
 
 namespace {
 
+// BootFiles.ipxe: iPXE clients get the architecture's boot program.
+constexpr std::string_view kIpxeGetsNbp = "nbp";
+
 std::string_view Text(std::span<const std::byte> bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
@@ -528,7 +531,12 @@ bool Server::AddBootOptions(const Client& c, ReplyBuilder& out, bool final) {
   const std::string& pxelinux_config = once && !profile.pxelinux_config_once().empty()
                                            ? profile.pxelinux_config_once()
                                            : profile.pxelinux_config();
-  if (ipxe) {
+  bool as_pxe = ipxe && profile.ipxe() == kIpxeGetsNbp;
+  if (ipxe && !profile.ipxe().empty() && !as_pxe) {
+    const std::string& path = profile.ipxe();
+    is_url = path.starts_with("http://") || path.starts_with("https://");
+    file = is_url ? std::string_view(path) : path;
+  } else if (ipxe && !as_pxe) {
     file = make_url(script.empty() ? std::string_view("boot.ipxe") : std::string_view(script));
     is_url = true;
   } else if (arch == BootArch::kEfiX64Http || IsHttpClient(r)) {
@@ -563,7 +571,7 @@ bool Server::AddBootOptions(const Client& c, ReplyBuilder& out, bool final) {
   // PXELINUX reads its config file's name from option 209 of the reply its
   // PXE ROM got; the ROM never asks for 209, so it is sent unasked (as
   // dnsmasq's dhcp-option-force does). Other programs ignore it.
-  if (arch == BootArch::kBios && !ipxe && !pxelinux_config.empty()) {
+  if (arch == BootArch::kBios && (!ipxe || as_pxe) && !pxelinux_config.empty()) {
     out.AddText(option::kPxelinuxConfigFile, pxelinux_config);
   }
   if (IsPxeClient(r)) {

@@ -318,6 +318,34 @@ TEST_F(ServerTest, MenusFollowTheProfileAndTheNextBoot) {
   EXPECT_EQ(config_file(), "pxelinux.cfg/p-install");  // used: back to the host's profile
 }
 
+// boot_files.ipxe: "nbp" treats iPXE (QEMU's NIC ROMs) like any PXE
+// client; a path or URL is handed as it is.
+TEST_F(ServerTest, IpxeClientsCanGetTheBootProgramOrAFileOfTheirOwn) {
+  std::string config = kConfig;
+  std::string install = "efi_x64_http: boot/grubx64.efi}}";
+  config.replace(config.find(install), install.size(),
+                 "efi_x64_http: boot/grubx64.efi, ipxe: nbp}, kernel: d-i/linux}");
+  std::string burn = "{bios: memtest.bin}}";
+  config.replace(config.find(burn), burn.size(),
+                 "{bios: memtest.bin, ipxe: 'http://198.18.0.9/x.ipxe'}}");
+  Load(config);
+  auto ipxe =
+      std::vector<std::pair<uint8_t, std::string>>{{option::kClientArch, U16(0)},
+                                                   {option::kVendorClass, "PXEClient:Arch:00000"},
+                                                   {option::kUserClass, "iPXE"}};
+  ASSERT_TRUE(Send(Discover(1, ipxe)).reply);
+  EXPECT_EQ(File(), "pxelinux.0");
+  ASSERT_TRUE(reply_.Option(option::kPxelinuxConfigFile));
+  EXPECT_EQ(Str(*reply_.Option(option::kPxelinuxConfigFile)), "pxelinux.cfg/p-install");
+  EXPECT_EQ(Str(*reply_.Option(option::kTftpServer)), "198.18.0.1");
+  RequestSpec relayed = Discover(9, ipxe);
+  relayed.giaddr = 0xc6120001;
+  relayed.options.emplace_back(option::kRelayAgentInfo, std::string("\x01\x0brack1/port3", 13));
+  ASSERT_TRUE(Send(relayed).reply);
+  EXPECT_EQ(File(), "http://198.18.0.9/x.ipxe");
+  EXPECT_FALSE(reply_.Option(option::kTftpServer));
+}
+
 TEST_F(ServerTest, HonoursTheParameterListOrder) {
   Send(Discover(1, {{option::kParameterList,
                      std::string{option::kDns, option::kRouter, option::kSubnetMask}}}));
