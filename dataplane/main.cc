@@ -32,6 +32,7 @@
 #include "absl/strings/str_join.h"
 #include "dataplane/dhcp/endpoint.h"
 #include "dataplane/dhcp/journal_writer.h"
+#include "dataplane/http/server.h"
 #include "dataplane/io/block_cache.h"
 #include "dataplane/io/file_registry.h"
 #include "dataplane/net/local_addresses.h"
@@ -73,6 +74,22 @@ ABSL_FLAG(uint32_t, tftp_cache_mb, 128,
           "--memory_mb)");
 ABSL_FLAG(uint32_t, tftp_sessions, 65536,
           "TFTP session slots per worker (the policy's limits.max_tftp_sessions applies below)");
+ABSL_FLAG(std::string, http, "on",
+          "on: serve the catalog over HTTP on the policy's http_port at the --ipv4 addresses "
+          "(the kernel's TCP stack behind the exception path); off: do not");
+ABSL_FLAG(std::string, http_send, "splice",
+          "How the HTTP server sends file bytes: splice (file -> pipe -> socket, no copy) or "
+          "read (read into a buffer, then send)");
+ABSL_FLAG(uint32_t, http_chunk_kb, 256,
+          "HTTP: the pipe or buffer per running transfer, KiB (16..1024)");
+ABSL_FLAG(uint32_t, http_header_timeout_s, 10,
+          "HTTP: seconds for a request head to arrive whole, from its first byte");
+ABSL_FLAG(uint32_t, http_idle_timeout_s, 30,
+          "HTTP: seconds a kept-alive connection may wait for its next request");
+ABSL_FLAG(uint32_t, http_send_timeout_s, 60,
+          "HTTP: seconds a response may make no progress before the connection is closed");
+ABSL_FLAG(std::string, http_access_log, "on",
+          "HTTP: on: one event=http_access line per request; off: none (counters only)");
 ABSL_FLAG(std::string, instance, "default",
           "Instance name: the policy region is /dev/shm/stampede-<instance>-policy, the status "
           "region /dev/shm/stampede-<instance>-status");
@@ -171,6 +188,7 @@ class Dataplane {
   absl::Status StartPolicy(uint32_t workers);
   absl::Status OpenJournal();
   absl::Status StartTftp(uint32_t workers, uint32_t pool_size);
+  absl::Status StartHttp(uint32_t workers);
 
   port::DataplaneOptions options_;
   std::string instance_;
@@ -199,6 +217,9 @@ class Dataplane {
   std::vector<std::unique_ptr<port::TftpEngine>> tftp_;
   std::vector<rte_ring*> tftp_rings_;
   std::vector<std::unique_ptr<port::Worker>> workers_;
+  // HTTP: a thread of its own, reading the policy through the last qsbr slot.
+  http::HttpCounters http_counters_;
+  std::unique_ptr<http::HttpServer> http_;
 };
 
 absl::Status Dataplane::Start(uint32_t workers) {
@@ -262,6 +283,7 @@ absl::Status Dataplane::Start(uint32_t workers) {
     }
   }
   if (absl::Status status = StartTftp(workers, pool_size); !status.ok()) return status;
+  if (absl::Status status = StartHttp(workers); !status.ok()) return status;
   for (uint32_t i = 0; i < workers; ++i) {
     port::WorkerConfig config;
     config.port_id = port_id_;
@@ -300,9 +322,10 @@ absl::Status Dataplane::StartPolicy(uint32_t workers) {
       policy::StatusWriter::Create(policy::StatusRegionPath(instance_), workers);
   if (!status.ok()) return status.status();
   status_.emplace(*std::move(status));
-  size_t size = rte_rcu_qsbr_get_memsize(workers);
+  // One slot per worker (worker i is thread i), and the HTTP thread's last.
+  size_t size = rte_rcu_qsbr_get_memsize(workers + 1);
   qsbr_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc("stampede_qsbr", size, RTE_CACHE_LINE_SIZE));
-  if (qsbr_ == nullptr || rte_rcu_qsbr_init(qsbr_, workers) != 0) {
+  if (qsbr_ == nullptr || rte_rcu_qsbr_init(qsbr_, workers + 1) != 0) {
     return absl::ResourceExhaustedError("cannot set up the policy RCU state: raise --memory_mb");
   }
   policy_ = std::make_unique<policy::PolicyService>(policy::RegionPath(instance_), *status_, qsbr_);
@@ -394,6 +417,55 @@ absl::Status Dataplane::StartTftp(uint32_t workers, uint32_t pool_size) {
   return absl::OkStatus();
 }
 
+absl::Status Dataplane::StartHttp(uint32_t workers) {
+  std::string on = absl::GetFlag(FLAGS_http);
+  if (on == "off") {
+    port::RegisterHttpTelemetry(nullptr, "off");
+    Log(LogLevel::kInfo, "event=http_off reason=\"--http=off\"");
+    return absl::OkStatus();
+  }
+  if (on != "on") {
+    return absl::InvalidArgumentError(absl::StrCat("--http: '", on, "' is not on or off"));
+  }
+  http::HttpServerConfig config;
+  for (const net::Ipv4Interface& interface : options_.ipv4) {
+    config.addresses.push_back(interface.address.value);
+  }
+  config.policy = &policy_->current();
+  config.qsbr = qsbr_;
+  config.qsbr_thread = workers;
+  config.files = &files_;
+  std::string send = absl::GetFlag(FLAGS_http_send);
+  if (send == "splice") {
+    config.mode = http::BodyMode::kSplice;
+  } else if (send == "read") {
+    config.mode = http::BodyMode::kRead;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--http_send: '", send, "' is not splice or read"));
+  }
+  uint32_t chunk_kb = absl::GetFlag(FLAGS_http_chunk_kb);
+  if (chunk_kb < 16 || chunk_kb > 1024) {
+    return absl::InvalidArgumentError("--http_chunk_kb must be 16..1024");
+  }
+  config.chunk_bytes = chunk_kb * 1024;
+  config.header_timeout_ms = absl::GetFlag(FLAGS_http_header_timeout_s) * 1000;
+  config.idle_timeout_ms = absl::GetFlag(FLAGS_http_idle_timeout_s) * 1000;
+  config.send_timeout_ms = absl::GetFlag(FLAGS_http_send_timeout_s) * 1000;
+  std::string access_log = absl::GetFlag(FLAGS_http_access_log);
+  if (access_log != "on" && access_log != "off") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--http_access_log: '", access_log, "' is not on or off"));
+  }
+  config.access_log = access_log == "on";
+  absl::StatusOr<std::unique_ptr<http::HttpServer>> server =
+      http::HttpServer::Create(std::move(config), http_counters_);
+  if (!server.ok()) return server.status();
+  http_ = *std::move(server);
+  port::RegisterHttpTelemetry(&http_counters_, send);
+  return absl::OkStatus();
+}
+
 absl::Status Dataplane::OpenJournal() {
   std::string path = absl::GetFlag(FLAGS_lease_journal);
   if (path == "none") {
@@ -430,6 +502,14 @@ void Dataplane::Serve() {
     KeepOffWorkerCores();
     policy_->Run(stop_requested);
   });
+  std::thread http;
+  if (http_) {
+    http = std::thread([this] {
+      KeepOffWorkerCores();
+      pthread_setname_np(pthread_self(), "stampede-http");
+      http_->Run(stop_requested);
+    });
+  }
   // Worker 0 runs on the main lcore, the others on the EAL worker lcores.
   size_t next = 1;
   unsigned lcore = 0;
@@ -440,6 +520,7 @@ void Dataplane::Serve() {
   workers_[0]->Run(stop_requested);
   rte_eal_mp_wait_lcore();
   service.join();
+  if (http.joinable()) http.join();
 }
 
 bool Dataplane::Shutdown() {
@@ -447,6 +528,8 @@ bool Dataplane::Shutdown() {
   port::ClosePort(port_id_);
   if (detached_iface_) port::ReattachKernelStack(*detached_iface_);
   workers_.clear();
+  port::ForgetHttpCounters();
+  http_.reset();
   // Engines hold frames in their backlogs; rings hold frames handed over.
   port::ForgetTftpCounters();
   tftp_.clear();
@@ -523,6 +606,9 @@ int Main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A client gone mid-response is an error return, not a signal (splice to a
+  // socket has no MSG_NOSIGNAL).
+  signal(SIGPIPE, SIG_IGN);
 
   sched_getaffinity(0, sizeof(process_cpus), &process_cpus);
   // Every catalogued file stays open (and has an io_uring fixed-file slot):

@@ -14,6 +14,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "dataplane/http/response.h"
 
 namespace stampede::api {
 namespace {
@@ -68,39 +69,6 @@ absl::StatusOr<int> ListenTcp(const std::string& text, int& bound_port) {
 }
 
 }  // namespace
-
-const char* ReasonPhrase(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 400:
-      return "Bad Request";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 408:
-      return "Request Timeout";
-    case 409:
-      return "Conflict";
-    case 413:
-      return "Content Too Large";
-    case 422:
-      return "Unprocessable Content";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 500:
-      return "Internal Server Error";
-    case 501:
-      return "Not Implemented";
-    case 503:
-      return "Service Unavailable";
-    case 505:
-      return "HTTP Version Not Supported";
-    default:
-      return "Unknown";
-  }
-}
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Listen(const std::string& unix_path,
                                                                const std::string& tcp_address,
@@ -189,9 +157,11 @@ bool HttpServer::Read(Connection& c) {
   if (n == 0) return false;
   c.in.append(buffer, static_cast<size_t>(n));
   c.last_activity = std::chrono::steady_clock::now();
-  ParseResult parsed = ParseRequestHead(c.in);
-  if (parsed.state == ParseState::kIncomplete) return true;
-  if (parsed.state == ParseState::kError) {
+  http::RequestLimits limits;
+  limits.max_body = kMaxRequestBody;
+  http::ParseResult parsed = http::ParseRequestHead(c.in, limits);
+  if (parsed.state == http::ParseState::kIncomplete) return true;
+  if (parsed.state == http::ParseState::kError) {
     Respond(
         c,
         {parsed.status, "application/json", absl::StrCat("{\"error\":\"", parsed.error, "\"}\n")},
@@ -209,7 +179,7 @@ bool HttpServer::Read(Connection& c) {
 
 void HttpServer::Respond(Connection& c, const HttpResponse& response, bool head_only) {
   c.out = absl::StrCat(
-      "HTTP/1.1 ", response.status, " ", ReasonPhrase(response.status),
+      "HTTP/1.1 ", response.status, " ", std::string(http::ReasonPhrase(response.status)),
       "\r\nContent-Type: ", response.content_type, "\r\nContent-Length: ", response.body.size(),
       "\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n", head_only ? "" : response.body);
   c.responding = true;

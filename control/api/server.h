@@ -14,10 +14,15 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "control/api/http_request.h"
+#include "dataplane/http/request.h"
 
 namespace stampede::api {
 
+// The one HTTP/1.x request parser, shared with the dataplane's file server.
+using HttpRequest = http::HttpRequest;
+
+// A request body (POST /reload sends none) is bounded too.
+inline constexpr size_t kMaxRequestBody = 4096;
 inline constexpr size_t kMaxConnections = 64;
 inline constexpr std::chrono::seconds kIdleTimeout{10};
 // How long listeners sit out after accept() ran out of descriptors.
@@ -69,8 +74,5 @@ class HttpServer {
   std::vector<Connection> connections_;
   std::chrono::steady_clock::time_point accept_paused_until_{};
 };
-
-// "200 OK"-style reason phrases for the statuses the API uses.
-const char* ReasonPhrase(int status);
 
 }  // namespace stampede::api

@@ -33,7 +33,8 @@ using PolicyPointer = std::atomic<const PolicyTables*>;
 
 class PolicyService {
  public:
-  // `qsbr` has one thread slot per worker (worker i registers as i).
+  // `qsbr` has one thread slot per worker (worker i registers as i) and one
+  // more for the HTTP thread (it registers as the last).
   PolicyService(std::string region_path, StatusWriter& status, rte_rcu_qsbr* qsbr);
   ~PolicyService();
 

@@ -1,5 +1,6 @@
 #include "dataplane/port/telemetry.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <string>
 
@@ -100,7 +101,34 @@ int Tftp(const char*, const char*, rte_tel_data* d) {
   return 0;
 }
 
+std::atomic<const http::HttpCounters*> http_counters{nullptr};
+std::string http_mode;
+
+int Http(const char*, const char*, rte_tel_data* d) {
+  rte_tel_data_start_dict(d);
+  const http::HttpCounters* c = http_counters.load(std::memory_order_acquire);
+  auto value = [](const std::atomic<uint64_t>* counter) {
+    return counter == nullptr ? 0 : counter->load(std::memory_order_relaxed);
+  };
+#define STAMPEDE_HTTP_WRITE(name) \
+  rte_tel_data_add_dict_u64(d, #name, value(c == nullptr ? nullptr : &c->name));
+  STAMPEDE_HTTP_COUNTERS(STAMPEDE_HTTP_WRITE)
+  STAMPEDE_HTTP_WRITE(connections_open)
+  STAMPEDE_HTTP_WRITE(listening_port)
+#undef STAMPEDE_HTTP_WRITE
+  rte_tel_data_add_dict_string(d, "mode", c == nullptr ? "off" : http_mode.c_str());
+  return 0;
+}
+
 }  // namespace
+
+void RegisterHttpTelemetry(const http::HttpCounters* counters, std::string mode) {
+  http_mode = std::move(mode);
+  http_counters.store(counters, std::memory_order_release);
+  rte_telemetry_register_cmd("/stampede/http", Http, "HTTP server counters. Takes no parameters");
+}
+
+void ForgetHttpCounters() { http_counters.store(nullptr, std::memory_order_release); }
 
 void RegisterTftpTelemetry(std::span<const TftpCounters> counters, uint64_t cache_bytes,
                            bool zero_copy) {

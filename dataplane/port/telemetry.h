@@ -4,6 +4,7 @@
 //   /stampede/info             port, addresses, workers, pool
 //   /stampede/dhcp             the DHCP server's counters
 //   /stampede/tftp             TFTP counters summed over workers
+//   /stampede/http             the HTTP server's counters
 // (query with dpdk-telemetry.py or any client of the v2 socket).
 #pragma once
 
@@ -11,6 +12,7 @@
 #include <string>
 
 #include "dataplane/dhcp/server.h"
+#include "dataplane/http/counters.h"
 #include "dataplane/port/counters.h"
 #include "dataplane/port/tftp_engine.h"
 
@@ -36,5 +38,11 @@ void RegisterTftpTelemetry(std::span<const TftpCounters> counters, uint64_t cach
                            bool zero_copy);
 // Before the counters go away: /stampede/tftp answers zeros from then on.
 void ForgetTftpCounters();
+
+// Registers /stampede/http; `counters` must outlive EAL or be forgotten
+// first (null: HTTP is off). `mode` says how file bytes are sent ("read" or
+// "splice").
+void RegisterHttpTelemetry(const http::HttpCounters* counters, std::string mode);
+void ForgetHttpCounters();
 
 }  // namespace stampede::port

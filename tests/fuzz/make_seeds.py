@@ -3,9 +3,9 @@
 the dataplane parses plus a few malformed ones; for the region fuzzer policy
 regions holding compiled policies (encoded with protoc); for the status
 fuzzer patches of the status region's fields; for the DHCP fuzzer request
-sequences; for the ISO 9660 fuzzer small images (xorriso's and hand-made).
-Run from anywhere; rewrites
-tests/fuzz/corpus/{packet,region,status,dhcp,journal,iso9660}/seed_*.bin."""
+sequences; for the ISO 9660 fuzzer small images (xorriso's and hand-made);
+for the HTTP fuzzer requests to the file server. Run from anywhere; rewrites
+tests/fuzz/corpus/{packet,region,status,dhcp,journal,iso9660,http}/seed_*.bin."""
 
 import os
 import struct
@@ -385,6 +385,38 @@ def iso9660_seeds():
     yield from xorriso_iso_seeds()
 
 
+def http_request(target, fields=(), method="GET", version="HTTP/1.1"):
+    lines = [f"{method} {target} {version}"] + (["Host: 198.18.0.1"] if version == "HTTP/1.1" else [])
+    return ("\r\n".join(lines + list(fields)) + "\r\n\r\n").encode()
+
+
+def http_seeds():
+    """Requests to the dataplane's file server (tests/fuzz/http_fuzz.cc's
+    catalog: empty, a.bin, images/x.iso, images/x/k), and a bare Range value
+    and HTTP-date for the readers the fuzzer also feeds the raw input."""
+    yield "get", http_request("/a.bin")
+    yield "head", http_request("/images/x.iso", method="HEAD")
+    yield "range_start", http_request("/a.bin", ["Range: bytes=0-99"])
+    yield "range_suffix", http_request("/images/x.iso", ["Range: bytes=-4096"])
+    yield "range_open", http_request("/images/x.iso", ["Range: bytes=4294967296-"])
+    yield "range_multi", http_request("/a.bin", ["Range: bytes=0-1, 5-6,"])
+    yield "range_bad", http_request("/a.bin", ["Range: bytes=9-1"])
+    yield "range_past", http_request("/empty", ["Range: bytes=0-"])
+    yield "if_none_match", http_request("/a.bin", ['If-None-Match: W/"x", "a"'])
+    yield "if_modified_since", http_request("/a.bin", ["If-Modified-Since: Tue, 14 Nov 2023 22:13:20 GMT"])
+    yield "if_range", http_request("/images/x/k", ['If-Range: "k"', "Range: bytes=10-20"])
+    yield "absolute_form", http_request("http://198.18.0.1/images//x/./k")
+    yield "http10_keep_alive", http_request("/a.bin", ["Connection: keep-alive"], version="HTTP/1.0")
+    yield "post_body", http_request("/a.bin", ["Content-Length: 4"], method="POST") + b"data"
+    yield "traversal", http_request("/images/%2e%2e/%2e%2e/etc/passwd")
+    yield "no_host", b"GET /a.bin HTTP/1.1\r\n\r\n"
+    yield "bare_lf", b"GET /a.bin HTTP/1.1\nHost: x\nRange: bytes=1-2\n\n"
+    yield "pipelined", http_request("/a.bin", ["Range: bytes=-1"]) + http_request("/empty")
+    yield "range_value", b"bytes=0-18446744073709551615"
+    yield "date_value", b"Sun, 06 Nov 1994 08:49:37 GMT"
+    yield "date_before_1970", b"Sun, 05 Nov 0997 08:49:37 GMT"
+
+
 def write(kind, items):
     out = os.path.join(HERE, "corpus", kind)
     os.makedirs(out, exist_ok=True)
@@ -400,6 +432,7 @@ def main():
     write("dhcp", dhcp_seeds())
     write("journal", journal_seeds())
     write("iso9660", iso9660_seeds())
+    write("http", http_seeds())
 
 
 if __name__ == "__main__":

@@ -1,0 +1,496 @@
+#!/usr/bin/env python3
+"""HTTP file serving: stampede vs nginx, each alone on the same veth pair in
+its own namespaces, serving the same file to wrk at 1, 8 and 64 connections
+(keep-alive, the whole file per request). Two paths: "veth", wrk in the
+client namespace across the veth (for stampede through its dataplane and
+exception path, as a boot client), and "local", wrk in the server's own
+namespace (the kernel delivering locally: the servers alone).
+
+Rows:
+  stampede         the dataplane's io_uring server, file bytes spliced
+                   (--http_send=splice, the default)
+  stampede-read    the same, file bytes read into a buffer and sent
+  nginx            nginx (sendfile on, one worker) on the veth with a
+                   kernel address: the kernel's own path
+  nginx-exception  the same nginx on the appliance's address behind
+                   stampede's exception path (stampede with --http=off):
+                   what the path costs apart from the server
+
+Per row: GB/s (wrk's bytes over its duration) and CPU seconds per GB of
+the server process from /proc/<pid>/stat (utime + stime over the run): for
+stampede the whole dataplane, whose worker busy-polls a core whatever the
+load, and apart from it the HTTP thread with its io_uring workers (the
+tasks named stampede-http and iou-wrk-*). Ratios are against nginx on the
+same veth, per server process and per host CPU (every CPU's busy time:
+softirq work no process's times hold). Every server's bytes are checked
+once by sha256 before wrk runs.
+Never fails on a number: only when a server cannot be started, answers
+nothing or sends wrong bytes (and, in --quick, when wrk saw errors).
+
+  sudo perf/http_peers.py --dataplane build/dataplane/stampede-dataplane \\
+      --control build/control/stampede-control [--quick] [--json out.json] \\
+      [--servers stampede,stampede-read,nginx,nginx-exception] [--paths veth,local] \\
+      [--connections 1,8,64] [--seconds 10] [--file_mb 16] [--stampede_args=--http_chunk_kb=1024]
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import resource
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [os.path.join(HERE, "..", "tests", "integration"),
+                os.path.join(HERE, "..", "tests", "pylib")]
+import netlab  # noqa: E402
+
+SERVERS = ["stampede", "stampede-read", "nginx", "nginx-exception"]
+SERVERS_QUICK = ["stampede", "nginx"]
+CONNECTIONS, CONNECTIONS_QUICK = [1, 8, 64], [1, 8]
+FILE_MB, FILE_MB_QUICK = 16, 4
+SECONDS, SECONDS_QUICK = 10, 2
+PATHS = ["veth", "local"]
+FILE = "bench.bin"
+READY_TIMEOUT_S = 30
+TICKS = os.sysconf("SC_CLK_TCK")
+
+STAMPEDE_CONFIG = """dataplane: {{port: net_null0, ipv4: [{ip}/{prefix}]}}
+tftp: {{root: {root}}}
+http: {{port: 80}}
+"""
+
+NGINX_CONFIG = """worker_processes 1;
+daemon off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log;
+events {{ worker_connections 4096; }}
+http {{
+  sendfile on;
+  tcp_nopush on;
+  tcp_nodelay on;
+  access_log off;
+  keepalive_requests 1000000;
+  keepalive_timeout 30s;
+  default_type application/octet-stream;
+  client_body_temp_path {tmp}/nginx-body;
+  proxy_temp_path {tmp}/nginx-proxy;
+  fastcgi_temp_path {tmp}/nginx-fastcgi;
+  uwsgi_temp_path {tmp}/nginx-uwsgi;
+  scgi_temp_path {tmp}/nginx-scgi;
+  server {{
+    listen {ip}:80;
+    root {root};
+  }}
+}}
+"""
+
+# wrk's summary as one JSON line (its text output rounds).
+WRK_SCRIPT = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRK_JSON {"bytes": %d, "duration_us": %d, "requests": %d, "connect_errors": %d, '
+    .. '"read_errors": %d, "write_errors": %d, "status_errors": %d, "timeouts": %d, '
+    .. '"p50_us": %d, "p99_us": %d}\\n',
+    summary.bytes, summary.duration, summary.requests, e.connect, e.read, e.write,
+    e.status, e.timeout, latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def make_root(tmp, file_bytes):
+    os.chmod(tmp, 0o755)
+    root = os.path.join(tmp, "root")
+    os.mkdir(root, 0o755)
+    data = os.urandom(file_bytes)
+    with open(os.path.join(root, FILE), "wb") as f:
+        f.write(data)
+    os.chmod(os.path.join(root, FILE), 0o644)
+    return root, hashlib.sha256(data).hexdigest()
+
+
+# ------------------------------------------------------------------ CPU time
+
+def stat_fields(path):
+    """(name, fields after the name) of a /proc stat file, or None."""
+    try:
+        with open(path) as f:
+            stat = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+
+
+def process_ticks(pid):
+    """utime + stime of a whole process, its ended threads included."""
+    stat = stat_fields(f"/proc/{pid}/stat")
+    return int(stat[1][11]) + int(stat[1][12]) if stat else 0
+
+
+def task_ticks(pid):
+    """{tid: (name, utime + stime)} of the threads of `pid` alive now."""
+    ticks = {}
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return ticks
+    for tid in tasks:
+        stat = stat_fields(f"/proc/{pid}/task/{tid}/stat")
+        if stat:
+            ticks[int(tid)] = (stat[0], int(stat[1][11]) + int(stat[1][12]))
+    return ticks
+
+
+def children(pid):
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            stat = stat_fields(f"/proc/{entry}/stat")
+            if stat and int(stat[1][1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def host_busy_ticks():
+    """Busy time of every CPU of the host (all but idle and iowait), in ticks:
+    the client's and the kernel's softirq work included, which no process's
+    own times show."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    return sum(fields) - fields[3] - fields[4]
+
+
+class CpuMeter:
+    """CPU seconds of a server's processes over an interval (their ended
+    threads included), and of the threads whose names start with one of
+    `parts`: sampled every SAMPLE_S, since io_uring's workers come and go
+    (a worker that ends between samples loses at most that much)."""
+
+    SAMPLE_S = 0.05
+
+    def __init__(self, pids, parts=()):
+        self.pids = pids
+        self.parts = parts
+        self.first = {}  # tid -> ticks when first seen (0 if born during the run)
+        self.last = {}
+        self.stop = threading.Event()
+
+    def _sample(self, baseline):
+        for pid in self.pids:
+            for tid, (name, ticks) in task_ticks(pid).items():
+                if not any(name.startswith(p) for p in self.parts):
+                    continue
+                self.first.setdefault(tid, ticks if baseline else 0)
+                self.last[tid] = ticks
+
+    def _run(self):
+        while not self.stop.wait(self.SAMPLE_S):
+            self._sample(False)
+
+    def __enter__(self):
+        self.host_before = host_busy_ticks()
+        self.total_before = sum(process_ticks(pid) for pid in self.pids)
+        if self.parts:
+            self._sample(True)
+            self.thread = threading.Thread(target=self._run, daemon=True)
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.total_s = (sum(process_ticks(pid) for pid in self.pids) - self.total_before) / TICKS
+        self.host_s = (host_busy_ticks() - self.host_before) / TICKS
+        self.part_s = 0.0
+        if self.parts:
+            self.stop.set()
+            self.thread.join(timeout=10)
+            self._sample(False)
+            self.part_s = sum(self.last[t] - self.first[t] for t in self.last) / TICKS
+        return False
+
+
+# --------------------------------------------------------------------- runs
+
+def check_bytes(run, url, digest, tmp, name):
+    """One whole fetch with curl, sha256-checked; polls (bounded) until the
+    server answers at all. Each try waits for its own connect timeout."""
+    out = os.path.join(tmp, "check.bin")
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while True:
+        result = run(["curl", "-sS", "--connect-timeout", "2", "--max-time", "60", "-o",
+                             out, "-w", "%{http_code}", url], check=False, timeout=90)
+        if result.returncode == 0 and result.stdout.strip() == "200":
+            break
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{name} answered no GET within {READY_TIMEOUT_S}s: "
+                                 f"{result.stdout}")
+        time.sleep(0.2)  # the server is still starting: a bounded poll, not a sync
+    with open(out, "rb") as f:
+        got = hashlib.sha256(f.read()).hexdigest()
+    if got != digest:
+        raise AssertionError(f"{name} sent wrong bytes")
+
+
+def run_wrk(run, url, connections, seconds, script):
+    threads = min(connections, 2)
+    result = run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s",
+                         "--timeout", "30s", "-s", script, url], check=False,
+                        timeout=seconds + 60)
+    for line in result.stdout.splitlines():
+        if line.startswith("WRK_JSON "):
+            return json.loads(line[len("WRK_JSON "):])
+    print(f"  wrk printed no summary (exit {result.returncode}):\n{result.stdout}", flush=True)
+    return None
+
+
+def measure(run, url, pids, parts, levels, seconds, script, name):
+    rows = {}
+    for connections in levels:
+        with CpuMeter(pids, parts) as cpu:
+            r = run_wrk(run, url, connections, seconds, script)
+        if r:
+            duration = r["duration_us"] / 1e6
+            gb = r["bytes"] / 1e9
+            r["gb_per_s"] = gb / duration if duration else 0
+            r["cpu_s"] = cpu.total_s
+            r["cpu_s_per_gb"] = cpu.total_s / gb if gb else None
+            r["host_cpu_s_per_gb"] = cpu.host_s / gb if gb else None
+            r["http_cpu_s"] = cpu.part_s if parts else None
+            r["http_cpu_s_per_gb"] = cpu.part_s / gb if parts and gb else None
+            r["errors"] = sum(r[k] for k in ("connect_errors", "read_errors", "write_errors",
+                                             "status_errors", "timeouts"))
+            http = (f", HTTP thread {r['http_cpu_s_per_gb']:.2f} CPU s/GB"
+                    if r["http_cpu_s_per_gb"] is not None else "")
+            print(f"  {name} x {connections}: {r['gb_per_s']:.3f} GB/s, {r['requests']} requests, "
+                  f"{cpu.total_s:.2f} CPU s ({r['cpu_s_per_gb'] or 0:.2f} s/GB{http}, host "
+                  f"{r['host_cpu_s_per_gb'] or 0:.2f} s/GB), "
+                  f"p99 {r['p99_us'] / 1000:.1f} ms, errors {r['errors']}", flush=True)
+        rows[connections] = r
+    return rows
+
+
+class Drain:
+    """Reads a Process's output in the background so a chatty server never
+    blocks on a full pipe while wrk runs."""
+
+    def __init__(self, process):
+        self.process = process
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self.stop.is_set() and self.process.proc.poll() is None:
+            try:
+                self.process.wait_for("\0never printed\0", timeout=0.5)
+            except AssertionError:
+                pass
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(timeout=10)
+        return False
+
+
+def start_stampede(lab, args, tmp, root, http):
+    path = os.path.join(tmp, "stampede.yaml")
+    with open(path, "w") as f:
+        f.write(STAMPEDE_CONFIG.format(ip=lab.server_ip, prefix=lab.prefix, root=root))
+    extra = ["--huge_pages=off", "--http_access_log=off", *args.stampede_args]
+    extra += [f"--http_send={http}"] if http != "off" else ["--http=off"]
+    dataplane = lab.start_dataplane(args.dataplane, extra=extra)
+    lab.start_control(args.control, path, f"{tmp}/run")
+    telemetry = netlab.Telemetry(lab.file_prefix)
+    lab.wait_serving(telemetry)
+    return dataplane, telemetry
+
+
+def start_nginx(lab, tmp, root):
+    conf = os.path.join(tmp, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(NGINX_CONFIG.format(tmp=tmp, ip=lab.server_ip, root=root))
+    nginx = lab.spawn(lab.server_ns, [shutil.which("nginx"), "-c", conf], "nginx")
+    return nginx
+
+
+def kernel_lab():
+    """A lab whose server end has a kernel address, for nginx on its own."""
+    lab = netlab.Lab()
+    lab.__enter__()
+    try:
+        lab.server(["ip", "addr", "add", f"{lab.server_ip}/{lab.prefix}", "dev", lab.server_if])
+    except BaseException:
+        lab.__exit__(None, None, None)
+        raise
+    return lab
+
+
+def run_server(name, path, args, tmp, root, digest, levels, seconds, script):
+    """`path` "veth": wrk in the client namespace, across the veth (and for
+    stampede through its dataplane); "local": wrk in the server's own
+    namespace, the kernel delivering locally: the server alone."""
+    url_path = f"/{FILE}"
+    if name == "nginx":
+        lab = kernel_lab()
+        try:
+            run = lab.client if path == "veth" else lab.server
+            nginx = start_nginx(lab, tmp, root)
+            url = f"http://{lab.server_ip}{url_path}"
+            check_bytes(run, url, digest, tmp, name)
+            workers = children(nginx.proc.pid)
+            try:
+                return measure(run, url, [nginx.proc.pid, *workers], (), levels, seconds, script,
+                               name)
+            finally:
+                nginx.stop()
+        finally:
+            lab.__exit__(None, None, None)
+    with netlab.Lab() as lab:
+        run = lab.client if path == "veth" else lab.server
+        http = {"stampede": "splice", "stampede-read": "read", "nginx-exception": "off"}[name]
+        dataplane, telemetry = start_stampede(lab, args, tmp, root, http)
+        with Drain(dataplane):
+            url = f"http://{lab.server_ip}{url_path}"
+            if name == "nginx-exception":
+                nginx = start_nginx(lab, tmp, root)
+                check_bytes(run, url, digest, tmp, name)
+                pids = [nginx.proc.pid, *children(nginx.proc.pid)]
+                try:
+                    # The forwarding worker's CPU is in the dataplane: the
+                    # nginx numbers are nginx's alone.
+                    return measure(run, url, pids, (), levels, seconds, script, name)
+                finally:
+                    nginx.stop()
+            check_bytes(run, url, digest, tmp, name)
+            rows = measure(run, url, [dataplane.proc.pid], ("stampede-http", "iou-wrk"), levels,
+                           seconds, script, name)
+            print(f"  stampede /stampede/http: {telemetry.query('/stampede/http')}", flush=True)
+            telemetry.close()
+            return rows
+
+
+def ratio(value, reference, lower_is_better=False):
+    if not value or not reference:
+        return "-"
+    return f"{(reference / value if lower_is_better else value / reference):.2f}x"
+
+
+def print_table(results, levels):
+    print("\n| path | server | connections | GB/s | CPU s/GB (process) | CPU s/GB (HTTP thread) "
+          "| CPU s/GB (host) | p99 ms | errors | GB/s vs nginx | GB per CPU s vs nginx "
+          "| GB per host CPU s vs nginx |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for path in dict.fromkeys(p for p, _ in results):
+        for connections in levels:
+            print_rows(results, path, connections)
+
+
+def print_rows(results, path, connections):
+    nginx = (results.get((path, "nginx")) or {}).get(connections)
+    for (row_path, name), rows in results.items():
+        if row_path != path:
+            continue
+        r = rows.get(connections) if rows else None
+        if not r:
+            print(f"| {path} | {name} | {connections} | (no answer) | | | | | | | | |")
+            continue
+        http = r.get("http_cpu_s_per_gb")
+        # Per core: stampede's HTTP thread against nginx's worker.
+        own = http if http is not None else r["cpu_s_per_gb"]
+        print(f"| {path} | {name} | {connections} | {r['gb_per_s']:.3f} | "
+              f"{r['cpu_s_per_gb'] or 0:.2f} | "
+              f"{f'{http:.2f}' if http is not None else '-'} | {r['host_cpu_s_per_gb'] or 0:.2f} | "
+              f"{r['p99_us'] / 1000:.1f} | "
+              f"{r['errors']} | {ratio(r['gb_per_s'], nginx and nginx['gb_per_s'])} | "
+              f"{ratio(own, nginx and nginx['cpu_s_per_gb'], lower_is_better=True)} | "
+              f"{ratio(r['host_cpu_s_per_gb'], nginx and nginx['host_cpu_s_per_gb'], True)} |")
+
+
+def stop_on_signal(signum, _frame):
+    # An exception, not the default exit: the labs' cleanup runs on the way out.
+    raise SystemExit(128 + signum)
+
+
+def main():
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    signal.signal(signal.SIGINT, stop_on_signal)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dataplane", required=True)
+    parser.add_argument("--control", required=True)
+    parser.add_argument("--servers", help=f"comma-separated, of {','.join(SERVERS)}")
+    parser.add_argument("--connections", help="comma-separated wrk connection counts")
+    parser.add_argument("--paths", help="comma-separated, of veth (through the wire: the "
+                        "default with --quick) and local (wrk beside the server)")
+    parser.add_argument("--seconds", type=int, help="wrk's duration per row")
+    parser.add_argument("--file_mb", type=float, help="size of the file served")
+    parser.add_argument("--quick", action="store_true",
+                        help="stampede and nginx, 1 and 8 connections, 2 s, 4 MiB: proves it runs")
+    parser.add_argument("--stampede_args", default="",
+                        help="extra dataplane flags, comma-separated (--http_chunk_kb=1024)")
+    parser.add_argument("--json")
+    args = parser.parse_args()
+    args.stampede_args = [a for a in args.stampede_args.split(",") if a]
+    servers = (args.servers.split(",") if args.servers
+               else SERVERS_QUICK if args.quick else SERVERS)
+    unknown = set(servers) - set(SERVERS)
+    if unknown or not servers:
+        parser.error(f"--servers: unknown {sorted(unknown)}; choose from {SERVERS}")
+    levels = ([int(c) for c in args.connections.split(",")] if args.connections
+              else CONNECTIONS_QUICK if args.quick else CONNECTIONS)
+    seconds = args.seconds or (SECONDS_QUICK if args.quick else SECONDS)
+    paths = args.paths.split(",") if args.paths else ["veth"] if args.quick else PATHS
+    if set(paths) - set(PATHS):
+        parser.error(f"--paths: choose from {PATHS}")
+    file_bytes = int((args.file_mb or (FILE_MB_QUICK if args.quick else FILE_MB)) * (1 << 20))
+    netlab.require(["ethtool", "wrk", "curl", "nginx"])
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        root, digest = make_root(tmp, file_bytes)
+        script = os.path.join(tmp, "summary.lua")
+        with open(script, "w") as f:
+            f.write(WRK_SCRIPT)
+        for path in paths:
+            for name in servers:
+                if path == "local" and name == "nginx-exception":
+                    continue  # the same as nginx when nothing crosses the wire
+                print(f"{name} ({path}): {file_bytes} bytes, connections {levels}, {seconds} s "
+                      f"each", flush=True)
+                try:
+                    results[(path, name)] = run_server(name, path, args, tmp, root, digest,
+                                                       levels, seconds, script)
+                except (AssertionError, OSError) as e:
+                    print(f"  {name}: {e}", flush=True)
+                    results[(path, name)] = None
+
+    print_table(results, levels)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"file_bytes": file_bytes, "seconds": seconds,
+                       "runs": [{"path": p, "server": n, "rows": rows}
+                                for (p, n), rows in results.items()]}, f, indent=1)
+    broken = [key for key, rows in results.items()
+              if rows is None or any(r is None or r["bytes"] == 0 for r in rows.values())]
+    errors = [key for key, rows in results.items()
+              if rows and any(r and r["errors"] for r in rows.values())]
+    if broken:
+        print(f"no answer: {broken}")
+        return 1
+    if args.quick and errors:
+        print(f"wrk saw errors in the quick run: {errors}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,582 @@
+#!/usr/bin/env python3
+"""HTTP from the dataplane's io_uring server, with real clients.
+
+stampede-dataplane (net_af_packet, the appliance's address on its exception
+TAP) and stampede-control serve a TFTP root and an images folder; curl, wget
+and a raw socket client in a client namespace fetch over HTTP. Every byte a
+client gets is checked by sha256, and the appliance's side by its counters
+(/stampede/http) and access log:
+
+1. curl and wget fetch whole files (0, 1, 1000 bytes, 4 MiB) and HEAD
+   answers with the validators; If-None-Match gets 304; HTTP/1.0 closes;
+2. ranges at the start, middle and end, open-ended and suffix, of a file
+   and of a 5 GiB sparse file past 2 and 4 GiB; unsatisfiable ranges 416;
+3. curl with several URLs reuses one connection (num_connects, and the
+   appliance's keepalive_requests);
+4. 64 concurrent clients (curl and wget) fetch one file;
+5. malformed requests (bad request line, huge headers, long URI, bad ranges,
+   POST, ../ traversal, HTTP/2.0) get their status while a rate-limited
+   download runs on, undisturbed;
+6. an ISO image: every file under images/<name>/ is what osirrox extracts,
+   images/<name>.iso is the image; a removed image disappears from the
+   catalog while its running transfer finishes with every byte;
+7. limits: connections over limits.max_http_connections get 503, a head that
+   never ends is timed out;
+8. a new http.port in the config moves the listener (SIGHUP reload).
+"""
+
+import argparse
+import concurrent.futures
+import hashlib
+import itertools
+import os
+import signal
+import tempfile
+import time
+
+import netlab
+
+PORT = 80
+NEW_PORT = 8080
+MAX_CONNECTIONS = 100
+CONCURRENT_CLIENTS = 64
+HEADER_TIMEOUT_S = 2
+SPARSE_SIZE = 5 << 30
+TWO_GIB, FOUR_GIB = 1 << 31, 1 << 32
+MARK = 4096  # random bytes written around each boundary of the sparse file
+# Generous bounds: a loaded CI machine (or a sanitizer build) is slow to connect.
+CURL = ("curl", "-sS", "--connect-timeout", "15", "--max-time", "180")
+
+# /stampede/http: every check reads these names from here.
+COUNTERS = (
+    "connections_accepted", "connections_refused", "connections_closed", "connections_open",
+    "requests", "keepalive_requests", "responses_2xx", "responses_3xx", "responses_4xx",
+    "responses_5xx", "partial_responses", "not_modified", "not_found", "range_refused",
+    "parse_errors", "bytes_sent", "head_bytes_sent", "transfers_completed",
+    "transfers_aborted", "read_errors", "timeouts_header", "timeouts_idle", "timeouts_send",
+    "accept_errors", "listen_errors", "listening_port",
+)
+
+# A raw client run in the client namespace: sends argv[3] (hex) and prints
+# what comes back until the server closes, or <timeout>/<reset>.
+RAW_CLIENT = r"""
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=float(sys.argv[4]))
+s.sendall(bytes.fromhex(sys.argv[3]))
+data = b""
+try:
+    while chunk := s.recv(65536):
+        data += chunk
+except socket.timeout:
+    data += b"<timeout>"
+except ConnectionResetError:
+    data += b"<reset>"
+sys.stdout.write(data.decode("latin-1"))
+"""
+
+# Opens argv[3] connections and keeps them (each fetches the 1-byte /one
+# first, so it waits under the idle timeout, not the header timeout), then
+# argv[4] more: prints what each of the extra ones got.
+HOLD_CLIENT = r"""
+import socket, sys
+host, port, hold, extra = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+held = []
+for _ in range(hold):
+    s = socket.create_connection((host, port), timeout=15)
+    s.sendall(b"GET /one HTTP/1.1\r\nHost: h\r\n\r\n")
+    data = b""
+    while not (b"\r\n\r\n" in data and len(data.split(b"\r\n\r\n", 1)[1]) == 1):
+        chunk = s.recv(4096)
+        assert chunk, "a held connection was closed"
+        data += chunk
+    held.append(s)
+for _ in range(extra):
+    s = socket.create_connection((host, port), timeout=15)
+    data = b""
+    try:
+        while chunk := s.recv(4096):
+            data += chunk
+    except (socket.timeout, ConnectionResetError):
+        pass
+    print(data.split(b"\r\n")[0].decode("latin-1") or "<nothing>", flush=True)
+"""
+
+
+def sha256_bytes(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_range(path, first, last):
+    with open(path, "rb") as f:
+        f.seek(first)
+        return f.read(last - first + 1)
+
+
+# ---------------------------------------------------------------- counters
+
+class Counters:
+    def __init__(self, telemetry):
+        self.telemetry = telemetry
+
+    def read(self):
+        reply = self.telemetry.query("/stampede/http")
+        missing = [name for name in COUNTERS if name not in reply]
+        assert not missing, f"/stampede/http lacks {missing}: {reply}"
+        return {name: reply[name] for name in COUNTERS}
+
+    def settled(self, timeout=15):
+        """A reading once no connection is open (polled, bounded)."""
+        deadline = time.monotonic() + timeout
+        while (now := self.read())["connections_open"] != 0:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"connections still open after {timeout}s: {now}")
+            time.sleep(0.05)  # polling telemetry, bounded by the deadline
+        return now
+
+    def delta(self, before, timeout=15):
+        """The change since `before`, once every connection closed."""
+        now = self.settled(timeout)
+        return {name: now[name] - before[name] for name in COUNTERS}
+
+    def wait(self, what, predicate, timeout=15):
+        deadline = time.monotonic() + timeout
+        while not predicate(now := self.read()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{what}: not within {timeout}s: {now}")
+            time.sleep(0.05)  # polling telemetry, bounded by the deadline
+        return now
+
+
+def expect(delta, what, **wanted):
+    """Checks counter changes: name=value, or name=range(...)/(low, high)."""
+    print(what, {name: value for name, value in delta.items() if value})
+    wrong = {}
+    for name, want in wanted.items():
+        ok = (want[0] <= delta[name] <= want[1]) if isinstance(want, tuple) else delta[name] == want
+        if not ok:
+            wrong[name] = (delta[name], want)
+    assert not wrong, f"{what}: counters (got, wanted): {wrong}; all: {delta}"
+
+
+# ----------------------------------------------------------------- clients
+
+class Http:
+    """Clients in the lab's client namespace."""
+
+    def __init__(self, lab, out_dir, port=PORT):
+        self.lab = lab
+        self.out_dir = out_dir
+        self.port = port
+        self.fetched = itertools.count()  # thread-safe in CPython
+
+    def url(self, path, port=None):
+        return f"http://{self.lab.server_ip}:{port or self.port}{path}"
+
+    def out(self):
+        return os.path.join(self.out_dir, f"fetched-{next(self.fetched)}")
+
+    def curl(self, path, *extra, port=None, timeout=150):
+        """(status, body bytes, headers text) of one curl run."""
+        out, headers = self.out(), self.out()
+        result = self.lab.client([*CURL, *extra, "-D", headers, "-o", out, "-w", "%{http_code}",
+                                  self.url(path, port)], check=False, timeout=timeout)
+        assert result.returncode == 0, f"curl {path} {extra}: {result.stdout}"
+        with open(out, "rb") if os.path.exists(out) else open(os.devnull, "rb") as f:
+            body = f.read()
+        with open(headers) as f:
+            head = f.read()
+        return int(result.stdout.strip()[-3:]), body, head
+
+    def curl_sha(self, path, *extra):
+        out = self.out()
+        result = self.lab.client([*CURL, *extra, "-o", out, "-w", "%{http_code}", self.url(path)],
+                                 check=False, timeout=150)
+        assert result.returncode == 0 and result.stdout.strip() == "200", (
+            f"curl {path}: {result.stdout}")
+        # curl creates no file for an empty body.
+        return sha256_file(out) if os.path.exists(out) else sha256_bytes(b"")
+
+    def wget_sha(self, path):
+        out = self.out()
+        result = self.lab.client(["wget", "-q", "-T", "30", "-t", "1", "-O", out, self.url(path)],
+                                 check=False, timeout=150)
+        assert result.returncode == 0, f"wget {path}: exit {result.returncode} {result.stdout}"
+        return sha256_file(out)
+
+    def raw(self, request, timeout=10):
+        """What the appliance answers to `request` (bytes) on a fresh connection."""
+        result = self.lab.client(["python3", "-c", RAW_CLIENT, self.lab.server_ip, str(self.port),
+                                  request.hex(), str(timeout)], check=False, timeout=timeout + 20)
+        assert result.returncode == 0, f"raw client: {result.stdout}"
+        return result.stdout
+
+
+def status_of(response):
+    # The runner reads output as text: line ends are plain newlines here.
+    line = response.splitlines()[0] if response else ""
+    return int(line.split()[1]) if line.startswith("HTTP/1.1 ") else None
+
+
+def header(head, name):
+    for line in head.splitlines():
+        if line.lower().startswith(name.lower() + ":"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+# ------------------------------------------------------------------- files
+
+def make_root(root):
+    """Random files under the TFTP root; their bytes."""
+    files = {}
+    for name, size in (("empty", 0), ("one", 1), ("small/1000", 1000), ("medium.bin", 4 << 20),
+                       ("stream.bin", 16 << 20), ("boot.ipxe", 200)):
+        data = os.urandom(size)
+        path = os.path.join(root, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+        files[name] = data
+    # 5 GiB, sparse: random bytes across the 2 GiB and 4 GiB marks and at the end.
+    with open(os.path.join(root, "sparse.img"), "wb") as f:
+        f.truncate(SPARSE_SIZE)
+        for at in (TWO_GIB - MARK // 2, FOUR_GIB - MARK // 2, SPARSE_SIZE - MARK):
+            f.seek(at)
+            f.write(os.urandom(MARK))
+    return files
+
+
+def make_iso(tmp, images, name, big_bytes):
+    src = os.path.join(tmp, f"src-{name}")
+    os.makedirs(f"{src}/casper", exist_ok=True)
+    os.makedirs(f"{src}/boot/grub", exist_ok=True)
+    with open(f"{src}/casper/vmlinuz", "wb") as f:
+        f.write(os.urandom(300_000))
+    with open(f"{src}/casper/filesystem.squashfs", "wb") as f:
+        f.write(os.urandom(big_bytes))
+    with open(f"{src}/boot/grub/grub.cfg", "w") as f:
+        f.write(f"menuentry {name} {{ linux /casper/vmlinuz }}\n")
+    iso = os.path.join(images, f"{name}.iso")
+    netlab.run(["xorriso", "-as", "mkisofs", "-R", "-J", "-V", name.upper(), "-o", iso, src],
+               timeout=120)
+    return iso
+
+
+def extracted(iso, into):
+    netlab.run(["osirrox", "-indev", iso, "-extract", "/", into], timeout=120)
+    files = {}
+    for dirpath, _, names in os.walk(into):
+        for n in names:
+            path = os.path.join(dirpath, n)
+            if os.path.isfile(path):
+                files[os.path.relpath(path, into)] = sha256_file(path)
+    return files
+
+
+def config_text(lab, root, images, port):
+    return (f"dataplane: {{port: net_null0, ipv4: [{lab.server_ip}/{lab.prefix}]}}\n"
+            f"tftp: {{root: {root}}}\n"
+            f"images: {{folder: {images}}}\n"
+            f"http: {{port: {port}}}\n"
+            f"limits: {{max_http_connections: {MAX_CONNECTIONS}}}\n")
+
+
+# ------------------------------------------------------------------- steps
+
+def check_whole_files(http, counters, files, dataplane):
+    before = counters.settled()
+    for name, data in files.items():
+        if name == "stream.bin":
+            continue
+        assert http.curl_sha(f"/{name}") == sha256_bytes(data), f"curl {name}"
+    assert http.wget_sha("/medium.bin") == sha256_bytes(files["medium.bin"]), "wget medium.bin"
+    status, _, head = http.curl("/medium.bin", "-I")
+    assert status == 200 and header(head, "Content-Length") == str(4 << 20), head
+    assert header(head, "Accept-Ranges") == "bytes", head
+    etag, modified = header(head, "ETag"), header(head, "Last-Modified")
+    assert etag and etag.startswith('"') and modified and modified.endswith(" GMT"), head
+    assert header(head, "Content-Type") == "application/octet-stream", head
+    _, _, head = http.curl("/boot.ipxe", "-I")
+    assert header(head, "Content-Type") == "text/plain", head
+    status, body, _ = http.curl("/medium.bin", "-H", f"If-None-Match: {etag}")
+    assert status == 304 and body == b"", status
+    status, _, _ = http.curl("/medium.bin", "-H", f"If-Modified-Since: {modified}")
+    assert status == 304, status
+    status, body, head = http.curl("/small/1000", "--http1.0")
+    assert status == 200 and body == files["small/1000"], status
+    assert header(head, "Connection") == "close", head
+    # curl for each file but stream.bin, and wget: the empty file has no
+    # bytes to transfer; HTTP/1.0 adds one.
+    whole = len(files) - 1 + 1
+    expect(counters.delta(before), "1: whole files, HEAD, 304, HTTP/1.0",
+           requests=whole + 5, responses_2xx=whole + 3, responses_3xx=2, responses_4xx=0,
+           transfers_completed=whole, transfers_aborted=0, parse_errors=0,
+           bytes_sent=sum(len(d) for n, d in files.items() if n != "stream.bin")
+           + len(files["medium.bin"]) + 1000)
+    line = dataplane.wait_for("path=/small/1000 status=200 bytes=1000 ", timeout=10)
+    assert f"client={http.lab.client_ip}:" in line and "method=GET" in line, line
+
+
+def check_ranges(http, counters, files, root):
+    before = counters.settled()
+    medium = files["medium.bin"]
+    size = len(medium)
+    cases = [("0-99", 0, 99), ("1000000-1999999", 1000000, 1999999), (f"{size - 100}-", size - 100,
+             size - 1), ("-4096", size - 4096, size - 1), (f"0-{size * 2}", 0, size - 1)]
+    for spec, first, last in cases:
+        status, body, head = http.curl("/medium.bin", "-r", spec)
+        assert status == 206, f"range {spec}: {status}"
+        assert body == medium[first:last + 1], f"range {spec}: {len(body)} bytes"
+        assert header(head, "Content-Range") == f"bytes {first}-{last}/{size}", head
+    sparse = os.path.join(root, "sparse.img")
+    for first, last in ((TWO_GIB - MARK // 2, TWO_GIB + MARK // 2 - 1),
+                        (FOUR_GIB - MARK // 2, FOUR_GIB + MARK // 2 - 1),
+                        (SPARSE_SIZE - MARK, SPARSE_SIZE - 1)):
+        status, body, head = http.curl("/sparse.img", "-r", f"{first}-{last}")
+        assert status == 206, f"sparse {first}-{last}: {status}"
+        assert sha256_bytes(body) == sha256_bytes(read_range(sparse, first, last)), (
+            f"sparse {first}-{last}")
+        assert header(head, "Content-Range") == f"bytes {first}-{last}/{SPARSE_SIZE}", head
+    status, body, head = http.curl("/sparse.img", "-r", "-4096")
+    assert status == 206 and body == read_range(sparse, SPARSE_SIZE - 4096, SPARSE_SIZE - 1)
+    _, _, head = http.curl("/sparse.img", "-I")
+    assert header(head, "Content-Length") == str(SPARSE_SIZE), head
+    for spec in (f"{size}-", "5-2"):
+        status, _, head = http.curl("/medium.bin", "-r", spec)
+        assert status == 416 and header(head, "Content-Range") == f"bytes */{size}", (spec, head)
+    status, body, _ = http.curl("/medium.bin", "-r", "0-1,5-6")  # several: the whole
+    assert status == 200 and body == medium
+    expect(counters.delta(before), "2: ranges", partial_responses=len(cases) + 4,
+           range_refused=2, responses_4xx=2, parse_errors=0, transfers_aborted=0)
+
+
+def check_keep_alive(http, counters, files):
+    before = counters.settled()
+    outs = [http.out() for _ in range(3)]
+    command = [*CURL, "-w", "%{num_connects} %{http_code}\n"]
+    for name, out in zip(("small/1000", "medium.bin", "one"), outs):
+        command += [http.url(f"/{name}"), "-o", out]
+    result = http.lab.client(command, check=False, timeout=60)
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.split() == ["1", "200", "0", "200", "0", "200"], result.stdout
+    for name, out in zip(("small/1000", "medium.bin", "one"), outs):
+        assert sha256_file(out) == sha256_bytes(files[name]), name
+    expect(counters.delta(before), "3: keep-alive", connections_accepted=1, requests=3,
+           keepalive_requests=2, responses_2xx=3)
+
+
+def check_concurrent(http, counters, files):
+    before = counters.settled()
+    want = sha256_bytes(files["medium.bin"])
+    peak = 0
+    with concurrent.futures.ThreadPoolExecutor(CONCURRENT_CLIENTS) as pool:
+        jobs = [pool.submit(http.wget_sha if i % 4 == 3 else http.curl_sha, "/medium.bin")
+                for i in range(CONCURRENT_CLIENTS)]
+        while not all(job.done() for job in jobs):
+            peak = max(peak, counters.read()["connections_open"])
+            concurrent.futures.wait(jobs, timeout=0.05)
+        digests = [job.result() for job in jobs]
+    bad = sum(1 for d in digests if d != want)
+    assert bad == 0, f"{bad} of {CONCURRENT_CLIENTS} clients got wrong bytes"
+    print(f"4: {CONCURRENT_CLIENTS} clients, at most {peak} connections open at once")
+    expect(counters.delta(before), "4: concurrent clients",
+           connections_accepted=CONCURRENT_CLIENTS, connections_refused=0,
+           responses_2xx=CONCURRENT_CLIENTS, transfers_completed=CONCURRENT_CLIENTS,
+           transfers_aborted=0, bytes_sent=CONCURRENT_CLIENTS * len(files["medium.bin"]))
+
+
+# (what, raw request, status, refused by the parser rather than answered)
+MALFORMED = [
+    ("bad request line", b"GARBAGE\r\n\r\n", 400, True),
+    ("no version", b"GET /one\r\n\r\n", 400, True),
+    ("HTTP/2.0", b"GET /one HTTP/2.0\r\n\r\n", 505, True),
+    ("huge headers", b"GET /one HTTP/1.1\r\nHost: h\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n",
+     431, True),
+    ("huge header never ending", b"GET /one HTTP/1.1\r\nX-Big: " + b"a" * 20000, 431, True),
+    ("long URI", b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\nHost: h\r\n\r\n", 414, True),
+    ("NUL", b"GET /one%00 HTTP/1.1\r\nHost: h\r\n\r\n", 400, True),
+    ("chunked body", b"POST /one HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n",
+     501, True),
+    ("no Host", b"GET /one HTTP/1.1\r\n\r\n", 400, False),
+    ("traversal", b"GET /../../etc/passwd HTTP/1.1\r\nHost: h\r\n\r\n", 400, False),
+    ("encoded traversal", b"GET /small/%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\nHost: h\r\n\r\n",
+     400, False),
+    ("POST", b"POST /one HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc", 405, False),
+    ("DELETE", b"DELETE /one HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", 405, False),
+    ("missing", b"GET /nope HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", 404, False),
+    ("bad range",
+     b"GET /one HTTP/1.1\r\nHost: h\r\nRange: bytes=x-y\r\nConnection: close\r\n\r\n", 416,
+     False),
+    ("range past the end",
+     b"GET /one HTTP/1.1\r\nHost: h\r\nRange: bytes=1-\r\nConnection: close\r\n\r\n", 416,
+     False),
+]
+
+
+def check_malformed(http, counters, files):
+    """Every malformed request gets its status while a rate-limited download
+    (about 8 s) runs, which still gets every byte."""
+    before = counters.settled()
+    out = http.out()
+    download = http.lab.spawn(http.lab.client_ns, [*CURL, "--limit-rate", "2M", "-o", out, "-w",
+                                                   "%{http_code}\n", http.url("/stream.bin")],
+                              "curl stream")
+    counters.wait("the download to start", lambda c: c["connections_open"] >= 1)
+    for what, request, status, _ in MALFORMED:
+        response = http.raw(request)
+        assert status_of(response) == status, f"{what}: {response[:200]!r}"
+        if status == 405:
+            assert header(response, "Allow") == "GET, HEAD", response
+        if status == 416:
+            assert header(response, "Content-Range") == "bytes */1", response
+        print(f"5: {what}: {status}")
+    # curl's own traversal, sent as it is.
+    status, _, _ = http.curl("/small/../../../etc/passwd", "--path-as-is")
+    assert status == 400, status
+    assert download.proc.wait(timeout=60) == 0, "the download failed"
+    download.stop()
+    assert any(line == "200" for line in download.output), download.output
+    assert sha256_file(out) == sha256_bytes(files["stream.bin"]), "the download was disturbed"
+    expect(counters.delta(before), "5: malformed requests beside a download",
+           parse_errors=sum(1 for *_, parser in MALFORMED if parser), responses_4xx=len(MALFORMED) + 1 - 2,
+           responses_5xx=2, transfers_completed=1, transfers_aborted=0,
+           bytes_sent=(len(files["stream.bin"]), len(files["stream.bin"]) + 2000))
+
+
+def check_images(http, counters, tmp, images, live_iso, gone_iso, telemetry):
+    before = counters.settled()
+    for path, digest in extracted(live_iso, os.path.join(tmp, "x-live")).items():
+        assert http.curl_sha(f"/images/live/{path}") == digest, f"images/live/{path}"
+    assert http.curl_sha("/images/live.iso") == sha256_file(live_iso), "images/live.iso"
+    _, _, head = http.curl("/images/live.iso", "-I")
+    assert header(head, "Content-Type") == "application/x-iso9660-image", head
+    status, body, _ = http.curl("/images/live/casper/vmlinuz", "-r", "100-199")
+    assert status == 206 and len(body) == 100
+    expect(counters.delta(before), "6: the image's files and the image",
+           transfers_aborted=0, responses_4xx=0)
+
+    # A removed image: new requests miss it, a running transfer finishes.
+    want = sha256_file(gone_iso)
+    out = http.out()
+    generation = telemetry.query("/stampede/policy")["applied_generation"]
+    download = http.lab.spawn(http.lab.client_ns, [*CURL, "--limit-rate", "2M", "-o", out,
+                                                   http.url("/images/gone.iso")], "curl gone")
+    counters.wait("the image's download to start", lambda c: c["connections_open"] >= 1)
+    os.unlink(gone_iso)
+    http.lab.wait_serving(telemetry, timeout=15, after_generation=generation)
+    deadline = time.monotonic() + 15
+    # Each poll is a HEAD request of its own (no sleep): bounded by the deadline.
+    while http.curl("/images/gone.iso", "-I")[0] != 404:
+        assert time.monotonic() < deadline, "images/gone.iso still served after removal"
+    assert download.proc.wait(timeout=60) == 0, "the running transfer failed"
+    download.stop()
+    assert sha256_file(out) == want, "the running transfer lost bytes"
+    print("6: a removed image's running transfer finished with every byte")
+
+
+def check_limits(http, counters):
+    before = counters.settled()
+    extra = 3
+    result = http.lab.client(["python3", "-c", HOLD_CLIENT, http.lab.server_ip, str(http.port),
+                              str(MAX_CONNECTIONS), str(extra)], check=False, timeout=60)
+    assert result.returncode == 0, result.stdout
+    lines = result.stdout.split("\n")[:extra]
+    assert all(line.startswith("HTTP/1.1 503") for line in lines), result.stdout
+    expect(counters.delta(before), "7: connection limit", connections_refused=extra,
+           connections_accepted=MAX_CONNECTIONS, requests=MAX_CONNECTIONS,
+           responses_2xx=MAX_CONNECTIONS, responses_5xx=extra)
+
+    before = counters.settled()
+    started = time.monotonic()
+    response = http.raw(b"GET /one HTTP/1.1\r\nHost: h\r\n", timeout=HEADER_TIMEOUT_S + 10)
+    took = time.monotonic() - started
+    assert response == "" and HEADER_TIMEOUT_S - 0.5 <= took < HEADER_TIMEOUT_S + 5, (
+        f"slow head: {response!r} after {took:.1f}s")
+    expect(counters.delta(before), "7: header timeout", timeouts_header=1, requests=0)
+
+
+def check_new_port(http, counters, control, config, lab, root, images, telemetry):
+    generation = telemetry.query("/stampede/policy")["applied_generation"]
+    with open(config, "w") as f:
+        f.write(config_text(lab, root, images, NEW_PORT))
+    control.proc.send_signal(signal.SIGHUP)
+    lab.wait_serving(telemetry, timeout=15, after_generation=generation)
+    counters.wait("the listener to move", lambda c: c["listening_port"] == NEW_PORT)
+    status, body, _ = http.curl("/one", port=NEW_PORT)
+    assert status == 200 and len(body) == 1
+    result = lab.client([*CURL, "-o", "/dev/null", http.url("/one", PORT)], check=False)
+    assert result.returncode == 7, f"port {PORT} still answers: {result.stdout}"
+    print(f"8: the listener moved to {NEW_PORT}")
+
+
+def report_failure(counters, dataplane, lab):
+    """The appliance's side of a failed step: its counters, the access lines
+    of responses that did not complete, the exception path's losses."""
+    try:
+        print("on failure, /stampede/http:", counters.read())
+        print(lab.server(["ip", "-s", "link", "show", lab.tap_if], check=False).stdout)
+        dataplane.stop()  # and read all it printed
+    except (AssertionError, OSError, ValueError) as e:
+        print(f"(diagnostics incomplete: {e!r})")
+    for line in dataplane.output:
+        if "outcome=" in line or "error" in line:
+            print("dataplane:", line)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dataplane", required=True)
+    parser.add_argument("--control", required=True)
+    parser.add_argument("--send", default="splice", choices=["splice", "read"])
+    args = parser.parse_args()
+    netlab.require(["curl", "wget", "xorriso", "osirrox", "ethtool", "python3"])
+
+    with tempfile.TemporaryDirectory() as tmp, netlab.Lab() as lab:
+        root, images, out_dir = (os.path.join(tmp, d) for d in ("root", "images", "out"))
+        for d in (root, images, out_dir):
+            os.makedirs(d)
+        files = make_root(root)
+        live_iso = make_iso(tmp, images, "live", 2 << 20)
+        gone_iso = make_iso(tmp, images, "gone", 8 << 20)
+        config = os.path.join(tmp, "stampede.yaml")
+        with open(config, "w") as f:
+            f.write(config_text(lab, root, images, PORT))
+        dataplane = lab.start_dataplane(args.dataplane, extra=[
+            f"--http_send={args.send}", f"--http_header_timeout_s={HEADER_TIMEOUT_S}"])
+        control = lab.start_control(args.control, config, os.path.join(tmp, "run"))
+        telemetry = netlab.Telemetry(lab.file_prefix)
+        lab.wait_serving(telemetry)
+        counters = Counters(telemetry)
+        counters.wait("the HTTP listener", lambda c: c["listening_port"] == PORT)
+        http = Http(lab, out_dir)
+
+        try:
+            check_whole_files(http, counters, files, dataplane)
+            check_ranges(http, counters, files, root)
+            check_keep_alive(http, counters, files)
+            check_concurrent(http, counters, files)
+            check_malformed(http, counters, files)
+            check_images(http, counters, tmp, images, live_iso, gone_iso, telemetry)
+            check_limits(http, counters)
+            check_new_port(http, counters, control, config, lab, root, images, telemetry)
+        except BaseException:
+            report_failure(counters, dataplane, lab)
+            raise
+
+        final = counters.read()
+        assert final["read_errors"] == 0 and final["listen_errors"] == 0, final
+        print("final /stampede/http:", final)
+        assert dataplane.stop() == 0, "the dataplane did not stop cleanly"
+    print("PASS")
+
+
+if __name__ == "__main__":
+    main()
