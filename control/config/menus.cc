@@ -179,7 +179,8 @@ class Generator {
     Menu menu = MenuFor(i);
     std::vector<std::string> skipped_bios, skipped_uefi;
     profile.set_pxelinux_config(absl::StrCat(kPxelinuxFolder, "/p-", name));
-    Add(profile.pxelinux_config(), catalog::RenderPxelinux(menu, &skipped_bios));
+    pxelinux_.push_back(catalog::RenderPxelinux(menu, &skipped_bios));
+    Add(profile.pxelinux_config(), pxelinux_.back());
     Add(GrubProfileFile(i), catalog::RenderGrub(menu, server_, &skipped_uefi));
     profile.set_ipxe_script(absl::StrCat(kIpxeFolder, "/p-", name, ".ipxe"));
     Add(profile.ipxe_script(), catalog::RenderIpxe(menu, server_));
@@ -294,7 +295,7 @@ class Generator {
       std::string path = absl::StrCat(kPxelinuxFolder, "/", name);
       if (!taken.insert(path).second) return;
       ++added;
-      Add(path, catalog::RenderPxelinux(MenuFor(static_cast<int>(profile - 1))));
+      Add(path, pxelinux_[profile - 1]);  // the profile's own menu, rendered once
     };
     for (const v1::CompiledHost& host : policy_.hosts()) {
       if (host.mac().size() != 6) continue;
@@ -329,6 +330,7 @@ class Generator {
   std::string server_;
   std::vector<std::optional<MenuEntry>> entries_;  // per profile
   std::vector<std::string> names_;                 // per profile, file-safe, unique
+  std::vector<std::string> pxelinux_;              // per profile, its PXELINUX menu
   std::set<int> once_;                             // profiles some host boots once
   std::vector<v1::CatalogFile> files_;
 };
