@@ -80,6 +80,14 @@ size_t MergeCatalog(v1::CompiledTftp& tftp, std::vector<v1::CatalogFile> files) 
   for (v1::CatalogFile& file : files) {
     if (!taken.insert(CatalogKey(tftp, file.path())).second) {
       ++shadowed;
+      // A hand-written file is served as it is, to everyone.
+      auto* client_files = tftp.mutable_client_files();
+      client_files->erase(std::remove_if(client_files->begin(), client_files->end(),
+                                         [&](const v1::ClientFile& c) {
+                                           return CatalogKey(tftp, c.path()) ==
+                                                  CatalogKey(tftp, file.path());
+                                         }),
+                          client_files->end());
       continue;
     }
     merged.push_back(std::move(file));

@@ -181,7 +181,8 @@ class Generator {
     profile.set_pxelinux_config(absl::StrCat(kPxelinuxFolder, "/p-", name));
     pxelinux_.push_back(catalog::RenderPxelinux(menu, &skipped_bios));
     Add(profile.pxelinux_config(), pxelinux_.back());
-    Add(GrubProfileFile(i), catalog::RenderGrub(menu, server_, &skipped_uefi));
+    profile.set_grub_config(GrubProfileFile(i, ""));
+    Add(profile.grub_config(), catalog::RenderGrub(menu, server_, &skipped_uefi));
     profile.set_ipxe_script(absl::StrCat(kIpxeFolder, "/p-", name, ".ipxe"));
     Add(profile.ipxe_script(), catalog::RenderIpxe(menu, server_));
     // Every profile's menu holds every entry: say it once, for the entry's own.
@@ -202,10 +203,15 @@ class Generator {
     Add(profile.pxelinux_config_once(), catalog::RenderPxelinux(*once));
     profile.set_ipxe_script_once(absl::StrCat(kIpxeFolder, "/p-", name, "-once.ipxe"));
     Add(profile.ipxe_script_once(), catalog::RenderIpxe(*once, server_));
+    // GRUB reads grub/grub.cfg whatever DHCP said: the dataplane answers it
+    // with this file for the client whose lease carried the next boot.
+    profile.set_grub_config_once(GrubProfileFile(i, "-once"));
+    Add(profile.grub_config_once(), catalog::RenderGrub(*once, server_));
   }
 
-  std::string GrubProfileFile(int i) const {
-    return absl::StrCat(kGrubFolder, "/p-", names_[static_cast<size_t>(i)], ".cfg");
+  std::string GrubProfileFile(int i, std::string_view variant) const {
+    return absl::StrCat(kGrubFolder, "/p-", names_[static_cast<size_t>(i)], std::string(variant),
+                        ".cfg");
   }
 
   // GRUB from Debian's signed netboot image reads grub/grub.cfg only (its
@@ -217,9 +223,9 @@ class Generator {
     size_t lines = 0;
     auto line = [&](const std::string& test, uint32_t profile) {
       if (profile == 0 || ++lines > kMaxMenuDispatch) return;
-      absl::StrAppend(&out, "if ", test, "; then configfile $prefix/",
-                      GrubProfileFile(static_cast<int>(profile - 1)).substr(sizeof(kGrubFolder)),
-                      "; fi\n");
+      absl::StrAppend(
+          &out, "if ", test, "; then configfile $prefix/",
+          GrubProfileFile(static_cast<int>(profile - 1), "").substr(sizeof(kGrubFolder)), "; fi\n");
     };
     for (const v1::CompiledHost& host : policy_.hosts()) {
       if (host.mac().size() != 6) continue;
@@ -282,6 +288,17 @@ class Generator {
     grub.insert(grub.find('\n') + 1, GrubDispatch());  // after the header line
     Add(absl::StrCat(kGrubFolder, "/grub.cfg"), std::move(grub));
     Add(std::string(kIpxeDefault), catalog::RenderIpxe(menu, server_));
+    // Each of these is answered per client when its lease names a profile
+    // (dataplane/policy/tables.h); the files above serve everyone else.
+    for (auto [path, kind] : {
+             std::pair{absl::StrCat(kPxelinuxFolder, "/default"), v1::CLIENT_FILE_KIND_PXELINUX},
+             std::pair{absl::StrCat(kGrubFolder, "/grub.cfg"), v1::CLIENT_FILE_KIND_GRUB},
+             std::pair{std::string(kIpxeDefault), v1::CLIENT_FILE_KIND_IPXE},
+         }) {
+      v1::ClientFile* file = policy_.mutable_tftp()->add_client_files();
+      file->set_path(path);
+      file->set_kind(kind);
+    }
   }
 
   // Beside option 209, the names PXELINUX tries on its own: 01-<mac> for

@@ -327,6 +327,14 @@ Decision Server::Ack(const Client& c, uint32_t address, ReplyBuilder& out) {
   out.Begin(c.request, MessageType::kAck);
   out.SetYiaddr({address});
   AddNetworkOptions(c, out, lease_seconds, /*final=*/true);
+  if (directory_ != nullptr) {
+    // What this address boots, for the files answered per client; an ACK
+    // without boot options empties it (the address may have changed hands).
+    if (!directory_->Set(address, std::exchange(boot_profile_, 0), std::exchange(boot_once_, false),
+                         c.policy.profile_fingerprint)) {
+      DhcpCounters::Bump(counters_.client_directory_full);
+    }
+  }
   DhcpCounters::Bump(counters_.acks);
   Decision d = Finish(c, out, MessageType::kAck, address);
   d.change = LeaseChange::kGranted;
@@ -363,6 +371,7 @@ Decision Server::Decline(const Client& c) {
                     c.context.now_ms + kDeclineQuarantineMs, c.request.xid};
   quarantined.client.overflow_hash ^= 0x9e3779b97f4a7c15;  // held by nobody
   leases_.Put(quarantined);
+  if (directory_ != nullptr) directory_->Clear(requested->value);
   Decision d;
   d.change = LeaseChange::kDeclined;
   d.lease = quarantined;
@@ -379,6 +388,7 @@ Decision Server::Release(const Client& c) {
   d.change = LeaseChange::kReleased;
   d.lease = *held;
   leases_.Remove(c.request.ciaddr.value);
+  if (directory_ != nullptr) directory_->Clear(c.request.ciaddr.value);
   return d;
 }
 
@@ -504,6 +514,10 @@ bool Server::AddBootOptions(const Client& c, ReplyBuilder& out, bool final) {
   }
   if (index == 0 && c.subnet != nullptr) index = c.subnet->profile();
   if (index == 0 || index > static_cast<uint32_t>(c.policy.policy.profiles_size())) return false;
+  if (final) {
+    boot_profile_ = index;
+    boot_once_ = once;
+  }
   const v1::CompiledProfile& profile = c.policy.policy.profiles(static_cast<int>(index - 1));
   // Built in place: no allocation per reply.
   char server[16];

@@ -27,23 +27,24 @@ inline constexpr uint32_t kT2Permille = 875;
 // Rate-limit buckets kept at most (one per MAC seen recently).
 inline constexpr size_t kMaxRateBuckets = 65536;
 
-#define STAMPEDE_DHCP_COUNTERS(X)                                   \
-  X(discovers)                                                      \
-  X(requests)                                                       \
-  X(declines)                                                       \
-  X(releases)                                                       \
-  X(informs)                                                        \
-  X(offers)                                                         \
-  X(acks)                                                           \
-  X(naks)                                                           \
-  X(boot_replies) /* replies carrying a boot file or script */      \
-  X(proxy_offers)                                                   \
-  X(pool_exhausted)                                                 \
-  X(rate_limited)                                                   \
-  X(no_subnet)                                                      \
-  X(other_server)    /* REQUESTs selecting another server */        \
-  X(ignored)         /* BOOTP, unknown types, not ours to answer */ \
-  X(options_dropped) /* options that did not fit the client's size */
+#define STAMPEDE_DHCP_COUNTERS(X)                                           \
+  X(discovers)                                                              \
+  X(requests)                                                               \
+  X(declines)                                                               \
+  X(releases)                                                               \
+  X(informs)                                                                \
+  X(offers)                                                                 \
+  X(acks)                                                                   \
+  X(naks)                                                                   \
+  X(boot_replies) /* replies carrying a boot file or script */              \
+  X(proxy_offers)                                                           \
+  X(pool_exhausted)                                                         \
+  X(rate_limited)                                                           \
+  X(no_subnet)                                                              \
+  X(other_server)          /* REQUESTs selecting another server */          \
+  X(ignored)               /* BOOTP, unknown types, not ours to answer */   \
+  X(options_dropped)       /* options that did not fit the client's size */ \
+  X(client_directory_full) /* ACKs whose profile the client directory had no room for */
 
 // Written by the DHCP worker only (relaxed load + store, no locked
 // instruction), read by telemetry.
@@ -97,6 +98,8 @@ class Server {
   // Hosts whose one-shot next boot an ACK carried (the journal restores it).
   NextBootUsed& next_boot_used() { return next_boot_used_; }
   const DhcpCounters& counters() const { return counters_; }
+  // Where each ACK says which profile its address boots (null: nowhere).
+  void set_client_directory(policy::ClientDirectory* directory) { directory_ = directory; }
 
  private:
   struct Client;
@@ -134,6 +137,11 @@ class Server {
   // Set by AddBootOptions for the reply being built, moved into its Decision.
   uint64_t next_boot_host_ = 0;
   uint32_t next_boot_profile_ = 0;
+  // Set by AddBootOptions for the ACK being built: its profile (0: none)
+  // and whether it is the one-shot next boot, for the client directory.
+  uint32_t boot_profile_ = 0;
+  bool boot_once_ = false;
+  policy::ClientDirectory* directory_ = nullptr;
 };
 
 // The PXE client architecture (RFC 4578 §2.1, IANA "Processor Architecture

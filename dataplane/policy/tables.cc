@@ -1,10 +1,13 @@
 #include "dataplane/policy/tables.h"
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -149,6 +152,25 @@ absl::Status CheckTftp(const v1::CompiledTftp& tftp) {
                                            absl::StrCat("tftp.files[", i, "]"));
     if (!status.ok()) return status;
   }
+  for (int i = 0; i < tftp.client_files_size(); ++i) {
+    const v1::ClientFile& file = tftp.client_files(i);
+    std::string where = absl::StrCat("tftp.client_files[", i, "]");
+    if (file.kind() <= v1::CLIENT_FILE_KIND_UNSPECIFIED ||
+        static_cast<size_t>(file.kind()) > kClientFileKinds) {
+      return Bad(where, absl::StrCat("unknown kind ", static_cast<int>(file.kind())));
+    }
+    // files are sorted by path (checked above).
+    auto it = std::lower_bound(
+        tftp.files().begin(), tftp.files().end(), file.path(),
+        [](const v1::CatalogFile& f, const std::string& path) { return f.path() < path; });
+    if (it == tftp.files().end() || it->path() != file.path()) {
+      return Bad(where,
+                 absl::StrCat("path '", absl::CHexEscape(file.path()), "' is not in tftp.files"));
+    }
+    for (int j = 0; j < i; ++j) {
+      if (tftp.client_files(j).path() == file.path()) return Bad(where, "path repeated");
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -289,7 +311,51 @@ absl::StatusOr<std::unique_ptr<PolicyTables>> BuildTables(std::span<const std::b
       return Bad(absl::StrCat("tftp.files[", i, "]"), "path repeated ignoring case");
     }
   }
+  // Per-client files: what each profile answers for each kind.
+  uint64_t fingerprint = 0x5354414d50454445;  // any start; names the list, not one profile
+  for (const v1::CompiledProfile& profile : tables->policy.profiles()) {
+    fingerprint = absl::HashOf(fingerprint, profile.name());
+    std::array<int32_t, 2 * kClientFileKinds> files;
+    files.fill(-1);
+    auto set = [&](v1::ClientFileKind kind, const std::string& path, const std::string& once) {
+      size_t at = 2 * (static_cast<size_t>(kind) - 1);
+      if (std::optional<uint32_t> index = tables->FindFileIndex(path); index && !path.empty()) {
+        files[at] = static_cast<int32_t>(*index);
+      }
+      if (std::optional<uint32_t> index = tables->FindFileIndex(once); index && !once.empty()) {
+        files[at + 1] = static_cast<int32_t>(*index);
+      }
+    };
+    set(v1::CLIENT_FILE_KIND_PXELINUX, profile.pxelinux_config(), profile.pxelinux_config_once());
+    set(v1::CLIENT_FILE_KIND_GRUB, profile.grub_config(), profile.grub_config_once());
+    set(v1::CLIENT_FILE_KIND_IPXE, profile.ipxe_script(), profile.ipxe_script_once());
+    tables->profile_files.push_back(files);
+  }
+  tables->profile_fingerprint = static_cast<uint16_t>(fingerprint ^ fingerprint >> 16 ^
+                                                      fingerprint >> 32 ^ fingerprint >> 48);
+  for (const v1::ClientFile& file : tftp.client_files()) {
+    if (std::optional<uint32_t> index = tables->FindFileIndex(file.path())) {
+      tables->client_files.push_back({*index, file.kind()});
+    }
+  }
   return tables;
+}
+
+uint32_t PolicyTables::ForClient(uint32_t index, uint32_t client_address,
+                                 const ClientDirectory* directory) const {
+  if (directory == nullptr) return index;
+  for (const auto& [file, kind] : client_files) {
+    if (file != index) continue;
+    std::optional<ClientBoot> boot = directory->Find(client_address, profile_fingerprint);
+    if (!boot || boot->profile > profile_files.size()) return index;
+    const std::array<int32_t, 2 * kClientFileKinds>& files = profile_files[boot->profile - 1];
+    size_t at = 2 * (static_cast<size_t>(kind) - 1);
+    // The one-shot variant while the lease carries the next boot (a profile
+    // without one has only its own menu, which boots the same).
+    int32_t chosen = boot->once && files[at + 1] >= 0 ? files[at + 1] : files[at];
+    return chosen >= 0 ? static_cast<uint32_t>(chosen) : index;
+  }
+  return index;
 }
 
 namespace {

@@ -6,16 +6,19 @@
 
 #include <sys/stat.h>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "dataplane/policy/client_directory.h"
 #include "stampede/v1/policy.pb.h"
 
 namespace stampede::policy {
@@ -28,6 +31,8 @@ inline constexpr uint32_t kMaxTftpWindowsize = 65535;
 // A generated catalog file (a menu, an iPXE script) is carried in the
 // policy itself: bounded so a few hundred of them fit the policy region.
 inline constexpr size_t kMaxGeneratedFileBytes = 1 << 20;
+// ClientFileKind values past UNSPECIFIED: PXELINUX, GRUB, IPXE.
+inline constexpr size_t kClientFileKinds = 3;
 
 struct PolicyTables {
   uint64_t generation = 0;
@@ -61,6 +66,22 @@ struct PolicyTables {
   // The first TFTP client class whose network holds `client_address` (host
   // order), if any.
   const v1::CompiledTftpClass* TftpClassOf(uint32_t client_address) const;
+
+  // Per-client files (policy.tftp().client_files()): by catalog index, the
+  // kind of each.
+  std::vector<std::pair<uint32_t, v1::ClientFileKind>> client_files;
+  // Per profile, per kind (PXELINUX, GRUB, IPXE) its file and its one-shot
+  // variant: catalog indices, -1 for none.
+  std::vector<std::array<int32_t, 2 * kClientFileKinds>> profile_files;
+  // Names this policy's list of profiles (a hash of their names in order):
+  // ClientDirectory entries made under another list are not taken.
+  uint16_t profile_fingerprint = 0;
+  // The catalog file to serve when the client at `client_address` (host
+  // order) asks for catalog file `index`: a per-client file answers with
+  // the profile the client's lease was given (ClientDirectory), else the
+  // file itself. Never allocates.
+  uint32_t ForClient(uint32_t index, uint32_t client_address,
+                     const ClientDirectory* directory) const;
 };
 
 // A catalog file's identity (device, inode, mtime) from stat(): control

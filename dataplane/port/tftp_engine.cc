@@ -136,6 +136,7 @@ void TftpEngine::HandleRequest(const net::ParsedPacket& p, net::ConstByteSpan da
     return SendError(e, tftp::ErrorCode::kAccessViolation, "access violation");
   }
   std::optional<uint32_t> index = policy.FindFileIndex(*path);
+  if (index) index = policy.ForClient(*index, p.ipv4.source.value, config_.clients);
   uint32_t file = index ? policy.file_ids[*index] : io::FileRegistry::kNoFile;
   if (file == io::FileRegistry::kNoFile) {
     Count(counters_.error_file_not_found);

@@ -92,6 +92,9 @@ struct TftpEngineConfig {
   uint32_t max_sessions = 65536;  // table size; the policy's limit applies below it
   uint32_t mtu = 1500;
   LcoreCounters* lcore = nullptr;  // the worker's: tx_packets, drops
+  // Leased addresses' profiles, for the files answered per client (null:
+  // every client gets the catalog's file).
+  const policy::ClientDirectory* clients = nullptr;
 };
 
 class TftpEngine {

@@ -1,13 +1,16 @@
 #include "control/config/menus.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "control/config/compile.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -82,8 +85,8 @@ TEST_F(MenusTest, EveryLoaderFindsItsProfilesMenu) {
   EXPECT_THAT(
       paths,
       testing::UnorderedElementsAre(
-          "boot.ipxe", "grub/grub.cfg", "grub/p-burn_in.cfg", "grub/p-chain.cfg",
-          "grub/p-install.cfg", "grub/p-rescue.cfg", "ipxe/p-burn_in-once.ipxe",
+          "boot.ipxe", "grub/grub.cfg", "grub/p-burn_in-once.cfg", "grub/p-burn_in.cfg",
+          "grub/p-chain.cfg", "grub/p-install.cfg", "grub/p-rescue.cfg", "ipxe/p-burn_in-once.ipxe",
           "ipxe/p-burn_in.ipxe", "ipxe/p-chain.ipxe", "ipxe/p-install.ipxe", "ipxe/p-rescue.ipxe",
           "pxelinux.cfg/01-02-00-5e-10-00-07", "pxelinux.cfg/01-02-00-5e-10-00-08",
           "pxelinux.cfg/C6120008", "pxelinux.cfg/C61200", "pxelinux.cfg/C61204",
@@ -97,6 +100,21 @@ TEST_F(MenusTest, EveryLoaderFindsItsProfilesMenu) {
   const v1::CompiledProfile& burn = policy_.profiles(1);
   EXPECT_EQ(burn.pxelinux_config_once(), "pxelinux.cfg/p-burn_in-once");
   EXPECT_EQ(burn.ipxe_script_once(), "ipxe/p-burn_in-once.ipxe");
+  EXPECT_EQ(install.grub_config(), "grub/p-install.cfg");
+  EXPECT_EQ(install.grub_config_once(), "");
+  EXPECT_EQ(burn.grub_config_once(), "grub/p-burn_in-once.cfg");
+  // The defaults are answered per client by the dataplane.
+  std::vector<std::pair<std::string, v1::ClientFileKind>> client_files;
+  for (const v1::ClientFile& file : policy_.tftp().client_files()) {
+    client_files.emplace_back(file.path(), file.kind());
+  }
+  EXPECT_THAT(client_files,
+              testing::UnorderedElementsAre(
+                  std::pair{std::string("pxelinux.cfg/default"), v1::CLIENT_FILE_KIND_PXELINUX},
+                  std::pair{std::string("grub/grub.cfg"), v1::CLIENT_FILE_KIND_GRUB},
+                  std::pair{std::string("boot.ipxe"), v1::CLIENT_FILE_KIND_IPXE}));
+  // The one-shot GRUB menu boots at once.
+  EXPECT_THAT(File("grub/p-burn_in-once.cfg"), HasSubstr("set timeout=0"));
 }
 
 TEST_F(MenusTest, EachMenuDefaultsToItsProfileWithItsTimeout) {
@@ -197,6 +215,32 @@ tftp: {bootloaders: [none]}
   absl::StatusOr<v1::BootPolicy> policy = Compile(*loaded);
   ASSERT_FALSE(policy.ok());
   EXPECT_THAT(std::string(policy.status().message()), HasSubstr("c.yaml:3:5: profiles[0]: "));
+}
+
+// A grub.cfg written by hand under tftp.root is served as it is, to
+// everyone: it is no longer answered per client.
+TEST(MenusRootTest, AHandWrittenDefaultIsNotAnsweredPerClient) {
+  char root[] = "/tmp/stampede-menus-root-XXXXXX";
+  ASSERT_NE(mkdtemp(root), nullptr);
+  std::string grub_dir = std::string(root) + "/grub";
+  ASSERT_EQ(mkdir(grub_dir.c_str(), 0755), 0);
+  { std::ofstream(grub_dir + "/grub.cfg") << "menuentry mine { true }\n"; }
+  absl::StatusOr<LoadedConfig> loaded =
+      ParseConfig(absl::StrCat("dataplane: {port: net_null0, ipv4: [198.18.0.1/24]}\n"
+                               "profiles:\n  - {name: x, kernel: linux}\n"
+                               "tftp: {bootloaders: [none], root: ",
+                               root, "}\n"),
+                  "c.yaml", Format::kYaml);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  std::vector<std::string> warnings;
+  absl::StatusOr<v1::BootPolicy> policy = Compile(*loaded, &warnings);
+  std::filesystem::remove_all(root);
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  std::vector<std::string> per_client;
+  for (const v1::ClientFile& file : policy->tftp().client_files())
+    per_client.push_back(file.path());
+  EXPECT_THAT(per_client, testing::UnorderedElementsAre("pxelinux.cfg/default", "boot.ipxe"));
+  EXPECT_THAT(warnings, Contains(HasSubstr("generated menu files are also under tftp.root")));
 }
 
 }  // namespace

@@ -318,6 +318,71 @@ TEST_F(ServerTest, MenusFollowTheProfileAndTheNextBoot) {
   EXPECT_EQ(config_file(), "pxelinux.cfg/p-install");  // used: back to the host's profile
 }
 
+// The client directory follows ACKs: a leased address's per-client files
+// (grub/grub.cfg, boot.ipxe, pxelinux.cfg/default) are its profile's, the
+// one-shot variant while its lease carried the next boot; a release, or an
+// ACK without boot options, gives the catalog's file back.
+TEST_F(ServerTest, PerClientFilesFollowTheLeaseAndTheNextBoot) {
+  std::string config = kConfig;
+  config.replace(config.find("  - {name: burn, boot_files: {bios: memtest.bin}}"),
+                 std::string_view("  - {name: burn, boot_files: {bios: memtest.bin}}").size(),
+                 "  - {name: burn, boot_files: {bios: pxelinux.0}, kernel: memtest.bin}");
+  config.replace(config.find("efi_x64_http: boot/grubx64.efi}}"),
+                 std::string_view("efi_x64_http: boot/grubx64.efi}}").size(),
+                 "efi_x64_http: boot/grubx64.efi}, kernel: d-i/linux}");
+  Load(config);
+  policy::ClientDirectory directory(64);
+  server_.set_client_directory(&directory);
+  auto index = [&](const char* path) { return *tables_->FindFileIndex(path); };
+  auto served = [&](const char* path, uint32_t address) {
+    return tables_->policy.tftp()
+        .files(static_cast<int>(tables_->ForClient(index(path), address, &directory)))
+        .path();
+  };
+  auto uefi = std::vector<std::pair<uint8_t, std::string>>{
+      {option::kClientArch, U16(7)}, {option::kVendorClass, "PXEClient:Arch:00007"}};
+  auto dora = [&](uint8_t mac, std::vector<std::pair<uint8_t, std::string>> options) {
+    EXPECT_TRUE(Send(Discover(mac, options)).reply);
+    RequestSpec select = Select(mac, reply_.yiaddr.value);
+    select.options.insert(select.options.end(), options.begin(), options.end());
+    EXPECT_EQ(Send(select).reply_type, MessageType::kAck);
+    return reply_.yiaddr.value;
+  };
+  // Nobody leased yet: the catalog's own files.
+  EXPECT_EQ(served("grub/grub.cfg", 0xc6120064), "grub/grub.cfg");
+  // The host with a one-shot next boot: its ACK carries it.
+  uint32_t once = dora(0x64, uefi);
+  EXPECT_EQ(served("grub/grub.cfg", once), "grub/p-burn-once.cfg");
+  EXPECT_EQ(served("boot.ipxe", once), "ipxe/p-burn-once.ipxe");
+  EXPECT_EQ(served("pxelinux.cfg/default", once), "pxelinux.cfg/p-burn-once");
+  // Not a per-client file: served as it is.
+  EXPECT_EQ(served("grub/p-install.cfg", once), "grub/p-install.cfg");
+  // Its next boot used, the next ACK gives the host's own profile.
+  EXPECT_EQ(dora(0x64, uefi), once);
+  EXPECT_EQ(served("grub/grub.cfg", once), "grub/p-install.cfg");
+  EXPECT_EQ(served("boot.ipxe", once), "ipxe/p-install.ipxe");
+  // A pool client: its subnet's profile; another address is not it.
+  uint32_t pooled = dora(1, uefi);
+  EXPECT_EQ(served("grub/grub.cfg", pooled), "grub/p-install.cfg");
+  EXPECT_EQ(served("grub/grub.cfg", pooled + 100), "grub/grub.cfg");
+  // Released: the catalog's file again.
+  RequestSpec release = Discover(1);
+  release.type = MessageType::kRelease;
+  release.ciaddr = pooled;
+  release.options = {{option::kServerId, U32(kServer)}};
+  Send(release);
+  EXPECT_EQ(served("grub/grub.cfg", pooled), "grub/grub.cfg");
+  // An ACK without boot options (not a PXE client) empties the entry.
+  uint32_t plain = dora(2, {});
+  directory.Set(plain, 1, false, tables_->profile_fingerprint);
+  EXPECT_EQ(dora(2, {}), plain);
+  EXPECT_EQ(served("grub/grub.cfg", plain), "grub/grub.cfg");
+  // Entries made under another list of profiles are not taken.
+  directory.Set(plain, 1, false, static_cast<uint16_t>(tables_->profile_fingerprint + 1));
+  EXPECT_EQ(served("grub/grub.cfg", plain), "grub/grub.cfg");
+  EXPECT_EQ(server_.counters().client_directory_full.load(), 0u);
+}
+
 // boot_files.ipxe: "nbp" treats iPXE (QEMU's NIC ROMs) like any PXE
 // client; a path or URL is handed as it is.
 TEST_F(ServerTest, IpxeClientsCanGetTheBootProgramOrAFileOfTheirOwn) {
