@@ -90,6 +90,13 @@ v1::CatalogFile& AddFile(v1::BootPolicy& p, const std::string& path,
   return *file;
 }
 
+v1::ClientFile& AddClientFile(v1::BootPolicy& p, const std::string& path) {
+  v1::ClientFile* file = p.mutable_tftp()->add_client_files();
+  file->set_path(path);
+  file->set_kind(v1::CLIENT_FILE_KIND_GRUB);
+  return *file;
+}
+
 // 198.18.7.0/24, blksize 1468, windowsize 16.
 v1::CompiledTftpClass& AddClass(v1::BootPolicy& p) {
   v1::CompiledTftpClass* tftp_class = p.mutable_tftp()->add_client_classes();
@@ -202,7 +209,29 @@ INSTANTIATE_TEST_SUITE_P(
                   AddClass(p);
                   AddClass(p).set_max_windowsize(65536);
                 },
-                "tftp.client_classes[1]: max windowsize 65536"}),
+                "tftp.client_classes[1]: max windowsize 65536"},
+        BadCase{"ClientFileNotInCatalog",
+                [](v1::BootPolicy& p) { AddClientFile(p, "grub/grub.cfg"); },
+                "tftp.client_files[0]: path 'grub/grub.cfg' is not in tftp.files"},
+        BadCase{"ClientFileKindUnknown",
+                [](v1::BootPolicy& p) {
+                  AddFile(p, "grub/grub.cfg");
+                  AddClientFile(p, "grub/grub.cfg").set_kind(static_cast<v1::ClientFileKind>(9));
+                },
+                "tftp.client_files[0]: unknown kind 9"},
+        BadCase{"ClientFileKindUnspecified",
+                [](v1::BootPolicy& p) {
+                  AddFile(p, "grub/grub.cfg");
+                  AddClientFile(p, "grub/grub.cfg").clear_kind();
+                },
+                "tftp.client_files[0]: unknown kind 0"},
+        BadCase{"ClientFileRepeated",
+                [](v1::BootPolicy& p) {
+                  AddFile(p, "grub/grub.cfg");
+                  AddClientFile(p, "grub/grub.cfg");
+                  AddClientFile(p, "grub/grub.cfg");
+                },
+                "tftp.client_files[1]: path repeated"}),
     [](const ::testing::TestParamInfo<BadCase>& info) { return info.param.name; });
 
 TEST(TablesTest, AcceptsAWellFormedCatalogAtTheLimits) {
