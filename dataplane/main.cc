@@ -104,6 +104,8 @@ std::atomic<bool> stop_requested{false};
 
 // Frames other workers hand to the DHCP worker: a boot storm's burst.
 constexpr unsigned kDhcpRingSize = 4096;
+// Leased addresses whose profile the per-client files can follow (8 MiB).
+constexpr size_t kClientDirectoryEntries = size_t{1} << 20;
 // Frames for a TFTP session that arrived on another worker's queue.
 constexpr unsigned kTftpRingSize = 4096;
 // Mbufs a worker's TFTP engine may hold: its TX backlog and a window's worth.
@@ -206,6 +208,9 @@ class Dataplane {
   std::unique_ptr<policy::PolicyService> policy_;
   // DHCP runs on worker 0; the others hand DHCP frames over through the ring.
   std::unique_ptr<dhcp::Endpoint> dhcp_;
+  // What each leased address boots: the DHCP worker writes, TFTP workers
+  // and the HTTP thread answer per-client files from it.
+  policy::ClientDirectory clients_{kClientDirectoryEntries};
   std::unique_ptr<dhcp::JournalWriter> journal_;
   rte_ring* dhcp_ring_ = nullptr;
   // TFTP: files and the block cache are shared; engines and rings per worker.
@@ -217,8 +222,8 @@ class Dataplane {
   std::vector<std::unique_ptr<port::TftpEngine>> tftp_;
   std::vector<rte_ring*> tftp_rings_;
   std::vector<std::unique_ptr<port::Worker>> workers_;
-  // HTTP: a thread of its own, reading the policy through the last qsbr slot.
-  http::HttpCounters http_counters_;
+  // HTTP: a thread of its own, reading the policy through the last qsbr slot;
+  // its counters and events are in the status region.
   std::unique_ptr<http::HttpServer> http_;
 };
 
@@ -275,6 +280,7 @@ absl::Status Dataplane::Start(uint32_t workers) {
   if (absl::Status status = StartPolicy(workers); !status.ok()) return status;
   std::span<port::LcoreCounters> counters = status_->counters();
   dhcp_ = std::make_unique<dhcp::Endpoint>(local_);
+  dhcp_->server().set_client_directory(&clients_);
   if (absl::Status status = OpenJournal(); !status.ok()) return status;
   if (workers > 1) {
     dhcp_ring_ = rte_ring_create("stampede_dhcp", kDhcpRingSize, rte_socket_id(), RING_F_SC_DEQ);
@@ -372,6 +378,7 @@ absl::Status Dataplane::StartTftp(uint32_t workers, uint32_t pool_size) {
     config.max_sessions = absl::GetFlag(FLAGS_tftp_sessions);
     config.mtu = mtu;
     config.lcore = &status_->counters()[i];
+    config.clients = &clients_;
     absl::StatusOr<std::unique_ptr<port::TftpEngine>> engine =
         port::TftpEngine::Create(config, local_, tftp_counters_[i]);
     if (!engine.ok()) {
@@ -435,6 +442,7 @@ absl::Status Dataplane::StartHttp(uint32_t workers) {
   config.qsbr = qsbr_;
   config.qsbr_thread = workers;
   config.files = &files_;
+  config.clients = &clients_;
   std::string send = absl::GetFlag(FLAGS_http_send);
   if (send == "splice") {
     config.mode = http::BodyMode::kSplice;
@@ -458,11 +466,13 @@ absl::Status Dataplane::StartHttp(uint32_t workers) {
         absl::StrCat("--http_access_log: '", access_log, "' is not on or off"));
   }
   config.access_log = access_log == "on";
+  config.events = &*status_;
+  http::HttpCounters& counters = status_->http_counters();
   absl::StatusOr<std::unique_ptr<http::HttpServer>> server =
-      http::HttpServer::Create(std::move(config), http_counters_);
+      http::HttpServer::Create(std::move(config), counters);
   if (!server.ok()) return server.status();
   http_ = *std::move(server);
-  port::RegisterHttpTelemetry(&http_counters_, send);
+  port::RegisterHttpTelemetry(&counters, send);
   return absl::OkStatus();
 }
 

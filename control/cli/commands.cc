@@ -115,6 +115,18 @@ int Status(const std::string& api, bool json, std::ostream& out, std::ostream& e
   }
   out << "packets     rx " << Number(counters, "rx_packets") << ", tx "
       << Number(counters, "tx_packets") << ", dropped " << Number(counters, "drops") << "\n";
+  const Struct& http = Object(status, "http");
+  if (Number(http, "listening_port") == 0) {
+    out << "http        not listening";
+  } else {
+    out << "http        port " << Number(http, "listening_port") << ", "
+        << Number(http, "connections_open") << " connections open";
+  }
+  out << "; " << Number(http, "requests") << " requests (2xx " << Number(http, "responses_2xx")
+      << ", 3xx " << Number(http, "responses_3xx") << ", 4xx " << Number(http, "responses_4xx")
+      << ", 5xx " << Number(http, "responses_5xx") << "), transfers "
+      << Number(http, "transfers_completed") << " completed, " << Number(http, "transfers_aborted")
+      << " aborted, " << Number(http, "bytes_sent") << " bytes sent\n";
   return alive ? 0 : 3;
 }
 

@@ -18,6 +18,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "control/api/json.h"
 #include "control/catalog/tftp_root.h"
@@ -84,10 +85,74 @@ std::string ClientText(const std::string& id) {
   return hex;
 }
 
+// Control reads this many events per ring per pass of its loop (every
+// 100 ms at most): a whole ring's worth for the busy producers.
+constexpr size_t kServiceEventsPerPass = 1024;
+constexpr size_t kDhcpEventsPerPass = policy::kEventSlots;
+constexpr size_t kHttpEventsPerPass = policy::kEventSlots;
+
+std::string OutcomeName(v1::HttpTransfer::Outcome outcome) {
+  switch (outcome) {
+    case v1::HttpTransfer::COMPLETED:
+      return "completed";
+    case v1::HttpTransfer::ABORTED:
+      return "aborted";
+    case v1::HttpTransfer::TIMED_OUT:
+      return "timeout";
+    case v1::HttpTransfer::READ_ERROR:
+      return "read_error";
+    default:
+      return "unknown";
+  }
+}
+
+std::string ClientAddress(const v1::HttpTransfer& t) {
+  return absl::StrCat(net::Ipv4Address{t.client_address()}.ToString(), ":", t.client_port());
+}
+
+// The access log's line (docs/http.md), as an event's detail.
+std::string TransferDetail(const v1::HttpTransfer& t) {
+  double ms = static_cast<double>(t.duration_us()) / 1e3;
+  double mb_per_s = ms > 0 ? static_cast<double>(t.bytes()) / 1e3 / ms : 0;
+  std::string detail = absl::StrFormat(
+      "client=%s method=%s path=%s%s status=%u bytes=%u ms=%.3f mb_per_s=%.1f", ClientAddress(t),
+      t.method().empty() ? "-" : t.method(), t.path().empty() ? "-" : t.path(),
+      t.path_truncated() ? "..." : "", t.status(), t.bytes(), ms, mb_per_s);
+  if (t.range()) absl::StrAppend(&detail, " range=", t.range_first(), "-", t.range_last());
+  if (t.outcome() != v1::HttpTransfer::COMPLETED) {
+    absl::StrAppend(&detail, " outcome=", OutcomeName(t.outcome()));
+  }
+  if (t.error() != 0) absl::StrAppend(&detail, " error=", Quote(std::strerror(t.error())));
+  return detail;
+}
+
+std::string TransferJson(const v1::HttpTransfer& t) {
+  return absl::StrCat(
+      "{\"client\":", JsonString(ClientAddress(t)), ",\"method\":", JsonString(t.method()),
+      ",\"path\":", JsonString(t.path()),
+      ",\"path_truncated\":", t.path_truncated() ? "true" : "false", ",\"status\":", t.status(),
+      ",\"bytes\":", t.bytes(), ",\"length\":", t.length(), ",\"duration_us\":", t.duration_us(),
+      ",\"range\":",
+      t.range() ? absl::StrCat("[", t.range_first(), ",", t.range_last(), "]") : "null",
+      ",\"outcome\":", JsonString(OutcomeName(t.outcome())),
+      ",\"error\":", JsonString(t.error() != 0 ? std::strerror(t.error()) : ""), "}");
+}
+
 std::string EventJson(const LoggedEvent& e) {
   return absl::StrCat("{\"seq\":", e.seq, ",\"time_ns\":", e.time_ns,
                       ",\"source\":", JsonString(e.source), ",\"kind\":", JsonString(e.kind),
-                      ",\"generation\":", e.generation, ",\"detail\":", JsonString(e.detail), "}");
+                      ",\"generation\":", e.generation, ",\"detail\":", JsonString(e.detail),
+                      e.http ? absl::StrCat(",\"http\":", TransferJson(*e.http)) : "", "}");
+}
+
+std::string RingDropsJson(const policy::StatusSnapshot& s) {
+  std::string out = "{";
+  for (uint32_t ring = 0; ring < policy::kEventRings; ++ring) {
+    absl::StrAppend(&out, ring ? "," : "", "\"",
+                    policy::EventRingName(static_cast<policy::EventRing>(ring)),
+                    "\":", s.ring_events_dropped[ring]);
+  }
+  return out + "}";
 }
 
 }  // namespace
@@ -372,9 +437,12 @@ void Controller::PollDataplane() {
     status_.emplace(*std::move(reader));
   }
   std::vector<std::vector<std::byte>> records =
-      status_->PopEvents(1024, policy::EventRing::kService);
-  for (std::vector<std::byte>& bytes : status_->PopEvents(4096, policy::EventRing::kDhcp)) {
-    records.push_back(std::move(bytes));
+      status_->PopEvents(kServiceEventsPerPass, policy::EventRing::kService);
+  for (auto [ring, max] : {std::pair{policy::EventRing::kDhcp, kDhcpEventsPerPass},
+                           std::pair{policy::EventRing::kHttp, kHttpEventsPerPass}}) {
+    for (std::vector<std::byte>& bytes : status_->PopEvents(max, ring)) {
+      records.push_back(std::move(bytes));
+    }
   }
   for (const std::vector<std::byte>& bytes : records) {
     v1::Event event;
@@ -405,6 +473,13 @@ void Controller::PollDataplane() {
       logged.detail = absl::StrCat(net::Ipv4Address{event.pool_exhausted().network()}.ToString(),
                                    "/", event.pool_exhausted().prefix_length());
       Log(Level::kWarning, absl::StrCat("event=pool_exhausted subnet=", logged.detail));
+    } else if (event.has_http_transfer()) {
+      // Kept, not logged: the dataplane's access log has a line for each.
+      const v1::HttpTransfer& transfer = event.http_transfer();
+      logged.kind = transfer.outcome() == v1::HttpTransfer::COMPLETED ? "http_transfer"
+                                                                      : "http_transfer_aborted";
+      logged.detail = TransferDetail(transfer);
+      logged.http = transfer;
     } else {
       logged.kind = "unknown";
     }
@@ -529,7 +604,8 @@ std::string Controller::StatusJson() {
       ",\"applied_generation\":", s.applied_generation,
       ",\"policies_applied\":", s.policies_applied, ",\"policies_refused\":", s.policies_refused,
       ",\"refused_generation\":", s.refused_generation, ",\"events_dropped\":", s.events_dropped,
-      ",\"workers\":", s.lcores, ",\"supervised\":", supervisor_ ? "true" : "false",
+      ",\"events_dropped_by_ring\":", RingDropsJson(s), ",\"workers\":", s.lcores,
+      ",\"supervised\":", supervisor_ ? "true" : "false",
       ",\"restarts\":", supervisor_ ? supervisor_->restarts() : 0,
       ",\"settings_changed\":", supervisor_ && supervisor_->settings_changed() ? "true" : "false",
       "}");
@@ -546,6 +622,15 @@ std::string Controller::StatusJson() {
     }
   }
   counters += "}";
+  std::string http = "{";
+  if (have_status) {
+    std::vector<std::string> names = policy::HttpCounterNames();
+    std::vector<uint64_t> values = status_->HttpCounterValues();
+    for (size_t i = 0; i < names.size() && i < values.size(); ++i) {
+      absl::StrAppend(&http, i ? "," : "", JsonString(names[i]), ":", values[i]);
+    }
+  }
+  http += "}";
   return absl::StrCat(
       "{\"instance\":", JsonString(options_.instance),
       ",\"config\":", JsonString(options_.config_path), ",\"control\":{\"pid\":", getpid(),
@@ -556,7 +641,7 @@ std::string Controller::StatusJson() {
       "},\"last_reload\":{\"ok\":", last_reload_.ok ? "true" : "false",
       ",\"reason\":", JsonString(last_reload_reason_), ",\"time_ns\":", last_reload_ns_,
       ",\"error\":", JsonString(last_reload_.error), "}},\"dataplane\":", dataplane,
-      ",\"counters\":", counters, "}");
+      ",\"counters\":", counters, ",\"http\":", http, "}");
 }
 
 api::HttpResponse Controller::LeasesJson() {
@@ -666,8 +751,13 @@ std::string Controller::Metrics() {
   metric("stampede_policies_total", "counter", "Policies the dataplane applied or refused.");
   absl::StrAppend(&out, "stampede_policies_total{result=\"applied\"} ", s.policies_applied, "\n",
                   "stampede_policies_total{result=\"refused\"} ", s.policies_refused, "\n");
-  metric("stampede_events_dropped_total", "counter", "Dataplane events lost to a full ring.");
-  absl::StrAppend(&out, "stampede_events_dropped_total ", s.events_dropped, "\n");
+  metric("stampede_events_dropped_total", "counter",
+         "Dataplane events lost to a full ring, by ring.");
+  for (uint32_t ring = 0; ring < policy::kEventRings; ++ring) {
+    absl::StrAppend(&out, "stampede_events_dropped_total{ring=\"",
+                    policy::EventRingName(static_cast<policy::EventRing>(ring)), "\"} ",
+                    s.ring_events_dropped[ring], "\n");
+  }
   if (supervisor_) {
     metric("stampede_dataplane_restarts_total", "counter", "Dataplane restarts by control.");
     absl::StrAppend(&out, "stampede_dataplane_restarts_total ", supervisor_->restarts(), "\n");
@@ -694,7 +784,22 @@ std::string Controller::Metrics() {
       absl::StrAppend(&out, name, "{worker=\"", lcore, "\"} ", per_lcore[lcore][i], "\n");
     }
   }
+  HttpMetrics(out);
   return out;
+}
+
+// The HTTP server's: stampede_http_<counter>_total, the gauges without _total.
+void Controller::HttpMetrics(std::string& out) {
+  std::vector<std::string> names = policy::HttpCounterNames();
+  std::vector<uint64_t> values = status_->HttpCounterValues();
+  for (size_t i = 0; i < names.size() && i < values.size(); ++i) {
+    bool gauge = i + policy::kHttpGauges >= names.size();
+    std::string name = absl::StrCat("stampede_http_", names[i], gauge ? "" : "_total");
+    absl::StrAppend(&out, "# HELP ", name, " HTTP server: ", names[i],
+                    gauge ? ", now" : ", since the dataplane started", " (docs/http.md).\n",
+                    "# TYPE ", name, " ", gauge ? "gauge" : "counter", "\n", name, " ", values[i],
+                    "\n");
+  }
 }
 
 }  // namespace stampede::control

@@ -81,6 +81,7 @@ class Controller {
   api::HttpResponse LeasesJson();
   std::string ImagesJson() const;
   std::string Metrics();
+  void HttpMetrics(std::string& out);
   void PollDataplane();
   void UpdateWatches();
   // Watches `root` and its folders (bounded), unwatches folders no longer

@@ -1,13 +1,16 @@
 // The control plane's memory of recent events, from the dataplane (policy
-// applied/refused, later leases and transfers) and from control itself
+// applied/refused, leases, HTTP transfers) and from control itself
 // (config published/rejected, dataplane started/exited), numbered so API
 // clients can follow them with ?since=.
 #pragma once
 
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "stampede/v1/event.pb.h"
 
 namespace stampede::control {
 
@@ -20,6 +23,8 @@ struct LoggedEvent {
   std::string kind;    // "policy_applied", "config_rejected", ...
   uint64_t generation = 0;
   std::string detail;
+  // An HTTP transfer's fields (kinds http_transfer*), for the API's "http".
+  std::optional<v1::HttpTransfer> http;
 };
 
 class EventLog {

@@ -41,6 +41,8 @@ constexpr uint64_t kDrainMillis = 2000;
 constexpr size_t kIdlePool = 64;
 // The request target as logged, at most.
 constexpr size_t kLoggedTarget = 256;
+static_assert(kMaxHttpTransferEventBytes <= policy::kMaxEventBytes,
+              "an HTTP transfer event must fit one event record");
 
 enum Wait : int { kNoWait, kHeadWait, kIdleWait, kSendWait, kLingerWait };
 
@@ -104,6 +106,8 @@ struct HttpServer::Connection {
   uint32_t inflight = 0;
   bool closing = false;  // closed once nothing is in flight
   std::string peer;      // "198.18.0.2:40000"
+  uint32_t peer_address = 0;
+  uint16_t peer_port = 0;
   uint32_t requests = 0;
   // Request bytes; `consumed` of them are the head being answered.
   std::unique_ptr<char[]> in;
@@ -134,7 +138,10 @@ struct HttpServer::Connection {
   std::string method;
   std::string target;
   int status = 0;
-  std::string range;
+  uint64_t body_length = 0;  // planned
+  bool ranged = false;       // a 206 of [range_first, range_last]
+  uint64_t range_first = 0;
+  uint64_t range_last = 0;
   uint64_t started_ns = 0;
   int error = 0;  // -errno of the operation that ended the response early
 };
@@ -423,9 +430,10 @@ void HttpServer::Open(int fd) {
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   sockaddr_in peer{};
   socklen_t length = sizeof(peer);
-  c.peer = getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) == 0
-               ? absl::StrCat(AddressText(ntohl(peer.sin_addr.s_addr)), ":", ntohs(peer.sin_port))
-               : "-";
+  bool named = getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) == 0;
+  c.peer_address = named ? ntohl(peer.sin_addr.s_addr) : 0;
+  c.peer_port = named ? ntohs(peer.sin_port) : 0;
+  c.peer = named ? absl::StrCat(AddressText(c.peer_address), ":", c.peer_port) : "-";
   ++open_;
   Bump(counters_.connections_accepted);
   counters_.connections_open.store(open_, std::memory_order_relaxed);
@@ -515,9 +523,11 @@ void HttpServer::HandleBuffered(Connection& c) {
   Answer(c, parsed.request);
 }
 
-std::optional<FileInfo> HttpServer::Lookup(std::string_view path) const {
+std::optional<FileInfo> HttpServer::Lookup(std::string_view path, uint32_t client) const {
   if (tables_ == nullptr) return std::nullopt;
   std::optional<uint32_t> index = tables_->FindFileIndex(path);
+  // grub/grub.cfg, boot.ipxe...: the menu of the profile the client's lease gave.
+  if (index) index = tables_->ForClient(*index, client, config_.clients);
   if (!index || *index >= tables_->file_ids.size()) return std::nullopt;
   uint32_t id = tables_->file_ids[*index];
   // A file that changed since control catalogued it is not served.
@@ -547,8 +557,10 @@ void HttpServer::Answer(Connection& c, const HttpRequest& request) {
   c.target = request.target;
   c.started_ns = Clock(CLOCK_MONOTONIC);
   if (tables_ == nullptr) return StartResponse(c, PlanClosingResponse(503, Date()));
-  StartResponse(c, PlanFileResponse(
-                       request, [this](std::string_view path) { return Lookup(path); }, Date()));
+  StartResponse(
+      c, PlanFileResponse(
+             request, [this, &c](std::string_view path) { return Lookup(path, c.peer_address); },
+             Date()));
 }
 
 void HttpServer::AnswerError(Connection& c, int status) {
@@ -570,7 +582,8 @@ void HttpServer::StartResponse(Connection& c, ResponsePlan plan) {
   c.out = std::move(plan.head);
   c.out += plan.body;
   c.out_sent = 0;
-  c.range.clear();
+  c.body_length = plan.file ? plan.body_length : plan.body.size();
+  c.ranged = false;
   switch (plan.status / 100) {
     case 2:
       Bump(counters_.responses_2xx);
@@ -586,7 +599,9 @@ void HttpServer::StartResponse(Connection& c, ResponsePlan plan) {
   }
   if (plan.status == 206) {
     Bump(counters_.partial_responses);
-    c.range = absl::StrCat(plan.body_first, "-", plan.body_first + plan.body_length - 1);
+    c.ranged = true;
+    c.range_first = plan.body_first;
+    c.range_last = plan.body_first + plan.body_length - 1;
   }
   if (plan.status == 304) Bump(counters_.not_modified);
   if (plan.status == 404) Bump(counters_.not_found);
@@ -753,7 +768,7 @@ void HttpServer::OnSplicedOut(Connection& c, int result) {
 
 void HttpServer::Finish(Connection& c) {
   if (c.file_fd >= 0) Bump(counters_.transfers_completed);
-  LogAccess(c, Outcome::kComplete);
+  Report(c, Outcome::kComplete);
   c.answering = false;
   ReleaseTransfer(c);
   c.in_len -= c.consumed;
@@ -816,7 +831,7 @@ void HttpServer::CheckTimeouts() {
 void HttpServer::Abort(Connection& c, Outcome outcome) {
   if (c.answering) {
     if (outcome != Outcome::kComplete) Bump(counters_.transfers_aborted);
-    LogAccess(c, outcome);
+    Report(c, outcome);
     c.answering = false;
   }
   c.closing = true;
@@ -861,14 +876,20 @@ void HttpServer::ReleaseTransfer(Connection& c) {
   c.buffer_len = c.buffer_sent = 0;
 }
 
-void HttpServer::LogAccess(const Connection& c, Outcome outcome) {
+void HttpServer::Report(const Connection& c, Outcome outcome) {
+  uint64_t now_ns = Clock(CLOCK_MONOTONIC);
+  LogAccess(c, outcome, now_ns);
+  PushTransfer(c, outcome, now_ns);
+}
+
+void HttpServer::LogAccess(const Connection& c, Outcome outcome, uint64_t now_ns) {
   if (!config_.access_log) return;
-  double ms = static_cast<double>(Clock(CLOCK_MONOTONIC) - c.started_ns) / 1e6;
+  double ms = static_cast<double>(now_ns - c.started_ns) / 1e6;
   double mb_per_s = ms > 0 ? static_cast<double>(c.body_sent) / 1e3 / ms : 0;
   std::string line = absl::StrFormat(
       "event=http_access client=%s method=%s path=%s status=%d bytes=%u ms=%.3f mb_per_s=%.1f",
       c.peer, LoggedTarget(c.method), LoggedTarget(c.target), c.status, c.body_sent, ms, mb_per_s);
-  if (!c.range.empty()) absl::StrAppend(&line, " range=", c.range);
+  if (c.ranged) absl::StrAppend(&line, " range=", c.range_first, "-", c.range_last);
   switch (outcome) {
     case Outcome::kComplete:
       break;
@@ -888,6 +909,42 @@ void HttpServer::LogAccess(const Connection& c, Outcome outcome) {
     line += " error=\"the file is shorter than catalogued\"";
   }
   Log(LogLevel::kInfo, line);
+}
+
+// No allocation: the event is encoded on the stack and copied into the ring.
+void HttpServer::PushTransfer(const Connection& c, Outcome outcome, uint64_t now_ns) {
+  if (config_.events == nullptr) return;
+  TransferReport r;
+  r.time_ns = Clock(CLOCK_REALTIME);
+  r.client_address = c.peer_address;
+  r.client_port = c.peer_port;
+  r.method = c.method;
+  r.target = c.target;
+  r.status = static_cast<uint32_t>(c.status);
+  r.bytes = c.body_sent;
+  r.length = c.body_length;
+  r.duration_us = (now_ns - c.started_ns) / 1000;
+  r.range = c.ranged;
+  r.range_first = c.ranged ? c.range_first : 0;
+  r.range_last = c.ranged ? c.range_last : 0;
+  switch (outcome) {
+    case Outcome::kComplete:
+      r.outcome = TransferOutcome::kCompleted;
+      break;
+    case Outcome::kAborted:
+      r.outcome = TransferOutcome::kAborted;
+      break;
+    case Outcome::kTimeout:
+      r.outcome = TransferOutcome::kTimedOut;
+      break;
+    case Outcome::kReadError:
+      r.outcome = TransferOutcome::kReadError;
+      break;
+  }
+  r.error = outcome != Outcome::kComplete && c.error < 0 ? static_cast<uint32_t>(-c.error) : 0;
+  std::byte event[kMaxHttpTransferEventBytes];
+  size_t n = EncodeHttpTransferEvent(r, event);
+  config_.events->Push({event, n}, policy::EventRing::kHttp);  // a full ring counts, never waits
 }
 
 void HttpServer::Drain() {

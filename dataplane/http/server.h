@@ -3,7 +3,9 @@
 // path's TAP holds them), with multishot accept, and serves the policy's
 // catalog (the one TFTP serves) to GET and HEAD: file bytes either read into
 // a per-transfer buffer and sent, or spliced file -> pipe -> socket without
-// a copy. The thread reads the policy as an RCU reader of its own.
+// a copy. The thread reads the policy as an RCU reader of its own, and
+// reports every response it finishes to the control plane as an event on
+// the status region's HTTP ring.
 #pragma once
 
 #include <liburing.h>
@@ -22,8 +24,10 @@
 #include "dataplane/http/file_response.h"
 #include "dataplane/http/http_date.h"
 #include "dataplane/http/request.h"
+#include "dataplane/http/transfer_event.h"
 #include "dataplane/io/file_registry.h"
 #include "dataplane/policy/service.h"
+#include "dataplane/policy/status_region.h"
 #include "dataplane/port/log.h"
 
 struct rte_rcu_qsbr;
@@ -71,6 +75,13 @@ struct HttpServerConfig {
   // Where log lines go (access lines at kInfo); default port::Log.
   std::function<void(port::LogLevel, std::string_view)> log;
   bool access_log = true;
+  // Where finished responses go as stampede.v1.HttpTransfer events (the
+  // EventRing::kHttp ring, this thread its only producer; a full ring drops
+  // and counts); null: nowhere. The access log does not depend on it.
+  policy::StatusWriter* events = nullptr;
+  // Leased addresses' profiles, for the files answered per client (null:
+  // everyone gets the catalog's file).
+  const policy::ClientDirectory* clients = nullptr;
 };
 
 class HttpServer {
@@ -132,7 +143,8 @@ class HttpServer {
   void HandleBuffered(Connection& c);
   void Answer(Connection& c, const HttpRequest& request);
   void AnswerError(Connection& c, int status);
-  std::optional<FileInfo> Lookup(std::string_view path) const;
+  // `client`: the peer's IPv4 address (host order), for per-client files.
+  std::optional<FileInfo> Lookup(std::string_view path, uint32_t client) const;
   void StartResponse(Connection& c, ResponsePlan plan);
   void SendOut(Connection& c);
   void OnSentOut(Connection& c, int result);
@@ -154,7 +166,10 @@ class HttpServer {
   void ReleaseTransfer(Connection& c);
   void Deadline(Connection& c, int wait, uint32_t millis);
 
-  void LogAccess(const Connection& c, Outcome outcome);
+  // Both reports of a finished response: the access line and the event.
+  void Report(const Connection& c, Outcome outcome);
+  void LogAccess(const Connection& c, Outcome outcome, uint64_t now_ns);
+  void PushTransfer(const Connection& c, Outcome outcome, uint64_t now_ns);
   void Log(port::LogLevel level, std::string_view line) const;
   std::string_view Date();
   uint64_t NowMs() const;

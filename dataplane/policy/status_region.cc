@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <new>
 
 #include "absl/strings/str_cat.h"
@@ -30,9 +31,13 @@ RingIndex& Tail(std::byte* data, EventRing ring) {
 EventRecord* Records(std::byte* data, EventRing ring) {
   return reinterpret_cast<EventRecord*>(RingBase(data, ring) + 2 * sizeof(RingIndex));
 }
+http::HttpCounters* HttpCountersIn(std::byte* data) {
+  return reinterpret_cast<http::HttpCounters*>(data + sizeof(StatusHeader) +
+                                               kEventRings * kRingBytes);
+}
 port::LcoreCounters* Counters(std::byte* data) {
-  return reinterpret_cast<port::LcoreCounters*>(data + sizeof(StatusHeader) +
-                                                kEventRings * kRingBytes);
+  return reinterpret_cast<port::LcoreCounters*>(
+      data + sizeof(StatusHeader) + kEventRings * kRingBytes + sizeof(http::HttpCounters));
 }
 
 constexpr size_t kCounterFields = 0
@@ -40,20 +45,31 @@ constexpr size_t kCounterFields = 0
     STAMPEDE_COUNTERS(STAMPEDE_COUNT_FIELD)
 #undef STAMPEDE_COUNT_FIELD
     ;
+constexpr size_t kHttpCounterFields = kHttpGauges
+#define STAMPEDE_COUNT_FIELD(name) +1
+    STAMPEDE_HTTP_COUNTERS(STAMPEDE_COUNT_FIELD)
+#undef STAMPEDE_COUNT_FIELD
+    ;
+
+constexpr EventRing kRings[] = {EventRing::kService, EventRing::kDhcp, EventRing::kHttp};
+static_assert(std::size(kRings) == kEventRings);
 
 void Format(std::byte* bytes, uint32_t lcores) {
   auto* header = new (bytes) StatusHeader{};
-  for (EventRing ring : {EventRing::kService, EventRing::kDhcp}) {
+  for (EventRing ring : kRings) {
     new (&Head(bytes, ring)) RingIndex{};
     new (&Tail(bytes, ring)) RingIndex{};
     for (uint32_t i = 0; i < kEventSlots; ++i) new (&Records(bytes, ring)[i]) EventRecord{};
   }
+  new (HttpCountersIn(bytes)) http::HttpCounters{};
   for (uint32_t i = 0; i < lcores; ++i) new (&Counters(bytes)[i]) port::LcoreCounters{};
   header->layout_version = kStatusLayoutVersion;
   header->event_slots = kEventSlots;
   header->record_bytes = kEventRecordBytes;
   header->lcore_count = lcores;
   header->counters_bytes = sizeof(port::LcoreCounters);
+  header->http_counters_bytes = sizeof(http::HttpCounters);
+  header->event_rings = kEventRings;
   header->pid = static_cast<uint32_t>(getpid());
   // The magic last: a reader that sees it sees a complete header.
   std::atomic_thread_fence(std::memory_order_release);
@@ -75,6 +91,28 @@ std::vector<std::string> CounterNames() {
   for (std::string_view reason : net::kDropReasonNames)
     names.push_back("drop_" + std::string(reason));
   return names;
+}
+
+std::vector<std::string> HttpCounterNames() {
+  return {
+#define STAMPEDE_COUNTER_NAME(name) #name,
+      STAMPEDE_HTTP_COUNTERS(STAMPEDE_COUNTER_NAME)
+#undef STAMPEDE_COUNTER_NAME
+          "connections_open",
+      "listening_port",
+  };
+}
+
+const char* EventRingName(EventRing ring) {
+  switch (ring) {
+    case EventRing::kService:
+      return "service";
+    case EventRing::kDhcp:
+      return "dhcp";
+    case EventRing::kHttp:
+      return "http";
+  }
+  return "unknown";
 }
 
 absl::StatusOr<StatusWriter> StatusWriter::Create(const std::string& path, uint32_t lcores) {
@@ -128,11 +166,16 @@ StatusWriter::~StatusWriter() {
 
 std::span<port::LcoreCounters> StatusWriter::counters() const { return {Counters(data_), lcores_}; }
 
+http::HttpCounters& StatusWriter::http_counters() const { return *HttpCountersIn(data_); }
+
 bool StatusWriter::Push(std::span<const std::byte> event, EventRing ring) {
   uint64_t head = Head(data_, ring).value.load(std::memory_order_relaxed);
   uint64_t tail = Tail(data_, ring).value.load(std::memory_order_acquire);
   if (event.size() > kMaxEventBytes || head - tail >= kEventSlots) {
+    // Each ring has one producer, but they share the total.
     header().events_dropped.fetch_add(1, std::memory_order_relaxed);
+    std::atomic<uint64_t>& dropped = header().ring_events_dropped[static_cast<size_t>(ring)];
+    dropped.store(dropped.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     return false;
   }
   EventRecord& record = Records(data_, ring)[head % kEventSlots];
@@ -151,7 +194,9 @@ absl::StatusOr<StatusReader> StatusReader::Attach(std::span<std::byte> region) {
   if (header->magic != kStatusMagic) return absl::DataLossError("not a stampede status region");
   if (header->layout_version != kStatusLayoutVersion || header->event_slots != kEventSlots ||
       header->record_bytes != kEventRecordBytes ||
-      header->counters_bytes != sizeof(port::LcoreCounters)) {
+      header->counters_bytes != sizeof(port::LcoreCounters) ||
+      header->http_counters_bytes != sizeof(http::HttpCounters) ||
+      header->event_rings != kEventRings) {
     return absl::FailedPreconditionError(
         "status region layout differs from this build's (dataplane and control versions differ)");
   }
@@ -222,12 +267,16 @@ StatusSnapshot StatusReader::Snapshot() const {
   s.policies_refused = h.policies_refused.load(std::memory_order_relaxed);
   s.refused_generation = h.refused_generation.load(std::memory_order_relaxed);
   s.events_dropped = h.events_dropped.load(std::memory_order_relaxed);
+  for (size_t i = 0; i < kEventRings; ++i) {
+    s.ring_events_dropped[i] = h.ring_events_dropped[i].load(std::memory_order_relaxed);
+  }
   s.lcores = lcores_;
   return s;
 }
 
 std::vector<std::vector<std::byte>> StatusReader::PopEvents(size_t max, EventRing ring) {
   std::vector<std::vector<std::byte>> events;
+  if (static_cast<uint32_t>(ring) >= kEventRings) return events;
   uint64_t tail = Tail(data_, ring).value.load(std::memory_order_relaxed);
   uint64_t head = Head(data_, ring).value.load(std::memory_order_acquire);
   if (head - tail > kEventSlots) {
@@ -259,6 +308,18 @@ std::vector<uint64_t> StatusReader::CounterValues(uint32_t lcore) const {
 #undef STAMPEDE_COUNTER_VALUE
   for (const auto& reason : c.drop_reasons)
     values.push_back(reason.load(std::memory_order_relaxed));
+  return values;
+}
+
+std::vector<uint64_t> StatusReader::HttpCounterValues() const {
+  std::vector<uint64_t> values;
+  values.reserve(kHttpCounterFields);
+  const http::HttpCounters& c = *HttpCountersIn(data_);
+#define STAMPEDE_COUNTER_VALUE(name) values.push_back(c.name.load(std::memory_order_relaxed));
+  STAMPEDE_HTTP_COUNTERS(STAMPEDE_COUNTER_VALUE)
+#undef STAMPEDE_COUNTER_VALUE
+  values.push_back(c.connections_open.load(std::memory_order_relaxed));
+  values.push_back(c.listening_port.load(std::memory_order_relaxed));
   return values;
 }
 

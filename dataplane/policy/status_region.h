@@ -2,14 +2,16 @@
 // memory region per instance ("/dev/shm/stampede-<instance>-status"), created
 // by the dataplane:
 //
-//   StatusHeader | ring 0 (head | tail | records) | ring 1 | LcoreCounters[lcores]
+//   StatusHeader | ring 0 (head | tail | records) | ring 1 | ring 2 |
+//   HttpCounters | LcoreCounters[lcores]
 //
 // Events (serialized stampede.v1.Event) travel through single-producer,
 // single-consumer rings, one per producer: ring 0 the service thread's
-// (policy applied/refused), ring 1 the DHCP worker's (leases); stampede-
-// control consumes both. A full ring drops the new event and counts it; the
-// dataplane never waits for control. The counters are the workers' own
-// per-lcore blocks, living here so control reads them without a syscall.
+// (policy applied/refused), ring 1 the DHCP worker's (leases), ring 2 the
+// HTTP thread's (finished transfers); stampede-control consumes them all. A
+// full ring drops the new event and counts it; the dataplane never waits for
+// control. The counters are the HTTP thread's and the workers' own blocks,
+// living here so control reads them without a syscall.
 //
 // The control side treats the region as untrusted bytes: every index and
 // length is checked before use (a bad one is counted, never followed).
@@ -24,18 +26,23 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "dataplane/http/counters.h"
 #include "dataplane/port/counters.h"
 
 namespace stampede::policy {
 
 inline constexpr uint64_t kStatusMagic = 0x315453504d415453;  // "STAMPST1" little-endian
-inline constexpr uint32_t kStatusLayoutVersion = 2;
+inline constexpr uint32_t kStatusLayoutVersion = 3;
 // Events between two reads by control (which reads every 100 ms): a boot
 // storm's worth of lease events later; power of two.
 inline constexpr uint32_t kEventSlots = 4096;
 inline constexpr uint32_t kEventRecordBytes = 512;
 inline constexpr uint32_t kMaxEventBytes = kEventRecordBytes - sizeof(uint32_t);
 inline constexpr uint32_t kMaxStatusLcores = 128;
+
+// One ring per producer (single producer, single consumer each).
+enum class EventRing : uint32_t { kService = 0, kDhcp = 1, kHttp = 2 };
+inline constexpr uint32_t kEventRings = 3;
 
 enum class PolicyState : uint32_t {
   kNone = 0,     // no policy applied yet: boot services are off
@@ -57,8 +64,14 @@ struct alignas(64) StatusHeader {
   std::atomic<uint64_t> policies_applied;
   std::atomic<uint64_t> policies_refused;
   std::atomic<uint64_t> refused_generation;  // the last refused, 0 if none
-  std::atomic<uint64_t> events_dropped;      // ring full
+  std::atomic<uint64_t> events_dropped;      // ring full, every ring
+  // Appended in layout 3 (the fields above keep their offsets).
+  uint32_t http_counters_bytes;  // sizeof(http::HttpCounters) in the writer's build
+  uint32_t event_rings;          // kEventRings
+  std::atomic<uint64_t> ring_events_dropped[kEventRings];  // by EventRing
 };
+// The fuzzer's seeds patch header fields at fixed offsets.
+static_assert(sizeof(StatusHeader) == 128);
 
 struct alignas(64) RingIndex {
   std::atomic<uint64_t> value;
@@ -70,14 +83,11 @@ struct EventRecord {
 };
 static_assert(sizeof(EventRecord) == kEventRecordBytes);
 
-// One ring per producer (single producer, single consumer each).
-enum class EventRing : uint32_t { kService = 0, kDhcp = 1 };
-inline constexpr size_t kEventRings = 2;
 inline constexpr size_t kRingBytes =
     2 * sizeof(RingIndex) + size_t{kEventSlots} * kEventRecordBytes;
 
 constexpr size_t StatusRegionSize(uint32_t lcores) {
-  return sizeof(StatusHeader) + kEventRings * kRingBytes +
+  return sizeof(StatusHeader) + kEventRings * kRingBytes + sizeof(http::HttpCounters) +
          size_t{lcores} * sizeof(port::LcoreCounters);
 }
 
@@ -101,6 +111,8 @@ class StatusWriter {
 
   StatusHeader& header() const { return *reinterpret_cast<StatusHeader*>(data_); }
   std::span<port::LcoreCounters> counters() const;
+  // The HTTP server's counters (its thread the only writer).
+  http::HttpCounters& http_counters() const;
   // Appends one event; false (and counted) when the ring is full or the
   // event is larger than a record.
   bool Push(std::span<const std::byte> event, EventRing ring = EventRing::kService);
@@ -125,6 +137,7 @@ struct StatusSnapshot {
   uint64_t policies_refused = 0;
   uint64_t refused_generation = 0;
   uint64_t events_dropped = 0;
+  uint64_t ring_events_dropped[kEventRings] = {};  // by EventRing
   uint32_t lcores = 0;
 };
 
@@ -145,6 +158,8 @@ class StatusReader {
   std::vector<std::vector<std::byte>> PopEvents(size_t max, EventRing ring = EventRing::kService);
   // One lcore's counters in CounterNames() order; empty past the last lcore.
   std::vector<uint64_t> CounterValues(uint32_t lcore) const;
+  // The HTTP server's counters and gauges in HttpCounterNames() order.
+  std::vector<uint64_t> HttpCounterValues() const;
   uint32_t lcores() const { return lcores_; }
   uint64_t bad_records() const { return bad_records_; }
   // The region file was replaced (a restarted dataplane): reopen.
@@ -173,5 +188,13 @@ class StatusReader {
 // Counter names in CounterValues() order: the STAMPEDE_COUNTERS, then
 // "drop_<reason>" for every drop reason.
 std::vector<std::string> CounterNames();
+
+// HTTP counter names in HttpCounterValues() order: the STAMPEDE_HTTP_COUNTERS,
+// then the kHttpGauges gauges (connections_open, listening_port).
+std::vector<std::string> HttpCounterNames();
+inline constexpr size_t kHttpGauges = 2;
+
+// "service", "dhcp", "http".
+const char* EventRingName(EventRing ring);
 
 }  // namespace stampede::policy

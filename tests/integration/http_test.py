@@ -22,13 +22,18 @@ client gets is checked by sha256, and the appliance's side by its counters
    catalog while its running transfer finishes with every byte;
 7. limits: connections over limits.max_http_connections get 503, a head that
    never ends is timed out;
-8. a new http.port in the config moves the listener (SIGHUP reload).
+8. stampede-control's view, through the status region: `stampede status`,
+   GET /status and /metrics show the HTTP counters (the same numbers as
+   /stampede/http), `stampede events` and GET /events list each transfer
+   (path, status, bytes, range, client), an aborted one as aborted;
+9. a new http.port in the config moves the listener (SIGHUP reload).
 """
 
 import argparse
 import concurrent.futures
 import hashlib
 import itertools
+import json
 import os
 import signal
 import tempfile
@@ -503,6 +508,135 @@ def check_limits(http, counters):
     expect(counters.delta(before), "7: header timeout", timeouts_header=1, requests=0)
 
 
+# ---------------------------------------------------------------- control
+
+class Control:
+    """stampede-control's API (its unix socket) and the stampede CLI."""
+
+    def __init__(self, socket_path, cli):
+        self.socket = socket_path
+        self.cli = cli
+
+    def get(self, target):
+        result = netlab.run(["curl", "-sS", "--max-time", "10", "--unix-socket", self.socket,
+                             f"http://control{target}"], check=False)
+        assert result.returncode == 0, f"GET {target}: {result.stdout}"
+        return result.stdout
+
+    def json(self, target):
+        return json.loads(self.get(target))
+
+    def run(self, *args):
+        result = netlab.run([self.cli, *args, f"--api={self.socket}"], check=False)
+        return result.returncode, result.stdout
+
+    def next_event(self):
+        """The sequence number the next event will get."""
+        return self.json(f"/events?since={1 << 62}&limit=1")["next"]
+
+    def poll(self, what, read, predicate, timeout=15):
+        """read() until predicate(value) holds (polled, bounded)."""
+        deadline = time.monotonic() + timeout
+        while not predicate(value := read()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{what}: not within {timeout}s: {value}")
+            time.sleep(0.05)  # polling control's API, bounded by the deadline
+        return value
+
+
+# (path, curl arguments, status, body bytes, range) of the transfers step 8
+# makes and then looks for in control's events.
+CONTROL_FETCHES = [
+    ("/small/1000", (), 200, 1000, None),
+    ("/medium.bin", ("-r", "0-99"), 206, 100, [0, 99]),
+    ("/nope", (), 404, None, None),  # the 404's text: bytes == length
+    ("/one", ("-I",), 200, 0, None),
+]
+
+
+def check_control_view(http, counters, control, files, lab):
+    before = counters.settled()
+    # The region's counters are the telemetry's: the same numbers, at rest.
+    api_before = control.json("/status")["http"]
+    assert {name: api_before[name] for name in COUNTERS} == before, (api_before, before)
+    since = control.next_event()
+    for path, extra, status, _, _ in CONTROL_FETCHES:
+        assert http.curl(path, *extra)[0] == status, path
+    # A download the client gives up on: an aborted transfer.
+    result = lab.client([*CURL[:-2], "--max-time", "2", "--limit-rate", "200K", "-o",
+                         os.devnull, http.url("/stream.bin")], check=False, timeout=30)
+    assert result.returncode == 28, f"curl --max-time: exit {result.returncode} {result.stdout}"
+    delta = counters.delta(before)
+    expect(delta, "8: the fetches, by /stampede/http", requests=5, connections_accepted=5,
+           responses_2xx=4, responses_4xx=1, not_found=1, partial_responses=1,
+           transfers_completed=2, transfers_aborted=1)
+
+    # GET /status: the same counters, once control's copy caught up.
+    after = control.poll("GET /status's http counters",
+                         lambda: control.json("/status")["http"],
+                         lambda h: h["requests"] == api_before["requests"] + 5
+                         and h["connections_open"] == 0 and h["transfers_aborted"]
+                         == api_before["transfers_aborted"] + 1)
+    api_delta = {name: after[name] - api_before[name] for name in COUNTERS}
+    assert api_delta == delta, f"GET /status http: {api_delta} != /stampede/http {delta}"
+    assert after["listening_port"] == http.port, after
+    assert control.json("/status")["dataplane"]["events_dropped_by_ring"]["http"] == 0
+
+    # GET /events: one event per response, in order, with what was sent.
+    def http_events():
+        page = control.json(f"/events?since={since}&limit=1000")
+        return [e for e in page["events"] if e["kind"].startswith("http_transfer")]
+    events = control.poll("the transfers in GET /events", http_events, lambda e: len(e) >= 5)
+    print("8: events", [e["detail"] for e in events])
+    assert len(events) == 5, events
+    for event, (path, extra, status, size, byte_range) in zip(events, CONTROL_FETCHES):
+        t = event["http"]
+        assert event["kind"] == "http_transfer" and event["source"] == "dataplane", event
+        assert t["path"] == path and t["status"] == status, event
+        assert t["method"] == ("HEAD" if "-I" in extra else "GET"), event
+        assert t["client"].startswith(f"{lab.client_ip}:"), event
+        assert t["outcome"] == "completed" and t["error"] == "", event
+        assert t["bytes"] == (t["length"] if size is None else size) and t["bytes"] == t["length"]
+        assert t["range"] == byte_range, event
+        assert f"path={path} status={status} bytes={t['bytes']} " in event["detail"], event
+    aborted = events[4]
+    t = aborted["http"]
+    assert aborted["kind"] == "http_transfer_aborted" and t["path"] == "/stream.bin", aborted
+    assert t["outcome"] == "aborted" and t["status"] == 200, aborted
+    assert t["length"] == len(files["stream.bin"]) and 0 < t["bytes"] < t["length"], aborted
+    assert t["duration_us"] >= 1_000_000, aborted  # curl gave up after 2 s
+    assert "outcome=aborted" in aborted["detail"], aborted
+    assert sum(e["http"]["bytes"] for e in events) == delta["bytes_sent"], (events, delta)
+
+    # The CLI shows the same.
+    code, out = control.run("events", f"--since={since}")
+    assert code == 0, out
+    for path, _, status, size, _ in CONTROL_FETCHES[:2]:
+        line = next((l for l in out.splitlines() if f" path={path} " in l), "")
+        assert f"dataplane http_transfer client={lab.client_ip}:" in line, out
+        assert f" status={status} bytes={size} " in line, out
+    assert "http_transfer_aborted" in out and "path=/stream.bin" in out, out
+    code, out = control.run("status")
+    print(out)
+    assert code == 0, out
+    assert f"http        port {http.port}, 0 connections open; {after['requests']} requests" in out
+    assert (f"transfers {after['transfers_completed']} completed, "
+            f"{after['transfers_aborted']} aborted, {after['bytes_sent']} bytes sent") in out, out
+
+    # GET /metrics: Prometheus names, the same numbers.
+    metrics = control.get("/metrics").splitlines()
+    for line in (f"stampede_http_requests_total {after['requests']}",
+                 f"stampede_http_bytes_sent_total {after['bytes_sent']}",
+                 f"stampede_http_transfers_aborted_total {after['transfers_aborted']}",
+                 "stampede_http_connections_open 0",
+                 f"stampede_http_listening_port {http.port}",
+                 "# TYPE stampede_http_requests_total counter",
+                 "# TYPE stampede_http_connections_open gauge",
+                 'stampede_events_dropped_total{ring="http"} 0'):
+        assert line in metrics, f"/metrics lacks {line!r}"
+    print("8: control shows the HTTP counters and each transfer")
+
+
 def check_new_port(http, counters, control, config, lab, root, images, telemetry):
     generation = telemetry.query("/stampede/policy")["applied_generation"]
     with open(config, "w") as f:
@@ -514,7 +648,7 @@ def check_new_port(http, counters, control, config, lab, root, images, telemetry
     assert status == 200 and len(body) == 1
     result = lab.client([*CURL, "-o", "/dev/null", http.url("/one", PORT)], check=False)
     assert result.returncode == 7, f"port {PORT} still answers: {result.stdout}"
-    print(f"8: the listener moved to {NEW_PORT}")
+    print(f"9: the listener moved to {NEW_PORT}")
 
 
 def report_failure(counters, dataplane, lab):
@@ -536,7 +670,9 @@ def main():
     parser.add_argument("--dataplane", required=True)
     parser.add_argument("--control", required=True)
     parser.add_argument("--send", default="splice", choices=["splice", "read"])
+    parser.add_argument("--cli", help="the stampede CLI (default: beside --control)")
     args = parser.parse_args()
+    cli = args.cli or os.path.join(os.path.dirname(os.path.abspath(args.control)), "stampede")
     netlab.require(["curl", "wget", "xorriso", "osirrox", "ethtool", "python3"])
 
     with tempfile.TemporaryDirectory() as tmp, netlab.Lab() as lab:
@@ -551,7 +687,9 @@ def main():
             f.write(config_text(lab, root, images, PORT))
         dataplane = lab.start_dataplane(args.dataplane, extra=[
             f"--http_send={args.send}", f"--http_header_timeout_s={HEADER_TIMEOUT_S}"])
-        control = lab.start_control(args.control, config, os.path.join(tmp, "run"))
+        run_dir = os.path.join(tmp, "run")
+        control = lab.start_control(args.control, config, run_dir)
+        api = Control(os.path.join(run_dir, f"{lab.instance}.sock"), cli)
         telemetry = netlab.Telemetry(lab.file_prefix)
         lab.wait_serving(telemetry)
         counters = Counters(telemetry)
@@ -566,6 +704,7 @@ def main():
             check_malformed(http, counters, files)
             check_images(http, counters, tmp, images, live_iso, gone_iso, telemetry)
             check_limits(http, counters)
+            check_control_view(http, counters, api, files, lab)
             check_new_port(http, counters, control, config, lab, root, images, telemetry)
         except BaseException:
             report_failure(counters, dataplane, lab)

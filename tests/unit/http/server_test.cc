@@ -22,8 +22,10 @@
 #include <vector>
 
 #include "dataplane/io/file_registry.h"
+#include "dataplane/policy/status_region.h"
 #include "dataplane/policy/tables.h"
 #include "gtest/gtest.h"
+#include "stampede/v1/event.pb.h"
 
 namespace stampede::http {
 namespace {
@@ -475,6 +477,185 @@ TEST_P(ServerTest, MovesToTheNewPortKeepingConnections) {
   EXPECT_EQ(before.Read().status, 200);
   EXPECT_TRUE(WaitFor([&] { return !Client(old_port).connected(); }));
 }
+
+// With the status region: counters in its HTTP block, one HttpTransfer event
+// per response on its HTTP ring, as control reads them.
+class RegionServerTest : public ServerTest {
+ protected:
+  void SetUp() override {
+    ServerTest::SetUp();
+    size_t size = policy::StatusRegionSize(1);
+    memory_.reset(static_cast<std::byte*>(::operator new (size, std::align_val_t{64})));
+    writer_.emplace(policy::StatusWriter::Over({memory_.get(), size}, 1));
+    absl::StatusOr<policy::StatusReader> reader =
+        policy::StatusReader::Attach({memory_.get(), size});
+    ASSERT_TRUE(reader.ok()) << reader.status();
+    reader_.emplace(*std::move(reader));
+  }
+  void TearDown() override {
+    ServerTest::TearDown();
+    reader_.reset();
+    writer_.reset();
+  }
+
+  void StartWithRegion(HttpServerConfig config = {}) {
+    config.events = &*writer_;
+    config.addresses = {kLoopback};
+    config.policy = &current_;
+    config.files = &registry_;
+    config.mode = GetParam();
+    config.chunk_bytes = 64 * 1024;
+    config.access_log = false;  // the events do not depend on it
+    absl::StatusOr<std::unique_ptr<HttpServer>> server =
+        HttpServer::Create(config, writer_->http_counters());
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    thread_ = std::thread([this] { server_->Run(stop_); });
+    ASSERT_TRUE(WaitFor([&] { return Http("listening_port") == port_; }));
+  }
+
+  uint64_t Http(const std::string& name) {
+    std::vector<std::string> names = policy::HttpCounterNames();
+    std::vector<uint64_t> values = reader_->HttpCounterValues();
+    auto it = std::find(names.begin(), names.end(), name);
+    return it == names.end() ? ~uint64_t{0} : values[static_cast<size_t>(it - names.begin())];
+  }
+
+  // Polls the HTTP ring until `n` events arrived (bounded).
+  std::vector<v1::HttpTransfer> Transfers(size_t n) {
+    std::vector<v1::HttpTransfer> out;
+    WaitFor([&] {
+      for (const std::vector<std::byte>& bytes :
+           reader_->PopEvents(1000, policy::EventRing::kHttp)) {
+        v1::Event event;
+        EXPECT_TRUE(event.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())));
+        EXPECT_TRUE(event.has_http_transfer());
+        EXPECT_GT(event.time_ns(), 1'600'000'000'000'000'000u);
+        out.push_back(event.http_transfer());
+      }
+      return out.size() >= n;
+    });
+    return out;
+  }
+
+  struct AlignedDelete {
+    void operator()(std::byte* p) const { ::operator delete (p, std::align_val_t{64}); }
+  };
+  std::unique_ptr<std::byte, AlignedDelete> memory_;
+  std::optional<policy::StatusWriter> writer_;
+  std::optional<policy::StatusReader> reader_;
+};
+
+TEST_P(RegionServerTest, ReportsEveryResponseAsAnEventAndCountsInTheRegion) {
+  PublishDefault();
+  StartWithRegion();
+  {
+    Client client(port_);
+    ASSERT_TRUE(client.connected());
+    client.Send(Get("/a.bin"));
+    ASSERT_EQ(client.Read().status, 200);
+    client.Send(Get("/a.bin", "Range: bytes=1000-1999\r\n"));
+    ASSERT_EQ(client.Read().status, 206);
+    client.Send(Get("/nope?q=%20x"));
+    ASSERT_EQ(client.Read().status, 404);
+    client.Send("HEAD /images/image.iso HTTP/1.1\r\nHost: t\r\n\r\n");
+    ASSERT_EQ(client.Read(true).status, 200);
+  }  // closed between requests: no event of its own
+  std::vector<v1::HttpTransfer> t = Transfers(4);
+  ASSERT_EQ(t.size(), 4u);
+  for (const v1::HttpTransfer& one : t) {
+    EXPECT_EQ(one.client_address(), kLoopback);
+    EXPECT_NE(one.client_port(), 0u);
+    EXPECT_EQ(one.outcome(), v1::HttpTransfer::COMPLETED);
+    EXPECT_EQ(one.error(), 0u);
+  }
+  EXPECT_EQ(t[0].method(), "GET");
+  EXPECT_EQ(t[0].path(), "/a.bin");
+  EXPECT_EQ(t[0].status(), 200u);
+  EXPECT_EQ(t[0].bytes(), 300'000u);
+  EXPECT_EQ(t[0].length(), 300'000u);
+  EXPECT_FALSE(t[0].range());
+  EXPECT_EQ(t[1].status(), 206u);
+  EXPECT_EQ(t[1].bytes(), 1000u);
+  EXPECT_TRUE(t[1].range());
+  EXPECT_EQ(t[1].range_first(), 1000u);
+  EXPECT_EQ(t[1].range_last(), 1999u);
+  EXPECT_EQ(t[2].path(), "/nope?q=%20x");
+  EXPECT_EQ(t[2].status(), 404u);
+  EXPECT_EQ(t[2].bytes(), t[2].length());  // the error text
+  EXPECT_EQ(t[3].method(), "HEAD");
+  EXPECT_EQ(t[3].status(), 200u);
+  EXPECT_EQ(t[3].bytes(), 0u);
+  EXPECT_EQ(t[3].length(), 0u);
+  // The same connection's ports.
+  EXPECT_EQ(t[0].client_port(), t[3].client_port());
+  EXPECT_TRUE(WaitFor([&] { return Http("connections_closed") == 1; }));
+  EXPECT_EQ(Http("connections_open"), 0u);
+  EXPECT_TRUE(reader_->PopEvents(10, policy::EventRing::kHttp).empty());
+  EXPECT_EQ(Http("connections_accepted"), 1u);
+  EXPECT_EQ(Http("requests"), 4u);
+  EXPECT_EQ(Http("keepalive_requests"), 3u);
+  EXPECT_EQ(Http("responses_2xx"), 3u);
+  EXPECT_EQ(Http("responses_4xx"), 1u);
+  EXPECT_EQ(Http("not_found"), 1u);
+  EXPECT_EQ(Http("partial_responses"), 1u);
+  EXPECT_EQ(Http("transfers_completed"), 2u);
+  EXPECT_EQ(Http("bytes_sent"), 300'000u + 1000u + t[2].bytes());
+  EXPECT_EQ(reader_->Snapshot().events_dropped, 0u);
+}
+
+TEST_P(RegionServerTest, ReportsAStalledTransferAsTimedOut) {
+  PublishDefault();
+  HttpServerConfig config;
+  config.send_timeout_ms = 300;
+  StartWithRegion(config);
+  Client stalled(port_);
+  int small = 4096;
+  setsockopt(stalled.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+  stalled.Send(Get("/dir/big.bin"));  // 8 MiB never read
+  std::vector<v1::HttpTransfer> t = Transfers(1);
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0].path(), "/dir/big.bin");
+  EXPECT_EQ(t[0].status(), 200u);
+  EXPECT_EQ(t[0].outcome(), v1::HttpTransfer::TIMED_OUT);
+  EXPECT_EQ(t[0].length(), 8u << 20);
+  EXPECT_LT(t[0].bytes(), t[0].length());
+  EXPECT_GE(t[0].duration_us(), 300'000u);
+  EXPECT_EQ(Http("transfers_aborted"), 1u);
+  EXPECT_EQ(Http("timeouts_send"), 1u);
+}
+
+// A full ring drops the event and counts it; the server goes on serving.
+TEST_P(RegionServerTest, AFullRingDropsAndCounts) {
+  PublishDefault();
+  for (uint32_t i = 0; i < policy::kEventSlots; ++i) {
+    std::byte filler[1] = {std::byte{0}};
+    ASSERT_TRUE(writer_->Push(filler, policy::EventRing::kHttp));
+  }
+  StartWithRegion();
+  Client client(port_);
+  for (int i = 0; i < 3; ++i) {
+    client.Send(Get("/empty"));
+    ASSERT_EQ(client.Read().status, 200);
+  }
+  auto http_drops = [&] {
+    return reader_->Snapshot().ring_events_dropped[static_cast<size_t>(policy::EventRing::kHttp)];
+  };
+  EXPECT_TRUE(WaitFor([&] { return http_drops() == 3; })) << http_drops();
+  EXPECT_EQ(reader_->PopEvents(policy::kEventSlots + 1, policy::EventRing::kHttp).size(),
+            policy::kEventSlots);
+  client.Send(Get("/empty"));
+  ASSERT_EQ(client.Read().status, 200);
+  std::vector<v1::HttpTransfer> t = Transfers(1);
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0].path(), "/empty");
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, RegionServerTest,
+                         ::testing::Values(BodyMode::kRead, BodyMode::kSplice),
+                         [](const ::testing::TestParamInfo<BodyMode>& info) {
+                           return info.param == BodyMode::kRead ? "Read" : "Splice";
+                         });
 
 INSTANTIATE_TEST_SUITE_P(Modes, ServerTest, ::testing::Values(BodyMode::kRead, BodyMode::kSplice),
                          [](const ::testing::TestParamInfo<BodyMode>& info) {

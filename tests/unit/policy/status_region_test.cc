@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <thread>
@@ -32,6 +33,8 @@ TEST_F(StatusRegionTest, EventsArriveInOrderAndAFullRingCountsDrops) {
   for (uint32_t i = 0; i < kEventSlots; ++i) ASSERT_TRUE(writer->Push(Bytes(absl::StrCat(i))));
   EXPECT_FALSE(writer->Push(Bytes("one too many")));
   EXPECT_EQ(reader->Snapshot().events_dropped, 1u);
+  EXPECT_EQ(reader->Snapshot().ring_events_dropped[0], 1u);
+  EXPECT_EQ(reader->Snapshot().ring_events_dropped[2], 0u);
   std::vector<std::vector<std::byte>> events = reader->PopEvents(kEventSlots + 10);
   ASSERT_EQ(events.size(), kEventSlots);
   for (uint32_t i = 0; i < kEventSlots; ++i) {
@@ -40,6 +43,86 @@ TEST_F(StatusRegionTest, EventsArriveInOrderAndAFullRingCountsDrops) {
   }
   EXPECT_TRUE(writer->Push(Bytes("room again")));
   EXPECT_EQ(reader->PopEvents(10).size(), 1u);
+}
+
+// Each producer's ring is its own: one full ring neither blocks nor loses
+// another's events, and its drops are counted against it.
+TEST_F(StatusRegionTest, RingsAreIndependent) {
+  absl::StatusOr<StatusWriter> writer = StatusWriter::Create(path_, 1);
+  ASSERT_TRUE(writer.ok());
+  absl::StatusOr<StatusReader> reader = StatusReader::Open(path_);
+  ASSERT_TRUE(reader.ok());
+  for (uint32_t i = 0; i < kEventSlots; ++i) {
+    ASSERT_TRUE(writer->Push(Bytes(absl::StrCat("h", i)), EventRing::kHttp));
+  }
+  EXPECT_FALSE(writer->Push(Bytes("lost"), EventRing::kHttp));
+  EXPECT_FALSE(writer->Push(Bytes("lost too"), EventRing::kHttp));
+  EXPECT_TRUE(writer->Push(Bytes("lease"), EventRing::kDhcp));
+  EXPECT_TRUE(writer->Push(Bytes("policy"), EventRing::kService));
+  StatusSnapshot s = reader->Snapshot();
+  EXPECT_EQ(s.events_dropped, 2u);
+  EXPECT_EQ(s.ring_events_dropped[static_cast<size_t>(EventRing::kHttp)], 2u);
+  EXPECT_EQ(s.ring_events_dropped[static_cast<size_t>(EventRing::kDhcp)], 0u);
+  EXPECT_EQ(s.ring_events_dropped[static_cast<size_t>(EventRing::kService)], 0u);
+  auto texts = [&](EventRing ring, size_t max) {
+    std::vector<std::string> out;
+    for (const auto& bytes : reader->PopEvents(max, ring)) {
+      out.emplace_back(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    }
+    return out;
+  };
+  EXPECT_EQ(texts(EventRing::kService, 10), std::vector<std::string>{"policy"});
+  EXPECT_EQ(texts(EventRing::kDhcp, 10), std::vector<std::string>{"lease"});
+  std::vector<std::string> http = texts(EventRing::kHttp, 3);
+  EXPECT_EQ(http, (std::vector<std::string>{"h0", "h1", "h2"}));
+  EXPECT_TRUE(writer->Push(Bytes("room"), EventRing::kHttp));
+  http = texts(EventRing::kHttp, kEventSlots + 1);
+  ASSERT_EQ(http.size(), kEventSlots - 3 + 1);
+  EXPECT_EQ(http.front(), "h3");
+  EXPECT_EQ(http.back(), "room");
+  // A ring number from a newer build is nobody's ring.
+  EXPECT_TRUE(reader->PopEvents(10, static_cast<EventRing>(kEventRings)).empty());
+  EXPECT_STREQ(EventRingName(EventRing::kHttp), "http");
+}
+
+TEST_F(StatusRegionTest, HttpCountersAreSharedAndNamed) {
+  absl::StatusOr<StatusWriter> writer = StatusWriter::Create(path_, 1);
+  ASSERT_TRUE(writer.ok());
+  http::HttpCounters& c = writer->http_counters();
+  http::Bump(c.requests, 7);
+  http::Bump(c.bytes_sent, 123456);
+  http::Bump(c.listen_errors);
+  c.connections_open.store(3);
+  c.listening_port.store(8080);
+  absl::StatusOr<StatusReader> reader = StatusReader::Open(path_);
+  ASSERT_TRUE(reader.ok());
+  std::vector<std::string> names = HttpCounterNames();
+  std::vector<uint64_t> values = reader->HttpCounterValues();
+  ASSERT_EQ(values.size(), names.size());
+  auto value = [&](const std::string& name) {
+    auto it = std::find(names.begin(), names.end(), name);
+    EXPECT_NE(it, names.end()) << name;
+    return it == names.end() ? ~uint64_t{0} : values[it - names.begin()];
+  };
+  EXPECT_EQ(value("requests"), 7u);
+  EXPECT_EQ(value("bytes_sent"), 123456u);
+  EXPECT_EQ(value("listen_errors"), 1u);
+  EXPECT_EQ(value("connections_accepted"), 0u);
+  EXPECT_EQ(value("transfers_completed"), 0u);
+  // The gauges come last.
+  ASSERT_GE(names.size(), kHttpGauges);
+  EXPECT_EQ(names[names.size() - 2], "connections_open");
+  EXPECT_EQ(names[names.size() - 1], "listening_port");
+  EXPECT_EQ(values[values.size() - 2], 3u);
+  EXPECT_EQ(values[values.size() - 1], 8080u);
+  // Every name once.
+  std::vector<std::string> sorted = names;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(std::adjacent_find(sorted.begin(), sorted.end()), sorted.end());
+  // The workers' counters are elsewhere: the HTTP block does not overlap them.
+  EXPECT_EQ(reader->CounterValues(0)[0], 0u);
+  port::LcoreCounters::Add(writer->counters()[0].rx_packets, 5);
+  EXPECT_EQ(reader->HttpCounterValues(), values);
 }
 
 TEST_F(StatusRegionTest, RefusesEventsLargerThanARecord) {
@@ -101,6 +184,18 @@ TEST_F(StatusRegionTest, ReaderRefusesMalformedRegions) {
   header->counters_bytes = 8;
   EXPECT_FALSE(StatusReader::Attach(region).ok());
   header->counters_bytes = sizeof(port::LcoreCounters);
+  // A dataplane of another layout (an older one has no HTTP ring).
+  header->layout_version = 2;
+  EXPECT_EQ(StatusReader::Attach(region).status().code(), absl::StatusCode::kFailedPrecondition);
+  header->layout_version = kStatusLayoutVersion;
+  header->http_counters_bytes = sizeof(http::HttpCounters) + 64;
+  EXPECT_FALSE(StatusReader::Attach(region).ok());
+  header->http_counters_bytes = sizeof(http::HttpCounters);
+  header->event_rings = 2;
+  EXPECT_FALSE(StatusReader::Attach(region).ok());
+  header->event_rings = kEventRings;
+  // A region one byte short of its lcores' counters.
+  EXPECT_FALSE(StatusReader::Attach(region.first(region.size() - 1)).ok());
   // An impossible head and a record length past its slot are skipped, counted.
   absl::StatusOr<StatusReader> reader = StatusReader::Attach(region);
   ASSERT_TRUE(reader.ok());
@@ -114,6 +209,29 @@ TEST_F(StatusRegionTest, ReaderRefusesMalformedRegions) {
   records[0].length.store(kEventRecordBytes * 2);
   EXPECT_TRUE(reader->PopEvents(10).empty());
   EXPECT_EQ(reader->bad_records(), 2u);
+  // The same on the HTTP ring: a tail past the head, then a garbage record
+  // between good ones.
+  std::byte* http = region.data() + sizeof(StatusHeader) + 2 * kRingBytes;
+  auto* http_head = reinterpret_cast<RingIndex*>(http);
+  auto* http_tail = reinterpret_cast<RingIndex*>(http + sizeof(RingIndex));
+  auto* http_records = reinterpret_cast<EventRecord*>(http + 2 * sizeof(RingIndex));
+  http_tail->value.store(5);
+  http_head->value.store(2);
+  EXPECT_TRUE(reader->PopEvents(10, EventRing::kHttp).empty());
+  EXPECT_EQ(reader->bad_records(), 3u);
+  http_tail->value.store(0);
+  http_head->value.store(3);
+  for (uint32_t i = 0; i < 3; ++i) {
+    http_records[i].length.store(1);
+    http_records[i].data[0] = std::byte{'a'};
+  }
+  http_records[1].length.store(UINT32_MAX);
+  EXPECT_EQ(reader->PopEvents(10, EventRing::kHttp).size(), 2u);
+  EXPECT_EQ(reader->bad_records(), 4u);
+  EXPECT_EQ(http_tail->value.load(), 3u);
+  // The HTTP counters are plain numbers: whatever they hold is read as such.
+  std::memset(http + kRingBytes, 0xff, sizeof(http::HttpCounters));
+  for (uint64_t v : reader->HttpCounterValues()) EXPECT_EQ(v, UINT64_MAX);
 }
 
 }  // namespace
