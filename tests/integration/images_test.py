@@ -27,6 +27,10 @@ namespace.
    memtest86+ and grub-rescue ISOs: every file served over TFTP is
    byte-identical to what osirrox extracts, and detection says what each is
    (memtest86+ with its EFI binary; grub-rescue, no Linux, booted whole).
+6. Per-client files: a host with a one-shot next boot gets, from its leased
+   address, the next boot's menus for grub/grub.cfg (TFTP and HTTP),
+   boot.ipxe and pxelinux.cfg/default; after its next ACK, its own
+   profile's; an address without a lease gets the catalog's grub.cfg.
 """
 
 import argparse
@@ -184,13 +188,75 @@ def check_menus_and_loaders(lab, tmp):
         os.unlink(f"{tmp}/loader")
 
 
+ONCE_MAC = bytes.fromhex("02005e000077")
+UEFI = [(93, b"\0\x07"), (60, b"PXEClient:Arch:00007:UNDI:003016"), (55, bytes([1, 3, 66, 67]))]
+
+
+def dora(lab, mac, options):
+    """A whole DISCOVER-OFFER-REQUEST-ACK; returns the ACK."""
+    xid, payload = dhcp_test.dhcp_request(mac, 1, options)
+    offer = dhcp_test.exchange(lab, payload, xid)
+    assert offer["options"][53] == b"\x02", offer
+    address = offer["yiaddr"]
+    xid, payload = dhcp_test.dhcp_request(
+        mac, 3, options + [(50, bytes(map(int, address.split(".")))),
+                           (54, bytes(map(int, lab.server_ip.split("."))))])
+    ack = dhcp_test.exchange(lab, payload, xid)
+    assert ack["options"][53] == b"\x05" and ack["yiaddr"] == address, ack
+    return ack
+
+
+def fetch_as(lab, tmp, source, url):
+    """`url` fetched with curl from the client namespace's address `source`."""
+    out = f"{tmp}/as-{source}"
+    got = lab.client(["curl", "-sS", "--max-time", "20", "--interface", source, "-o", out, url],
+                     check=False)
+    assert got.returncode == 0, f"{url} from {source}: {got.stdout}{got.stderr}"
+    with open(out) as f:
+        text = f.read()
+    os.unlink(out)
+    return text
+
+
+def check_per_client_files(lab, tmp):
+    """GRUB reads grub/grub.cfg whatever DHCP said: the dataplane answers it
+    (and boot.ipxe, pxelinux.cfg/default) by the asking address's lease."""
+    server = lab.server_ip
+    ack = dora(lab, ONCE_MAC, UEFI)
+    assert ack["file"] == "bootnetx64.efi", ack
+    leased = ack["yiaddr"]
+    lab.client(["ip", "address", "add", f"{leased}/32", "dev", lab.client_if])
+    try:
+        once = tftp_text(lab, tmp, "grub/p-memtest-once.cfg")
+        assert "set timeout=0" in once, once
+        assert fetch_as(lab, tmp, leased, f"tftp://{server}/grub/grub.cfg") == once
+        assert fetch_as(lab, tmp, leased, f"http://{server}/grub/grub.cfg") == once
+        assert fetch_as(lab, tmp, leased, f"http://{server}/boot.ipxe") == \
+            tftp_text(lab, tmp, "ipxe/p-memtest-once.ipxe")
+        assert fetch_as(lab, tmp, leased, f"tftp://{server}/pxelinux.cfg/default") == \
+            tftp_text(lab, tmp, "pxelinux.cfg/p-memtest-once")
+        # The next ACK no longer carries the next boot: the host's profile.
+        assert dora(lab, ONCE_MAC, UEFI)["yiaddr"] == leased
+        own = tftp_text(lab, tmp, "grub/p-live-install.cfg")
+        assert fetch_as(lab, tmp, leased, f"tftp://{server}/grub/grub.cfg") == own
+        assert fetch_as(lab, tmp, leased, f"http://{server}/boot.ipxe") == \
+            tftp_text(lab, tmp, "ipxe/p-live-install.ipxe")
+        # An address without a lease gets the catalog's grub.cfg (which
+        # dispatches by MAC and address itself).
+        generic = fetch_as(lab, tmp, lab.client_ip, f"tftp://{server}/grub/grub.cfg")
+        assert "regexp" in generic and generic != own, generic
+        assert generic == tftp_text(lab, tmp, "grub/grub.cfg")
+    finally:
+        lab.client(["ip", "address", "del", f"{leased}/32", "dev", lab.client_if], check=False)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--dataplane", required=True)
     parser.add_argument("--control", required=True)
     parser.add_argument("--cli", required=True)
     args = parser.parse_args()
-    netlab.require(["xorriso", "osirrox", "tftp", "ethtool", "grub-script-check"])
+    netlab.require(["xorriso", "osirrox", "tftp", "ethtool", "grub-script-check", "curl"])
 
     with tempfile.TemporaryDirectory() as tmp, netlab.Lab() as lab:
         images = f"{tmp}/images"
@@ -212,13 +278,16 @@ def main():
                     "dhcp:\n  subnets: [{subnet: 198.18.0.0/24, profile: live-install, "
                     "pools: [{first: 198.18.0.100, last: 198.18.0.200}]}]\n"
                     "tftp: {bootloaders: [pxelinux, grub-efi]}\n"
+                    f"hosts: [{{name: once, mac: '{ONCE_MAC.hex(':')}', profile: live-install, "
+                    "next_boot: memtest}]\n"
                     "profiles:\n"
                     "  - name: live-install\n"
                     "    image: live\n"
                     "    boot_files: {bios: pxelinux.0, efi_x64: bootnetx64.efi}\n"
                     "    autoinstall: 'http://{server}/seeds/web/'\n"
                     "    menu_timeout: 5s\n"
-                    "  - {name: later, image: new}\n")
+                    "  - {name: later, image: new}\n"
+                    "  - {name: memtest, image: memtest, boot_files: {efi_x64: bootnetx64.efi}}\n")
         lab.start_dataplane(args.dataplane)
         run_dir = f"{tmp}/run"
         lab.start_control(args.control, config, run_dir)
@@ -289,6 +358,11 @@ def main():
         check_menus_and_loaders(lab, tmp)
         print("case 3: PXE request -> pxelinux.0 + option 209; its generated menu boots the "
               "image; grub.cfg passes grub-script-check; packaged loaders byte-identical")
+
+        check_per_client_files(lab, tmp)
+        print("case 6: grub/grub.cfg, boot.ipxe and pxelinux.cfg/default answered by the "
+              "lease: the one-shot next boot's menus, then the host's own; no lease: the "
+              "catalog's")
 
         # 4. The image of profile `later` comes and goes: the config stays
         # valid and the menus follow.
