@@ -13,6 +13,12 @@ load and the same files:
             Kea + tftpd-hpa; and stampede over memif (no kernel at all)
   ceilings  the dataplane per core on a kernel-free port next to the port's
             own ceiling (perf/echo_bench, perf/dhcp_bench, perf/tftp_bench)
+  memif     the net_memif port's ceiling per core next to net_null's
+            (perf/memif_bench, two DPDK processes), and the dataplane's DHCP
+            and TFTP packets/s on its one worker core over memif (stormgen)
+  cache_miss  the cache-miss path: the dataplane's io_uring BlockReader vs
+            pread, 64 KiB blocks of a disk file out of the page cache
+            (perf/cache_miss_bench)
 
 Writes summary.md (the goals' table and every section's table), results.json
 and chart.png into --out. Never fails on a number, only when a benchmark
@@ -46,7 +52,7 @@ import netlab  # noqa: E402
 import dhcp_peers  # noqa: E402
 import tftp_peers  # noqa: E402
 
-SECTIONS = ["dhcp", "tftp", "http", "storm", "ceilings"]
+SECTIONS = ["dhcp", "tftp", "http", "storm", "ceilings", "memif", "cache_miss"]
 POOL = dhcp_peers.POOL  # 198.18.1.0 - 198.18.255.250, a /16 on the veth
 MAX_DROP = dhcp_peers.MAX_DROP
 
@@ -63,6 +69,12 @@ SIZES = {
         "echo_packets": 2000000, "dhcp_bench_clients": 100000,
         "tftp_bench": ["--transfers=64", "--file_mb=8", "--many=20000"],
         "http": ["--servers", "stampede,nginx", "--paths", "veth", "--seconds", "5"],
+        "memif_bench": ["--packets=2000000", "--rounds=3"],
+        # Over memif: DHCP clients powering on at `rate`/s; TFTP clients all at
+        # once reading one file each.
+        "memif_dhcp": {"clients": 40000, "rate": 40000},
+        "memif_tftp": {"clients": 64, "file_mb": 8},
+        "cache_miss": ["--file_mb=2048", "--read_mb=512", "--rounds=3"],
     },
     "quick": {
         "perfdhcp_rates": [500], "perfdhcp_seconds": 2,
@@ -73,6 +85,9 @@ SIZES = {
         "echo_packets": 200000, "dhcp_bench_clients": 2000,
         "tftp_bench": ["--transfers=16", "--file_mb=2", "--many=5000"],
         "http": ["--quick"],
+        "memif_bench": ["--packets=200000", "--rounds=1"],
+        "memif_dhcp": {"clients": 1000, "rate": 2000}, "memif_tftp": {"clients": 8, "file_mb": 1},
+        "cache_miss": ["--file_mb=64", "--read_mb=16", "--rounds=1"],
     },
 }
 STORMGEN_LCORE = 0  # the dataplane's worker polls core 1 (netlab's default)
@@ -94,14 +109,18 @@ def build(args):
                "control": "control/stampede-control",
                "stormgen": "perf/stormgen/stormgen", "tftp_load": "perf/tftp_load",
                "echo_bench": "perf/echo_bench", "dhcp_bench": "perf/dhcp_bench",
-               "tftp_bench": "perf/tftp_bench"}
+               "tftp_bench": "perf/tftp_bench", "memif_bench": "perf/memif_bench",
+               "cache_miss_bench": "perf/cache_miss_bench"}
     if not args.no_build:
         if not os.path.exists(os.path.join(build_dir, "build.ninja")):
             subprocess.run(["meson", "setup", build_dir, ROOT], check=True)
         subprocess.run(["ninja", "-C", build_dir, *targets.values()], check=True)
     for name, target in targets.items():
         if getattr(args, name) is None:
-            setattr(args, name, os.path.join(build_dir, target))
+            # A benchmark not given sits beside one that was (--no-build).
+            beside = args.echo_bench if target.startswith("perf/") and args.no_build else None
+            setattr(args, name, os.path.join(os.path.dirname(beside), os.path.basename(target))
+                    if beside else os.path.join(build_dir, target))
 
 
 # ---------------------------------------------------------------- labs
@@ -438,12 +457,21 @@ def storm_section(args, size, tmp):
 def storm_memif(args, tmp, root, nbp, flags):
     """The same storm with stormgen on a memif to the dataplane: no kernel
     anywhere on the path (both in one namespace, one core each)."""
+    with memif_stampede(args, tmp, root, nbp) as (lab, port, _telemetry):
+        return run_stormgen(args, lab, lab.server_ns, port, flags, tmp, timeout=480)
+
+
+@contextlib.contextmanager
+def memif_stampede(args, tmp, root=None, boot_file=None):
+    """stampede serving on a memif server port (one worker on core 1, control
+    beside it); yields the lab, the memif client port for stormgen and the
+    dataplane's telemetry. Everything is removed on the way out."""
     with netlab.Lab(prefix=16) as lab:
         socket_path = f"{lab.state_dir}/memif.sock"
         os.makedirs(lab.state_dir, exist_ok=True)
         path = os.path.join(tmp, f"stampede-{lab.tag}.yaml")
         with open(path, "w") as f:
-            f.write(stampede_config(lab, root, nbp))
+            f.write(stampede_config(lab, root, boot_file))
         lab.spawn(lab.server_ns, [
             args.dataplane, f"--port=net_memif0,role=server,socket={socket_path},socket-abstract=no",
             f"--ipv4={lab.server_ip}/16", "--lcores=1", "--memory_mb=256", "--huge_pages=off",
@@ -454,11 +482,9 @@ def storm_memif(args, tmp, root, nbp, flags):
         telemetry = netlab.Telemetry(lab.file_prefix)
         try:
             lab.wait_serving(telemetry)
+            yield lab, f"net_memif0,role=client,socket={socket_path},socket-abstract=no", telemetry
         finally:
             telemetry.close()
-        return run_stormgen(args, lab, lab.server_ns,
-                            f"net_memif0,role=client,socket={socket_path},socket-abstract=no",
-                            flags, tmp, timeout=480)
 
 
 # ---------------------------------------------------------------- ceilings
@@ -496,6 +522,125 @@ def ceilings_section(args, size, tmp):
     for line in text.splitlines():
         log(f"    {line}")
     return results
+
+
+# ---------------------------------------------------------------- memif
+
+
+def memif_section(args, size, tmp):
+    """The memif port's ceiling (perf/memif_bench), then the dataplane's DHCP
+    and TFTP over memif, stormgen on the other core."""
+    results = {}
+    out = os.path.join(tmp, "memif.json")
+    text = run_bench([args.memif_bench, *size["memif_bench"], f"--frame_sizes={MEMIF_FRAMES}",
+                      f"--json={out}"])
+    for line in text.splitlines():
+        if line.strip():
+            log(f"    {line}")
+    if os.path.exists(out):
+        with open(out) as f:
+            results["ceiling"] = json.load(f).get("results")
+    try:
+        results["dataplane"] = memif_dataplane(args, size, tmp)
+    except (AssertionError, OSError, subprocess.SubprocessError, KeyError) as e:
+        log(f"  stampede (memif): {e!r}")
+    return results if results.get("ceiling") or results.get("dataplane") else None
+
+
+# memif_bench's frame sizes: minimum, DHCP-sized (a BOOTP message is at least
+# 300 bytes, 342 on the wire; PXE's options add some), TFTP DATA at blksize 1468.
+MEMIF_FRAMES = "64,350,1514"
+
+
+def memif_dataplane(args, size, tmp):
+    """stampede on a memif server port, its one worker on core 1, stormgen
+    on core 0: DHCP only (clients powering on at a rate), then TFTP (clients
+    all at once, one file each). The worker's packets (rx + tx, from
+    /stampede/stats) over the run's span are its packets/s on its one core;
+    stormgen plays every client on one core and may be what limits them."""
+    dhcp, tftp = size["memif_dhcp"], size["memif_tftp"]
+    root = os.path.join(tmp, "memif-root")
+    os.makedirs(root, exist_ok=True)
+    os.chmod(root, 0o755)
+    file_bytes = int(tftp["file_mb"] * (1 << 20))
+    with open(os.path.join(root, "big.bin"), "wb") as f:
+        f.write(os.urandom(file_bytes))
+    os.chmod(os.path.join(root, "big.bin"), 0o644)
+    rows = {}
+    with memif_stampede(args, tmp, root) as (lab, port, telemetry):
+        runs = {
+            "dhcp": [f"--clients={dhcp['clients']}", f"--rate={dhcp['rate']}", "--files=",
+                     "--timers=1000,1000", "--deadline_s=60", "--mac_tag=97"],
+            "tftp": [f"--clients={tftp['clients']}", "--files=big.bin", "--timers=1000,1000",
+                     "--blksize=1468", "--windowsize=16", "--deadline_s=120", "--mac_tag=98"],
+        }
+        for name, flags in runs.items():
+            before = telemetry.query("/stampede/stats")
+            report = run_stormgen(args, lab, lab.server_ns, port, flags, tmp, timeout=240)
+            after = telemetry.query("/stampede/stats")
+            if report is None:
+                continue
+            boot = report["phase"]["boot"]
+            span = boot["last_end_s"] - boot["first_start_s"]
+            packets = sum(after[k] - before[k] for k in ("rx_packets", "tx_packets"))
+            d = report["phase"]["dhcp"]
+            retried = d["retransmitted"] + d["failures"]
+            row = {"clients": d["started"], "span_s": span, "worker_packets": packets,
+                   "worker_mpps": packets / span / 1e6 if span > 0 else None,
+                   "leases_per_s": d["per_second"],
+                   "dhcp_drop_pct": 100.0 * retried / max(d["started"], 1),
+                   "dhcp_p99_ms": d["p99_ms"], "failed": boot["failures"]}
+            t = report["phase"].get("tftp")
+            if name == "tftp" and t:
+                row.update({"file_bytes": file_bytes, "mb_per_s": t["mb_per_s"],
+                            "tftp_p99_ms": t["p99_ms"], "transfers": t["completions"]})
+            rows[name] = row
+            log(f"  stampede over memif, {name}: {row}")
+    return rows
+
+
+def memif_ceilings(results):
+    """memif_bench's memif rows as {frame bytes: row}."""
+    rows = (results.get("memif") or {}).get("ceiling") or []
+    return {r["frame_bytes"]: r for r in rows if r.get("port") == "net_memif" and r.get("mpps")}
+
+
+def memif_ceiling_for(ceilings, frame_bytes):
+    """The memif ceiling row nearest `frame_bytes` (DHCP ~350, TFTP 1514)."""
+    if not ceilings:
+        return None, None
+    size = min(ceilings, key=lambda b: abs(b - frame_bytes))
+    return size, ceilings[size]
+
+
+# ---------------------------------------------------------------- cache miss
+
+
+def cache_miss_section(args, size, tmp):
+    """perf/cache_miss_bench: io_uring BlockReader vs pread on a file in
+    --disk_dir (unlinked as soon as it exists, so never left behind)."""
+    out = os.path.join(tmp, "cache_miss.json")
+    run = subprocess.run([args.cache_miss_bench, *size["cache_miss"], f"--dir={args.disk_dir}",
+                          f"--json={out}"], text=True, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, timeout=1800)
+    for line in run.stdout.splitlines():
+        if line.strip():
+            log(f"    {line}")
+    if run.returncode == netlab.SKIP:
+        # --disk_dir is tmpfs: no cache miss to measure there, and not a failure.
+        return {"skipped": run.stdout.strip()}
+    if not os.path.exists(out):
+        log(f"  cache_miss_bench exited {run.returncode} without numbers")
+        return None
+    with open(out) as f:
+        return json.load(f)
+
+
+def cache_miss_rows(results, pattern):
+    """(first io_uring row, pread rows) of one pattern."""
+    rows = [r for r in (results.get("cache_miss") or {}).get("rows", []) if r["pattern"] == pattern]
+    uring = next((r for r in rows if r["reader"].startswith("io_uring")), None)
+    return uring, [r for r in rows if r["reader"].startswith("pread")]
 
 
 def echo_rows(echo):
@@ -594,6 +739,32 @@ def goals(results):
         # A DORA is four DHCP packets through the worker (two in, two out).
         rows.append(("dataplane DHCP Mpps/core vs net_null ceiling",
                      mem["dora_per_s_cpu"] * 4 / 1e6, "net_null rx+tx", null, 0.5))
+    # The same per-core work next to the memif port's own cost for frames of
+    # that size: which of the two would limit a worker on memif.
+    memif = memif_ceilings(results)
+    work = {"TFTP": (zero or {}).get("mpps"),
+            "DHCP": mem["dora_per_s_cpu"] * 4 / 1e6 if mem else None}
+    for name, frame in (("DHCP", 350), ("TFTP", 1514)):
+        bytes_, ceiling = memif_ceiling_for(memif, frame)
+        if ceiling:
+            rows.append((f"dataplane {name} Mpps/core vs memif ceiling", work[name],
+                         f"memif rx+tx {bytes_} B", ceiling["mpps"], 0.5))
+    for pattern in ("random", "sequential"):
+        uring, preads = cache_miss_rows(results, pattern)
+        best = max(preads, key=lambda r: r["mb_per_s"], default=None)
+        if uring or best:
+            rows.append((f"cache miss, {pattern}: io_uring MB/s vs pread",
+                         (uring or {}).get("mb_per_s"), (best or {}).get("reader"),
+                         (best or {}).get("mb_per_s"), 1.0))
+    uring, preads = cache_miss_rows(results, "random")
+    cheapest = min((r for r in preads if r["cpu_s_per_gb"]), key=lambda r: r["cpu_s_per_gb"],
+                   default=None)
+    if uring or cheapest:
+        # Inverted (GB per CPU second) so that above 1 is better, like the others.
+        rows.append(("cache miss, random: io_uring GB per CPU s vs pread",
+                     1 / uring["cpu_s_per_gb"] if uring and uring["cpu_s_per_gb"] else None,
+                     (cheapest or {}).get("reader"),
+                     1 / cheapest["cpu_s_per_gb"] if cheapest else None, 1.0))
     return rows
 
 
@@ -670,21 +841,100 @@ def section_tables(results):
                          f"{b['p50_ms'] / 1000:.2f} | {b['p99_ms'] / 1000:.2f} | "
                          f"{d['retransmissions']} / {t.get('retransmissions', 0)} |")
     ceilings = results.get("ceilings")
+    memif = memif_ceilings(results)
+
+    def vs_memif(mpps, frame):
+        bytes_, row = memif_ceiling_for(memif, frame)
+        text = fmt(ratio(mpps, (row or {}).get("mpps")), 2, "x")
+        return text + (f" ({bytes_} B)" if row else "")
     if ceilings:
         lines += ["", "Dataplane on one core, kernel-free port (net_ring); ratios against the "
-                  "net_null rx+tx ceiling:", "",
-                  "| row | per core | vs ceiling |", "| --- | ---: | ---: |"]
+                  "net_null rx+tx ceiling and the memif rx+tx ceiling (section memif, the "
+                  "frame size nearest the row's):", "",
+                  "| row | per core | vs net_null ceiling | vs memif ceiling |",
+                  "| --- | ---: | ---: | ---: |"]
         echo = echo_rows(ceilings.get("echo") or {})
         null = next((v for k, v in echo.items() if "null" in k), None)
         for name, mpps in echo.items():
-            lines.append(f"| echo_bench: {name} | {mpps:.2f} Mpps | {fmt(ratio(mpps, null), 2, 'x')} |")
+            lines.append(f"| echo_bench: {name} | {mpps:.2f} Mpps | "
+                         f"{fmt(ratio(mpps, null), 2, 'x')} | {vs_memif(mpps, 64)} |")
         for name, r in (ceilings.get("dhcp") or {}).items():
             mpps = r["dora_per_s_cpu"] * 4 / 1e6
             lines.append(f"| dhcp_bench: {name} | {r['dora_per_s_cpu']:,.0f} DORA/s ({mpps:.2f} "
-                         f"Mpps) | {fmt(ratio(mpps, null), 2, 'x')} |")
+                         f"Mpps) | {fmt(ratio(mpps, null), 2, 'x')} | {vs_memif(mpps, 350)} |")
         for name, r in (ceilings.get("tftp") or {}).items():
             lines.append(f"| tftp_bench: {name} | {r['gbit_per_s']:.2f} Gbit/s ({r['mpps']:.2f} "
-                         f"Mpps) | {fmt(ratio(r['mpps'], null), 2, 'x')} |")
+                         f"Mpps) | {fmt(ratio(r['mpps'], null), 2, 'x')} | "
+                         f"{vs_memif(r['mpps'], 1514)} |")
+    lines += memif_tables(results)
+    lines += cache_miss_table(results)
+    return lines
+
+
+def memif_tables(results):
+    memif = results.get("memif")
+    if not memif:
+        return []
+    lines = []
+    if memif.get("ceiling"):
+        lines += ["", "Port ceilings per core (perf/memif_bench): rx burst into tx burst on the "
+                  "reflector's core; memif between two DPDK processes (the generator on the other "
+                  "core), net_null on the same core; medians:", "",
+                  "| row | Mpps/core | cycles/packet | vs net_null | mean burst | "
+                  "pair Mpps (wall) | share of its core |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for r in memif["ceiling"]:
+            pair = fmt(r.get("pair_mpps"), 2) if r.get("port") == "net_memif" else "-"
+            share = fmt(r["cpu_share"] * 100, 0, " %") if r.get("cpu_share") else "-"
+            lines.append(f"| {r['name']} | {r['mpps']:.2f} | {r['cycles_per_packet']:.1f} | "
+                         f"{fmt(r.get('ratio_to_null'), 2, 'x')} | {r['burst']:.1f} | {pair} | "
+                         f"{share} |")
+    over = memif.get("dataplane") or {}
+    if over:
+        ceilings = memif_ceilings(results)
+        lines += ["", "The dataplane over memif (one worker on core 1, stormgen on core 0; the "
+                  "worker's rx + tx packets over the run's span, so a lower bound when stormgen "
+                  "is the slower side):", "",
+                  "| run | clients | result | worker Mpps (rx+tx) | vs memif ceiling | failed |",
+                  "| --- | ---: | --- | ---: | ---: | ---: |"]
+        for name, r in over.items():
+            if name == "dhcp":
+                what = (f"{r['leases_per_s']:,.0f} leases/s, {r['dhcp_drop_pct']:.1f} % retried, "
+                        f"p99 {r['dhcp_p99_ms']:.1f} ms")
+                frame = 350
+            else:
+                what = (f"{r.get('mb_per_s', 0):.1f} MB/s ({r.get('file_bytes', 0):,} B each), "
+                        f"p99 {r.get('tftp_p99_ms', 0):.1f} ms")
+                frame = 1514
+            bytes_, c = memif_ceiling_for(ceilings, frame)
+            versus = fmt(ratio(r["worker_mpps"], (c or {}).get("mpps")), 2, "x")
+            lines.append(f"| {name.upper()} | {r['clients']} | {what} | "
+                         f"{fmt(r['worker_mpps'], 3)} | {versus}{f' ({bytes_} B)' if c else ''} | "
+                         f"{r['failed']} |")
+    return lines
+
+
+def cache_miss_table(results):
+    cache = results.get("cache_miss")
+    if not cache:
+        return []
+    if "skipped" in cache:
+        return ["", f"Cache miss: skipped ({cache['skipped']})"]
+    lines = ["", f"Cache miss (perf/cache_miss_bench): {cache['blocks_per_row']} blocks of 64 KiB "
+             f"per row from a {cache['file_mb']} MiB file in {cache['dir']}, page cache dropped "
+             f"before each row (at most {cache['resident_before_max'] * 100:.2f} % left), median "
+             f"of {cache['rounds']}; ratios against pread x1:", "",
+             "| pattern | reader | MB/s (min-max) | IOPS | CPU s/GB | user s/GB | system s/GB | "
+             "MB/s vs pread | CPU vs pread | checked (wrong) |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in cache["rows"]:
+        spread = (f" ({r['mb_per_s_min']:.0f}-{r['mb_per_s_max']:.0f})"
+                  if "mb_per_s_min" in r else "")
+        lines.append(f"| {r['pattern']} | {r['reader']} | {r['mb_per_s']:.1f}{spread} | "
+                     f"{r['iops']:,.0f} | "
+                     f"{r['cpu_s_per_gb']:.3f} | {r['user_s_per_gb']:.3f} | "
+                     f"{r['system_s_per_gb']:.3f} | {r['mb_per_s_vs_pread']:.2f}x | "
+                     f"{r['cpu_vs_pread']:.2f}x | {r['checked']} ({r['wrong']}) |")
     return lines
 
 
@@ -709,6 +959,7 @@ FONT = {
     "J": "001001001101111", "X": "101101010101101", "|": "010010010010010",
     ":": "000010000010000", "(": "001010010010001", ")": "100010010010100",
     ",": "000000000010100", "%": "101001010100101", ";": "000010000010100",
+    "_": "000000000000111",
 }
 
 
@@ -728,7 +979,7 @@ def write_png(path, width, height, pixels):
 def chart(path, rows):
     """Horizontal bars: stampede / best peer per goal (log scale, 0.1x..100x),
     with the goal marked; labels in a 3x5 font scaled 2x."""
-    scale, bar_h, gap, label_w, plot_w = 2, 18, 10, 330, 420
+    scale, bar_h, gap, label_w, plot_w = 2, 18, 10, 420, 420
     height = 40 + len(rows) * (bar_h + gap)
     width = label_w + plot_w + 90
     img = [[(255, 255, 255)] * width for _ in range(height)]
@@ -753,7 +1004,7 @@ def chart(path, rows):
     text(10, 8, "STAMPEDE / BEST PEER (LOG, 0.1X-100X); | = GOAL, : = 1X")
     for i, (name, s, _peer, p, target) in enumerate(rows):
         y = 30 + i * (bar_h + gap)
-        short = re.sub(r"[^A-Za-z0-9 ./x%()-]", "", name)[:40]
+        short = re.sub(r"[^A-Za-z0-9 ./x%()_-]", "", name)[:50]
         text(5, y + 4, short)
         r = ratio(s, p)
         if r:
@@ -807,8 +1058,10 @@ def main():
     parser.add_argument("--no-build", action="store_true", help="use the binaries as they are")
     parser.add_argument("--out", help="folder for summary.md, results.json, chart.png "
                         "(default: a new folder under /tmp)")
+    parser.add_argument("--disk_dir", default="/var/tmp",
+                        help="disk folder (not tmpfs) for cache_miss's file (removed after)")
     for name in ("dataplane", "control", "stormgen", "tftp_load", "echo_bench", "dhcp_bench",
-                 "tftp_bench"):
+                 "tftp_bench", "memif_bench", "cache_miss_bench"):
         parser.add_argument(f"--{name}", help=f"the {name} binary (default: from --build)")
     args = parser.parse_args()
     sections = args.only.split(",") if args.only else SECTIONS
@@ -824,7 +1077,8 @@ def main():
     began = time.monotonic()
     results = {"quick": args.quick, "machine": machine_description()}
     functions = {"dhcp": dhcp_section, "tftp": tftp_section, "http": http_section,
-                 "storm": storm_section, "ceilings": ceilings_section}
+                 "storm": storm_section, "ceilings": ceilings_section, "memif": memif_section,
+                 "cache_miss": cache_miss_section}
     with tempfile.TemporaryDirectory(prefix="stampede-run-") as tmp:
         os.chmod(tmp, 0o755)
         for section in sections:
