@@ -3,6 +3,9 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <system_error>
 
 #include <rte_eal.h>
 #include <rte_eth_ring.h>
@@ -14,7 +17,23 @@
 
 namespace stampede::perf {
 
+namespace {
+
+// EAL's runtime folder for this process (config, memory maps, sockets):
+// removed at exit, whichever way the benchmark ends, so runs leave nothing.
+std::string runtime_dir;
+
+void RemoveRuntimeDir() {
+  std::error_code ignored;
+  if (!runtime_dir.empty()) std::filesystem::remove_all(runtime_dir, ignored);
+}
+
+}  // namespace
+
 bool InitBenchEal(const std::string& name, const std::vector<std::string>& extra) {
+  std::string prefix = absl::StrCat(name, "_", getpid());
+  runtime_dir = absl::StrCat("/var/run/dpdk/", prefix);
+  std::atexit(RemoveRuntimeDir);
   std::vector<std::string> eal = {name,
                                   "-l",
                                   "0",
@@ -23,7 +42,7 @@ bool InitBenchEal(const std::string& name, const std::vector<std::string>& extra
                                   "512",
                                   "--no-pci",
                                   "--file-prefix",
-                                  absl::StrCat(name, "_", getpid()),
+                                  prefix,
                                   "--log-level",
                                   "lib.eal:error"};
   eal.insert(eal.end(), extra.begin(), extra.end());
