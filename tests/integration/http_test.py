@@ -111,13 +111,6 @@ def sha256_bytes(data):
     return hashlib.sha256(data).hexdigest()
 
 
-def sha256_file(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
 
 def read_range(path, first, last):
     with open(path, "rb") as f:
@@ -207,14 +200,14 @@ class Http:
         assert result.returncode == 0 and result.stdout.strip() == "200", (
             f"curl {path}: {result.stdout}")
         # curl creates no file for an empty body.
-        return sha256_file(out) if os.path.exists(out) else sha256_bytes(b"")
+        return netlab.sha256_file(out) if os.path.exists(out) else sha256_bytes(b"")
 
     def wget_sha(self, path):
         out = self.out()
         result = self.lab.client(["wget", "-q", "-T", "30", "-t", "1", "-O", out, self.url(path)],
                                  check=False, timeout=150)
         assert result.returncode == 0, f"wget {path}: exit {result.returncode} {result.stdout}"
-        return sha256_file(out)
+        return netlab.sha256_file(out)
 
     def raw(self, request, timeout=10):
         """What the appliance answers to `request` (bytes) on a fresh connection."""
@@ -282,7 +275,7 @@ def extracted(iso, into):
         for n in names:
             path = os.path.join(dirpath, n)
             if os.path.isfile(path):
-                files[os.path.relpath(path, into)] = sha256_file(path)
+                files[os.path.relpath(path, into)] = netlab.sha256_file(path)
     return files
 
 
@@ -373,7 +366,7 @@ def check_keep_alive(http, counters, files):
     assert result.returncode == 0, result.stdout
     assert result.stdout.split() == ["1", "200", "0", "200", "0", "200"], result.stdout
     for name, out in zip(("small/1000", "medium.bin", "one"), outs):
-        assert sha256_file(out) == sha256_bytes(files[name]), name
+        assert netlab.sha256_file(out) == sha256_bytes(files[name]), name
     expect(counters.delta(before), "3: keep-alive", connections_accepted=1, requests=3,
            keepalive_requests=2, responses_2xx=3)
 
@@ -449,7 +442,7 @@ def check_malformed(http, counters, files):
     assert download.proc.wait(timeout=60) == 0, "the download failed"
     download.stop()
     assert any(line == "200" for line in download.output), download.output
-    assert sha256_file(out) == sha256_bytes(files["stream.bin"]), "the download was disturbed"
+    assert netlab.sha256_file(out) == sha256_bytes(files["stream.bin"]), "the download was disturbed"
     expect(counters.delta(before), "5: malformed requests beside a download",
            parse_errors=sum(1 for *_, parser in MALFORMED if parser), responses_4xx=len(MALFORMED) + 1 - 2,
            responses_5xx=2, transfers_completed=1, transfers_aborted=0,
@@ -460,7 +453,7 @@ def check_images(http, counters, tmp, images, live_iso, gone_iso, telemetry):
     before = counters.settled()
     for path, digest in extracted(live_iso, os.path.join(tmp, "x-live")).items():
         assert http.curl_sha(f"/images/live/{path}") == digest, f"images/live/{path}"
-    assert http.curl_sha("/images/live.iso") == sha256_file(live_iso), "images/live.iso"
+    assert http.curl_sha("/images/live.iso") == netlab.sha256_file(live_iso), "images/live.iso"
     _, _, head = http.curl("/images/live.iso", "-I")
     assert header(head, "Content-Type") == "application/x-iso9660-image", head
     status, body, _ = http.curl("/images/live/casper/vmlinuz", "-r", "100-199")
@@ -469,7 +462,7 @@ def check_images(http, counters, tmp, images, live_iso, gone_iso, telemetry):
            transfers_aborted=0, responses_4xx=0)
 
     # A removed image: new requests miss it, a running transfer finishes.
-    want = sha256_file(gone_iso)
+    want = netlab.sha256_file(gone_iso)
     out = http.out()
     generation = telemetry.query("/stampede/policy")["applied_generation"]
     download = http.lab.spawn(http.lab.client_ns, [*CURL, "--limit-rate", "2M", "-o", out,
@@ -483,7 +476,7 @@ def check_images(http, counters, tmp, images, live_iso, gone_iso, telemetry):
         assert time.monotonic() < deadline, "images/gone.iso still served after removal"
     assert download.proc.wait(timeout=60) == 0, "the running transfer failed"
     download.stop()
-    assert sha256_file(out) == want, "the running transfer lost bytes"
+    assert netlab.sha256_file(out) == want, "the running transfer lost bytes"
     print("6: a removed image's running transfer finished with every byte")
 
 

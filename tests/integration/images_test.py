@@ -34,7 +34,6 @@ namespace.
 """
 
 import argparse
-import hashlib
 import os
 import shutil
 import subprocess
@@ -45,13 +44,6 @@ import time
 import dhcp_test
 import netlab
 
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def build_iso(src, iso, volume):
@@ -184,7 +176,7 @@ def check_menus_and_loaders(lab, tmp):
     for name, installed in PACKAGED.items():
         ok, said = tftp_get(lab, name, f"{tmp}/loader")
         assert ok, f"{name}: {said}"
-        assert sha256(f"{tmp}/loader") == sha256(installed), name
+        assert netlab.sha256_file(f"{tmp}/loader") == netlab.sha256_file(installed), name
         os.unlink(f"{tmp}/loader")
 
 
@@ -311,10 +303,10 @@ def main():
             local = f"{tmp}/got"
             ok, said = tftp_get(lab, f"images/live/{name}", local)
             assert ok, f"images/live/{name}: {said}"
-            assert sha256(local) == sha256(f"{tmp}/extract-live/{name}"), name
+            assert netlab.sha256_file(local) == netlab.sha256_file(f"{tmp}/extract-live/{name}"), name
             os.unlink(local)
         ok, said = tftp_get(lab, "images/live.iso", f"{tmp}/whole.iso")
-        assert ok and sha256(f"{tmp}/whole.iso") == sha256(f"{images}/live.iso"), said
+        assert ok and netlab.sha256_file(f"{tmp}/whole.iso") == netlab.sha256_file(f"{images}/live.iso"), said
         print(f"case 1: {len(expected)} files of live.iso and the image itself: identical")
 
         # 2. An image added while running is served without a restart...
@@ -343,7 +335,7 @@ def main():
         wait_catalog(args.cli, socket_path, lambda o: not any(
             line.startswith("new ") for line in o.splitlines()), "new.iso gone from the catalog")
         transfer.proc.wait(timeout=120)
-        assert sha256(f"{tmp}/big") == sha256(f"{tmp}/src-new/casper/vmlinuz"), \
+        assert netlab.sha256_file(f"{tmp}/big") == netlab.sha256_file(f"{tmp}/src-new/casper/vmlinuz"), \
             "the transfer running when its image was removed did not finish intact"
         deadline = time.monotonic() + 10
         while True:
@@ -389,7 +381,7 @@ def main():
             for path in expected:
                 ok, said = tftp_get(lab, f"images/{name}/{path}", f"{tmp}/got")
                 assert ok, f"images/{name}/{path}: {said}"
-                assert sha256(f"{tmp}/got") == sha256(f"{tmp}/extract-{name}/{path}"), \
+                assert netlab.sha256_file(f"{tmp}/got") == netlab.sha256_file(f"{tmp}/extract-{name}/{path}"), \
                     f"images/{name}/{path}"
                 os.unlink(f"{tmp}/got")
             print(f"case 5: {name}: {len(expected)} files identical to osirrox's")

@@ -19,7 +19,6 @@ Suite `large` (the gcc build only): it writes a 4 GiB image to /dev/shm.
 """
 
 import argparse
-import hashlib
 import os
 import subprocess
 import sys
@@ -40,13 +39,6 @@ def make_source(path):
             f.seek(offset)
             f.write(os.urandom(min(1000, SIZE - offset)))
 
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 22):
-            h.update(block)
-    return h.hexdigest()
 
 
 def main():
@@ -85,8 +77,8 @@ def main():
         netlab.run(["osirrox", "-indev", f"stdio:{tmp}/big.iso", "-extract", "/big.bin",
                     f"{tmp}/extracted.bin"], timeout=600)
         os.rename(f"{tmp}/big.iso", f"{images}/big.iso")
-        expected = sha256(f"{tmp}/extracted.bin")
-        assert expected == sha256(f"{src}/big.bin"), "osirrox extracts other bytes than went in"
+        expected = netlab.sha256_file(f"{tmp}/extracted.bin")
+        assert expected == netlab.sha256_file(f"{src}/big.bin"), "osirrox extracts other bytes than went in"
         print(f"image built and hashed in {time.monotonic() - start:.1f} s")
 
         config = f"{tmp}/stampede.yaml"

@@ -6,6 +6,7 @@ not: processes are killed, namespaces (and so their veths and TAPs) deleted.
 Addresses come from 198.18.0.0/15 only; nothing leaves the namespaces.
 """
 
+import hashlib
 import json
 import os
 import secrets
@@ -39,6 +40,15 @@ def require(commands, root=True):
     missing = [c for c in commands if shutil.which(c) is None]
     if missing:
         skip_or_fail(f"missing commands: {', '.join(missing)} (run scripts/setup)")
+
+
+def sha256_file(path):
+    """The SHA-256 of a file's bytes, read in 4 MiB pieces (images are GiBs)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def run(args, check=True, timeout=30, **kwargs):

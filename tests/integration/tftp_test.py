@@ -168,13 +168,6 @@ def blocks(size, blksize):
     return size // blksize + 1
 
 
-def sha256_file(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
 
 # ---------------------------------------------------------------- counters
 
@@ -340,7 +333,7 @@ def fetch(lab, client, file, out_dir, timeout=60):
         problem = client.failure(result, file)
         if problem is None and not os.path.exists(local):
             problem = "no output file"
-        if problem is None and sha256_file(local) != file.sha256:
+        if problem is None and netlab.sha256_file(local) != file.sha256:
             problem = f"sha256 differs ({os.path.getsize(local)} of {file.size} bytes)"
         if problem is not None:
             return f"{client.name} {file.name}: {problem}:\n{result.stdout[-500:]}"
