@@ -329,7 +329,17 @@ std::string RenderGrub(const Menu& menu, std::string_view http_server,
     return out;
   }
   std::vector<std::string> labels = Labels(menu, {});
-  std::string device = absl::StrCat("(http,", Av(http_server), ")/");
+  std::string http = absl::StrCat("(http,", Av(http_server), ")/");
+  std::string_view address = http_server.substr(0, http_server.find(':'));
+  std::string tftp = absl::StrCat("(tftp,", Av(address), ")/");
+  // Kernels come over HTTP where this GRUB has it; Debian's signed netboot
+  // GRUB has no http module (and cannot load one), so there over TFTP.
+  // insmod says nothing (it returns 0 when it fails): an HTTP read of this
+  // catalog's grub.cfg tells. Exported: a menu entry runs in a context of
+  // the exported variables.
+  absl::StrAppend(&out, "insmod http\nif [ -e ", http,
+                  "grub/grub.cfg ]; then set stampede_http=y; else set stampede_http=n; fi\n"
+                  "export stampede_http\n");
   absl::StrAppend(&out, "set timeout_style=", menu.timeout_seconds > 0 ? "menu" : "hidden", "\n");
   absl::StrAppend(&out, "set timeout=", TimeoutSeconds(menu), "\n");
   absl::StrAppend(&out, "set default=", labels[selection.default_entry], "\n");
@@ -337,18 +347,28 @@ std::string RenderGrub(const Menu& menu, std::string_view http_server,
     const MenuEntry& entry = menu.entries[i];
     absl::StrAppend(&out, "\nmenuentry ", GrubWord(OneLine(entry.title)), " --id ", labels[i],
                     " {\n");
-    std::vector<std::string> linux = {"linux",
-                                      GrubWord(device + PercentEncode(entry.efi_kernel, true))};
-    for (const std::string& word : KernelWords(entry.cmdline)) linux.push_back(GrubWord(word));
-    absl::StrAppend(&out, "  ", absl::StrJoin(linux, " "), "\n");
-    if (!entry.initrds.empty()) {
-      std::vector<std::string> initrd = {"initrd"};
-      for (const std::string& path : entry.initrds) {
-        initrd.push_back(GrubWord(device + PercentEncode(path, true)));
+    // HTTP paths percent-encoded (the server decodes them); TFTP's as they are.
+    auto load = [&](bool over_http) {
+      auto file = [&](const std::string& path) {
+        // (A catalog path has no control character; a configured one might.)
+        bool plain = std::none_of(path.begin(), path.end(), IsControl);
+        return GrubWord(over_http || !plain ? (over_http ? http : tftp) + PercentEncode(path, true)
+                                            : tftp + path);
+      };
+      std::vector<std::string> linux = {"linux", file(entry.efi_kernel)};
+      for (const std::string& word : KernelWords(entry.cmdline)) linux.push_back(GrubWord(word));
+      absl::StrAppend(&out, "    ", absl::StrJoin(linux, " "), "\n");
+      if (!entry.initrds.empty()) {
+        std::vector<std::string> initrd = {"initrd"};
+        for (const std::string& path : entry.initrds) initrd.push_back(file(path));
+        absl::StrAppend(&out, "    ", absl::StrJoin(initrd, " "), "\n");
       }
-      absl::StrAppend(&out, "  ", absl::StrJoin(initrd, " "), "\n");
-    }
-    absl::StrAppend(&out, "}\n");
+    };
+    absl::StrAppend(&out, "  if [ \"$stampede_http\" = y ]; then\n");
+    load(true);
+    absl::StrAppend(&out, "  else\n");
+    load(false);
+    absl::StrAppend(&out, "  fi\n}\n");
   }
   return out;
 }

@@ -172,6 +172,37 @@ tftp: {{root: {root}}}
 """
 
 
+def config_grub_once(lab, root, images):
+    """Generated menus; the guest is a known host whose profile is the
+    installer and whose one-shot next boot is burn-in (memtest86+ from its
+    ISO). GRUB reads grub/grub.cfg whatever DHCP said: the dataplane answers
+    it by the guest's lease with burn-in's -once menu, which boots memtest86+
+    at once (the catalog's grub.cfg would send this MAC to the installer)."""
+    mac = f"52:54:00:18:{lab.mac_byte:02x}:01"  # the first guest's (BootLab.new_vm)
+    return lab.dataplane_section() + f"""dhcp:
+  mode: authoritative
+  subnets:
+    - subnet: 198.18.0.0/24
+      profile: install
+      pools: [{{first: {bootlab.POOL[0]}, last: {bootlab.POOL[1]}}}]
+hosts:
+  - {{name: rack1-07, mac: "{mac}", profile: install, next_boot: burn-in}}
+profiles:
+  - name: install
+    menu_timeout: 5s
+    boot_files: {{efi_x64: {EFI_NBP}}}
+    kernel: {KERNEL}
+    initrds: [{INITRD}]
+    cmdline: {CONSOLE} ---
+  - name: burn-in
+    boot_files: {{efi_x64: {EFI_NBP}}}
+    image: {MEMTEST_IMAGE}
+    cmdline: {CONSOLE}
+tftp: {{root: {root}}}
+images: {{folder: {images}}}
+"""
+
+
 ISO_NAME = "e2e-casper"  # images/<this>.iso
 SQUASHFS_BYTES = 8 << 20  # what makes it casper, and bytes worth downloading
 
@@ -277,6 +308,13 @@ SCENARIOS = {s.name: s for s in [
     Scenario("memtest", "burn-in: OVMF -> shim -> GRUB -> memtest86+ out of Debian's ISO",
              "uefi", config_memtest, menus_memtest, MEMTEST_BANNER,
              images=(bootlab.MEMTEST_ISO,),
+             fetched=(EFI_NBP, "grubx64.efi", "grub/grub.cfg",
+                      f"images/{MEMTEST_IMAGE}/EFI/BOOT/bootx64.efi")),
+    Scenario("grub-once", "factory line: a host's one-shot next boot through GRUB: OVMF -> "
+             "shim -> GRUB -> grub/grub.cfg answered by its lease -> memtest86+ from its ISO",
+             "uefi", config_grub_once, menus_generated, MEMTEST_BANNER,
+             images=(bootlab.MEMTEST_ISO,),
+             # Debian's signed GRUB has no http module: the menu falls back to TFTP.
              fetched=(EFI_NBP, "grubx64.efi", "grub/grub.cfg",
                       f"images/{MEMTEST_IMAGE}/EFI/BOOT/bootx64.efi")),
     Scenario("proxy", "proxyDHCP: dnsmasq gives the address, stampede the boot (BIOS)",

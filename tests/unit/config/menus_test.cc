@@ -157,8 +157,11 @@ TEST_F(MenusTest, GrubDispatchesHostsAddressesAndSubnetsLongestFirst) {
                         "$prefix/p-install.cfg; fi\n"
                         "if regexp '^198\\.18\\.(4|5|6|7)\\.' \"$net_default_ip\"; then "
                         "configfile $prefix/p-burn_in.cfg; fi\n"
-                        "set timeout_style=menu\n"));
+                        "insmod http\n"
+                        "if [ -e (http,198.18.0.1:8080)/grub/grub.cfg ]; then set stampede_http=y; "
+                        "else set stampede_http=n; fi\n"));
   EXPECT_THAT(grub, HasSubstr("linux (http,198.18.0.1:8080)/d-i/linux "));
+  EXPECT_THAT(grub, HasSubstr("linux (tftp,198.18.0.1)/d-i/linux "));
 }
 
 // GRUB's own parser accepts every generated grub.cfg (grub-common's
