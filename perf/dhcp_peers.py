@@ -130,7 +130,8 @@ def run_stampede(args, rates, seconds, clients, tmp):
         path = os.path.join(tmp, "stampede.yaml")
         with open(path, "w") as f:
             f.write(STAMPEDE_CONFIG)
-        lab.start_dataplane(args.dataplane, extra=["--huge_pages=off"])
+        lab.start_dataplane(args.dataplane, extra=["--huge_pages=off"],
+                             port_options="framecnt=4096")
         control = lab.start_control(args.control, path, f"{tmp}/run")
         telemetry = netlab.Telemetry(lab.file_prefix)
         lab.wait_serving(telemetry)

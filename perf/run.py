@@ -148,7 +148,8 @@ def stampede_lab(args, tmp, root=None, boot_file=None):
         path = os.path.join(tmp, f"stampede-{lab.tag}.yaml")
         with open(path, "w") as f:
             f.write(stampede_config(lab, root, boot_file))
-        lab.start_dataplane(args.dataplane, extra=["--huge_pages=off"])
+        lab.start_dataplane(args.dataplane, extra=["--huge_pages=off"],
+                             port_options="framecnt=4096")
         lab.start_control(args.control, path, f"{tmp}/run-{lab.tag}")
         telemetry = netlab.Telemetry(lab.file_prefix)
         try:

@@ -175,7 +175,8 @@ def run_stampede(args, tmp, root, digests, levels):
         path = os.path.join(tmp, "stampede.yaml")
         with open(path, "w") as f:
             f.write(STAMPEDE_CONFIG.format(ip=lab.server_ip, prefix=lab.prefix, root=root))
-        dataplane = lab.start_dataplane(args.dataplane, extra=["--huge_pages=off"])
+        dataplane = lab.start_dataplane(args.dataplane, extra=["--huge_pages=off"],
+                             port_options="framecnt=4096")
         lab.start_control(args.control, path, f"{tmp}/run")
         telemetry = netlab.Telemetry(lab.file_prefix)
         lab.wait_serving(telemetry)

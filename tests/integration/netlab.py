@@ -214,11 +214,15 @@ class Lab:
         self.processes.append(process)
         return process
 
-    def start_dataplane(self, dataplane, driver="af_packet", workers=1, extra=()):
+    def start_dataplane(self, dataplane, driver="af_packet", workers=1, extra=(),
+                        port_options=""):
         """Starts stampede-dataplane on the server end; `workers` > 1 gives the
-        port that many queue pairs and runs one worker per core."""
+        port that many queue pairs and runs one worker per core; `port_options`
+        are more of the port's devargs (e.g. "framecnt=4096")."""
         queues = {"af_packet": "qpairs", "af_xdp": "queue_count"}[driver]
         port = f"net_{driver}0,iface={self.server_if}"
+        if port_options:
+            port += f",{port_options}"
         if workers > 1:
             port += f",{queues}={workers}"
         lcores = ",".join(str(core) for core in range(workers)) if workers > 1 else "1"
