@@ -148,7 +148,11 @@ class Watcher:
             if opcode == DATA:
                 block = struct.unpack("!H", payload[2:4])[0] if len(payload) >= 4 else 0
                 size = len(payload) - 4
-                if block != s["last_block"]:  # a retransmission is not new bytes
+                # Only the next block is new bytes: a retransmission (a window
+                # sent again from its first unacknowledged block) is not.
+                # After 65535 comes 0, or 1 with rollover to 1.
+                expected = (s["last_block"] + 1) & 0xFFFF
+                if block == expected or (expected == 0 and block == 1):
                     s["bytes"] += size
                     s["blocks"] += 1
                     s["last_block"] = block
