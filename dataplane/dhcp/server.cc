@@ -326,6 +326,10 @@ Decision Server::Ack(const Client& c, uint32_t address, ReplyBuilder& out) {
   leases_.Put(lease);
   out.Begin(c.request, MessageType::kAck);
   out.SetYiaddr({address});
+  // What this ACK's boot options give; nothing if it gets none (a proxy
+  // reply before a mode change set them and no ACK used them).
+  boot_profile_ = 0;
+  boot_once_ = false;
   AddNetworkOptions(c, out, lease_seconds, /*final=*/true);
   if (directory_ != nullptr) {
     // What this address boots, for the files answered per client; an ACK
