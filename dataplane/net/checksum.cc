@@ -57,7 +57,11 @@ uint16_t ChecksumAdjust(uint16_t checksum, uint16_t old_word, uint16_t new_word)
   uint32_t sum = static_cast<uint16_t>(~checksum);
   sum += static_cast<uint16_t>(~old_word);
   sum += new_word;
-  return ChecksumFinish(sum);
+  // Eqn. 3 yields 0x0000 when the rest of the data sums to zero (an echo of all
+  // zero bytes), where only 0xffff verifies; 0xffff verifies wherever 0x0000
+  // does, so it is always the one to send.
+  uint16_t adjusted = ChecksumFinish(sum);
+  return adjusted == 0 ? 0xffff : adjusted;
 }
 
 }  // namespace stampede::net

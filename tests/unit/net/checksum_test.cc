@@ -64,7 +64,24 @@ TEST(ChecksumTest, AdjustEqualsRecompute) {
     // 0x0000 and 0xffff are the same value in one's complement.
     EXPECT_TRUE(adjusted == recomputed || (adjusted ^ recomputed) == 0xffff)
         << adjusted << " vs " << recomputed;
+    Store16(ByteSpan(data), 2, adjusted);
+    EXPECT_TRUE(ChecksumValid(data));
   }
+}
+
+// An ICMP echo request of all zero bytes (type 8, checksum 0xf7ff) turned into
+// a reply: the adjusted checksum must be 0xffff, since 0x0000 does not verify
+// over data that sums to zero (found by packet_fuzz).
+TEST(ChecksumTest, AdjustToAllZeroDataGivesVerifiableChecksum) {
+  std::vector<std::byte> data(64);
+  Store16(ByteSpan(data), 0, 0x0800);
+  Store16(ByteSpan(data), 2, 0xf7ff);
+  ASSERT_TRUE(ChecksumValid(data));
+  uint16_t adjusted = ChecksumAdjust(0xf7ff, 0x0800, 0x0000);
+  EXPECT_EQ(adjusted, 0xffff);
+  Store16(ByteSpan(data), 0, 0x0000);
+  Store16(ByteSpan(data), 2, adjusted);
+  EXPECT_TRUE(ChecksumValid(data));
 }
 
 }  // namespace
