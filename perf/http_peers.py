@@ -313,6 +313,19 @@ def start_stampede(lab, args, tmp, root, http):
     return dataplane, telemetry
 
 
+# /stampede/stats counters of the exception path's big segments (docs/dataplane.md).
+EXCEPTION_COUNTERS = ("to_kernel", "from_kernel", "tso_frames", "tso_segments", "mss_raised",
+                      "mss_clamped", "mss_malformed", "ipv4_fragmented", "frag_needed")
+
+
+def exception_path_counters(telemetry):
+    stats = telemetry.query("/stampede/stats")
+    counters = {name: stats.get(name) for name in EXCEPTION_COUNTERS}
+    counters.update({name: value for name, value in stats.items()
+                     if name.startswith("drop_") and value})
+    return counters
+
+
 def start_nginx(lab, tmp, root):
     conf = os.path.join(tmp, "nginx.conf")
     with open(conf, "w") as f:
@@ -373,6 +386,7 @@ def run_server(name, path, args, tmp, root, digest, levels, seconds, script):
             rows = measure(run, url, [dataplane.proc.pid], ("stampede-http", "iou-wrk"), levels,
                            seconds, script, name)
             print(f"  stampede /stampede/http: {telemetry.query('/stampede/http')}", flush=True)
+            print(f"  stampede exception path: {exception_path_counters(telemetry)}", flush=True)
             telemetry.close()
             return rows
 

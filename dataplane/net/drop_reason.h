@@ -39,7 +39,13 @@ namespace stampede::net {
   X(kJournalFailed, "journal_failed")    /* ACK withheld: its lease did not reach the disk */ \
   X(kJournalBacklog, "journal_backlog")  /* ACK refused: journal batch or ACK queue full */   \
   X(kTftpNotUnicast, "tftp_not_unicast") /* TFTP to a broadcast address */                    \
-  X(kTftpQueueFull, "tftp_queue_full")   /* handoff to the session's worker full */
+  X(kTftpQueueFull, "tftp_queue_full")   /* handoff to the session's worker full */           \
+  /* A kernel frame over the wire's MTU (docs/dataplane.md, big segments): */                 \
+  X(kExceptionTooBig, "exception_too_big")             /* not IPv4 */                         \
+  X(kExceptionDontFragment, "exception_dont_fragment") /* not TCP, DF set: ICMP to kernel */  \
+  X(kSegmentUnsupported, "segment_unsupported")        /* TCP not cut: SYN, RST, URG */       \
+  X(kSegmentNoMbufs, "segment_no_mbufs")               /* pool dry cutting or fragmenting */  \
+  X(kFragmentFailed, "fragment_failed")                /* rte_ipv4_fragment_packet refused */
 
 enum class DropReason : uint8_t {
 #define STAMPEDE_DROP_ENUM(name, text) name,

@@ -8,13 +8,17 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 
+#include <rte_bus.h>
 #include <rte_dev.h>
 #include <rte_ethdev.h>
+#include <rte_mbuf.h>
 
 #include "absl/strings/str_cat.h"
+#include "dataplane/port/log.h"
 #include "dataplane/port/worker.h"
 
 namespace stampede::port {
@@ -35,6 +39,55 @@ absl::Status SetAddress(int fd, const std::string& label, unsigned long request,
     return absl::InternalError(absl::StrCat("configuring ", label, ": ", std::strerror(errno)));
   }
   return absl::OkStatus();
+}
+
+// What StartPort configured (rte_eth_dev_conf_get is experimental in 22.11).
+std::array<uint64_t, RTE_MAX_ETHPORTS> started_tx_offloads{};
+
+bool IsTap(const rte_eth_dev_info& info) {
+  return info.driver_name != nullptr && absl::string_view(info.driver_name) == "net_tap";
+}
+
+bool OnPciBus(const rte_eth_dev_info& info) {
+  const rte_bus* bus = info.device == nullptr ? nullptr : rte_dev_bus(info.device);
+  return bus != nullptr && absl::string_view(rte_bus_name(bus)) == "pci";
+}
+
+// Rx descriptors of the exception TAP: net_tap reads one frame per readv()
+// into a chain of as many mbufs as it has descriptors (and hands the kernel
+// an iovec per descriptor each time), so enough for a kExceptionMtu frame and
+// not many more.
+uint16_t TapRxDescriptors(uint16_t wanted, rte_mempool* pool) {
+  uint32_t room = pool == nullptr ? 0 : rte_pktmbuf_data_room_size(pool);
+  room = room > RTE_PKTMBUF_HEADROOM ? room - RTE_PKTMBUF_HEADROOM : 1;
+  uint32_t needed = (kExceptionMtu + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN) / room + 2;
+  return static_cast<uint16_t>(std::min<uint32_t>(wanted, std::max<uint32_t>(needed, 64)));
+}
+
+int InterfaceIoctl(unsigned int if_index, unsigned long request, ifreq& req) {
+  if (if_indextoname(if_index, req.ifr_name) == nullptr) return -1;
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  int rc = ioctl(fd, request, &req);
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  return rc;
+}
+
+// The exception TAP's kernel side takes frames up to kExceptionMtu. ethdev
+// checks an MTU against the frame size the driver advertises, 1522 bytes for
+// net_tap (DPDK 22.11) though its kernel interface takes more: then the
+// kernel interface's MTU is set directly.
+void RaiseTapMtu(uint16_t port_id, const rte_eth_dev_info& info) {
+  uint32_t frame = kExceptionMtu + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
+  if (info.max_rx_pktlen >= frame && rte_eth_dev_set_mtu(port_id, kExceptionMtu) == 0) return;
+  ifreq req{};
+  req.ifr_mtu = static_cast<int>(kExceptionMtu);
+  if (InterfaceIoctl(info.if_index, SIOCSIFMTU, req) != 0) {
+    Log(LogLevel::kWarning, absl::StrCat("event=exception_mtu_unchanged port=", port_id, " mtu=",
+                                         kExceptionMtu, " error=\"", std::strerror(errno), "\""));
+  }
 }
 
 }  // namespace
@@ -67,10 +120,23 @@ absl::Status StartPort(uint16_t port_id, const QueueConfig& config) {
   // Chained frames (TFTP DATA: headers + a block cache segment) where the
   // port takes them.
   conf.txmode.offloads = info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+  bool tap = IsTap(info);
+  if (tap) {
+    // The exception path: the kernel's big frames arrive as mbuf chains.
+    conf.rxmode.offloads |= info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER;
+  } else if (OnPciBus(info)) {
+    // A NIC cuts and checksums the kernel's big TCP segments itself. Only
+    // NICs: vdevs that advertise these (net_vhost, net_tap) do the work in
+    // software or leave it to a guest that may not have negotiated it.
+    conf.txmode.offloads |=
+        info.tx_offload_capa &
+        (RTE_ETH_TX_OFFLOAD_TCP_TSO | RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_IPV4_CKSUM);
+  }
   if (int rc = rte_eth_dev_configure(port_id, config.queues, config.queues, &conf); rc != 0) {
     return DpdkError("configure", rc);
   }
-  uint16_t rx = config.rx_descriptors, tx = config.tx_descriptors;
+  uint16_t rx = tap ? TapRxDescriptors(config.rx_descriptors, config.pool) : config.rx_descriptors;
+  uint16_t tx = config.tx_descriptors;
   if (int rc = rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &rx, &tx); rc != 0) {
     return DpdkError("adjust descriptors", rc);
   }
@@ -84,6 +150,8 @@ absl::Status StartPort(uint16_t port_id, const QueueConfig& config) {
     }
   }
   if (int rc = rte_eth_dev_start(port_id); rc != 0) return DpdkError("start", rc);
+  if (port_id < started_tx_offloads.size()) started_tx_offloads[port_id] = conf.txmode.offloads;
+  if (tap && (conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_SCATTER) != 0) RaiseTapMtu(port_id, info);
   return absl::OkStatus();
 }
 
@@ -152,6 +220,23 @@ bool PortTakesChains(uint16_t port_id) {
   rte_eth_dev_info info{};
   if (rte_eth_dev_info_get(port_id, &info) != 0) return false;
   return (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0;
+}
+
+uint32_t KernelMtu(uint16_t port_id) {
+  rte_eth_dev_info info{};
+  if (rte_eth_dev_info_get(port_id, &info) != 0 || info.if_index == 0) return 0;
+  ifreq req{};
+  if (InterfaceIoctl(info.if_index, SIOCGIFMTU, req) != 0 || req.ifr_mtu <= 0) return 0;
+  return static_cast<uint32_t>(req.ifr_mtu);
+}
+
+uint64_t PortTxOffloads(uint16_t port_id) {
+  return port_id < started_tx_offloads.size() ? started_tx_offloads[port_id] : 0;
+}
+
+bool PortIsNic(uint16_t port_id) {
+  rte_eth_dev_info info{};
+  return rte_eth_dev_info_get(port_id, &info) == 0 && OnPciBus(info);
 }
 
 uint32_t PortMtu(uint16_t port_id) {

@@ -41,8 +41,26 @@ bool PortTakesChains(uint16_t port_id);
 // The port's MTU (1500 when it cannot say).
 uint32_t PortMtu(uint16_t port_id);
 
+// The MTU the exception TAP's kernel interface gets (tun allows up to 65521):
+// the kernel's TCP then hands over segments this big, which the workers cut to
+// the wire's MTU (docs/dataplane.md, "Big segments through the exception
+// path").
+inline constexpr uint32_t kExceptionMtu = 65000;
+
 // Hot-plugs a net_tap port whose kernel interface `iface` carries `mac`.
+// StartPort gives it scattered rx (a frame up to kExceptionMtu arrives as an
+// mbuf chain) and raises its kernel interface's MTU to kExceptionMtu.
 absl::StatusOr<uint16_t> CreateTap(const std::string& iface, net::MacAddress mac);
+
+// The MTU of the kernel interface behind a port (net_tap); 0 when it has none.
+uint32_t KernelMtu(uint16_t port_id);
+
+// The TX offloads (RTE_ETH_TX_OFFLOAD_*) the port was started with.
+uint64_t PortTxOffloads(uint16_t port_id);
+
+// Whether the port is a NIC on the PCI bus: it DMAs frames from their mbufs,
+// where software ports (af_packet, af_xdp, vhost, memif) copy them.
+bool PortIsNic(uint16_t port_id);
 
 // Gives the kernel side of the exception path the appliance's addresses so
 // kernel services (HTTP, SSH) bound to them work through the dataplane.

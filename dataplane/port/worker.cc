@@ -20,6 +20,19 @@
 namespace stampede::port {
 namespace {
 
+// Frames the exception path sends the wire at once: a few big kernel frames'
+// segments (af_packet's TX ring holds 512 frames by default).
+constexpr uint16_t kWireBurst = 2 * net::kMaxSegmentsPerFrame;
+// What one poll sends the wire for the kernel, about: a big kernel frame is
+// some 45 of the wire's, and the wire answers about one acknowledgment per
+// two. Read a few kernel frames at a time until this is spent, so that what
+// comes back fits in what a poll drains from the port (kPortBurstsPerPoll
+// bursts) and in the port's rx ring (af_packet's: 512 frames).
+constexpr uint32_t kWireBudget = 4 * kBurstSize;
+constexpr uint16_t kKernelChunk = 4;
+// Bursts a poll takes from the port while they come full.
+constexpr uint32_t kPortBurstsPerPoll = 4;
+
 net::ByteSpan FrameOf(rte_mbuf* m) {
   return {rte_pktmbuf_mtod(m, std::byte*), rte_pktmbuf_data_len(m)};
 }
@@ -35,6 +48,11 @@ Worker::Worker(const WorkerConfig& config, const net::LocalAddresses& local,
       responder_(local_, neighbours_),
       announced_(!config.announce),
       tsc_per_ms_(std::max<uint64_t>(1, rte_get_tsc_hz() / 1000)) {
+  if (config.tap_port_id) {
+    exception_.emplace(
+        ExceptionPathFor(config.port_id, *config.tap_port_id, config.queue_id, config.pool),
+        counters_);
+  }
   // Lease times are wall-clock (they outlive the process in the journal);
   // the loop reads the TSC and adds it to this base.
   timespec ts{};
@@ -107,6 +125,16 @@ void Worker::Announce() {
 }
 
 uint32_t Worker::PollPort() {
+  uint32_t moved = 0;
+  for (uint32_t burst = 0; burst < kPortBurstsPerPoll; ++burst) {
+    uint16_t received = PollPortBurst();
+    moved += received;
+    if (received < kBurstSize) break;
+  }
+  return moved;
+}
+
+uint16_t Worker::PollPortBurst() {
   rte_mbuf* rx[kBurstSize];
   uint16_t received = rte_eth_rx_burst(config_.port_id, config_.queue_id, rx, kBurstSize);
   if (received == 0) return 0;
@@ -178,6 +206,7 @@ uint32_t Worker::PollPort() {
   if (kernel_count > 0) {
     if (config_.tap_port_id) {
       LcoreCounters::Add(counters_.to_kernel, kernel_count);
+      exception_->FromWire(to_kernel, kernel_count);
       Send(*config_.tap_port_id, to_kernel, kernel_count, net::DropReason::kExceptionQueueFull);
     } else {
       counters_.Drop(net::DropReason::kNoExceptionPath, kernel_count);
@@ -189,12 +218,37 @@ uint32_t Worker::PollPort() {
 
 uint32_t Worker::PollKernel() {
   if (!config_.tap_port_id) return 0;
+  if (exception_->active()) return PollKernelSegmenting();
   rte_mbuf* frames[kBurstSize];
   uint16_t count = rte_eth_rx_burst(*config_.tap_port_id, config_.queue_id, frames, kBurstSize);
   if (count == 0) return 0;
   LcoreCounters::Add(counters_.from_kernel, count);
   Send(config_.port_id, frames, count, net::DropReason::kTxQueueFull);
   return count;
+}
+
+uint32_t Worker::PollKernelSegmenting() {
+  rte_mbuf* wire[kWireBurst];
+  uint16_t pending = 0;
+  uint32_t read = 0, sent = 0;
+  while (read < kBurstSize && sent < kWireBudget) {
+    rte_mbuf* frames[kKernelChunk];
+    uint16_t count = rte_eth_rx_burst(*config_.tap_port_id, config_.queue_id, frames, kKernelChunk);
+    read += count;
+    for (uint16_t i = 0; i < count; ++i) {
+      if (pending > kWireBurst - net::kMaxSegmentsPerFrame) {
+        Send(config_.port_id, wire, pending, net::DropReason::kTxQueueFull);
+        pending = 0;
+      }
+      uint16_t out = exception_->ToWire(frames[i], wire + pending);
+      pending += out;
+      sent += out;
+    }
+    if (count < kKernelChunk) break;
+  }
+  LcoreCounters::Add(counters_.from_kernel, read);
+  Send(config_.port_id, wire, pending, net::DropReason::kTxQueueFull);
+  return read;
 }
 
 uint32_t Worker::PollDhcp() {

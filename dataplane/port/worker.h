@@ -13,6 +13,7 @@
 #include "dataplane/net/neighbour_table.h"
 #include "dataplane/net/responder.h"
 #include "dataplane/port/counters.h"
+#include "dataplane/port/exception_path.h"
 
 struct rte_mbuf;
 struct rte_mempool;
@@ -85,8 +86,12 @@ class Worker {
 
  private:
   void Announce();
+  // Up to kPortBurstsPerPoll bursts from the port, while they come full.
   uint32_t PollPort();
+  uint16_t PollPortBurst();
   uint32_t PollKernel();
+  // The kernel's frames cut to the wire's MTU, a budget of them per poll.
+  uint32_t PollKernelSegmenting();
   // The DHCP worker: frames other workers handed over, and lease expiry.
   uint32_t PollDhcp();
   // TFTP frames other workers handed over, then the engine's timers and I/O.
@@ -111,6 +116,7 @@ class Worker {
   LcoreCounters& counters_;
   net::NeighbourTable neighbours_;
   net::Responder responder_;
+  std::optional<ExceptionPath> exception_;  // with a TAP
   bool announced_ = false;
   // The policy this burst runs with: loaded once per poll, valid until the
   // next quiescent report.

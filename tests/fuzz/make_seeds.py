@@ -4,8 +4,9 @@ the dataplane parses plus a few malformed ones; for the region fuzzer policy
 regions holding compiled policies (encoded with protoc); for the status
 fuzzer patches of the status region's fields; for the DHCP fuzzer request
 sequences; for the ISO 9660 fuzzer small images (xorriso's and hand-made);
-for the HTTP fuzzer requests to the file server. Run from anywhere; rewrites
-tests/fuzz/corpus/{packet,region,status,dhcp,journal,iso9660,http}/seed_*.bin."""
+for the HTTP fuzzer requests to the file server; for the TCP segmentation
+fuzzer SYNs, big segments and datagrams. Run from anywhere; rewrites
+tests/fuzz/corpus/{packet,region,status,dhcp,journal,iso9660,http,tcp_segment}/seed_*.bin."""
 
 import os
 import struct
@@ -428,6 +429,38 @@ def http_seeds():
     yield "date_before_1970", b"Sun, 05 Nov 0997 08:49:37 GMT"
 
 
+def tcp(flags, payload=b"", options=b"", seq=1000, src=PEER_IP, dst=OUR_IP):
+    options += b"\0" * (-len(options) % 4)
+    header = struct.pack("!HHIIBBHHH", 40000, 80, seq, 0x55667788, (20 + len(options)) // 4 << 4,
+                         flags, 501, 0, 0) + options
+    pseudo = src + dst + struct.pack("!BBH", 0, 6, len(header) + len(payload))
+    csum = checksum(pseudo + header + payload)
+    return header[:16] + struct.pack("!H", csum) + header[18:] + payload
+
+
+def tcp_segment_seeds():
+    """A 16-bit wire MTU selector (tcp_segment_fuzz.cc: 68 + value % 9933),
+    then a frame: SYNs whose MSS option is rewritten, big segments to cut,
+    big datagrams answered with ICMP "fragmentation needed"."""
+    mtu_1500, mtu_576 = struct.pack("!H", 1500 - 68), struct.pack("!H", 576 - 68)
+    mss = lambda value: struct.pack("!BBH", 2, 4, value)  # noqa: E731
+    linux = b"\x04\x02\x08\x0a\0\0\0\x01\0\0\0\0\x01\x03\x03\x07"
+    timestamps = b"\x01\x01\x08\x0a\0\0\0\x01\0\0\0\x02"
+    data = bytes(i * 31 % 251 for i in range(20000))
+    df = 0x4000
+    yield "syn_mss", mtu_1500 + ipv4(6, tcp(0x02, options=mss(1460) + linux), fragment=df)
+    yield "syn_ack_big_mss", mtu_1500 + ipv4(6, tcp(0x12, options=mss(64960) + linux), fragment=df)
+    yield "syn_odd_mss", mtu_1500 + ipv4(6, tcp(0x02, options=b"\x01" + mss(1460)), fragment=df)
+    yield "syn_bad_options", mtu_1500 + ipv4(6, tcp(0x02, options=mss(1460) + b"\x1e\x09"))
+    yield "data_fin_cwr", mtu_1500 + ipv4(6, tcp(0x99, data, timestamps), fragment=df)
+    yield "data_vlan", mtu_1500 + ipv4(6, tcp(0x10, data[:5000], timestamps), fragment=df, vlan=100)
+    yield "data_small_mtu", mtu_576 + ipv4(6, tcp(0x18, data[:3000], seq=0xFFFFF000), fragment=df)
+    yield "rst_big", mtu_1500 + ipv4(6, tcp(0x04, data[:3000]))
+    yield "udp_df_big", mtu_1500 + ipv4(17, udp(5353, 9, data[:3000]), fragment=df)
+    yield "udp_big", mtu_1500 + ipv4(17, udp(5353, 9, data[:3000]), options=b"\x01" * 4)
+    yield "ipv6_big", mtu_1500 + ether(0x86DD) + b"\x60" + bytes(3039)
+
+
 def write(kind, items):
     out = os.path.join(HERE, "corpus", kind)
     os.makedirs(out, exist_ok=True)
@@ -444,6 +477,7 @@ def main():
     write("journal", journal_seeds())
     write("iso9660", iso9660_seeds())
     write("http", http_seeds())
+    write("tcp_segment", tcp_segment_seeds())
 
 
 if __name__ == "__main__":

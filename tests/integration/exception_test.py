@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Big segments through the exception path (docs/dataplane.md): the kernel's
+TAP has a 65000-byte MTU, peers' SYNs reach the kernel with that MSS and the
+kernel's SYN-ACKs reach the wire clamped to the wire's; the kernel's big TCP
+segments are cut to the wire's MTU (a file fetched over it is checked by
+sha256), a big datagram without DF is fragmented (the client reassembles
+it) and one with DF is answered with ICMP "fragmentation needed" (the
+kernel then knows the path's MTU). Both sides are checked: what the client
+saw and what the dataplane counted."""
+
+import argparse
+import hashlib
+import os
+import re
+import sys
+import tempfile
+
+import netlab
+
+# The client's view of the handshake: connect, and read the SYN-ACK's MSS
+# option from a packet socket opened before (bounded by its timeout).
+SYN_ACK_MSS = r"""
+import socket, struct, sys
+server, port, ifname = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+sniff = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+sniff.bind((ifname, 0))
+sniff.settimeout(5)
+conn = socket.create_connection((server, port), timeout=5)
+while True:
+    frame = sniff.recv(65535)
+    ip = frame[14:]
+    ihl = (ip[0] & 15) * 4
+    if ip[9] != 6 or socket.inet_ntoa(ip[12:16]) != server:
+        continue
+    tcp = ip[ihl:]
+    if tcp[13] & 0x12 != 0x12:
+        continue
+    options, i = tcp[20:(tcp[12] >> 4) * 4], 0
+    while i < len(options) and options[i] != 0:
+        if options[i] == 1:
+            i += 1
+            continue
+        if options[i] == 2:
+            print("mss", struct.unpack("!H", options[i + 2:i + 4])[0])
+            sys.exit(0)
+        i += options[i + 1]
+    print("mss none")
+    sys.exit(0)
+"""
+
+
+def counters(telemetry):
+    return telemetry.query("/stampede/stats")
+
+
+def nstat(lab, ns, names):
+    """The kernel's counters `names` in namespace `ns` (absolute values)."""
+    out = lab.server(["nstat", "-az", *names]) if ns == lab.server_ns else lab.client(
+        ["nstat", "-az", *names])
+    values = {}
+    for line in out.stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] in names:
+            values[parts[0]] = int(parts[1])
+    return values
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dataplane", required=True)
+    args = parser.parse_args()
+    netlab.require(["ip", "nft", "ping", "curl", "ethtool", "nstat", "ss"])
+
+    with netlab.Lab() as lab, tempfile.TemporaryDirectory() as www:
+        lab.start_dataplane(args.dataplane)
+        telemetry = netlab.Telemetry(lab.file_prefix)
+        link = lab.server(["ip", "-d", "link", "show", lab.tap_if]).stdout
+        assert re.search(r"\bmtu 65000\b", link), link
+
+        body = os.urandom(8 << 20)
+        with open(os.path.join(www, "blob.bin"), "wb") as f:
+            f.write(body)
+        http = lab.spawn(lab.server_ns, [sys.executable, "-u", "-m", "http.server", "8080",
+                                         "--bind", lab.server_ip, "--directory", www], "http")
+        http.wait_for("Serving HTTP", timeout=30)
+
+        # The handshake: the client sees the wire's MSS, the kernel the TAP's.
+        before = counters(telemetry)
+        seen = lab.client([sys.executable, "-c", SYN_ACK_MSS, lab.server_ip, "8080",
+                           lab.client_if], timeout=30)
+        assert seen.stdout.split() == ["mss", "1460"], seen.stdout
+        after = counters(telemetry)
+        assert after["mss_raised"] - before["mss_raised"] == 1, after
+        assert after["mss_clamped"] - before["mss_clamped"] == 1, after
+
+        # A file through big segments, every byte checked.
+        out_path = os.path.join(www, "fetched.bin")
+        before = counters(telemetry)
+        lab.client(["curl", "-sS", "--fail", "--max-time", "60", "-o", out_path,
+                    f"http://{lab.server_ip}:8080/blob.bin"], timeout=90)
+        with open(out_path, "rb") as f:
+            assert hashlib.sha256(f.read()).digest() == hashlib.sha256(body).digest(), \
+                "HTTP body differs"
+        after = counters(telemetry)
+        frames = after["tso_frames"] - before["tso_frames"]
+        segments = after["tso_segments"] - before["tso_segments"]
+        print(f"tso_frames {frames} tso_segments {segments}")
+        assert frames > 0 and segments > frames, after
+        # Every segment left through the port (the wire's MTU: 1514-byte frames at most).
+        assert after["tx_packets"] - before["tx_packets"] >= segments, after
+        for reason in ("segment_unsupported", "segment_no_mbufs", "exception_too_big",
+                       "tx_queue_full"):
+            assert after[f"drop_{reason}"] == 0, (reason, after)
+
+        # A datagram over the wire's MTU without DF: fragmented, reassembled
+        # by the client, which answers it (the answer's fragments reach the
+        # kernel through af_packet's own reassembly or not: only the client's
+        # side is checked).
+        names = ["IpReasmOKs", "IcmpInEchos"]
+        client_before = nstat(lab, lab.client_ns, names)
+        before = counters(telemetry)
+        lab.server(["ping", "-c", "1", "-W", "2", "-M", "dont", "-s", "3000", lab.client_ip],
+                   check=False)
+        after = counters(telemetry)
+        client_after = nstat(lab, lab.client_ns, names)
+        assert after["ipv4_fragmented"] - before["ipv4_fragmented"] == 1, after
+        assert after["ipv4_fragments"] - before["ipv4_fragments"] == 3, after
+        for name in names:
+            assert client_after.get(name, 0) - client_before.get(name, 0) == 1, \
+                (name, client_before, client_after)
+
+        # The same with DF: dropped, and the kernel told the wire's MTU.
+        before = counters(telemetry)
+        ping = lab.server(["ping", "-c", "1", "-W", "2", "-M", "do", "-s", "3000",
+                           lab.client_ip], check=False)
+        print(ping.stdout)
+        after = counters(telemetry)
+        assert after["frag_needed"] - before["frag_needed"] == 1, after
+        assert after["drop_exception_dont_fragment"] - before["drop_exception_dont_fragment"] \
+            == 1, after
+        route = lab.server(["ip", "route", "get", lab.client_ip]).stdout
+        assert re.search(r"\bmtu 1500\b", route), route
+        telemetry.close()
+    print("PASS")
+
+
+if __name__ == "__main__":
+    main()
