@@ -120,8 +120,11 @@ void TftpEngine::HandleRequest(const net::ParsedPacket& p, net::ConstByteSpan da
       return;
     }
     // A request from the same port of a client mid-transfer: it gave the
-    // old transfer up (a firmware that reuses its port restarted).
-    Count(counters_.sessions_aborted);
+    // old transfer up (a firmware that reuses its port restarted), or, when
+    // every block went out, it had them all and only its last ACK has not
+    // reached us yet: with several workers a new request can overtake an
+    // ACK handed over from another worker.
+    Count(running.session->all_sent() ? counters_.sessions_completed : counters_.sessions_aborted);
     Free(it->second);
   }
   Endpoint e{p.source_mac,  p.has_vlan, p.vlan_tci,       p.ipv4.destination,
@@ -247,8 +250,14 @@ void TftpEngine::HandleSessionPacket(const net::ParsedPacket& p, net::ConstByteS
   if (it == by_client_.end() || slots_[it->second].endpoint.server_port != p.udp.destination_port ||
       slots_[it->second].endpoint.server_ip != p.ipv4.destination) {
     // RFC 1350 §4: a packet for no transfer of ours gets error 5 (never an
-    // error in answer to an error).
+    // error in answer to an error). Not when the client's port has a newer
+    // transfer with us: this is a late packet of its previous one, and an
+    // ERROR to that port could be taken for the new transfer's answer.
     if (opcode == tftp::Opcode::kError) return;
+    if (it != by_client_.end()) {
+      Count(counters_.error_unknown_tid);
+      return;
+    }
     Endpoint e{p.source_mac,       p.has_vlan,    p.vlan_tci,
                p.ipv4.destination, p.ipv4.source, p.udp.destination_port,
                p.udp.source_port};

@@ -52,6 +52,8 @@ class Session {
   std::optional<SendAction> OnTimeout(uint64_t now_ms);
 
   bool done() const { return acked_ == blocks_ && oack_acked_; }
+  // Every block has been sent at least once (only the last ACKs are owed).
+  bool all_sent() const { return sent_upto_ == blocks_; }
   // The unacknowledged window actually left now (it waited for its bytes):
   // its retransmission timer and round-trip clock start here.
   void Restamp(uint64_t now_ms) { sent_at_ = now_ms; }

@@ -858,6 +858,35 @@ def check_errors(lab, counters, files):
     expect(delta, "a stranger on a live session", errors_sent=1, error_unknown_tid=1,
            sessions_completed=1, sessions_failed=0)
 
+    # A new request from the port of a transfer whose blocks all went out, before
+    # its last ACK (as when that ACK is still on its way through another
+    # worker): the old transfer counts as completed; its late ACK then gets no
+    # ERROR, which the port's new transfer could take for its answer.
+    before = counters.settled()
+    with RawClient(lab) as raw:
+        raw.send(request(RRQ, "block"))
+        first, old_port = raw.reply("RRQ block")
+        raw.send(ack(1), old_port)
+        last = first
+        while describe(last) == describe(first):  # DATA 1 again if its timer ran out
+            last, _ = raw.reply("DATA 2 of block")
+        assert describe(last) == "DATA 2 (0 bytes)", describe(last)
+        raw.send(request(RRQ, "one"))
+        packet, new_port = raw.reply("RRQ one from the same port")
+        while new_port == old_port:  # DATA 2 again before the request was seen
+            packet, new_port = raw.reply("RRQ one from the same port")
+        assert describe(packet) == "DATA 1 (1 bytes)", describe(packet)
+        raw.send(ack(2), old_port)  # the old transfer's late last ACK
+        raw.send(ack(1), new_port)
+        deadline = time.monotonic() + SILENCE
+        while (got := raw.receive(max(0.0, deadline - time.monotonic()))) is not None:
+            assert got[1] == new_port and describe(got[0]) == "DATA 1 (1 bytes)", (
+                f"after the late ACK: {describe(got[0])} from port {got[1]}")
+    delta = counters.wait(before, "a new request before the last ACK",
+                          lambda d: d["sessions_completed"] >= 2 and d["error_unknown_tid"] >= 1)
+    expect(delta, "a new request before the last ACK", sessions_started=2, sessions_completed=2,
+           sessions_aborted=0, errors_sent=0, error_unknown_tid=1)
+
     # Malformed requests get no answer: the request after them, on the same
     # flow (so the same queue, in order), is answered first and alone.
     before = counters.settled()
