@@ -33,12 +33,17 @@ EndpointResult Endpoint::Handle(net::ByteSpan buffer, const net::ParsedPacket& p
   bool boot_server_port = p.udp.destination_port == kBootServerPort;
   RequestContext context{*local, boot_server_port, now_ms};
   size_t limit = ReplyLimit(request_, kMaxReplyPayload);
-  result.decision = server_.Handle(request_, context, policy, reply_, limit);
+  // The reply frame keeps the request's L2 layout (VLAN tag included). The
+  // request is parsed into request_ by now, so the reply is built where it
+  // goes, past the new IPv4 and UDP headers, when the buffer has room for
+  // the largest one; else in reply_, and copied.
+  size_t l3 = p.l3_offset;
+  bool in_place = buffer.size() >= l3 + 20 + 8 + kMaxReplyPayload;
+  net::ByteSpan reply = in_place ? buffer.subspan(l3 + 20 + 8, kMaxReplyPayload) : reply_;
+  result.decision = server_.Handle(request_, context, policy, reply, limit);
   const Decision& d = result.decision;
   if (!d.reply) return result;
 
-  // The reply frame keeps the request's L2 layout (VLAN tag included).
-  size_t l3 = p.l3_offset;
   size_t length = l3 + 20 + 8 + d.reply_length;
   if (length > buffer.size()) return result;  // no room: counted by the caller as not sent
 
@@ -85,7 +90,7 @@ EndpointResult Endpoint::Handle(net::ByteSpan buffer, const net::ParsedPacket& p
   net::Store16(udp, 2, destination_port);
   net::Store16(udp, 4, static_cast<uint16_t>(8 + d.reply_length));
   net::Store16(udp, 6, 0);
-  std::memcpy(udp.data() + 8, reply_.data(), d.reply_length);
+  if (!in_place) std::memcpy(udp.data() + 8, reply_.data(), d.reply_length);
   uint16_t checksum = net::UdpChecksum(local->address, destination_ip, udp);
   net::Store16(udp, 6, checksum == 0 ? 0xffff : checksum);  // RFC 768: 0 means none
   result.send = true;

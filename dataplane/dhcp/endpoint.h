@@ -33,6 +33,7 @@ class Endpoint {
 
   // `buffer` holds the request frame (parsed as `p`); on send it holds the
   // reply frame of `length` bytes (buffer.size() is the room available).
+  // Without a send its bytes past the IPv4 and UDP headers may have changed.
   EndpointResult Handle(net::ByteSpan buffer, const net::ParsedPacket& p,
                         const policy::PolicyTables& policy, uint64_t now_ms);
   Server& server() { return server_; }
@@ -43,6 +44,7 @@ class Endpoint {
   const net::LocalAddresses& local_;
   Server server_;
   Message request_;
+  // Where a reply is built when the request's buffer is too small for it.
   std::array<std::byte, kMaxReplyPayload> reply_{};
 };
 

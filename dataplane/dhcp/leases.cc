@@ -10,8 +10,7 @@ ClientKey ClientKey::From(std::span<const std::byte> id) {
   key.length = static_cast<uint8_t>(std::min(id.size(), kMaxBytes));
   std::memcpy(key.bytes.data(), id.data(), key.length);
   if (id.size() > kMaxBytes) {
-    key.overflow_hash =
-        absl::HashOf(std::string_view(reinterpret_cast<const char*>(id.data()), id.size()));
+    key.overflow_hash = StableHash(id);  // journaled: must not change across restarts
   }
   return key;
 }
@@ -22,8 +21,14 @@ const Lease* LeaseTable::ByAddress(uint32_t address) const {
 }
 
 const Lease* LeaseTable::ByClient(const ClientKey& client) const {
-  auto it = by_client_.find(client);
-  return it == by_client_.end() ? nullptr : ByAddress(it->second);
+  auto it = clients_.find(client);
+  return it == clients_.end() || !it->second.holds ? nullptr : ByAddress(it->second.held);
+}
+
+LeaseTable::ClientLeases LeaseTable::ForClient(const ClientKey& client) const {
+  auto it = clients_.find(client);
+  if (it == clients_.end()) return {};
+  return {it->second.holds ? ByAddress(it->second.held) : nullptr, it->second.last};
 }
 
 bool LeaseTable::AvailableFor(uint32_t address, const ClientKey& client, uint64_t now_ms) const {
@@ -32,36 +37,44 @@ bool LeaseTable::AvailableFor(uint32_t address, const ClientKey& client, uint64_
 }
 
 void LeaseTable::Put(const Lease& lease) {
+  auto [slot, inserted] = by_address_.try_emplace(lease.address);
   // The address's previous holder (an expired lease) loses its index entry.
-  if (auto it = by_address_.find(lease.address); it != by_address_.end()) {
-    if (!(it->second.client == lease.client)) by_client_.erase(it->second.client);
+  if (!inserted && !(slot->second.client == lease.client)) {
+    if (auto c = clients_.find(slot->second.client); c != clients_.end()) c->second.holds = false;
   }
-  // The client's previous address is freed.
-  if (auto it = by_client_.find(lease.client);
-      it != by_client_.end() && it->second != lease.address) {
-    by_address_.erase(it->second);
+  bool declined = lease.state == LeaseState::kDeclined;
+  // One probe finds the client's entry, or makes it (a declined lease is
+  // held by nobody: no entry).
+  ClientEntry* entry = nullptr;
+  if (declined) {
+    if (auto c = clients_.find(lease.client); c != clients_.end()) entry = &c->second;
+  } else {
+    entry = &clients_.try_emplace(lease.client).first->second;
   }
-  by_address_[lease.address] = lease;
+  // The client's previous address is freed (erasing never moves the
+  // other entries, so `slot` stays valid).
+  if (entry != nullptr && entry->holds && entry->held != lease.address) {
+    by_address_.erase(entry->held);
+  }
+  slot->second = lease;
   deadlines_.push({lease.expires_ms, lease.address});
-  if (lease.state != LeaseState::kDeclined) {
-    by_client_[lease.client] = lease.address;
-    last_address_[lease.client] = lease.address;
-  }
+  if (!declined) *entry = {lease.address, lease.address, true};
 }
 
 void LeaseTable::Remove(uint32_t address) {
   auto it = by_address_.find(address);
   if (it == by_address_.end()) return;
-  if (auto c = by_client_.find(it->second.client); c != by_client_.end() && c->second == address) {
-    by_client_.erase(c);
+  if (auto c = clients_.find(it->second.client);
+      c != clients_.end() && c->second.holds && c->second.held == address) {
+    c->second.holds = false;
   }
   by_address_.erase(it);
 }
 
 std::optional<uint32_t> LeaseTable::LastAddress(const ClientKey& client) const {
-  auto it = last_address_.find(client);
-  if (it == last_address_.end()) return std::nullopt;
-  return it->second;
+  auto it = clients_.find(client);
+  if (it == clients_.end()) return std::nullopt;
+  return it->second.last;
 }
 
 size_t LeaseTable::Expire(uint64_t now_ms, size_t budget) {

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <optional>
 #include <queue>
@@ -18,6 +19,14 @@
 
 namespace stampede::dhcp {
 
+// FNV-1a (64-bit) of `bytes`, continuing from `hash`. The same in every
+// process (absl::Hash is seeded per process), so what goes into the lease
+// journal still matches after a restart.
+inline uint64_t StableHash(std::span<const std::byte> bytes, uint64_t hash = 0xcbf29ce484222325) {
+  for (std::byte b : bytes) hash = (hash ^ static_cast<uint8_t>(b)) * 0x100000001b3;
+  return hash;
+}
+
 // A client's identity (RFC 2131 §4.2): option 61 when sent, else htype +
 // chaddr. Longer identifiers are kept by their first bytes and a hash of all.
 struct ClientKey {
@@ -27,12 +36,27 @@ struct ClientKey {
   uint64_t overflow_hash = 0;
 
   static ClientKey From(std::span<const std::byte> id);
-  bool operator==(const ClientKey&) const = default;
+  // Every field and all kMaxBytes bytes, as a defaulted == compares them,
+  // but a word at a time (no memcmp, no byte-string hash): the lease table
+  // compares and hashes keys several times per request.
+  friend bool operator==(const ClientKey& a, const ClientKey& b) {
+    Words x = a.ToWords(), y = b.ToWords();
+    return a.length == b.length && a.overflow_hash == b.overflow_hash && x[0] == y[0] &&
+           x[1] == y[1] && x[2] == y[2];
+  }
   template <typename H>
   friend H AbslHashValue(H h, const ClientKey& k) {
-    return H::combine(std::move(h),
-                      std::string_view(reinterpret_cast<const char*>(k.bytes.data()), k.length),
-                      k.overflow_hash);
+    Words w = k.ToWords();
+    return H::combine(std::move(h), w[0], w[1], w[2], k.length, k.overflow_hash);
+  }
+
+ private:
+  static_assert(kMaxBytes % 8 == 0);
+  using Words = std::array<uint64_t, kMaxBytes / 8>;
+  Words ToWords() const {
+    Words w;
+    std::memcpy(w.data(), bytes.data(), kMaxBytes);
+    return w;
   }
 };
 
@@ -65,8 +89,15 @@ struct Lease {
 
 class LeaseTable {
  public:
+  // What the table knows of one client, from one lookup.
+  struct ClientLeases {
+    const Lease* held = nullptr;   // as ByClient
+    std::optional<uint32_t> last;  // as LastAddress
+  };
+
   const Lease* ByAddress(uint32_t address) const;
   const Lease* ByClient(const ClientKey& client) const;
+  ClientLeases ForClient(const ClientKey& client) const;
   // Whether `address` may be given to `client` at `now`: nobody else holds
   // it (expired holdings do not count).
   bool AvailableFor(uint32_t address, const ClientKey& client, uint64_t now_ms) const;
@@ -85,9 +116,15 @@ class LeaseTable {
   }
 
  private:
+  // One entry per client seen: the address it holds (the index that finds
+  // its lease) and the one it last held (affinity), from a single probe.
+  struct ClientEntry {
+    uint32_t held = 0;
+    uint32_t last = 0;
+    bool holds = false;
+  };
   absl::flat_hash_map<uint32_t, Lease> by_address_;
-  absl::flat_hash_map<ClientKey, uint32_t> by_client_;
-  absl::flat_hash_map<ClientKey, uint32_t> last_address_;
+  absl::flat_hash_map<ClientKey, ClientEntry> clients_;
   // (expiry, address), soonest first; entries whose lease moved on since are
   // skipped when they come up.
   using Deadline = std::pair<uint64_t, uint32_t>;

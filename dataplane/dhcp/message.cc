@@ -59,7 +59,8 @@ void Message::Reset() {
   secs = flags = 0;
   ciaddr = yiaddr = siaddr = giaddr = {};
   chaddr.fill(0);
-  length_.fill(kAbsent);
+  for (size_t i = 0; i < present_count_; ++i) length_[present_[i]] = kAbsent;
+  present_count_ = 0;
   used_ = 0;
 }
 
@@ -68,6 +69,7 @@ bool Message::Append(uint8_t code, std::span<const std::byte> value) {
     if (used_ + value.size() > kValueBytes) return false;
     offset_[code] = static_cast<uint16_t>(used_);
     length_[code] = static_cast<uint16_t>(value.size());
+    present_[present_count_++] = code;
   } else {
     // RFC 3396: a later instance continues the value. Keep it contiguous:
     // move the value so far to the end unless it is already there.
@@ -85,36 +87,6 @@ bool Message::Append(uint8_t code, std::span<const std::byte> value) {
   if (!value.empty()) std::memcpy(values_.data() + used_, value.data(), value.size());
   used_ += value.size();
   return true;
-}
-
-std::optional<std::span<const std::byte>> Message::Option(uint8_t code) const {
-  if (length_[code] == kAbsent) return std::nullopt;
-  return std::span<const std::byte>(values_.data() + offset_[code], length_[code]);
-}
-
-MessageType Message::Type() const {
-  auto value = Option(option::kMessageType);
-  if (!value || value->size() != 1) return MessageType::kNone;
-  uint8_t type = Load8(*value, 0);
-  return type >= 1 && type <= 8 ? static_cast<MessageType>(type) : MessageType::kNone;
-}
-
-std::optional<net::Ipv4Address> Message::Address(uint8_t code) const {
-  auto value = Option(code);
-  if (!value || value->size() != 4) return std::nullopt;
-  return net::Ipv4Address{Load32(*value, 0)};
-}
-
-std::optional<uint16_t> Message::U16(uint8_t code) const {
-  auto value = Option(code);
-  if (!value || value->size() != 2) return std::nullopt;
-  return Load16(*value, 0);
-}
-
-std::optional<uint32_t> Message::U32(uint8_t code) const {
-  auto value = Option(code);
-  if (!value || value->size() != 4) return std::nullopt;
-  return Load32(*value, 0);
 }
 
 net::MacAddress Message::Mac() const {
@@ -202,7 +174,7 @@ bool ReplyBuilder::SetSname(std::string_view sname) {
   return true;
 }
 
-bool ReplyBuilder::Add(uint8_t code, std::span<const std::byte> value) {
+bool ReplyBuilder::AddSplitOrDrop(uint8_t code, std::span<const std::byte> value) {
   size_t instances = std::max<size_t>(1, (value.size() + 254) / 255);
   size_t needed = value.size() + 2 * instances;
   // One byte stays for END.
@@ -220,27 +192,6 @@ bool ReplyBuilder::Add(uint8_t code, std::span<const std::byte> value) {
     done += chunk;
   } while (done < value.size());
   return true;
-}
-
-bool ReplyBuilder::AddU8(uint8_t code, uint8_t value) {
-  std::byte b[1] = {std::byte{value}};
-  return Add(code, b);
-}
-
-bool ReplyBuilder::AddU16(uint8_t code, uint16_t value) {
-  std::byte b[2];
-  net::Store16(b, 0, value);
-  return Add(code, b);
-}
-
-bool ReplyBuilder::AddU32(uint8_t code, uint32_t value) {
-  std::byte b[4];
-  net::Store32(b, 0, value);
-  return Add(code, b);
-}
-
-bool ReplyBuilder::AddText(uint8_t code, std::string_view text) {
-  return Add(code, {reinterpret_cast<const std::byte*>(text.data()), text.size()});
 }
 
 size_t ReplyBuilder::Finish() {

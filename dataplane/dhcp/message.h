@@ -9,6 +9,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -112,17 +113,34 @@ class Message {
   std::array<uint8_t, 16> chaddr{};
 
   // The value of option `code` (all its instances concatenated), if present.
-  std::optional<std::span<const std::byte>> Option(uint8_t code) const;
+  // These are inline: the server asks a dozen of them per request.
+  std::optional<std::span<const std::byte>> Option(uint8_t code) const {
+    if (length_[code] == kAbsent) return std::nullopt;
+    return std::span<const std::byte>(values_.data() + offset_[code], length_[code]);
+  }
   bool Has(uint8_t code) const { return length_[code] != kAbsent; }
-  MessageType Type() const;
-  std::optional<net::Ipv4Address> Address(uint8_t code) const;
-  std::optional<uint16_t> U16(uint8_t code) const;
-  std::optional<uint32_t> U32(uint8_t code) const;
+  MessageType Type() const {
+    if (length_[option::kMessageType] != 1) return MessageType::kNone;
+    uint8_t type = static_cast<uint8_t>(values_[offset_[option::kMessageType]]);
+    return type >= 1 && type <= 8 ? static_cast<MessageType>(type) : MessageType::kNone;
+  }
+  std::optional<net::Ipv4Address> Address(uint8_t code) const {
+    if (length_[code] != 4) return std::nullopt;
+    return net::Ipv4Address{net::Load32(values_, offset_[code])};
+  }
+  std::optional<uint16_t> U16(uint8_t code) const {
+    if (length_[code] != 2) return std::nullopt;
+    return net::Load16(values_, offset_[code]);
+  }
+  std::optional<uint32_t> U32(uint8_t code) const {
+    if (length_[code] != 4) return std::nullopt;
+    return net::Load32(values_, offset_[code]);
+  }
   net::MacAddress Mac() const;  // chaddr's first 6 bytes (Ethernet)
   bool Broadcast() const { return (flags & kBroadcastFlag) != 0; }
 
-  // Internal to Parse: forgets every field and option in O(256), without
-  // clearing the value buffer.
+  // Internal to Parse: forgets every field and option (in the number of
+  // options present), without clearing the value buffer.
   void Reset();
   bool Append(uint8_t code, std::span<const std::byte> value);
 
@@ -135,6 +153,9 @@ class Message {
   std::array<uint16_t, 256> length_ = MakeAbsent();
   std::array<std::byte, kValueBytes> values_{};
   size_t used_ = 0;
+  // The codes present, so Reset forgets them without touching all 256.
+  std::array<uint8_t, 256> present_{};
+  size_t present_count_ = 0;
   // Where the latest instance of each code ends, to append to it.
   static std::array<uint16_t, 256> MakeAbsent() {
     std::array<uint16_t, 256> a;
@@ -169,12 +190,36 @@ class ReplyBuilder {
 
   // Appends an option; values over 255 bytes are split into several
   // instances (RFC 3396). False (and nothing written) when it would not fit.
-  bool Add(uint8_t code, std::span<const std::byte> value);
-  bool AddU8(uint8_t code, uint8_t value);
-  bool AddU16(uint8_t code, uint16_t value);
-  bool AddU32(uint8_t code, uint32_t value);
+  // Inline for the common case (one instance that fits): a reply adds a
+  // dozen options.
+  bool Add(uint8_t code, std::span<const std::byte> value) {
+    // Code, length, value, and one byte kept for END.
+    if (value.size() > 255 || at_ + 2 + value.size() + 1 > limit_)
+      return AddSplitOrDrop(code, value);
+    net::Store8(buffer_, at_, code);
+    net::Store8(buffer_, at_ + 1, static_cast<uint8_t>(value.size()));
+    if (!value.empty()) std::memcpy(buffer_.data() + at_ + 2, value.data(), value.size());
+    at_ += 2 + value.size();
+    return true;
+  }
+  bool AddU8(uint8_t code, uint8_t value) {
+    std::byte b[1] = {std::byte{value}};
+    return Add(code, b);
+  }
+  bool AddU16(uint8_t code, uint16_t value) {
+    std::byte b[2];
+    net::Store16(b, 0, value);
+    return Add(code, b);
+  }
+  bool AddU32(uint8_t code, uint32_t value) {
+    std::byte b[4];
+    net::Store32(b, 0, value);
+    return Add(code, b);
+  }
   bool AddAddress(uint8_t code, net::Ipv4Address value) { return AddU32(code, value.value); }
-  bool AddText(uint8_t code, std::string_view text);
+  bool AddText(uint8_t code, std::string_view text) {
+    return Add(code, {reinterpret_cast<const std::byte*>(text.data()), text.size()});
+  }
 
   // Ends the options; returns the reply's length.
   size_t Finish();
@@ -182,6 +227,9 @@ class ReplyBuilder {
   uint32_t dropped() const { return dropped_; }
 
  private:
+  // Add's other cases: a value split over instances, or one that does not fit.
+  bool AddSplitOrDrop(uint8_t code, std::span<const std::byte> value);
+
   net::ByteSpan buffer_;
   size_t limit_;
   size_t at_ = kOptionsOffset;

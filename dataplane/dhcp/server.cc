@@ -6,8 +6,6 @@
 #include <cstdio>
 #include <string_view>
 
-#include "absl/hash/hash.h"
-
 namespace stampede::dhcp {
 
 // What the server knows about one request while it answers it.
@@ -75,7 +73,15 @@ uint64_t HostKey(const v1::CompiledHost& host) {
     return net::MacAddress::Load({reinterpret_cast<const std::byte*>(host.mac().data()), 6}, 0)
         .Key();
   }
-  return absl::HashOf(host.circuit_id(), host.remote_id()) | uint64_t{1} << 63;
+  // Journaled with the next boot it used: a hash that survives a restart,
+  // each id prefixed by its length so the pair is unambiguous.
+  uint64_t hash = 0xcbf29ce484222325;
+  for (const std::string& id : {host.circuit_id(), host.remote_id()}) {
+    uint8_t length = static_cast<uint8_t>(std::min<size_t>(id.size(), 255));
+    hash = StableHash(std::as_bytes(std::span(&length, 1)), hash);
+    hash = StableHash(std::as_bytes(std::span(id.data(), id.size())), hash);
+  }
+  return hash | uint64_t{1} << 63;
 }
 
 }  // namespace
@@ -188,7 +194,10 @@ bool Server::RateLimited(const Client& c) {
   if (rate == 0) return false;
   // A flood of made-up MACs must not grow this without bound: past the cap
   // every bucket starts full again (lenient for a moment, never unbounded).
-  if (buckets_.size() >= kMaxRateBuckets && !buckets_.contains(c.mac)) buckets_.clear();
+  // Emptied in place: clear() would free the array and grow it again.
+  if (buckets_.size() >= kMaxRateBuckets && !buckets_.contains(c.mac)) {
+    absl::erase_if(buckets_, [](const auto&) { return true; });
+  }
   Bucket& b = buckets_[c.mac];
   uint64_t now = c.context.now_ms;
   if (b.last_ms == 0) b.tokens = rate;
@@ -231,7 +240,9 @@ std::optional<uint32_t> Server::ChooseAddress(const Client& c) {
   }
   const v1::CompiledSubnet& subnet = *c.subnet;
   auto pooled = [&](uint32_t a) { return InPool(subnet, a) && Usable(c, a); };
-  if (const Lease* held = leases_.ByClient(c.key);
+  // What it holds and what it held last, from one probe of the table.
+  LeaseTable::ClientLeases mine = leases_.ForClient(c.key);
+  if (const Lease* held = mine.held;
       held != nullptr && held->state != LeaseState::kDeclined && pooled(held->address)) {
     return held->address;
   }
@@ -239,7 +250,7 @@ std::optional<uint32_t> Server::ChooseAddress(const Client& c) {
       requested && pooled(requested->value)) {
     return requested->value;
   }
-  if (auto last = leases_.LastAddress(c.key); last && pooled(*last)) return *last;
+  if (mine.last && pooled(*mine.last)) return *mine.last;
   // A bounded walk of the pools from where the last allocation stopped.
   uint64_t size = 0;
   for (const v1::AddressRange& pool : subnet.pools())
@@ -451,10 +462,11 @@ void Server::AddNetworkOptions(const Client& c, ReplyBuilder& out, uint32_t leas
     out.AddU32(option::kRebindingTime,
                static_cast<uint32_t>(uint64_t{lease_seconds} * kT2Permille / 1000));
   }
-  bool sent[256] = {};
+  uint64_t sent[4] = {};  // a bit per option code: 32 bytes to clear, not 256
   auto add = [&](uint8_t code) {
-    if (sent[code]) return;
-    sent[code] = true;
+    uint64_t bit = uint64_t{1} << (code & 63);
+    if (sent[code >> 6] & bit) return;
+    sent[code >> 6] |= bit;
     switch (code) {
       case option::kSubnetMask:
         out.AddU32(code, PrefixMask(s.prefix_length()));

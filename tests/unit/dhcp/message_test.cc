@@ -151,5 +151,59 @@ TEST(MessageTest, KeepsWithinTheClientsSize) {
   EXPECT_LE(out.Finish(), kDefaultReplyLimit);
 }
 
+TEST(MessageTest, AnOptionFitsToTheLastByteBeforeEnd) {
+  Message request;
+  ASSERT_TRUE(Parse(Request(RequestSpec{}), request).ok());
+  std::vector<std::byte> buffer(1500);
+  // Room for 100 bytes of options after the message type (3 bytes), and
+  // one byte for END.
+  constexpr size_t kRoom = 100;
+  constexpr size_t kLimit = kOptionsOffset + 3 + kRoom + 1;
+  for (size_t value : {kRoom - 3, kRoom - 2, kRoom - 1}) {
+    ReplyBuilder out(buffer, kLimit);
+    out.Begin(request, MessageType::kAck);
+    bool fits = 2 + value <= kRoom;
+    EXPECT_EQ(out.AddText(option::kDomainName, std::string(value, 'd')), fits) << value;
+    EXPECT_EQ(out.dropped(), fits ? 0u : 1u);
+    EXPECT_LE(out.Finish(), std::max(kLimit, kMinReplySize));
+  }
+  // An empty value is an option too (code and zero length).
+  ReplyBuilder out(buffer, kDefaultReplyLimit);
+  out.Begin(request, MessageType::kAck);
+  ASSERT_TRUE(out.AddText(option::kHostName, ""));
+  size_t length = out.Finish();
+  buffer[0] = std::byte{kBootRequest};
+  Message reply;
+  ASSERT_TRUE(Parse(std::span(buffer).first(length), reply).ok());
+  ASSERT_TRUE(reply.Option(option::kHostName));
+  EXPECT_TRUE(reply.Option(option::kHostName)->empty());
+}
+
+TEST(MessageTest, ParsingAgainForgetsTheOptionsBefore) {
+  RequestSpec many;
+  many.options = {{option::kParameterList, std::string{1, 3, 6}},
+                  {option::kClientArch, testing::U16(7)},
+                  {option::kVendorClass, "PXEClient"},
+                  {option::kRequestedAddress, testing::U32(0xc6120064)}};
+  RequestSpec few;
+  few.options = {{option::kVendorClass, "HTTPClient"}};
+  Message m;
+  ASSERT_TRUE(Parse(Request(many), m).ok());
+  EXPECT_EQ(m.Address(option::kRequestedAddress)->value, 0xc6120064u);
+  ASSERT_TRUE(Parse(Request(few), m).ok());
+  EXPECT_EQ(Str(*m.Option(option::kVendorClass)), "HTTPClient");
+  EXPECT_FALSE(m.Has(option::kParameterList));
+  EXPECT_FALSE(m.U16(option::kClientArch));
+  EXPECT_FALSE(m.Address(option::kRequestedAddress));
+  EXPECT_EQ(m.Type(), MessageType::kDiscover);
+  // A failed parse forgets them too.
+  ASSERT_TRUE(Parse(Request(many), m).ok());
+  std::vector<std::byte> truncated = Request(few);
+  truncated.resize(10);
+  EXPECT_FALSE(Parse(truncated, m).ok());
+  EXPECT_FALSE(m.Has(option::kVendorClass));
+  EXPECT_EQ(m.Type(), MessageType::kNone);
+}
+
 }  // namespace
 }  // namespace stampede::dhcp

@@ -36,6 +36,20 @@ TEST(ChecksumTest, MatchesReferenceForEveryLength) {
   }
 }
 
+// All-ones words carry out of every 64-bit add: the end-around carry must
+// come back in, at every length and alignment of the 8-byte tail.
+TEST(ChecksumTest, CarriesWrapAround) {
+  for (uint8_t fill : {0xff, 0xfe, 0x80}) {
+    for (size_t length = 0; length < 200; ++length) {
+      std::vector<std::byte> data(length, std::byte{fill});
+      EXPECT_EQ(ChecksumFinish(ChecksumPartial(data)), Reference(data))
+          << "fill " << int(fill) << " length " << length;
+    }
+  }
+  std::vector<std::byte> zeros(64);
+  EXPECT_EQ(ChecksumPartial(zeros), 0u);  // only all-zero data sums to zero
+}
+
 TEST(ChecksumTest, ChainsAndValidates) {
   std::vector<std::byte> data(40);
   for (size_t i = 0; i < data.size(); ++i) data[i] = std::byte(i * 13);
