@@ -36,7 +36,13 @@ bool LeaseTable::AvailableFor(uint32_t address, const ClientKey& client, uint64_
   return lease == nullptr || lease->client == client || lease->expires_ms <= now_ms;
 }
 
+void LeaseTable::ForgetIdleClients() {
+  absl::erase_if(clients_, [](const auto& entry) { return !entry.second.holds; });
+  forget_at_ = std::max(min_remembered_, 2 * clients_.size());
+}
+
 void LeaseTable::Put(const Lease& lease) {
+  if (clients_.size() >= forget_at_) ForgetIdleClients();
   auto [slot, inserted] = by_address_.try_emplace(lease.address);
   // The address's previous holder (an expired lease) loses its index entry.
   if (!inserted && !(slot->second.client == lease.client)) {

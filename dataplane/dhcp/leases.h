@@ -87,8 +87,17 @@ struct Lease {
   uint32_t xid = 0;  // of the offer, so a retried DISCOVER gets the same one
 };
 
+// Clients remembered only for affinity (holding no lease) are forgotten once
+// the table has this many client entries (or twice what was left at the last
+// sweep), so a flood of made-up client ids cannot grow it without bound. A
+// sweep visits every entry once: a pause of milliseconds at a million.
+inline constexpr size_t kMinClientsRemembered = size_t{1} << 20;
+
 class LeaseTable {
  public:
+  explicit LeaseTable(size_t min_clients_remembered = kMinClientsRemembered)
+      : min_remembered_(min_clients_remembered), forget_at_(min_clients_remembered) {}
+
   // What the table knows of one client, from one lookup.
   struct ClientLeases {
     const Lease* held = nullptr;   // as ByClient
@@ -110,6 +119,8 @@ class LeaseTable {
   // Drops up to `budget` expired entries, so expiry never stalls the worker.
   size_t Expire(uint64_t now_ms, size_t budget);
   size_t size() const { return by_address_.size(); }
+  // Client entries: those holding a lease and those remembered for affinity.
+  size_t clients_remembered() const { return clients_.size(); }
   template <typename F>
   void ForEach(F&& f) const {
     for (const auto& [address, lease] : by_address_) f(lease);
@@ -123,6 +134,11 @@ class LeaseTable {
     uint32_t last = 0;
     bool holds = false;
   };
+  // Drops the entries of clients holding nothing (see kMinClientsRemembered).
+  void ForgetIdleClients();
+
+  size_t min_remembered_;
+  size_t forget_at_;
   absl::flat_hash_map<uint32_t, Lease> by_address_;
   absl::flat_hash_map<ClientKey, ClientEntry> clients_;
   // (expiry, address), soonest first; entries whose lease moved on since are

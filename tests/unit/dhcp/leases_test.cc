@@ -50,6 +50,32 @@ TEST(ClientKeyTest, OverflowHashIsTheSameInEveryProcess) {
   EXPECT_EQ(Key(1).overflow_hash, 0u);  // short ids are kept whole
 }
 
+// A flood of client ids that take an offer and never come back: the clients
+// holding nothing are forgotten past the limit, those holding a lease never.
+TEST(LeaseTableTest, ForgetsIdleClientsPastItsLimit) {
+  LeaseTable table(/*min_clients_remembered=*/64);
+  for (uint32_t n = 0; n < 20; ++n) {
+    table.Put({.address = 1000 + n,
+               .client = Key(n),
+               .state = LeaseState::kBound,
+               .expires_ms = 1'000'000});
+  }
+  for (uint32_t n = 20; n < 10'000; ++n) {
+    table.Put({.address = 5000 + n % 100,
+               .client = Key(n),
+               .state = LeaseState::kOffered,
+               .expires_ms = 1'000'000});
+    table.Remove(5000 + n % 100);  // the offer reclaimed: the client holds nothing
+    ASSERT_LE(table.clients_remembered(), 64u) << n;
+  }
+  for (uint32_t n = 0; n < 20; ++n) {
+    const Lease* held = table.ByClient(Key(n));
+    ASSERT_NE(held, nullptr) << n;
+    EXPECT_EQ(held->address, 1000 + n);
+  }
+  EXPECT_EQ(table.LastAddress(Key(9'999)), 5000u + 9'999 % 100);  // the latest are still known
+}
+
 TEST(LeaseTableTest, ForClientAgreesWithByClientAndLastAddress) {
   LeaseTable table;
   EXPECT_EQ(table.ForClient(Key(1)).held, nullptr);
