@@ -41,6 +41,7 @@
 #include "dataplane/policy/status_region.h"
 #include "dataplane/port/counters.h"
 #include "dataplane/port/kernel_detach.h"
+#include "dataplane/port/kernel_gso.h"
 #include "dataplane/port/log.h"
 #include "dataplane/port/options.h"
 #include "dataplane/port/port.h"
@@ -63,6 +64,10 @@ ABSL_FLAG(std::vector<std::string>, ipv4, {},
           "The appliance's IPv4 addresses with prefix, comma-separated (198.18.0.1/24)");
 ABSL_FLAG(std::string, exception_iface, "stampede0",
           "Kernel TAP interface for traffic the fast path does not handle; empty disables it");
+ABSL_FLAG(std::string, kernel_gso, "on",
+          "on: when the port is a kernel interface (net_af_packet, net_af_xdp), the kernel's big "
+          "TCP segments from the exception path go to it whole through an AF_PACKET socket with "
+          "virtio-net headers and the kernel (or the NIC) cuts them; off: the workers cut them");
 ABSL_FLAG(uint32_t, rx_descriptors, 1024, "RX ring size per queue");
 ABSL_FLAG(uint32_t, tx_descriptors, 1024, "TX ring size per queue");
 ABSL_FLAG(std::vector<std::string>, eal_args, {}, "Extra EAL arguments, comma-separated");
@@ -191,6 +196,9 @@ class Dataplane {
   absl::Status OpenJournal();
   absl::Status StartTftp(uint32_t workers, uint32_t pool_size);
   absl::Status StartHttp(uint32_t workers);
+  // Kernel GSO sockets for the workers (--kernel_gso), when the wire is a
+  // kernel interface and there is an exception path.
+  absl::Status OpenKernelGso(uint32_t workers);
 
   port::DataplaneOptions options_;
   std::string instance_;
@@ -222,6 +230,8 @@ class Dataplane {
   std::vector<std::unique_ptr<port::TftpEngine>> tftp_;
   std::vector<rte_ring*> tftp_rings_;
   std::vector<std::unique_ptr<port::Worker>> workers_;
+  // One per worker when big kernel TCP frames go to the wire's interface whole.
+  std::vector<std::unique_ptr<port::KernelGso>> kernel_gso_;
   // HTTP: a thread of its own, reading the policy through the last qsbr slot;
   // its counters and events are in the status region.
   std::unique_ptr<http::HttpServer> http_;
@@ -290,11 +300,13 @@ absl::Status Dataplane::Start(uint32_t workers) {
   }
   if (absl::Status status = StartTftp(workers, pool_size); !status.ok()) return status;
   if (absl::Status status = StartHttp(workers); !status.ok()) return status;
+  if (absl::Status status = OpenKernelGso(workers); !status.ok()) return status;
   for (uint32_t i = 0; i < workers; ++i) {
     port::WorkerConfig config;
     config.port_id = port_id_;
     config.queue_id = static_cast<uint16_t>(i);
     config.tap_port_id = tap_id_;
+    config.kernel_gso = kernel_gso_.empty() ? nullptr : kernel_gso_[i].get();
     config.pool = pool_;
     config.announce = i == 0;
     config.policy = &policy_->current();
@@ -320,6 +332,28 @@ absl::Status Dataplane::Start(uint32_t workers) {
           " ipv4=", absl::StrJoin(addresses, ","), " workers=", workers,
           " exception_iface=", options_.exception_iface.empty() ? "none" : options_.exception_iface,
           " mbufs=", pool_size, " telemetry=/stampede/stats"));
+  return absl::OkStatus();
+}
+
+absl::Status Dataplane::OpenKernelGso(uint32_t workers) {
+  std::string mode = absl::GetFlag(FLAGS_kernel_gso);
+  if (mode != "on" && mode != "off") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--kernel_gso: '", mode, "' is not one of on, off"));
+  }
+  if (mode == "off" || !tap_id_ || !detached_iface_) return absl::OkStatus();
+  for (uint32_t i = 0; i < workers; ++i) {
+    absl::StatusOr<std::unique_ptr<port::KernelGso>> gso = port::KernelGso::Open(*detached_iface_);
+    if (!gso.ok()) {
+      // The workers cut instead: slower over a veth, the same bytes.
+      Log(LogLevel::kWarning,
+          absl::StrCat("event=kernel_gso_unavailable error=\"", gso.status().message(), "\""));
+      kernel_gso_.clear();
+      return absl::OkStatus();
+    }
+    kernel_gso_.push_back(*std::move(gso));
+  }
+  Log(LogLevel::kInfo, absl::StrCat("event=kernel_gso iface=", *detached_iface_));
   return absl::OkStatus();
 }
 

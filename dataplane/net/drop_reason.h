@@ -13,6 +13,7 @@ namespace stampede::net {
   X(kVlanTruncated, "vlan_truncated")                                                         \
   X(kVlanStacked, "vlan_stacked")                                                             \
   X(kNotOurMac, "not_our_mac")                                                                \
+  X(kOwnFrame, "own_frame") /* our source MAC: a loop, or the kernel GSO socket's frames */   \
   X(kArpTruncated, "arp_truncated")                                                           \
   X(kArpMalformed, "arp_malformed")                                                           \
   X(kArpNotForUs, "arp_not_for_us")                                                           \
@@ -45,7 +46,8 @@ namespace stampede::net {
   X(kExceptionDontFragment, "exception_dont_fragment") /* not TCP, DF set: ICMP to kernel */  \
   X(kSegmentUnsupported, "segment_unsupported")        /* TCP not cut: SYN, RST, URG */       \
   X(kSegmentNoMbufs, "segment_no_mbufs")               /* pool dry cutting or fragmenting */  \
-  X(kFragmentFailed, "fragment_failed")                /* rte_ipv4_fragment_packet refused */
+  X(kFragmentFailed, "fragment_failed")                /* rte_ipv4_fragment_packet refused */ \
+  X(kKernelGsoRefused, "kernel_gso_refused")           /* the GSO socket's send failed */
 
 enum class DropReason : uint8_t {
 #define STAMPEDE_DROP_ENUM(name, text) name,

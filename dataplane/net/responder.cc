@@ -32,6 +32,11 @@ void StoreArp(ByteSpan frame, size_t offset, uint16_t operation, MacAddress send
 }  // namespace
 
 Decision Responder::Handle(ByteSpan frame, uint64_t now) {
+  // A packet socket on the port's interface is shown what other sockets
+  // there send: the kernel GSO socket's frames (docs/dataplane.md).
+  if (frame.size() >= 12 && MacAddress::Load(frame, 6) == local_.mac()) {
+    return Drop(DropReason::kOwnFrame);
+  }
   ParsePacketInto(frame, parsed_);
   if (!parsed_.ok) return Drop(parsed_.drop);
   const ParsedPacket& p = parsed_.packet;

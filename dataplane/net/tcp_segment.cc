@@ -225,4 +225,25 @@ size_t BuildSegment(ConstByteSpan frame, const FrameHeaders& headers, const Segm
   return headers.payload_offset() + length;
 }
 
+KernelGsoHeader PrepareKernelGso(ByteSpan headers, const FrameHeaders& frame,
+                                 const SegmentPlan& plan) {
+  ByteSpan ip = headers.subspan(frame.l3_offset, frame.ip_header_length);
+  Store16(ip, kIpChecksum, 0);
+  Store16(ip, kIpChecksum, ChecksumFinish(ChecksumPartial(ip)));
+  ByteSpan tcp = headers.subspan(frame.l4_offset(), frame.tcp_header_length);
+  size_t tcp_length = frame.ip_total_length - frame.ip_header_length;
+  Store16(tcp, kTcpChecksum, Fold(TcpPseudoHeaderSum(ip, tcp_length)));
+  KernelGsoHeader header;
+  header.flags = kVirtioNeedsChecksum;
+  header.gso_type = kVirtioGsoTcpv4;
+  // RFC 3168 §6.1.2: CWR goes on the first segment only; the flag tells the
+  // device the frame carries it (Linux clears it after the first anyway).
+  if ((frame.tcp_flags & kTcpCwr) != 0) header.gso_type |= kVirtioGsoEcn;
+  header.header_length = static_cast<uint16_t>(frame.payload_offset());
+  header.segment_size = static_cast<uint16_t>(plan.max_payload);
+  header.checksum_start = static_cast<uint16_t>(frame.l4_offset());
+  header.checksum_offset = static_cast<uint16_t>(kTcpChecksum);
+  return header;
+}
+
 }  // namespace stampede::net

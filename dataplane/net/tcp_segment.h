@@ -141,4 +141,32 @@ uint32_t ChecksumPartialAt(ConstByteSpan bytes, size_t position, uint32_t sum);
 size_t BuildSegment(ConstByteSpan frame, const FrameHeaders& headers, const SegmentPlan& plan,
                     size_t index, ByteSpan out);
 
+// What a kernel interface needs to cut a TCP frame itself: the virtio-net
+// header (virtio 1.x §5.1.6, without num_buffers; Linux's virtio_net_hdr,
+// whose header C++ cannot include), which an AF_PACKET socket with
+// PACKET_VNET_HDR takes before each frame: the segment size, where the
+// headers end and where the TCP checksum is, for the kernel's GSO (or the
+// NIC's TSO) to fill in per segment. Fields in host byte order (Linux reads
+// them little-endian where the host is).
+struct KernelGsoHeader {
+  uint8_t flags = 0;     // kVirtioNeedsChecksum
+  uint8_t gso_type = 0;  // kVirtioGsoTcpv4, | kVirtioGsoEcn when CWR is set
+  uint16_t header_length = 0;
+  uint16_t segment_size = 0;
+  uint16_t checksum_start = 0;
+  uint16_t checksum_offset = 0;
+};
+static_assert(sizeof(KernelGsoHeader) == 10, "the virtio-net header's layout");
+inline constexpr uint8_t kVirtioNeedsChecksum = 1;
+inline constexpr uint8_t kVirtioGsoTcpv4 = 1;
+inline constexpr uint8_t kVirtioGsoEcn = 0x80;
+
+// Prepares a kTcp frame whose plan says kSegment for the kernel to cut into
+// segments of `plan.max_payload` bytes: sets the IPv4 header checksum and
+// puts the pseudo-header's sum (over the whole TCP length, not complemented)
+// in the TCP checksum field, the convention of a frame whose checksum is
+// left to the device (Linux's CHECKSUM_PARTIAL), and returns the header.
+KernelGsoHeader PrepareKernelGso(ByteSpan headers, const FrameHeaders& frame,
+                                 const SegmentPlan& plan);
+
 }  // namespace stampede::net

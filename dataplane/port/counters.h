@@ -10,25 +10,26 @@
 
 namespace stampede::port {
 
-#define STAMPEDE_COUNTERS(X)                                           \
-  X(rx_packets)                                                        \
-  X(tx_packets)                                                        \
-  X(arp_replies)                                                       \
-  X(icmp_echo_replies)                                                 \
-  X(gratuitous_arps)                                                   \
-  X(to_kernel)     /* frames handed to the exception path */           \
-  X(from_kernel)   /* frames the kernel sent out through the port */   \
-  X(dhcp_requests) /* DHCP/proxyDHCP requests handled on this lcore */ \
-  X(dhcp_replies)                                                      \
-  /* Big segments through the exception path (docs/dataplane.md): */   \
-  X(tso_frames)      /* kernel TCP frames over the wire's MTU, cut */  \
-  X(tso_segments)    /* what they became (or the NIC's TSO makes) */   \
-  X(mss_raised)      /* peer SYNs: MSS raised to the TAP's */          \
-  X(mss_clamped)     /* kernel SYNs: MSS clamped to the wire's */      \
-  X(mss_malformed)   /* SYNs whose options do not parse: unchanged */  \
-  X(ipv4_fragmented) /* kernel datagrams (not TCP, DF clear) */        \
-  X(ipv4_fragments)  /* the fragments they became */                   \
-  X(frag_needed)     /* ICMP "fragmentation needed" to the kernel */   \
+#define STAMPEDE_COUNTERS(X)                                            \
+  X(rx_packets)                                                         \
+  X(tx_packets)                                                         \
+  X(arp_replies)                                                        \
+  X(icmp_echo_replies)                                                  \
+  X(gratuitous_arps)                                                    \
+  X(to_kernel)     /* frames handed to the exception path */            \
+  X(from_kernel)   /* frames the kernel sent out through the port */    \
+  X(dhcp_requests) /* DHCP/proxyDHCP requests handled on this lcore */  \
+  X(dhcp_replies)                                                       \
+  /* Big segments through the exception path (docs/dataplane.md): */    \
+  X(tso_frames)        /* kernel TCP frames over the wire's MTU, cut */ \
+  X(tso_segments)      /* what they became (or the NIC's TSO makes) */  \
+  X(kernel_gso_frames) /* of tso_frames: sent whole, the kernel cuts */ \
+  X(mss_raised)        /* peer SYNs: MSS raised to the TAP's */         \
+  X(mss_clamped)       /* kernel SYNs: MSS clamped to the wire's */     \
+  X(mss_malformed)     /* SYNs whose options do not parse: unchanged */ \
+  X(ipv4_fragmented)   /* kernel datagrams (not TCP, DF clear) */       \
+  X(ipv4_fragments)    /* the fragments they became */                  \
+  X(frag_needed)       /* ICMP "fragmentation needed" to the kernel */  \
   X(drops)
 
 struct alignas(64) LcoreCounters {

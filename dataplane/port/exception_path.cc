@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "dataplane/net/checksum.h"
 #include "dataplane/net/icmp_error.h"
+#include "dataplane/port/kernel_gso.h"
 #include "dataplane/port/log.h"
 #include "dataplane/port/port.h"
 
@@ -83,7 +84,7 @@ IndirectSupply::~IndirectSupply() {
 rte_mbuf* IndirectSupply::Take() { return used_ < count_ ? mbufs_[used_++] : nullptr; }
 
 ExceptionPathConfig ExceptionPathFor(uint16_t port_id, uint16_t tap_port_id, uint16_t queue_id,
-                                     rte_mempool* pool) {
+                                     rte_mempool* pool, bool kernel_gso) {
   ExceptionPathConfig config;
   config.port_id = port_id;
   config.tap_port_id = tap_port_id;
@@ -104,6 +105,11 @@ ExceptionPathConfig ExceptionPathFor(uint16_t port_id, uint16_t tap_port_id, uin
       rte_eth_dev_info_get(port_id, &info) == 0 ? info.tx_desc_lim.nb_seg_max : 0;
   constexpr uint64_t kChecksums = RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
   config.checksum_offload = (offloads & kChecksums) == kChecksums;
+  if (kernel_gso) {
+    config.kernel_gso = true;
+    config.tso_offload = true;
+    config.tso_max_mbufs = KernelGso::kMaxMbufsPerFrame;
+  }
   return config;
 }
 
@@ -210,6 +216,7 @@ uint16_t ExceptionPath::Segment(rte_mbuf* m, const FrameHeaders& frame, rte_mbuf
 bool ExceptionPath::Offload(rte_mbuf* m, const FrameHeaders& frame, const SegmentPlan& plan) {
   // Padding after the datagram would be cut as payload.
   if (m->nb_segs > config_.tso_max_mbufs || m->pkt_len != frame.frame_length()) return false;
+  if (config_.kernel_gso) return PrependGsoHeader(m, frame, plan);
   uint64_t flags = m->ol_flags;
   m->tso_segsz = static_cast<uint16_t>(plan.max_payload);
   RequestChecksums(m, frame, RTE_MBUF_F_TX_TCP_SEG);
@@ -219,6 +226,17 @@ bool ExceptionPath::Offload(rte_mbuf* m, const FrameHeaders& frame, const Segmen
   m->ol_flags = flags;
   m->tso_segsz = 0;
   return false;
+}
+
+bool ExceptionPath::PrependGsoHeader(rte_mbuf* m, const FrameHeaders& frame,
+                                     const SegmentPlan& plan) {
+  if (rte_pktmbuf_headroom(m) < sizeof(net::KernelGsoHeader)) return false;
+  net::KernelGsoHeader header = net::PrepareKernelGso(FirstSegment(m), frame, plan);
+  char* data = rte_pktmbuf_prepend(m, sizeof(header));
+  std::memcpy(data, &header, sizeof(header));
+  m->ol_flags |= RTE_MBUF_F_TX_TCP_SEG;
+  m->tso_segsz = static_cast<uint16_t>(plan.max_payload);
+  return true;
 }
 
 bool ExceptionPath::Cut(rte_mbuf* m, const FrameHeaders& frame, const SegmentPlan& plan,

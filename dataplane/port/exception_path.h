@@ -35,11 +35,16 @@ struct ExceptionPathConfig {
   uint16_t tso_max_mbufs = 0;
   // RTE_ETH_TX_OFFLOAD_TCP_CKSUM and IPV4_CKSUM: the port sums segments.
   bool checksum_offload = false;
+  // The wire is a kernel interface and the worker has a KernelGso for it:
+  // big TCP frames go there whole, a virtio-net header prepended and marked
+  // RTE_MBUF_F_TX_TCP_SEG (tso_offload is then set too).
+  bool kernel_gso = false;
 };
 
-// The config for a worker's queue from what the ports say.
+// The config for a worker's queue from what the ports say; `kernel_gso`:
+// the worker sends big TCP frames through a KernelGso.
 ExceptionPathConfig ExceptionPathFor(uint16_t port_id, uint16_t tap_port_id, uint16_t queue_id,
-                                     rte_mempool* pool);
+                                     rte_mempool* pool, bool kernel_gso = false);
 
 // A position in an mbuf chain's data.
 struct ChainCursor {
@@ -102,8 +107,11 @@ class ExceptionPath {
   bool FillSegment(rte_mbuf* s, net::ConstByteSpan headers, const net::FrameHeaders& frame,
                    const net::SegmentPlan& plan, size_t index, ChainCursor& cursor,
                    IndirectSupply& pieces);
-  // Hands the whole frame to the port's TSO; false when the port refuses it.
+  // Hands the whole frame to the port's TSO (or the kernel's GSO); false
+  // when the port refuses it.
   bool Offload(rte_mbuf* m, const net::FrameHeaders& frame, const net::SegmentPlan& plan);
+  // Kernel GSO: the frame gets its virtio-net header and the TSO mark.
+  bool PrependGsoHeader(rte_mbuf* m, const net::FrameHeaders& frame, const net::SegmentPlan& plan);
   uint16_t Fragment(rte_mbuf* m, const net::FrameHeaders& frame, rte_mbuf** out);
   void AnswerFragmentationNeeded(rte_mbuf* m, const net::FrameHeaders& frame);
   void Drop(rte_mbuf* m, net::DropReason reason);

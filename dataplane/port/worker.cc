@@ -15,6 +15,7 @@
 #include "dataplane/dhcp/journal_writer.h"
 #include "dataplane/dhcp/lease_event.h"
 #include "dataplane/policy/status_region.h"
+#include "dataplane/port/kernel_gso.h"
 #include "dataplane/port/tftp_engine.h"
 
 namespace stampede::port {
@@ -49,9 +50,9 @@ Worker::Worker(const WorkerConfig& config, const net::LocalAddresses& local,
       announced_(!config.announce),
       tsc_per_ms_(std::max<uint64_t>(1, rte_get_tsc_hz() / 1000)) {
   if (config.tap_port_id) {
-    exception_.emplace(
-        ExceptionPathFor(config.port_id, *config.tap_port_id, config.queue_id, config.pool),
-        counters_);
+    exception_.emplace(ExceptionPathFor(config.port_id, *config.tap_port_id, config.queue_id,
+                                        config.pool, config.kernel_gso != nullptr),
+                       counters_);
   }
   // Lease times are wall-clock (they outlive the process in the journal);
   // the loop reads the TSC and adds it to this base.
@@ -237,7 +238,7 @@ uint32_t Worker::PollKernelSegmenting() {
     read += count;
     for (uint16_t i = 0; i < count; ++i) {
       if (pending > kWireBurst - net::kMaxSegmentsPerFrame) {
-        Send(config_.port_id, wire, pending, net::DropReason::kTxQueueFull);
+        SendToWire(wire, pending);
         pending = 0;
       }
       uint16_t out = exception_->ToWire(frames[i], wire + pending);
@@ -247,8 +248,35 @@ uint32_t Worker::PollKernelSegmenting() {
     if (count < kKernelChunk) break;
   }
   LcoreCounters::Add(counters_.from_kernel, read);
-  Send(config_.port_id, wire, pending, net::DropReason::kTxQueueFull);
+  SendToWire(wire, pending);
   return read;
+}
+
+void Worker::SendToWire(rte_mbuf** frames, uint16_t count) {
+  if (config_.kernel_gso == nullptr) {
+    Send(config_.port_id, frames, count, net::DropReason::kTxQueueFull);
+    return;
+  }
+  // Runs of frames alike, in order: a flow's small segments (its last, an
+  // ACK) must not overtake its big ones.
+  uint16_t start = 0;
+  while (start < count) {
+    bool whole = (frames[start]->ol_flags & RTE_MBUF_F_TX_TCP_SEG) != 0;
+    uint16_t end = start + 1;
+    while (end < count && ((frames[end]->ol_flags & RTE_MBUF_F_TX_TCP_SEG) != 0) == whole) ++end;
+    uint16_t run = end - start;
+    if (!whole) {
+      Send(config_.port_id, frames + start, run, net::DropReason::kTxQueueFull);
+    } else {
+      uint16_t sent = config_.kernel_gso->Send(frames + start, run);
+      LcoreCounters::Add(counters_.kernel_gso_frames, sent);
+      if (sent < run) {
+        counters_.Drop(net::DropReason::kKernelGsoRefused, run - sent);
+        rte_pktmbuf_free_bulk(frames + start + sent, run - sent);
+      }
+    }
+    start = end;
+  }
 }
 
 uint32_t Worker::PollDhcp() {

@@ -34,6 +34,7 @@ struct PolicyTables;
 
 namespace stampede::port {
 
+class KernelGso;
 class TftpEngine;
 
 // DPDK's customary burst (l2fwd, l3fwd): big enough to amortise the PMD call.
@@ -68,6 +69,9 @@ struct WorkerConfig {
   TftpEngine* tftp = nullptr;
   rte_ring* const* tftp_rings = nullptr;
   uint16_t workers = 1;
+  // The wire's kernel interface for big TCP frames from the exception path
+  // (net_af_packet / net_af_xdp ports); none: the worker cuts them.
+  KernelGso* kernel_gso = nullptr;
 };
 
 // ACKs waiting for their lease records to be durable: a boot storm's worth.
@@ -110,6 +114,9 @@ class Worker {
   uint64_t NowUnixMs() const;
   // Sends `count` frames, frees and counts what the queue refused.
   void Send(uint16_t port_id, rte_mbuf** frames, uint16_t count, net::DropReason when_full);
+  // Sends the exception path's frames to the wire in order: those marked
+  // for TSO through the kernel GSO socket, the others through the port.
+  void SendToWire(rte_mbuf** frames, uint16_t count);
 
   WorkerConfig config_;
   const net::LocalAddresses& local_;

@@ -74,6 +74,16 @@ void CheckSegments(ConstByteSpan frame, const FrameHeaders& h, uint32_t mtu) {
     payload += got.size();
   }
   if (payload != h.payload_length()) std::abort();
+
+  // Handed to the kernel whole instead: the header stays inside the frame's
+  // headers and the IPv4 header verifies.
+  std::vector<std::byte> whole(frame.begin(), frame.end());
+  KernelGsoHeader gso = PrepareKernelGso(whole, h, plan);
+  if (gso.header_length != h.payload_offset() || gso.segment_size != plan.max_payload ||
+      gso.checksum_start + gso.checksum_offset + 2u > gso.header_length ||
+      !ChecksumValid(ConstByteSpan(whole).subspan(h.l3_offset, h.ip_header_length))) {
+    std::abort();
+  }
 }
 
 }  // namespace

@@ -3,7 +3,8 @@
 TAP has a 65000-byte MTU, peers' SYNs reach the kernel with that MSS and the
 kernel's SYN-ACKs reach the wire clamped to the wire's; the kernel's big TCP
 segments are cut to the wire's MTU (a file fetched over it is checked by
-sha256), a big datagram without DF is fragmented (the client reassembles
+sha256), by the workers or (the default) by the kernel of the wire's
+interface, to which the workers hand them whole; a big datagram without DF is fragmented (the client reassembles
 it) and one with DF is answered with ICMP "fragmentation needed" (the
 kernel then knows the path's MTU). Both sides are checked: what the client
 saw and what the dataplane counted."""
@@ -65,6 +66,51 @@ def nstat(lab, ns, names):
     return values
 
 
+def start(lab, dataplane_binary, www, extra):
+    """The dataplane (with `extra` flags) and an HTTP server behind it."""
+    dataplane = lab.start_dataplane(dataplane_binary, extra=extra)
+    telemetry = netlab.Telemetry(lab.file_prefix)
+    link = lab.server(["ip", "-d", "link", "show", lab.tap_if]).stdout
+    assert re.search(r"\bmtu 65000\b", link), link
+    http = lab.spawn(lab.server_ns, [sys.executable, "-u", "-m", "http.server", "8080",
+                                     "--bind", lab.server_ip, "--directory", www], "http")
+    http.wait_for("Serving HTTP", timeout=30)
+    return dataplane, http, telemetry
+
+
+def fetch(lab, www, body, telemetry, kernel_gso):
+    """A file through big segments, every byte checked, and how the frames
+    left: cut by the worker, or whole to the wire's kernel interface."""
+    out_path = os.path.join(www, "fetched.bin")
+    before = counters(telemetry)
+    lab.client(["curl", "-sS", "--fail", "--max-time", "60", "-o", out_path,
+                f"http://{lab.server_ip}:8080/blob.bin"], timeout=90)
+    with open(out_path, "rb") as f:
+        assert hashlib.sha256(f.read()).digest() == hashlib.sha256(body).digest(), \
+            "HTTP body differs"
+    os.unlink(out_path)
+    after = counters(telemetry)
+    delta = {name: after[name] - before[name] for name in after if isinstance(after[name], int)}
+    frames, segments = delta["tso_frames"], delta["tso_segments"]
+    print(f"kernel_gso {kernel_gso}: tso_frames {frames} tso_segments {segments} "
+          f"kernel_gso_frames {delta['kernel_gso_frames']} tx_packets {delta['tx_packets']} "
+          f"drop_own_frame {delta['drop_own_frame']}")
+    assert frames > 0 and segments > frames, after
+    if kernel_gso:
+        # Every big frame went whole; the port's packet socket was shown
+        # them and dropped them as our own, nothing else.
+        assert delta["kernel_gso_frames"] == frames, delta
+        assert delta["drop_own_frame"] <= frames, delta
+        assert delta["tx_packets"] < segments, delta
+    else:
+        # Every segment left through the port (1514-byte frames at most).
+        assert delta["kernel_gso_frames"] == 0, delta
+        assert delta["tx_packets"] >= segments, delta
+    for reason in ("segment_unsupported", "segment_no_mbufs", "exception_too_big",
+                   "tx_queue_full", "kernel_gso_refused", "ipv4_bad_total_length"):
+        assert after[f"drop_{reason}"] == 0, (reason, after)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--dataplane", required=True)
@@ -72,17 +118,19 @@ def main():
     netlab.require(["ip", "nft", "ping", "curl", "ethtool", "nstat", "ss"])
 
     with netlab.Lab() as lab, tempfile.TemporaryDirectory() as www:
-        lab.start_dataplane(args.dataplane)
-        telemetry = netlab.Telemetry(lab.file_prefix)
-        link = lab.server(["ip", "-d", "link", "show", lab.tap_if]).stdout
-        assert re.search(r"\bmtu 65000\b", link), link
-
         body = os.urandom(8 << 20)
         with open(os.path.join(www, "blob.bin"), "wb") as f:
             f.write(body)
-        http = lab.spawn(lab.server_ns, [sys.executable, "-u", "-m", "http.server", "8080",
-                                         "--bind", lab.server_ip, "--directory", www], "http")
-        http.wait_for("Serving HTTP", timeout=30)
+        # The workers cut the kernel's big segments themselves...
+        dataplane, http, telemetry = start(lab, args.dataplane, www, ["--kernel_gso=off"])
+        fetch(lab, www, body, telemetry, kernel_gso=False)
+        telemetry.close()
+        http.stop()
+        dataplane.stop()
+        # ... or hand them whole to the wire's kernel interface (the default).
+        dataplane, http, telemetry = start(lab, args.dataplane, www, [])
+        dataplane.wait_for("event=kernel_gso ", timeout=5)
+        fetch(lab, www, body, telemetry, kernel_gso=True)
 
         # The handshake: the client sees the wire's MSS, the kernel the TAP's.
         before = counters(telemetry)
@@ -92,25 +140,6 @@ def main():
         after = counters(telemetry)
         assert after["mss_raised"] - before["mss_raised"] == 1, after
         assert after["mss_clamped"] - before["mss_clamped"] == 1, after
-
-        # A file through big segments, every byte checked.
-        out_path = os.path.join(www, "fetched.bin")
-        before = counters(telemetry)
-        lab.client(["curl", "-sS", "--fail", "--max-time", "60", "-o", out_path,
-                    f"http://{lab.server_ip}:8080/blob.bin"], timeout=90)
-        with open(out_path, "rb") as f:
-            assert hashlib.sha256(f.read()).digest() == hashlib.sha256(body).digest(), \
-                "HTTP body differs"
-        after = counters(telemetry)
-        frames = after["tso_frames"] - before["tso_frames"]
-        segments = after["tso_segments"] - before["tso_segments"]
-        print(f"tso_frames {frames} tso_segments {segments}")
-        assert frames > 0 and segments > frames, after
-        # Every segment left through the port (the wire's MTU: 1514-byte frames at most).
-        assert after["tx_packets"] - before["tx_packets"] >= segments, after
-        for reason in ("segment_unsupported", "segment_no_mbufs", "exception_too_big",
-                       "tx_queue_full"):
-            assert after[f"drop_{reason}"] == 0, (reason, after)
 
         # A datagram over the wire's MTU without DF: fragmented, reassembled
         # by the client, which answers it (the answer's fragments reach the

@@ -135,6 +135,23 @@ TEST_F(ResponderTest, DropsFramesForOtherMacsAndHosts) {
   EXPECT_EQ(decision.drop, DropReason::kIpv4NotForUs);
 }
 
+// A packet socket on the wire's interface is shown the kernel GSO socket's
+// frames (our MAC to a peer's, the whole 64 KiB frame cut to its ring slot),
+// and a loop sends back our own broadcasts: neither is a peer's.
+TEST_F(ResponderTest, DropsOurOwnFrames) {
+  testing::FrameSpec own;
+  own.destination_mac = testing::kPeerMac;
+  own.source_mac = testing::kOurMac;
+  Frame to_peer = testing::Udp(8, true, own);
+  EXPECT_EQ(Handle(to_peer).drop, DropReason::kOwnFrame);
+  own.destination_mac = {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
+  Frame broadcast = testing::Udp(8, true, own);
+  EXPECT_EQ(Handle(broadcast).drop, DropReason::kOwnFrame);
+  Frame runt(12);
+  for (size_t i = 0; i < 6; ++i) runt[6 + i] = static_cast<std::byte>(testing::kOurMac.octets[i]);
+  EXPECT_EQ(Handle(runt).drop, DropReason::kOwnFrame);
+}
+
 TEST_F(ResponderTest, DropsBroadcastSources) {
   testing::Ipv4Spec spoofed;
   spoofed.source = {0xffffffff};

@@ -405,5 +405,75 @@ TEST(SegmentTest, WritesHeadersForAScatteredPayload) {
   }
 }
 
+// ------------------------------------------------------------ kernel GSO
+
+// What Linux's tcp_gso_segment and a device's checksum do with the header's
+// seed for segment `index`: the seed moved from the whole TCP length to the
+// segment's (one's complement), then the device's sum from csum_start on.
+uint16_t LinuxSegmentChecksum(uint16_t seed, size_t whole_tcp_length, const Frame& segment,
+                              size_t checksum_start) {
+  size_t segment_tcp_length = segment.size() - checksum_start;
+  uint32_t adjusted = seed + (~static_cast<uint32_t>(whole_tcp_length) & 0xffff) +
+                      static_cast<uint32_t>(segment_tcp_length);
+  while (adjusted >> 16) adjusted = (adjusted & 0xffff) + (adjusted >> 16);
+  std::vector<uint8_t> tcp = Bytes(segment, checksum_start, segment_tcp_length);
+  tcp[16] = static_cast<uint8_t>(adjusted >> 8);
+  tcp[17] = static_cast<uint8_t>(adjusted);
+  return static_cast<uint16_t>(~ReferenceSum(tcp));
+}
+
+TEST(KernelGsoTest, HeaderAndSeedGiveEverySegmentTheChecksumOfOurOwnCut) {
+  TcpSpec spec;
+  spec.sequence = 0xfffff000;
+  spec.flags = kTcpAck | kTcpPsh | kTcpCwr;
+  spec.options = {1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2};
+  spec.payload_length = 64001;  // an odd last segment
+  spec.ethernet.vlan = true;
+  Frame frame = TcpFrame(spec);
+  FrameHeaders h = ParseFrameHeaders(frame, frame.size());
+  ASSERT_EQ(h.kind, FrameKind::kTcp);
+  SegmentPlan plan;
+  ASSERT_EQ(PlanSegments(h, 1500, plan), SegmentVerdict::kSegment);
+
+  Frame whole = frame;
+  Store16(ByteSpan(whole), 18 + 10, 0x1234);  // a stale IPv4 checksum is rewritten
+  KernelGsoHeader header = PrepareKernelGso(whole, h, plan);
+  EXPECT_EQ(header.flags, kVirtioNeedsChecksum);
+  EXPECT_EQ(header.gso_type, kVirtioGsoTcpv4 | kVirtioGsoEcn);
+  EXPECT_EQ(header.header_length, 18u + 20u + 32u);
+  EXPECT_EQ(header.segment_size, 1448u);
+  EXPECT_EQ(header.checksum_start, 18u + 20u);
+  EXPECT_EQ(header.checksum_offset, 16u);
+  EXPECT_TRUE(Ipv4HeaderValid(whole, 18));
+  // Nothing but the two checksums changed.
+  for (size_t i = 0; i < frame.size(); ++i) {
+    if (i == 18 + 10 || i == 18 + 11 || i == 38 + 16 || i == 38 + 17) continue;
+    ASSERT_EQ(whole[i], frame[i]) << "byte " << i;
+  }
+
+  uint16_t seed = Load16(whole, 38 + 16);
+  for (size_t i = 0; i < plan.count; ++i) {
+    SCOPED_TRACE("segment " + std::to_string(i));
+    Frame segment(h.payload_offset() + plan.max_payload);
+    segment.resize(BuildSegment(frame, h, plan, i, segment));
+    EXPECT_EQ(LinuxSegmentChecksum(seed, h.ip_total_length - 20, segment, 38),
+              Load16(segment, 38 + 16));
+  }
+}
+
+TEST(KernelGsoTest, NoEcnFlagWithoutCwr) {
+  TcpSpec spec;
+  spec.payload_length = 3000;
+  Frame frame = TcpFrame(spec);
+  FrameHeaders h = ParseFrameHeaders(frame, frame.size());
+  SegmentPlan plan;
+  ASSERT_EQ(PlanSegments(h, 1500, plan), SegmentVerdict::kSegment);
+  KernelGsoHeader header = PrepareKernelGso(frame, h, plan);
+  EXPECT_EQ(header.gso_type, kVirtioGsoTcpv4);
+  EXPECT_EQ(header.header_length, 14u + 20u + 20u);
+  EXPECT_EQ(header.checksum_start, 14u + 20u);
+  EXPECT_EQ(header.segment_size, 1460u);
+}
+
 }  // namespace
 }  // namespace stampede::net
