@@ -44,11 +44,19 @@ void LeaseTable::ForgetIdleClients() {
 void LeaseTable::Put(const Lease& lease) {
   if (clients_.size() >= forget_at_) ForgetIdleClients();
   auto [slot, inserted] = by_address_.try_emplace(lease.address);
+  bool declined = lease.state == LeaseState::kDeclined;
+  if (!inserted && !declined && slot->second.state != LeaseState::kDeclined &&
+      slot->second.client == lease.client) {
+    // Its holder again (an offer acknowledged, a lease renewed): the
+    // client's entry already holds this address, no need to find it.
+    slot->second = lease;
+    deadlines_.push({lease.expires_ms, lease.address});
+    return;
+  }
   // The address's previous holder (an expired lease) loses its index entry.
   if (!inserted && !(slot->second.client == lease.client)) {
     if (auto c = clients_.find(slot->second.client); c != clients_.end()) c->second.holds = false;
   }
-  bool declined = lease.state == LeaseState::kDeclined;
   // One probe finds the client's entry, or makes it (a declined lease is
   // held by nobody: no entry).
   ClientEntry* entry = nullptr;

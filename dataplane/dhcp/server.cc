@@ -234,14 +234,13 @@ bool Server::Usable(const Client& c, uint32_t address) const {
   return leases_.AvailableFor(address, c.key, c.context.now_ms);
 }
 
-std::optional<uint32_t> Server::ChooseAddress(const Client& c) {
+std::optional<uint32_t> Server::ChooseAddress(const Client& c,
+                                              const LeaseTable::ClientLeases& mine) {
   if (c.host != nullptr && c.host->ipv4() != 0) {
     return Usable(c, c.host->ipv4()) ? std::optional<uint32_t>(c.host->ipv4()) : std::nullopt;
   }
   const v1::CompiledSubnet& subnet = *c.subnet;
   auto pooled = [&](uint32_t a) { return InPool(subnet, a) && Usable(c, a); };
-  // What it holds and what it held last, from one probe of the table.
-  LeaseTable::ClientLeases mine = leases_.ForClient(c.key);
   if (const Lease* held = mine.held;
       held != nullptr && held->state != LeaseState::kDeclined && pooled(held->address)) {
     return held->address;
@@ -281,7 +280,9 @@ Decision Server::Discover(const Client& c, ReplyBuilder& out) {
     DhcpCounters::Bump(counters_.no_subnet);
     return {};
   }
-  std::optional<uint32_t> address = ChooseAddress(c);
+  // What it holds and what it held last, from one probe of the table.
+  LeaseTable::ClientLeases mine = leases_.ForClient(c.key);
+  std::optional<uint32_t> address = ChooseAddress(c, mine);
   if (!address) {
     DhcpCounters::Bump(counters_.pool_exhausted);
     Decision d;
@@ -289,10 +290,11 @@ Decision Server::Discover(const Client& c, ReplyBuilder& out) {
     d.exhausted_prefix = c.subnet->prefix_length();
     return d;
   }
-  const Lease* held = leases_.ByAddress(*address);
   // An address the client already holds stays bound; otherwise it is held
-  // for the offer, so a retried DISCOVER gets the same one.
-  if (held == nullptr || !(held->client == c.key) || held->state != LeaseState::kBound ||
+  // for the offer, so a retried DISCOVER gets the same one. (The client
+  // holds one address at most: `mine.held`, no other lookup needed.)
+  const Lease* held = mine.held;
+  if (held == nullptr || held->address != *address || held->state != LeaseState::kBound ||
       held->expires_ms <= c.context.now_ms) {
     leases_.Put(
         {*address, c.key, LeaseState::kOffered, c.context.now_ms + kOfferHoldMs, c.request.xid});

@@ -111,7 +111,8 @@ class Server {
   Decision Proxy(const Client& c, ReplyBuilder& out);
   Decision Ack(const Client& c, uint32_t address, ReplyBuilder& out);
   Decision Nak(const Client& c, ReplyBuilder& out);
-  std::optional<uint32_t> ChooseAddress(const Client& c);
+  // `mine`: what the table has for the client (LeaseTable::ForClient).
+  std::optional<uint32_t> ChooseAddress(const Client& c, const LeaseTable::ClientLeases& mine);
   bool InPool(const v1::CompiledSubnet& subnet, uint32_t address) const;
   bool Usable(const Client& c, uint32_t address) const;
   // `final`: an ACK, which uses up a one-shot next boot (an OFFER does not).

@@ -129,17 +129,6 @@ bool ParseIpv4(ConstByteSpan frame, ParsedPacket& p, DropReason& drop) {
 
 }  // namespace
 
-uint32_t UdpPseudoHeaderSum(Ipv4Address source, Ipv4Address destination, uint16_t udp_length) {
-  std::byte pseudo[12];
-  ByteSpan header(pseudo);
-  source.Store(header, 0);
-  destination.Store(header, 4);
-  Store8(header, 8, 0);
-  Store8(header, 9, kIpProtoUdp);
-  Store16(header, 10, udp_length);
-  return ChecksumPartial(header);
-}
-
 uint16_t UdpChecksum(Ipv4Address source, Ipv4Address destination, ConstByteSpan datagram) {
   uint16_t sum = ChecksumFinish(ChecksumPartial(
       datagram, UdpPseudoHeaderSum(source, destination, static_cast<uint16_t>(datagram.size()))));

@@ -104,8 +104,14 @@ ParseResult ParsePacket(ConstByteSpan frame);
 // The same into an existing result (a worker's own, kept for later stages).
 void ParsePacketInto(ConstByteSpan frame, ParseResult& result);
 
-// The partial sum of the RFC 768 IPv4 pseudo-header.
-uint32_t UdpPseudoHeaderSum(Ipv4Address source, Ipv4Address destination, uint16_t udp_length);
+// The partial sum of the RFC 768 IPv4 pseudo-header: its 16-bit words added
+// as numbers (RFC 1071 §2(B)), six of them, so no carry leaves 32 bits; the
+// checksum's fold wraps the rest. No header is built: this runs per packet.
+inline uint32_t UdpPseudoHeaderSum(Ipv4Address source, Ipv4Address destination,
+                                   uint16_t udp_length) {
+  return (source.value >> 16) + (source.value & 0xffff) + (destination.value >> 16) +
+         (destination.value & 0xffff) + kIpProtoUdp + udp_length;
+}
 
 // The UDP checksum over the IPv4 pseudo-header (RFC 768) of a UDP datagram
 // whose header (checksum field included) and payload are `datagram`.

@@ -1,7 +1,9 @@
 #include "dataplane/dhcp/leases.h"
 
+#include <limits>
 #include <optional>
 #include <random>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -120,6 +122,66 @@ TEST(LeaseTableTest, ADeclinedLeaseIsHeldByNobody) {
   EXPECT_EQ(table.LastAddress(Key(1)), 100u);
 }
 
+// Putting the holder's own lease again (an offer acknowledged, a lease
+// renewed or cut short) takes a shorter way through the table: it must keep
+// the client's entry, and expiry must follow the latest term.
+TEST(LeaseTableTest, ExpiryFollowsTheHoldersLatestTerm) {
+  LeaseTable table;
+  table.Put({100, Key(1), LeaseState::kOffered, 31'000, 7});  // offered
+  table.Put({100, Key(1), LeaseState::kOffered, 32'000, 8});  // offered again
+  table.Put({100, Key(1), LeaseState::kBound, 100'000, 8});   // acknowledged
+  EXPECT_EQ(table.Expire(99'999, 100), 0u);
+  ASSERT_NE(table.ByClient(Key(1)), nullptr);
+  EXPECT_EQ(table.ByClient(Key(1))->state, LeaseState::kBound);
+  table.Put({100, Key(1), LeaseState::kBound, 150'000, 9});  // renewed
+  EXPECT_EQ(table.Expire(149'999, 100), 0u);
+  EXPECT_EQ(table.ForClient(Key(1)).held, table.ByAddress(100));
+  EXPECT_EQ(table.Expire(150'000, 100), 1u);
+  EXPECT_EQ(table.ByAddress(100), nullptr);
+  EXPECT_EQ(table.ByClient(Key(1)), nullptr);
+  EXPECT_EQ(table.LastAddress(Key(1)), 100u);
+
+  // A term cut short (a shorter lease time at renewal) ends at its new end.
+  table.Put({101, Key(2), LeaseState::kBound, 500'000, 0});
+  table.Put({101, Key(2), LeaseState::kBound, 200'000, 0});
+  EXPECT_EQ(table.Expire(199'999, 100), 0u);
+  EXPECT_EQ(table.Expire(200'000, 100), 1u);
+  EXPECT_EQ(table.size(), 0u);
+}
+
+TEST(LeaseTableTest, ARenewalAfterAReleaseExpiresAtItsOwnEnd) {
+  LeaseTable table;
+  table.Put({100, Key(1), LeaseState::kBound, 10'000, 0});
+  table.Remove(100);  // released
+  table.Put({100, Key(1), LeaseState::kOffered, 40'000, 0});
+  table.Put({100, Key(1), LeaseState::kBound, 90'000, 0});
+  EXPECT_EQ(table.Expire(10'000, 100), 0u);  // the released lease's deadline: nothing to do
+  EXPECT_EQ(table.Expire(89'999, 100), 0u);
+  ASSERT_NE(table.ByClient(Key(1)), nullptr);
+  EXPECT_EQ(table.Expire(90'000, 100), 1u);
+  EXPECT_EQ(table.size(), 0u);
+}
+
+TEST(LeaseTableTest, ExpireLooksAtNoMoreThanItsBudget) {
+  LeaseTable table;
+  for (uint32_t n = 0; n < 10; ++n) {
+    table.Put({100 + n, Key(n), LeaseState::kOffered, 1'000 + n, 0});
+    table.Put({100 + n, Key(n), LeaseState::kBound, 2'000 + n, 0});
+  }
+  EXPECT_EQ(table.Expire(1'999, 100), 0u);  // the offers' deadlines: all renewed since
+  EXPECT_EQ(table.Expire(5'000, 3), 3u);
+  EXPECT_EQ(table.size(), 7u);
+  size_t removed = 3, calls = 0;
+  while (table.size() > 0) {
+    size_t dropped = table.Expire(5'000, 3);
+    EXPECT_LE(dropped, 3u);
+    removed += dropped;
+    ASSERT_LT(++calls, 100u);
+  }
+  EXPECT_EQ(removed, 10u);
+  EXPECT_EQ(table.Expire(5'000, 3), 0u);
+}
+
 // The three maps the table had before it kept one entry per client (address
 // -> lease, client -> address held, client -> last address), with their
 // code as it was: the reference the table must agree with.
@@ -162,6 +224,13 @@ class ThreeMaps {
     by_address_.erase(it);
   }
   size_t size() const { return by_address_.size(); }
+  void Expire(uint64_t now_ms) {
+    std::vector<uint32_t> due;
+    for (const auto& [address, lease] : by_address_) {
+      if (lease.expires_ms <= now_ms) due.push_back(address);
+    }
+    for (uint32_t address : due) Remove(address);
+  }
 
  private:
   absl::flat_hash_map<uint32_t, Lease> by_address_;
@@ -182,8 +251,11 @@ TEST(LeaseTableTest, AgreesWithTheThreeMapsItReplaced) {
         case 1:
         case 2: {
           bool declined = random() % 8 == 0;
-          Lease lease{address, Key(client), declined ? LeaseState::kDeclined : LeaseState::kOffered,
-                      static_cast<uint64_t>(step) + random() % 500, static_cast<uint32_t>(step)};
+          LeaseState state = declined            ? LeaseState::kDeclined
+                             : random() % 2 == 0 ? LeaseState::kOffered
+                                                 : LeaseState::kBound;
+          Lease lease{address, Key(client), state, static_cast<uint64_t>(step) + random() % 500,
+                      static_cast<uint32_t>(step)};
           if (declined) lease.client.overflow_hash ^= 0x9e3779b97f4a7c15;  // as Server::Decline
           table.Put(lease);
           reference.Put(lease);
@@ -193,6 +265,11 @@ TEST(LeaseTableTest, AgreesWithTheThreeMapsItReplaced) {
           table.Remove(address);
           reference.Remove(address);
           break;
+      }
+      if (step % 50 == 0) {
+        // Everything due goes, however many deadlines are queued.
+        table.Expire(step, std::numeric_limits<size_t>::max());
+        reference.Expire(step);
       }
       ASSERT_EQ(table.size(), reference.size());
       for (uint32_t c = 0; c < kClients; ++c) {

@@ -140,6 +140,60 @@ TEST_F(ServerTest, RetriedDiscoverGetsTheSameOfferAndClientsDifferentOnes) {
   EXPECT_NE(reply_.yiaddr.value, first);
 }
 
+// A bound client that sends DISCOVER again (a reboot that lost its state)
+// is offered its address and keeps it bound; once the lease has run out the
+// offer holds it again only for the offer's time.
+TEST_F(ServerTest, ABoundClientsDiscoverKeepsItsLeaseUntilItEnds) {
+  ASSERT_TRUE(Send(Discover(1)).reply);
+  uint32_t address = reply_.yiaddr.value;
+  ASSERT_EQ(Send(Select(1, address)).reply_type, MessageType::kAck);
+  uint64_t bound_until = now_ms_ + 3'600'000;
+  ASSERT_TRUE(Send(Discover(1)).reply);
+  EXPECT_EQ(reply_.yiaddr.value, address);
+  const Lease* lease = server_.leases().ByAddress(address);
+  ASSERT_NE(lease, nullptr);
+  EXPECT_EQ(lease->state, LeaseState::kBound);
+  EXPECT_EQ(lease->expires_ms, bound_until);
+  // Another client's DISCOVER does not touch it.
+  ASSERT_TRUE(Send(Discover(2)).reply);
+  EXPECT_NE(reply_.yiaddr.value, address);
+  EXPECT_EQ(server_.leases().ByAddress(address)->state, LeaseState::kBound);
+
+  now_ms_ = bound_until;  // the next request comes past the lease's end
+  ASSERT_TRUE(Send(Discover(1)).reply);
+  EXPECT_EQ(reply_.yiaddr.value, address);  // affinity
+  lease = server_.leases().ByAddress(address);
+  ASSERT_NE(lease, nullptr);
+  EXPECT_EQ(lease->state, LeaseState::kOffered);
+  EXPECT_EQ(lease->expires_ms, now_ms_ + kOfferHoldMs);
+  EXPECT_EQ(server_.Expire(now_ms_, 100), 1u);  // client 2's offer, long run out
+  EXPECT_EQ(server_.Expire(now_ms_ + kOfferHoldMs - 1, 100), 0u);
+  EXPECT_EQ(server_.Expire(now_ms_ + kOfferHoldMs, 100), 1u);
+  EXPECT_EQ(server_.leases().ByAddress(address), nullptr);
+}
+
+// A bound client given a reservation elsewhere is offered that address: the
+// offer holds it for the client, whose pool address is freed.
+TEST_F(ServerTest, ABoundClientGivenAReservationIsOfferedItsNewAddress) {
+  std::string without = kConfig;
+  std::string fixed =
+      R"(  - {name: fixed, mac: "02:00:5e:00:00:63", ipv4: 198.18.0.7, profile: install}
+)";
+  ASSERT_NE(without.find(fixed), std::string::npos);
+  without.erase(without.find(fixed), fixed.size());
+  Load(without);
+  ASSERT_TRUE(Send(Discover(0x63)).reply);
+  uint32_t pooled = reply_.yiaddr.value;
+  ASSERT_EQ(Send(Select(0x63, pooled)).reply_type, MessageType::kAck);
+  Load(kConfig);
+  ASSERT_TRUE(Send(Discover(0x63)).reply);
+  EXPECT_EQ(reply_.yiaddr.value, 0xc6120007u);
+  const Lease* lease = server_.leases().ByAddress(0xc6120007);
+  ASSERT_NE(lease, nullptr);
+  EXPECT_EQ(lease->state, LeaseState::kOffered);
+  EXPECT_EQ(server_.leases().ByAddress(pooled), nullptr);
+}
+
 TEST_F(ServerTest, PoolExhaustionMeansNoOfferAndUnrequestedOffersAreReclaimed) {
   for (uint8_t mac = 1; mac <= 3; ++mac) ASSERT_TRUE(Send(Discover(mac)).reply) << int(mac);
   Decision none = Send(Discover(4));

@@ -213,6 +213,27 @@ TEST(UdpChecksumTest, RoundTripsAndNeverSendsZero) {
   EXPECT_NE(Load16(d, 6), 0);
 }
 
+// The pseudo-header's sum is added up without building the header: it must
+// fold to what summing the built header gives.
+TEST(UdpChecksumTest, PseudoHeaderSumAgreesWithTheBuiltHeader) {
+  const uint32_t addresses[] = {0, 1, 0xc6120001, 0x0a000002, 0xffff0000, 0x0000ffff, 0xffffffff};
+  const uint16_t lengths[] = {8, 300, 0xfff7, 0xffff};
+  for (uint32_t source : addresses) {
+    for (uint32_t destination : addresses) {
+      for (uint16_t length : lengths) {
+        std::byte header[12] = {};
+        Ipv4Address{source}.Store(header, 0);
+        Ipv4Address{destination}.Store(header, 4);
+        Store8(header, 9, kIpProtoUdp);
+        Store16(header, 10, length);
+        EXPECT_EQ(ChecksumFinish(UdpPseudoHeaderSum({source}, {destination}, length)),
+                  ChecksumFinish(ChecksumPartial(header)))
+            << source << " " << destination << " " << length;
+      }
+    }
+  }
+}
+
 TEST(DropReasonTest, NamesAreUniqueAndCounted) {
   std::set<std::string_view> names(kDropReasonNames.begin(), kDropReasonNames.end());
   EXPECT_EQ(names.size(), kDropReasonCount);
