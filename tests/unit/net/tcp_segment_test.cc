@@ -91,6 +91,12 @@ Frame TcpFrame(const TcpSpec& spec) {
   return frame;
 }
 
+// Parses `frame` (kTcp) and plans cutting it to a 1500-byte MTU.
+bool PlanFor1500(const Frame& frame, FrameHeaders& h, SegmentPlan& plan) {
+  h = ParseFrameHeaders(frame, frame.size());
+  return h.kind == FrameKind::kTcp && PlanSegments(h, 1500, plan) == SegmentVerdict::kSegment;
+}
+
 std::vector<uint8_t> MssBytes(uint16_t mss) {
   return {kTcpOptionMss, kTcpOptionMssLength, static_cast<uint8_t>(mss >> 8),
           static_cast<uint8_t>(mss)};
@@ -297,9 +303,9 @@ TEST(SegmentTest, PlansByTheMtu) {
   spec.options = {1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2};  // timestamps: 32-byte header
   spec.payload_length = 10000;
   Frame frame = TcpFrame(spec);
-  FrameHeaders h = ParseFrameHeaders(frame, frame.size());
+  FrameHeaders h;
   SegmentPlan plan;
-  ASSERT_EQ(PlanSegments(h, 1500, plan), SegmentVerdict::kSegment);
+  ASSERT_TRUE(PlanFor1500(frame, h, plan));
   EXPECT_EQ(plan.max_payload, 1448u);
   EXPECT_EQ(plan.count, 7u);  // 6 * 1448 + 1312
   EXPECT_EQ(SegmentPayloadLength(h, plan, 6), 1312u);
@@ -323,10 +329,9 @@ TEST(SegmentTest, CutsIntoValidSegments) {
   spec.payload_length = 64000;
   spec.ethernet.vlan = true;
   Frame frame = TcpFrame(spec);
-  FrameHeaders h = ParseFrameHeaders(frame, frame.size());
-  ASSERT_EQ(h.kind, FrameKind::kTcp);
+  FrameHeaders h;
   SegmentPlan plan;
-  ASSERT_EQ(PlanSegments(h, 1500, plan), SegmentVerdict::kSegment);
+  ASSERT_TRUE(PlanFor1500(frame, h, plan));
   ASSERT_EQ(plan.count, 45u);
 
   Frame payload;
@@ -382,9 +387,9 @@ TEST(SegmentTest, WritesHeadersForAScatteredPayload) {
   TcpSpec spec;
   spec.payload_length = 5000;
   Frame frame = TcpFrame(spec);
-  FrameHeaders h = ParseFrameHeaders(frame, frame.size());
+  FrameHeaders h;
   SegmentPlan plan;
-  ASSERT_EQ(PlanSegments(h, 1500, plan), SegmentVerdict::kSegment);
+  ASSERT_TRUE(PlanFor1500(frame, h, plan));
   for (size_t i = 0; i < plan.count; ++i) {
     size_t offset = h.payload_offset() + SegmentPayloadOffset(plan, i);
     size_t length = SegmentPayloadLength(h, plan, i);
@@ -430,10 +435,9 @@ TEST(KernelGsoTest, HeaderAndSeedGiveEverySegmentTheChecksumOfOurOwnCut) {
   spec.payload_length = 64001;  // an odd last segment
   spec.ethernet.vlan = true;
   Frame frame = TcpFrame(spec);
-  FrameHeaders h = ParseFrameHeaders(frame, frame.size());
-  ASSERT_EQ(h.kind, FrameKind::kTcp);
+  FrameHeaders h;
   SegmentPlan plan;
-  ASSERT_EQ(PlanSegments(h, 1500, plan), SegmentVerdict::kSegment);
+  ASSERT_TRUE(PlanFor1500(frame, h, plan));
 
   Frame whole = frame;
   Store16(ByteSpan(whole), 18 + 10, 0x1234);  // a stale IPv4 checksum is rewritten
@@ -465,9 +469,9 @@ TEST(KernelGsoTest, NoEcnFlagWithoutCwr) {
   TcpSpec spec;
   spec.payload_length = 3000;
   Frame frame = TcpFrame(spec);
-  FrameHeaders h = ParseFrameHeaders(frame, frame.size());
+  FrameHeaders h;
   SegmentPlan plan;
-  ASSERT_EQ(PlanSegments(h, 1500, plan), SegmentVerdict::kSegment);
+  ASSERT_TRUE(PlanFor1500(frame, h, plan));
   KernelGsoHeader header = PrepareKernelGso(frame, h, plan);
   EXPECT_EQ(header.gso_type, kVirtioGsoTcpv4);
   EXPECT_EQ(header.header_length, 14u + 20u + 20u);
