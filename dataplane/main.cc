@@ -68,6 +68,10 @@ ABSL_FLAG(std::string, kernel_gso, "on",
           "on: when the port is a kernel interface (net_af_packet, net_af_xdp), the kernel's big "
           "TCP segments from the exception path go to it whole through an AF_PACKET socket with "
           "virtio-net headers and the kernel (or the NIC) cuts them; off: the workers cut them");
+ABSL_FLAG(std::string, exception_rps, "auto",
+          "auto: the kernel's receive work for the exception TAP runs on the CPUs that run no "
+          "worker (Receive Packet Steering), when there are any; off: where the kernel puts it "
+          "(the writing worker's CPU)");
 ABSL_FLAG(uint32_t, rx_descriptors, 1024, "RX ring size per queue");
 ABSL_FLAG(uint32_t, tx_descriptors, 1024, "TX ring size per queue");
 ABSL_FLAG(std::vector<std::string>, eal_args, {}, "Extra EAL arguments, comma-separated");
@@ -163,15 +167,53 @@ absl::StatusOr<port::DataplaneOptions> OptionsFromFlags() {
 // The CPUs the process may use, read before EAL pins the main thread.
 cpu_set_t process_cpus;
 
-// Service threads (policy watcher) run on the process's CPUs minus the busy-
-// polling worker lcores' when any are left, so they never steal a worker's core.
-void KeepOffWorkerCores() {
+// The process's CPUs minus the busy-polling worker lcores' (none left: empty).
+cpu_set_t ServiceCpus() {
   cpu_set_t cpus = process_cpus;
   unsigned lcore = 0;
   RTE_LCORE_FOREACH(lcore)
   CPU_CLR(static_cast<int>(rte_lcore_to_cpu_id(static_cast<int>(lcore))), &cpus);
+  return cpus;
+}
+
+// Service threads (policy watcher) run on the service CPUs when there are
+// any, so they never steal a worker's core.
+void KeepOffWorkerCores() {
+  cpu_set_t cpus = ServiceCpus();
   if (CPU_COUNT(&cpus) == 0) cpus = process_cpus;
   pthread_setaffinity_np(pthread_self(), sizeof(cpus), &cpus);
+}
+
+// The kernel's work for what the workers write into the exception TAP (its
+// TCP receive, and the sending that ACKs clock out) runs on the service
+// CPUs instead of the worker's, which busy-polls and would pay for it in
+// frames not forwarded (--exception_rps, docs/dataplane.md).
+absl::Status SteerExceptionReceive(const std::string& tap) {
+  std::string mode = absl::GetFlag(FLAGS_exception_rps);
+  if (mode != "auto" && mode != "off") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--exception_rps: '", mode, "' is not one of auto, off"));
+  }
+  if (mode == "off") return absl::OkStatus();
+  cpu_set_t cpus = ServiceCpus();
+  std::vector<int> list;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &cpus)) list.push_back(cpu);
+  }
+  if (list.empty()) {
+    Log(LogLevel::kInfo, "event=exception_rps_off reason=\"every CPU runs a worker\"");
+    return absl::OkStatus();
+  }
+  std::string mask = port::CpuMaskHex(list);
+  absl::StatusOr<int> queues = port::SteerKernelReceive(tap, mask);
+  if (!queues.ok()) {
+    Log(LogLevel::kWarning,
+        absl::StrCat("event=exception_rps_failed error=\"", queues.status().message(), "\""));
+    return absl::OkStatus();  // the path works, on the workers' CPUs
+  }
+  Log(LogLevel::kInfo,
+      absl::StrCat("event=exception_rps iface=", tap, " cpus=", mask, " queues=", *queues));
+  return absl::OkStatus();
 }
 
 int RunWorker(void* arg) {
@@ -285,6 +327,7 @@ absl::Status Dataplane::Start(uint32_t workers) {
     if (absl::Status status = port::StartPort(*tap_id_, queues); !status.ok()) return status;
     absl::Status status = port::AssignKernelAddresses(options_.exception_iface, options_.ipv4);
     if (!status.ok()) return status;
+    if (status = SteerExceptionReceive(options_.exception_iface); !status.ok()) return status;
   }
 
   if (absl::Status status = StartPolicy(workers); !status.ok()) return status;

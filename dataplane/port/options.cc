@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 
 namespace stampede::port {
@@ -66,6 +67,22 @@ absl::StatusOr<uint32_t> CountWorkers(const std::string& lcores) {
     for (uint32_t core = *first; core <= *last; ++core) cores.insert(core);
   }
   return static_cast<uint32_t>(cores.size());
+}
+
+std::string CpuMaskHex(const std::vector<int>& cpus) {
+  constexpr int kMaxCpus = 1024;
+  std::vector<uint32_t> groups;
+  for (int cpu : cpus) {
+    if (cpu < 0 || cpu >= kMaxCpus) continue;
+    size_t group = static_cast<size_t>(cpu) / 32;
+    if (groups.size() <= group) groups.resize(group + 1, 0);
+    groups[group] |= uint32_t{1} << (cpu % 32);
+  }
+  if (groups.empty()) return "0";
+  std::string out = absl::StrFormat("%x", groups.back());
+  for (size_t i = groups.size() - 1; i-- > 0;)
+    absl::StrAppend(&out, absl::StrFormat(",%08x", groups[i]));
+  return out;
 }
 
 absl::StatusOr<std::vector<std::string>> BuildEalArgs(const DataplaneOptions& options,

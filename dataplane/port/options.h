@@ -58,4 +58,9 @@ absl::StatusOr<std::vector<std::string>> BuildEalArgs(const DataplaneOptions& op
 // on a malformed list.
 absl::StatusOr<uint32_t> CountWorkers(const std::string& lcores);
 
+// A CPU set as Linux's sysfs bitmaps take it (rps_cpus, smp_affinity): hex,
+// 32 CPUs per comma-separated group, the highest first ({0} -> "1", {1, 2}
+// -> "6", {0, 33} -> "2,00000001"); "0" for none. CPUs >= 1024 are ignored.
+std::string CpuMaskHex(const std::vector<int>& cpus);
+
 }  // namespace stampede::port

@@ -11,6 +11,8 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 
 #include <rte_bus.h>
 #include <rte_dev.h>
@@ -202,6 +204,25 @@ absl::Status AssignKernelAddresses(const std::string& iface,
   }
   close(fd);
   return status;
+}
+
+absl::StatusOr<int> SteerKernelReceive(const std::string& iface, const std::string& mask) {
+  std::string queues = absl::StrCat("/sys/class/net/", iface, "/queues");
+  std::error_code error;
+  int steered = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(queues, error)) {
+    if (!entry.path().filename().string().starts_with("rx-")) continue;
+    std::ofstream out(entry.path() / "rps_cpus");
+    out << mask << "\n";
+    out.flush();
+    if (out) ++steered;
+  }
+  if (steered == 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("no rx queue of ", iface, " took rps_cpus ", mask,
+                     error ? absl::StrCat(": ", error.message()) : std::string()));
+  }
+  return steered;
 }
 
 uint32_t MbufPoolSize(uint32_t workers, uint32_t ports, uint16_t rx_descriptors,

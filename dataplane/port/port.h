@@ -67,6 +67,11 @@ bool PortIsNic(uint16_t port_id);
 absl::Status AssignKernelAddresses(const std::string& iface,
                                    std::span<const net::Ipv4Interface> addresses);
 
+// Receive Packet Steering on a kernel interface: the kernel's receive work
+// for what arrives on `iface` (every rx queue) runs on the CPUs of `mask`
+// (CpuMaskHex). Returns how many queues took it; an error when none did.
+absl::StatusOr<int> SteerKernelReceive(const std::string& iface, const std::string& mask);
+
 // Descriptor counts and pool size for `workers` queue pairs on `ports` ports.
 uint32_t MbufPoolSize(uint32_t workers, uint32_t ports, uint16_t rx_descriptors,
                       uint16_t tx_descriptors);

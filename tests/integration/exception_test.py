@@ -4,7 +4,8 @@ TAP has a 65000-byte MTU, peers' SYNs reach the kernel with that MSS and the
 kernel's SYN-ACKs reach the wire clamped to the wire's; the kernel's big TCP
 segments are cut to the wire's MTU (a file fetched over it is checked by
 sha256), by the workers or (the default) by the kernel of the wire's
-interface, to which the workers hand them whole; a big datagram without DF is fragmented (the client reassembles
+interface, to which the workers hand them whole (the kernel's receive work
+for the TAP steered to the CPUs without a worker); a big datagram without DF is fragmented (the client reassembles
 it) and one with DF is answered with ICMP "fragmentation needed" (the
 kernel then knows the path's MTU). Both sides are checked: what the client
 saw and what the dataplane counted."""
@@ -78,6 +79,21 @@ def start(lab, dataplane_binary, www, extra):
     return dataplane, http, telemetry
 
 
+def check_rps(lab, steered):
+    """The kernel's receive work for the TAP runs on the CPUs that run no
+    worker (the lab's worker is on CPU 1), on every rx queue; or, not
+    steered, wherever the kernel puts it (an empty mask)."""
+    service = sorted(set(os.sched_getaffinity(0)) - {1})
+    assert service, "the test needs a CPU besides the worker's"
+    want = sum(1 << cpu for cpu in service) if steered else 0
+    queues = lab.server(["ls", f"/sys/class/net/{lab.tap_if}/queues"]).stdout.split()
+    rx = [q for q in queues if q.startswith("rx-")]
+    assert rx, queues
+    for queue in rx:
+        mask = lab.server(["cat", f"/sys/class/net/{lab.tap_if}/queues/{queue}/rps_cpus"]).stdout
+        assert int(mask.strip().replace(",", ""), 16) == want, (queue, mask, service)
+
+
 def fetch(lab, www, body, telemetry, kernel_gso):
     """A file through big segments, every byte checked, and how the frames
     left: cut by the worker, or whole to the wire's kernel interface."""
@@ -122,7 +138,9 @@ def main():
         with open(os.path.join(www, "blob.bin"), "wb") as f:
             f.write(body)
         # The workers cut the kernel's big segments themselves...
-        dataplane, http, telemetry = start(lab, args.dataplane, www, ["--kernel_gso=off"])
+        dataplane, http, telemetry = start(lab, args.dataplane, www,
+                                           ["--kernel_gso=off", "--exception_rps=off"])
+        check_rps(lab, steered=False)
         fetch(lab, www, body, telemetry, kernel_gso=False)
         telemetry.close()
         http.stop()
@@ -130,6 +148,7 @@ def main():
         # ... or hand them whole to the wire's kernel interface (the default).
         dataplane, http, telemetry = start(lab, args.dataplane, www, [])
         dataplane.wait_for("event=kernel_gso ", timeout=5)
+        check_rps(lab, steered=True)
         fetch(lab, www, body, telemetry, kernel_gso=True)
 
         # The handshake: the client sees the wire's MSS, the kernel the TAP's.

@@ -101,6 +101,17 @@ TEST(CountWorkersTest, Table) {
   }
 }
 
+TEST(CpuMaskHexTest, Table) {
+  EXPECT_EQ(CpuMaskHex({}), "0");
+  EXPECT_EQ(CpuMaskHex({0}), "1");
+  EXPECT_EQ(CpuMaskHex({1, 2}), "6");
+  EXPECT_EQ(CpuMaskHex({3, 0}), "9");
+  EXPECT_EQ(CpuMaskHex({31}), "80000000");
+  EXPECT_EQ(CpuMaskHex({0, 33}), "2,00000001");
+  EXPECT_EQ(CpuMaskHex({64}), "1,00000000,00000000");
+  EXPECT_EQ(CpuMaskHex({-1, 1024, 4}), "10");
+}
+
 TEST(PortSpecTest, PciAndDeviceNames) {
   EXPECT_TRUE(IsPciAddress("0000:03:00.0"));
   EXPECT_TRUE(IsPciAddress("03:00.1"));
