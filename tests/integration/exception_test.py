@@ -94,6 +94,21 @@ def check_rps(lab, steered):
         assert int(mask.strip().replace(",", ""), 16) == want, (queue, mask, service)
 
 
+def check_tap_signal(dataplane):
+    """net_tap's rx signal is blocked in the worker (the main thread, which
+    forwarded the fetch just done) and taken by another thread."""
+    line = dataplane.wait_for("event=tap_signal ", timeout=5)
+    signal_number = int(re.search(r"signal=(\d+)", line).group(1))
+    pid = dataplane.proc.pid
+    blocked = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/status") as f:
+            mask = next(l.split()[1] for l in f if l.startswith("SigBlk:"))
+        blocked[int(tid)] = bool(int(mask, 16) >> (signal_number - 1) & 1)
+    assert blocked[pid], ("the worker takes the TAP's signal", blocked)
+    assert not all(blocked.values()), ("no thread takes the TAP's signal", blocked)
+
+
 def fetch(lab, www, body, telemetry, kernel_gso):
     """A file through big segments, every byte checked, and how the frames
     left: cut by the worker, or whole to the wire's kernel interface."""
@@ -150,6 +165,7 @@ def main():
         dataplane.wait_for("event=kernel_gso ", timeout=5)
         check_rps(lab, steered=True)
         fetch(lab, www, body, telemetry, kernel_gso=True)
+        check_tap_signal(dataplane)
 
         # The handshake: the client sees the wire's MSS, the kernel the TAP's.
         before = counters(telemetry)
