@@ -111,6 +111,11 @@ using port::LogLevel;
 
 std::atomic<bool> stop_requested{false};
 
+// The exception TAP's rx mbufs: the kernel's frames are up to 64 KiB, and as
+// chains of 2 KiB mbufs their per-mbuf work (net_tap's refill, the kernel GSO
+// socket's iovecs, freeing) took a fifth of a busy worker's CPU.
+constexpr uint16_t kTapMbufDataRoom = 8192 + RTE_PKTMBUF_HEADROOM;
+constexpr unsigned kTapMbufCache = 32;
 // Frames other workers hand to the DHCP worker: a boot storm's burst.
 constexpr unsigned kDhcpRingSize = 4096;
 // Leased addresses whose profile the per-client files can follow (8 MiB).
@@ -280,6 +285,8 @@ class Dataplane {
   // past close (DPDK 22.11), so it gets a pool of its own and the shared pool's
   // accounting stays exact.
   rte_mempool* umem_pool_ = nullptr;
+  // The exception TAP's rx buffers (kTapMbufDataRoom).
+  rte_mempool* tap_pool_ = nullptr;
   uint16_t port_id_ = 0;
   std::optional<uint16_t> tap_id_;
   std::optional<std::string> detached_iface_;
@@ -354,7 +361,20 @@ absl::Status Dataplane::Start(uint32_t workers) {
     absl::StatusOr<uint16_t> tap = port::CreateTap(options_.exception_iface, mac);
     if (!tap.ok()) return tap.status();
     tap_id_ = *tap;
-    if (absl::Status status = port::StartPort(*tap_id_, queues); !status.ok()) return status;
+    // Frames the TAP hands the wire port whole may wait in its tx ring.
+    uint32_t tap_mbufs = workers * (port::kTapRxDescriptors + options_.tx_descriptors +
+                                    2 * port::kBurstSize + kTapMbufCache) +
+                         kTapMbufCache;
+    tap_pool_ = rte_pktmbuf_pool_create("stampede_tap", tap_mbufs, kTapMbufCache, 0,
+                                        kTapMbufDataRoom, rte_socket_id());
+    if (tap_pool_ == nullptr) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("cannot allocate ", tap_mbufs,
+                       " exception-path mbufs: raise --memory_mb (now ", options_.memory_mb, ")"));
+    }
+    port::QueueConfig tap_queues = queues;
+    tap_queues.pool = tap_pool_;
+    if (absl::Status status = port::StartPort(*tap_id_, tap_queues); !status.ok()) return status;
     FindTapSignals();
     absl::Status status = port::AssignKernelAddresses(options_.exception_iface, options_.ipv4);
     if (!status.ok()) return status;
@@ -679,6 +699,12 @@ bool Dataplane::Shutdown() {
     umem = absl::StrCat(" umem_held_by_driver=",
                         umem_pool_->size - rte_mempool_avail_count(umem_pool_));
     rte_mempool_free(umem_pool_);
+  }
+  if (tap_pool_ != nullptr) {
+    unsigned back = rte_mempool_avail_count(tap_pool_);
+    all_back = all_back && back == tap_pool_->size;
+    umem += absl::StrCat(" tap_mbufs_returned=", back, "/", tap_pool_->size);
+    rte_mempool_free(tap_pool_);
   }
   std::string segments;
   if (ext_pool_ != nullptr) {

@@ -63,7 +63,8 @@ uint16_t TapRxDescriptors(uint16_t wanted, rte_mempool* pool) {
   uint32_t room = pool == nullptr ? 0 : rte_pktmbuf_data_room_size(pool);
   room = room > RTE_PKTMBUF_HEADROOM ? room - RTE_PKTMBUF_HEADROOM : 1;
   uint32_t needed = (kExceptionMtu + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN) / room + 2;
-  return static_cast<uint16_t>(std::min<uint32_t>(wanted, std::max<uint32_t>(needed, 64)));
+  return static_cast<uint16_t>(
+      std::min<uint32_t>(wanted, std::max<uint32_t>(needed, kTapRxDescriptors)));
 }
 
 int InterfaceIoctl(unsigned int if_index, unsigned long request, ifreq& req) {

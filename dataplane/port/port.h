@@ -46,6 +46,10 @@ uint32_t PortMtu(uint16_t port_id);
 // the wire's MTU (docs/dataplane.md, "Big segments through the exception
 // path").
 inline constexpr uint32_t kExceptionMtu = 65000;
+// The exception TAP's rx descriptors (net_tap reads each frame into a chain
+// of that many mbufs); more only where mbufs are too small for a frame in
+// that many.
+inline constexpr uint16_t kTapRxDescriptors = 64;
 
 // Hot-plugs a net_tap port whose kernel interface `iface` carries `mac`.
 // StartPort gives it scattered rx (a frame up to kExceptionMtu arrives as an
