@@ -125,6 +125,15 @@ constexpr unsigned kTftpRingSize = 4096;
 // Mbufs a worker's TFTP engine may hold: its TX backlog and a window's worth.
 constexpr uint32_t kTftpMbufsPerWorker = 8192 + 4096;
 
+// A two-way flag: true for `on_word`, false for "off", else an error.
+absl::StatusOr<bool> SwitchFlag(absl::string_view name, const std::string& value,
+                                absl::string_view on_word = "on") {
+  if (value == on_word) return true;
+  if (value == "off") return false;
+  return absl::InvalidArgumentError(
+      absl::StrCat("--", name, ": '", value, "' is not ", on_word, " or off"));
+}
+
 absl::StatusOr<port::DataplaneOptions> OptionsFromFlags() {
   port::DataplaneOptions options;
   options.port = absl::GetFlag(FLAGS_port);
@@ -159,6 +168,13 @@ absl::StatusOr<port::DataplaneOptions> OptionsFromFlags() {
         absl::StrCat("--ipv4: at most ", net::LocalAddresses::kMaxIpv4, " addresses"));
   }
   options.exception_iface = absl::GetFlag(FLAGS_exception_iface);
+  absl::StatusOr<bool> kernel_gso = SwitchFlag("kernel_gso", absl::GetFlag(FLAGS_kernel_gso));
+  if (!kernel_gso.ok()) return kernel_gso.status();
+  options.kernel_gso = *kernel_gso;
+  absl::StatusOr<bool> rps =
+      SwitchFlag("exception_rps", absl::GetFlag(FLAGS_exception_rps), "auto");
+  if (!rps.ok()) return rps.status();
+  options.exception_rps = *rps;
   uint32_t rx = absl::GetFlag(FLAGS_rx_descriptors), tx = absl::GetFlag(FLAGS_tx_descriptors);
   if (rx == 0 || rx > 65535 || tx == 0 || tx > 65535) {
     return absl::InvalidArgumentError("--rx_descriptors/--tx_descriptors must be 1..65535");
@@ -193,13 +209,7 @@ void KeepOffWorkerCores() {
 // TCP receive, and the sending that ACKs clock out) runs on the service
 // CPUs instead of the worker's, which busy-polls and would pay for it in
 // frames not forwarded (--exception_rps, docs/dataplane.md).
-absl::Status SteerExceptionReceive(const std::string& tap) {
-  std::string mode = absl::GetFlag(FLAGS_exception_rps);
-  if (mode != "auto" && mode != "off") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--exception_rps: '", mode, "' is not one of auto, off"));
-  }
-  if (mode == "off") return absl::OkStatus();
+void SteerExceptionReceive(const std::string& tap) {
   cpu_set_t cpus = ServiceCpus();
   std::vector<int> list;
   for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
@@ -207,18 +217,17 @@ absl::Status SteerExceptionReceive(const std::string& tap) {
   }
   if (list.empty()) {
     Log(LogLevel::kInfo, "event=exception_rps_off reason=\"every CPU runs a worker\"");
-    return absl::OkStatus();
+    return;
   }
   std::string mask = port::CpuMaskHex(list);
   absl::StatusOr<int> queues = port::SteerKernelReceive(tap, mask);
   if (!queues.ok()) {
     Log(LogLevel::kWarning,
         absl::StrCat("event=exception_rps_failed error=\"", queues.status().message(), "\""));
-    return absl::OkStatus();  // the path works, on the workers' CPUs
+    return;  // the path works, on the workers' CPUs
   }
   Log(LogLevel::kInfo,
       absl::StrCat("event=exception_rps iface=", tap, " cpus=", mask, " queues=", *queues));
-  return absl::OkStatus();
 }
 
 // The signals net_tap asks the kernel for, one per frame the kernel queues
@@ -274,8 +283,8 @@ class Dataplane {
   absl::Status StartTftp(uint32_t workers, uint32_t pool_size);
   absl::Status StartHttp(uint32_t workers);
   // Kernel GSO sockets for the workers (--kernel_gso), when the wire is a
-  // kernel interface and there is an exception path.
-  absl::Status OpenKernelGso(uint32_t workers);
+  // kernel interface and there is an exception path (else the workers cut).
+  void OpenKernelGso(uint32_t workers);
 
   port::DataplaneOptions options_;
   std::string instance_;
@@ -378,7 +387,7 @@ absl::Status Dataplane::Start(uint32_t workers) {
     FindTapSignals();
     absl::Status status = port::AssignKernelAddresses(options_.exception_iface, options_.ipv4);
     if (!status.ok()) return status;
-    if (status = SteerExceptionReceive(options_.exception_iface); !status.ok()) return status;
+    if (options_.exception_rps) SteerExceptionReceive(options_.exception_iface);
   }
 
   if (absl::Status status = StartPolicy(workers); !status.ok()) return status;
@@ -394,7 +403,7 @@ absl::Status Dataplane::Start(uint32_t workers) {
   }
   if (absl::Status status = StartTftp(workers, pool_size); !status.ok()) return status;
   if (absl::Status status = StartHttp(workers); !status.ok()) return status;
-  if (absl::Status status = OpenKernelGso(workers); !status.ok()) return status;
+  OpenKernelGso(workers);
   for (uint32_t i = 0; i < workers; ++i) {
     port::WorkerConfig config;
     config.port_id = port_id_;
@@ -429,13 +438,8 @@ absl::Status Dataplane::Start(uint32_t workers) {
   return absl::OkStatus();
 }
 
-absl::Status Dataplane::OpenKernelGso(uint32_t workers) {
-  std::string mode = absl::GetFlag(FLAGS_kernel_gso);
-  if (mode != "on" && mode != "off") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--kernel_gso: '", mode, "' is not one of on, off"));
-  }
-  if (mode == "off" || !tap_id_ || !detached_iface_) return absl::OkStatus();
+void Dataplane::OpenKernelGso(uint32_t workers) {
+  if (!options_.kernel_gso || !tap_id_ || !detached_iface_) return;
   for (uint32_t i = 0; i < workers; ++i) {
     absl::StatusOr<std::unique_ptr<port::KernelGso>> gso = port::KernelGso::Open(*detached_iface_);
     if (!gso.ok()) {
@@ -443,12 +447,11 @@ absl::Status Dataplane::OpenKernelGso(uint32_t workers) {
       Log(LogLevel::kWarning,
           absl::StrCat("event=kernel_gso_unavailable error=\"", gso.status().message(), "\""));
       kernel_gso_.clear();
-      return absl::OkStatus();
+      return;
     }
     kernel_gso_.push_back(*std::move(gso));
   }
   Log(LogLevel::kInfo, absl::StrCat("event=kernel_gso iface=", *detached_iface_));
-  return absl::OkStatus();
 }
 
 absl::Status Dataplane::StartPolicy(uint32_t workers) {
@@ -553,14 +556,12 @@ absl::Status Dataplane::StartTftp(uint32_t workers, uint32_t pool_size) {
 }
 
 absl::Status Dataplane::StartHttp(uint32_t workers) {
-  std::string on = absl::GetFlag(FLAGS_http);
-  if (on == "off") {
+  absl::StatusOr<bool> on = SwitchFlag("http", absl::GetFlag(FLAGS_http));
+  if (!on.ok()) return on.status();
+  if (!*on) {
     port::RegisterHttpTelemetry(nullptr, "off");
     Log(LogLevel::kInfo, "event=http_off reason=\"--http=off\"");
     return absl::OkStatus();
-  }
-  if (on != "on") {
-    return absl::InvalidArgumentError(absl::StrCat("--http: '", on, "' is not on or off"));
   }
   http::HttpServerConfig config;
   for (const net::Ipv4Interface& interface : options_.ipv4) {
@@ -588,12 +589,10 @@ absl::Status Dataplane::StartHttp(uint32_t workers) {
   config.header_timeout_ms = absl::GetFlag(FLAGS_http_header_timeout_s) * 1000;
   config.idle_timeout_ms = absl::GetFlag(FLAGS_http_idle_timeout_s) * 1000;
   config.send_timeout_ms = absl::GetFlag(FLAGS_http_send_timeout_s) * 1000;
-  std::string access_log = absl::GetFlag(FLAGS_http_access_log);
-  if (access_log != "on" && access_log != "off") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--http_access_log: '", access_log, "' is not on or off"));
-  }
-  config.access_log = access_log == "on";
+  absl::StatusOr<bool> access_log =
+      SwitchFlag("http_access_log", absl::GetFlag(FLAGS_http_access_log));
+  if (!access_log.ok()) return access_log.status();
+  config.access_log = *access_log;
   config.events = &*status_;
   http::HttpCounters& counters = status_->http_counters();
   absl::StatusOr<std::unique_ptr<http::HttpServer>> server =

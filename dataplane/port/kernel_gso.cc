@@ -81,12 +81,7 @@ uint16_t KernelGso::SendSome(rte_mbuf* const* frames, uint16_t count) {
     sent = sendmmsg(fd_, messages_.data(), count, MSG_DONTWAIT);
     if (sent >= 0 || errno != EINTR) break;
   }
-  if (sent < 0) {
-    last_error_ = errno;
-    sent = 0;
-  } else if (sent < count) {
-    last_error_ = EAGAIN;
-  }
+  if (sent < 0) sent = 0;  // the caller counts what was refused
   if (sent > 0) rte_pktmbuf_free_bulk(const_cast<rte_mbuf**>(frames), static_cast<unsigned>(sent));
   return static_cast<uint16_t>(sent);
 }

@@ -41,15 +41,11 @@ class KernelGso {
   // took, from the first on. The rest are the caller's.
   uint16_t Send(rte_mbuf* const* frames, uint16_t count);
 
-  // errno of the last refused send (0: none).
-  int last_error() const { return last_error_; }
-
  private:
   explicit KernelGso(int fd) : fd_(fd) {}
   uint16_t SendSome(rte_mbuf* const* frames, uint16_t count);
 
   int fd_;
-  int last_error_ = 0;
   std::array<mmsghdr, kMaxFrames> messages_{};
   std::array<std::array<iovec, kMaxMbufsPerFrame>, kMaxFrames> pieces_{};
 };
