@@ -36,6 +36,7 @@ import itertools
 import json
 import os
 import signal
+import sys
 import tempfile
 import time
 
@@ -51,6 +52,42 @@ TWO_GIB, FOUR_GIB = 1 << 31, 1 << 32
 MARK = 4096  # random bytes written around each boundary of the sparse file
 # Generous bounds: a loaded CI machine (or a sanitizer build) is slow to connect.
 CURL = ("curl", "-sS", "--connect-timeout", "15", "--max-time", "180")
+
+# A download held open: GET, read the first 64 KiB of the body, print
+# "holding", then read nothing more until the file argv[4] exists (bounded),
+# then the rest into argv[3]. The server cannot finish while it holds: the
+# file is larger than the sockets' buffers.
+HELD_DOWNLOAD = r"""
+import os, socket, sys, time
+host, path, out, go = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+conn = socket.create_connection((host, 80), timeout=60)
+conn.sendall(f"GET {path} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n".encode())
+data = b""
+while b"\r\n\r\n" not in data:
+    chunk = conn.recv(65536)
+    if not chunk:
+        sys.exit("closed before the head")
+    data += chunk
+head, body = data.split(b"\r\n\r\n", 1)
+if not head.startswith(b"HTTP/1.1 200"):
+    sys.exit(head.decode(errors="replace"))
+while len(body) < 65536:
+    chunk = conn.recv(65536)
+    if not chunk:
+        break
+    body += chunk
+print("holding", flush=True)
+deadline = time.monotonic() + 60
+while not os.path.exists(go):
+    if time.monotonic() > deadline:
+        sys.exit("never told to go on")
+    time.sleep(0.05)  # waiting for the test's go-ahead, bounded
+with open(out, "wb") as f:
+    f.write(body)
+    while chunk := conn.recv(1 << 20):
+        f.write(chunk)
+print("done", flush=True)
+"""
 
 # /stampede/http: every check reads these names from here.
 COUNTERS = (
@@ -463,17 +500,21 @@ def check_images(http, counters, tmp, images, live_iso, gone_iso, telemetry):
 
     # A removed image: new requests miss it, a running transfer finishes.
     want = netlab.sha256_file(gone_iso)
-    out = http.out()
+    out, go = http.out(), http.out()
     generation = telemetry.query("/stampede/policy")["applied_generation"]
-    download = http.lab.spawn(http.lab.client_ns, [*CURL, "--limit-rate", "2M", "-o", out,
-                                                   http.url("/images/gone.iso")], "curl gone")
-    counters.wait("the image's download to start", lambda c: c["connections_open"] >= 1)
+    download = http.lab.spawn(http.lab.client_ns, [
+        sys.executable, "-u", "-c", HELD_DOWNLOAD, http.lab.server_ip, "/images/gone.iso", out,
+        go], "held gone")
+    download.wait_for("holding", timeout=30)
+    assert counters.read()["connections_open"] >= 1, "the image's download is not running"
     os.unlink(gone_iso)
     http.lab.wait_serving(telemetry, timeout=15, after_generation=generation)
     deadline = time.monotonic() + 15
     # Each poll is a HEAD request of its own (no sleep): bounded by the deadline.
     while http.curl("/images/gone.iso", "-I")[0] != 404:
         assert time.monotonic() < deadline, "images/gone.iso still served after removal"
+    open(go, "w").close()
+    download.wait_for("done", timeout=60)
     assert download.proc.wait(timeout=60) == 0, "the running transfer failed"
     download.stop()
     assert netlab.sha256_file(out) == want, "the running transfer lost bytes"
@@ -555,11 +596,8 @@ def check_control_view(http, counters, control, files, lab):
     since = control.next_event()
     for path, extra, status, _, _ in CONTROL_FETCHES:
         assert http.curl(path, *extra)[0] == status, path
-    # A download the client gives up on: an aborted transfer. The client's
-    # receive buffer is capped at 1 MiB (this namespace only) so the 16 MiB
-    # cannot all fit into its socket before curl gives up: kernels since 6.x
-    # let it grow to 32 MiB by default.
-    lab.client(["sysctl", "-qw", "net.ipv4.tcp_rmem=4096 131072 1048576"], timeout=10)
+    # A download the client gives up on: an aborted transfer (the client's
+    # receive buffer is capped, see main).
     result = lab.client([*CURL[:-2], "--max-time", "2", "--limit-rate", "200K", "-o",
                          os.devnull, http.url("/stream.bin")], check=False, timeout=30)
     assert result.returncode == 28, f"curl --max-time: exit {result.returncode} {result.stdout}"
@@ -692,6 +730,12 @@ def main():
         counters = Counters(telemetry)
         counters.wait("the HTTP listener", lambda c: c["listening_port"] == PORT)
         http = Http(lab, out_dir)
+        # The client's receive buffer is capped at 1 MiB (its namespace only):
+        # kernels since 6.x let it grow to 32 MiB, and with the exception
+        # path's big frames a rate-limited download (the checks that run
+        # beside one, an aborted one) then fits into the client's socket and
+        # ends on the server's side in milliseconds.
+        lab.client(["sysctl", "-qw", "net.ipv4.tcp_rmem=4096 131072 1048576"], timeout=10)
 
         try:
             check_whole_files(http, counters, files, dataplane)
