@@ -64,6 +64,11 @@ ABSL_FLAG(std::vector<std::string>, ipv4, {},
           "The appliance's IPv4 addresses with prefix, comma-separated (198.18.0.1/24)");
 ABSL_FLAG(std::string, exception_iface, "stampede0",
           "Kernel TAP interface for traffic the fast path does not handle; empty disables it");
+ABSL_FLAG(std::string, kernel_redirect, "on",
+          "on: when the port is a kernel interface (net_af_packet, net_af_xdp), the exception "
+          "TAP's IPv4 TCP (but SYNs) goes from the TAP's egress straight to it (a tc redirect "
+          "rule on the TAP): no worker reads or copies it and the kernel's GSO frames stay "
+          "whole; off: the workers forward it");
 ABSL_FLAG(std::string, kernel_gso, "on",
           "on: when the port is a kernel interface (net_af_packet, net_af_xdp), the kernel's big "
           "TCP segments from the exception path go to it whole through an AF_PACKET socket with "
@@ -168,6 +173,10 @@ absl::StatusOr<port::DataplaneOptions> OptionsFromFlags() {
         absl::StrCat("--ipv4: at most ", net::LocalAddresses::kMaxIpv4, " addresses"));
   }
   options.exception_iface = absl::GetFlag(FLAGS_exception_iface);
+  absl::StatusOr<bool> redirect =
+      SwitchFlag("kernel_redirect", absl::GetFlag(FLAGS_kernel_redirect));
+  if (!redirect.ok()) return redirect.status();
+  options.kernel_redirect = *redirect;
   absl::StatusOr<bool> kernel_gso = SwitchFlag("kernel_gso", absl::GetFlag(FLAGS_kernel_gso));
   if (!kernel_gso.ok()) return kernel_gso.status();
   options.kernel_gso = *kernel_gso;
@@ -285,6 +294,9 @@ class Dataplane {
   // Kernel GSO sockets for the workers (--kernel_gso), when the wire is a
   // kernel interface and there is an exception path (else the workers cut).
   void OpenKernelGso(uint32_t workers);
+  // The TAP's TCP straight to the wire (--kernel_redirect), when the wire is
+  // a kernel interface; false: the workers forward it.
+  bool RedirectKernelTcp();
 
   port::DataplaneOptions options_;
   std::string instance_;
@@ -389,6 +401,7 @@ absl::Status Dataplane::Start(uint32_t workers) {
     if (!status.ok()) return status;
     if (options_.exception_rps) SteerExceptionReceive(options_.exception_iface);
   }
+  bool kernel_redirect = RedirectKernelTcp();
 
   if (absl::Status status = StartPolicy(workers); !status.ok()) return status;
   std::span<port::LcoreCounters> counters = status_->counters();
@@ -410,6 +423,7 @@ absl::Status Dataplane::Start(uint32_t workers) {
     config.queue_id = static_cast<uint16_t>(i);
     config.tap_port_id = tap_id_;
     config.kernel_gso = kernel_gso_.empty() ? nullptr : kernel_gso_[i].get();
+    config.kernel_redirect = kernel_redirect;
     config.pool = pool_;
     config.announce = i == 0;
     config.policy = &policy_->current();
@@ -436,6 +450,20 @@ absl::Status Dataplane::Start(uint32_t workers) {
           " exception_iface=", options_.exception_iface.empty() ? "none" : options_.exception_iface,
           " mbufs=", pool_size, " telemetry=/stampede/stats"));
   return absl::OkStatus();
+}
+
+bool Dataplane::RedirectKernelTcp() {
+  if (!options_.kernel_redirect || !tap_id_ || !detached_iface_) return false;
+  absl::Status status = port::RedirectKernelTcp(options_.exception_iface, *detached_iface_);
+  if (!status.ok()) {
+    // The workers forward it instead: slower, the same bytes.
+    Log(LogLevel::kWarning,
+        absl::StrCat("event=kernel_redirect_unavailable error=\"", status.message(), "\""));
+    return false;
+  }
+  Log(LogLevel::kInfo, absl::StrCat("event=kernel_redirect from=", options_.exception_iface,
+                                    " to=", *detached_iface_));
+  return true;
 }
 
 void Dataplane::OpenKernelGso(uint32_t workers) {

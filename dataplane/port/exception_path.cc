@@ -84,7 +84,7 @@ IndirectSupply::~IndirectSupply() {
 rte_mbuf* IndirectSupply::Take() { return used_ < count_ ? mbufs_[used_++] : nullptr; }
 
 ExceptionPathConfig ExceptionPathFor(uint16_t port_id, uint16_t tap_port_id, uint16_t queue_id,
-                                     rte_mempool* pool, bool kernel_gso) {
+                                     rte_mempool* pool, bool kernel_gso, bool kernel_redirect) {
   ExceptionPathConfig config;
   config.port_id = port_id;
   config.tap_port_id = tap_port_id;
@@ -105,6 +105,7 @@ ExceptionPathConfig ExceptionPathFor(uint16_t port_id, uint16_t tap_port_id, uin
       rte_eth_dev_info_get(port_id, &info) == 0 ? info.tx_desc_lim.nb_seg_max : 0;
   constexpr uint64_t kChecksums = RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
   config.checksum_offload = (offloads & kChecksums) == kChecksums;
+  config.kernel_redirect = kernel_redirect;
   if (kernel_gso) {
     config.kernel_gso = true;
     config.tso_offload = true;
@@ -129,6 +130,11 @@ ExceptionPath::ExceptionPath(const ExceptionPathConfig& config, LcoreCounters& c
   }
 }
 
+void ExceptionPath::CountClamp(net::MssResult result) {
+  if (result == net::MssResult::kRewritten) LcoreCounters::Add(counters_.mss_clamped, 1);
+  if (result == net::MssResult::kMalformed) LcoreCounters::Add(counters_.mss_malformed, 1);
+}
+
 void ExceptionPath::Drop(rte_mbuf* m, net::DropReason reason) {
   counters_.Drop(reason);
   rte_pktmbuf_free(m);
@@ -140,6 +146,10 @@ void ExceptionPath::FromWire(rte_mbuf* const* frames, uint16_t count) {
     net::ByteSpan head = FirstSegment(frames[i]);
     FrameHeaders frame = net::ParseFrameHeaders(head, frames[i]->pkt_len);
     if (frame.kind != FrameKind::kTcp || (frame.tcp_flags & net::kTcpSyn) == 0) continue;
+    if (config_.kernel_redirect) {
+      CountClamp(net::ClampMss(head, frame, wire_mss_));
+      continue;
+    }
     switch (net::RaiseMss(head, frame, wire_mss_, tap_mss_)) {
       case net::MssResult::kRewritten:
         LcoreCounters::Add(counters_.mss_raised, 1);
@@ -162,9 +172,7 @@ uint16_t ExceptionPath::ToWire(rte_mbuf* m, rte_mbuf** out) {
   if (m->pkt_len <= frame.l3_offset + config_.wire_mtu ||
       (ip && frame.ip_total_length <= config_.wire_mtu)) {
     if (frame.kind == FrameKind::kTcp && (frame.tcp_flags & net::kTcpSyn) != 0) {
-      net::MssResult result = net::ClampMss(head, frame, wire_mss_);
-      if (result == net::MssResult::kRewritten) LcoreCounters::Add(counters_.mss_clamped, 1);
-      if (result == net::MssResult::kMalformed) LcoreCounters::Add(counters_.mss_malformed, 1);
+      CountClamp(net::ClampMss(head, frame, wire_mss_));
     }
     return 1;
   }

@@ -39,12 +39,18 @@ struct ExceptionPathConfig {
   // big TCP frames go there whole, a virtio-net header prepended and marked
   // RTE_MBUF_F_TX_TCP_SEG (tso_offload is then set too).
   bool kernel_gso = false;
+  // The kernel's TCP leaves the TAP straight for the wire (kernel_detach.h,
+  // RedirectKernelTcp) and its GSO frames must be cut to the wire's MSS:
+  // peers' SYNs reach it with their MSS clamped to the wire's, not raised.
+  bool kernel_redirect = false;
 };
 
 // The config for a worker's queue from what the ports say; `kernel_gso`:
-// the worker sends big TCP frames through a KernelGso.
+// the worker sends big TCP frames through a KernelGso; `kernel_redirect`: see
+// ExceptionPathConfig.
 ExceptionPathConfig ExceptionPathFor(uint16_t port_id, uint16_t tap_port_id, uint16_t queue_id,
-                                     rte_mempool* pool, bool kernel_gso = false);
+                                     rte_mempool* pool, bool kernel_gso = false,
+                                     bool kernel_redirect = false);
 
 // A position in an mbuf chain's data.
 struct ChainCursor {
@@ -114,6 +120,8 @@ class ExceptionPath {
   bool PrependGsoHeader(rte_mbuf* m, const net::FrameHeaders& frame, const net::SegmentPlan& plan);
   uint16_t Fragment(rte_mbuf* m, const net::FrameHeaders& frame, rte_mbuf** out);
   void AnswerFragmentationNeeded(rte_mbuf* m, const net::FrameHeaders& frame);
+  // Counts what ClampMss did to a SYN (mss_clamped, mss_malformed).
+  void CountClamp(net::MssResult result);
   void Drop(rte_mbuf* m, net::DropReason reason);
 
   ExceptionPathConfig config_;

@@ -23,4 +23,15 @@ absl::Status DetachKernelStack(const std::string& iface);
 // Undoes DetachKernelStack (best effort, at shutdown).
 void ReattachKernelStack(const std::string& iface);
 
+// Kernel redirect (--kernel_redirect): the exception TAP's IPv4 TCP frames
+// other than SYNs leave through the wire's Linux interface `wire` straight from
+// the TAP's egress hook (tc clsact, a u32 filter and a mirred redirect), never
+// read by a worker: the kernel's TCP keeps its GSO frames (cut by the wire's
+// GSO or the NIC's TSO) and no byte is copied. The rule lives on the TAP and
+// goes with it. Frames it does not take (SYNs, IP options, everything not
+// TCP) still come to the workers. A TCP peer's MSS must then reach the
+// kernel as it is (no raising: ExceptionPathConfig::kernel_redirect). Its
+// counters: `tc -s filter show dev <tap> egress`.
+absl::Status RedirectKernelTcp(const std::string& tap, const std::string& wire);
+
 }  // namespace stampede::port

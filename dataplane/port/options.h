@@ -31,9 +31,11 @@ struct DataplaneOptions {
   std::vector<net::Ipv4Interface> ipv4;
   // Kernel TAP interface for the exception path; empty disables it.
   std::string exception_iface = "stampede0";
-  // Big kernel TCP frames go whole to the port's kernel interface
-  // (--kernel_gso); the TAP's kernel receive work runs off the workers'
+  // The kernel's TCP goes from the TAP straight to the port's kernel interface
+  // (--kernel_redirect); big kernel TCP frames the workers do read go whole to
+  // it (--kernel_gso); the TAP's kernel receive work runs off the workers'
   // CPUs (--exception_rps).
+  bool kernel_redirect = true;
   bool kernel_gso = true;
   bool exception_rps = true;
   uint16_t rx_descriptors = 1024;

@@ -50,9 +50,10 @@ Worker::Worker(const WorkerConfig& config, const net::LocalAddresses& local,
       announced_(!config.announce),
       tsc_per_ms_(std::max<uint64_t>(1, rte_get_tsc_hz() / 1000)) {
   if (config.tap_port_id) {
-    exception_.emplace(ExceptionPathFor(config.port_id, *config.tap_port_id, config.queue_id,
-                                        config.pool, config.kernel_gso != nullptr),
-                       counters_);
+    exception_.emplace(
+        ExceptionPathFor(config.port_id, *config.tap_port_id, config.queue_id, config.pool,
+                         config.kernel_gso != nullptr, config.kernel_redirect),
+        counters_);
   }
   // Lease times are wall-clock (they outlive the process in the journal);
   // the loop reads the TSC and adds it to this base.

@@ -72,6 +72,9 @@ struct WorkerConfig {
   // The wire's kernel interface for big TCP frames from the exception path
   // (net_af_packet / net_af_xdp ports); none: the worker cuts them.
   KernelGso* kernel_gso = nullptr;
+  // The kernel sends its TCP from the TAP straight to the wire
+  // (--kernel_redirect): peers' MSS is clamped to the wire's, not raised.
+  bool kernel_redirect = false;
 };
 
 // ACKs waiting for their lease records to be durable: a boot storm's worth.

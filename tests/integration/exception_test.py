@@ -12,6 +12,7 @@ saw and what the dataplane counted."""
 
 import argparse
 import hashlib
+import json
 import os
 import re
 import sys
@@ -109,9 +110,9 @@ def check_tap_signal(dataplane):
     assert not all(blocked.values()), ("no thread takes the TAP's signal", blocked)
 
 
-def fetch(lab, www, body, telemetry, kernel_gso):
-    """A file through big segments, every byte checked, and how the frames
-    left: cut by the worker, or whole to the wire's kernel interface."""
+def download(lab, www, body, telemetry):
+    """Fetches the file (every byte checked); the counters' deltas and the
+    counters after."""
     out_path = os.path.join(www, "fetched.bin")
     before = counters(telemetry)
     lab.client(["curl", "-sS", "--fail", "--max-time", "60", "-o", out_path,
@@ -121,7 +122,24 @@ def fetch(lab, www, body, telemetry, kernel_gso):
             "HTTP body differs"
     os.unlink(out_path)
     after = counters(telemetry)
-    delta = {name: after[name] - before[name] for name in after if isinstance(after[name], int)}
+    return {name: after[name] - before[name] for name in after if isinstance(after[name], int)}, \
+        after
+
+
+def redirected_bytes(lab):
+    """What the TAP's redirect rule has sent (tc's counters), in bytes."""
+    out = lab.server(["tc", "-s", "-j", "filter", "show", "dev", lab.tap_if, "egress"]).stdout
+    total = 0
+    for rule in json.loads(out):
+        for action in rule.get("options", {}).get("actions", []):
+            total += action.get("stats", {}).get("bytes", 0)
+    return total
+
+
+def fetch(lab, www, body, telemetry, kernel_gso):
+    """A file through big segments, every byte checked, and how the frames
+    left: cut by the worker, or whole to the wire's kernel interface."""
+    delta, after = download(lab, www, body, telemetry)
     frames, segments = delta["tso_frames"], delta["tso_segments"]
     print(f"kernel_gso {kernel_gso}: tso_frames {frames} tso_segments {segments} "
           f"kernel_gso_frames {delta['kernel_gso_frames']} tx_packets {delta['tx_packets']} "
@@ -146,22 +164,23 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--dataplane", required=True)
     args = parser.parse_args()
-    netlab.require(["ip", "nft", "ping", "curl", "ethtool", "nstat", "ss"])
+    netlab.require(["ip", "nft", "tc", "ping", "curl", "ethtool", "nstat", "ss"])
 
     with netlab.Lab() as lab, tempfile.TemporaryDirectory() as www:
         body = os.urandom(8 << 20)
         with open(os.path.join(www, "blob.bin"), "wb") as f:
             f.write(body)
         # The workers cut the kernel's big segments themselves...
-        dataplane, http, telemetry = start(lab, args.dataplane, www,
-                                           ["--kernel_gso=off", "--exception_rps=off"])
+        dataplane, http, telemetry = start(
+            lab, args.dataplane, www,
+            ["--kernel_redirect=off", "--kernel_gso=off", "--exception_rps=off"])
         check_rps(lab, steered=False)
         fetch(lab, www, body, telemetry, kernel_gso=False)
         telemetry.close()
         http.stop()
         dataplane.stop()
-        # ... or hand them whole to the wire's kernel interface (the default).
-        dataplane, http, telemetry = start(lab, args.dataplane, www, [])
+        # ... or hand them whole to the wire's kernel interface.
+        dataplane, http, telemetry = start(lab, args.dataplane, www, ["--kernel_redirect=off"])
         dataplane.wait_for("event=kernel_gso ", timeout=5)
         check_rps(lab, steered=True)
         fetch(lab, www, body, telemetry, kernel_gso=True)
@@ -204,6 +223,37 @@ def main():
             == 1, after
         route = lab.server(["ip", "route", "get", lab.client_ip]).stdout
         assert re.search(r"\bmtu 1500\b", route), route
+        telemetry.close()
+        http.stop()
+        dataplane.stop()
+
+        # The default: the kernel's TCP goes from the TAP straight to the
+        # wire's interface; the workers see only its SYNs.
+        dataplane, http, telemetry = start(lab, args.dataplane, www, [])
+        dataplane.wait_for("event=kernel_redirect ", timeout=5)
+        redirected_before = redirected_bytes(lab)
+        delta, after = download(lab, www, body, telemetry)
+        redirected = redirected_bytes(lab) - redirected_before
+        print(f"kernel_redirect: {redirected} bytes redirected, from_kernel "
+              f"{delta['from_kernel']} tso_frames {delta['tso_frames']} mss_raised "
+              f"{delta['mss_raised']} mss_clamped {delta['mss_clamped']}")
+        assert redirected >= len(body), redirected
+        # The SYN-ACK, ARP and the like: a handful, where the file alone is
+        # at least 128 frames of 64 KiB through the workers.
+        assert delta["from_kernel"] < 32 and delta["tso_frames"] == 0, delta
+        assert delta["mss_raised"] == 0 and delta["mss_clamped"] == 1, delta
+        for reason in ("exception_too_big", "tx_queue_full", "ipv4_bad_total_length"):
+            assert after[f"drop_{reason}"] == 0, (reason, after)
+        # A peer offering a bigger MSS than the wire takes is clamped on the
+        # way in (the kernel's GSO frames are cut to what the wire carries),
+        # and its download still arrives whole.
+        lab.client(["ip", "link", "set", lab.client_if, "mtu", "9000"])
+        lab.server(["ip", "link", "set", lab.server_if, "mtu", "1500"])
+        delta, after = download(lab, www, body, telemetry)
+        assert delta["mss_clamped"] == 2 and delta["mss_raised"] == 0, delta
+        seen = lab.client([sys.executable, "-c", SYN_ACK_MSS, lab.server_ip, "8080",
+                           lab.client_if], timeout=30)
+        assert seen.stdout.split() == ["mss", "1460"], seen.stdout
         telemetry.close()
     print("PASS")
 
