@@ -64,6 +64,10 @@ ABSL_FLAG(std::vector<std::string>, ipv4, {},
           "The appliance's IPv4 addresses with prefix, comma-separated (198.18.0.1/24)");
 ABSL_FLAG(std::string, exception_iface, "stampede0",
           "Kernel TAP interface for traffic the fast path does not handle; empty disables it");
+ABSL_FLAG(uint32_t, idle_sleep_us, 0,
+          "Microseconds a worker sleeps after 64 polls in a row found nothing (at most 1000): "
+          "its CPU is free for the kernel (the exception path's TCP, HTTP) while idle; 0: the "
+          "workers busy-poll");
 ABSL_FLAG(std::string, kernel_redirect, "on",
           "on: when the port is a kernel interface (net_af_packet, net_af_xdp), the exception "
           "TAP's IPv4 TCP (but SYNs) goes from the TAP's egress straight to it (a tc redirect "
@@ -173,6 +177,11 @@ absl::StatusOr<port::DataplaneOptions> OptionsFromFlags() {
         absl::StrCat("--ipv4: at most ", net::LocalAddresses::kMaxIpv4, " addresses"));
   }
   options.exception_iface = absl::GetFlag(FLAGS_exception_iface);
+  options.idle_sleep_us = absl::GetFlag(FLAGS_idle_sleep_us);
+  if (options.idle_sleep_us > port::kMaxIdleSleepUs) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--idle_sleep_us: at most ", port::kMaxIdleSleepUs, " (1 ms)"));
+  }
   absl::StatusOr<bool> redirect =
       SwitchFlag("kernel_redirect", absl::GetFlag(FLAGS_kernel_redirect));
   if (!redirect.ok()) return redirect.status();
@@ -424,6 +433,7 @@ absl::Status Dataplane::Start(uint32_t workers) {
     config.tap_port_id = tap_id_;
     config.kernel_gso = kernel_gso_.empty() ? nullptr : kernel_gso_[i].get();
     config.kernel_redirect = kernel_redirect;
+    config.idle_sleep_us = options_.idle_sleep_us;
     config.pool = pool_;
     config.announce = i == 0;
     config.policy = &policy_->current();

@@ -77,6 +77,9 @@ class Checker {
       Problem("dataplane.huge_pages", absl::StrCat("'", huge, "' is not auto, on or off"));
     }
     if (dp.memory_mb() != 0 && dp.memory_mb() < 64) Problem("dataplane.memory_mb", "must be >= 64");
+    if (dp.idle_sleep_us() > 1000) {
+      Problem("dataplane.idle_sleep_us", "must be at most 1000 (1 ms)");
+    }
   }
 
   void CollectProfiles() {

@@ -173,6 +173,7 @@ std::vector<std::string> DataplaneArgv(const v1::Config& config, const std::stri
   if (!d.exception_iface().empty()) {
     argv.push_back(absl::StrCat("--exception_iface=", d.exception_iface()));
   }
+  if (d.idle_sleep_us() != 0) argv.push_back(absl::StrCat("--idle_sleep_us=", d.idle_sleep_us()));
   return argv;
 }
 

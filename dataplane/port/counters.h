@@ -30,6 +30,7 @@ namespace stampede::port {
   X(ipv4_fragmented)   /* kernel datagrams (not TCP, DF clear) */       \
   X(ipv4_fragments)    /* the fragments they became */                  \
   X(frag_needed)       /* ICMP "fragmentation needed" to the kernel */  \
+  X(idle_sleeps)       /* --idle_sleep_us: sleeps after idle polls */   \
   X(drops)
 
 struct alignas(64) LcoreCounters {

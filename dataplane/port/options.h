@@ -15,6 +15,9 @@ namespace stampede::port {
 
 enum class HugePages { kAuto, kOn, kOff };
 
+// --idle_sleep_us at most: a longer sleep would let a burst overflow rx rings.
+inline constexpr uint32_t kMaxIdleSleepUs = 1000;
+
 struct DataplaneOptions {
   // A DPDK device: a PCI address ("0000:03:00.0") or a vdev spec
   // ("net_af_packet0,iface=eth1", "net_memif0,role=server", "net_null0").
@@ -36,6 +39,8 @@ struct DataplaneOptions {
   // it (--kernel_gso); the TAP's kernel receive work runs off the workers'
   // CPUs (--exception_rps).
   bool kernel_redirect = true;
+  // Microseconds a worker sleeps once its polls find nothing; 0: busy poll.
+  uint32_t idle_sleep_us = 0;
   bool kernel_gso = true;
   bool exception_rps = true;
   uint16_t rx_descriptors = 1024;

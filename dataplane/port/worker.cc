@@ -9,6 +9,7 @@
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
+#include <sys/prctl.h>
 #include <time.h>
 
 #include "dataplane/dhcp/endpoint.h"
@@ -88,10 +89,31 @@ void Worker::Run(const std::atomic<bool>& stop) {
     rte_rcu_qsbr_thread_register(config_.qsbr, config_.queue_id);
     rte_rcu_qsbr_thread_online(config_.qsbr, config_.queue_id);
   }
-  while (!stop.load(std::memory_order_relaxed)) PollOnce();
+  if (config_.idle_sleep_us == 0) {
+    while (!stop.load(std::memory_order_relaxed)) PollOnce();
+  } else {
+    RunWithIdleSleep(stop);
+  }
   if (config_.qsbr != nullptr) {
     rte_rcu_qsbr_thread_offline(config_.qsbr, config_.queue_id);
     rte_rcu_qsbr_thread_unregister(config_.qsbr, config_.queue_id);
+  }
+}
+
+void Worker::RunWithIdleSleep(const std::atomic<bool>& stop) {
+  // The kernel's default slack (50 us) would stretch every sleep by up to
+  // that; the sleep asked for is what the operator chose.
+  prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
+  const timespec pause{0, static_cast<long>(config_.idle_sleep_us) * 1000};
+  uint32_t idle_polls = 0;
+  while (!stop.load(std::memory_order_relaxed)) {
+    if (PollOnce() != 0) {
+      idle_polls = 0;
+      continue;
+    }
+    if (++idle_polls < kIdlePollsBeforeSleep) continue;
+    nanosleep(&pause, nullptr);  // EINTR: the loop polls again, as it would
+    LcoreCounters::Add(counters_.idle_sleeps, 1);
   }
 }
 

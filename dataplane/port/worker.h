@@ -75,7 +75,14 @@ struct WorkerConfig {
   // The kernel sends its TCP from the TAP straight to the wire
   // (--kernel_redirect): peers' MSS is clamped to the wire's, not raised.
   bool kernel_redirect = false;
+  // After kIdlePollsBeforeSleep polls that moved nothing, the worker sleeps
+  // this long (--idle_sleep_us); 0: it polls without pause.
+  uint32_t idle_sleep_us = 0;
 };
+
+// Polls in a row that find nothing before an idle worker sleeps: a few
+// microseconds of polling, so a burst's stragglers never wait for a sleep.
+inline constexpr uint32_t kIdlePollsBeforeSleep = 64;
 
 // ACKs waiting for their lease records to be durable: a boot storm's worth.
 inline constexpr size_t kPendingAcks = 8192;
@@ -92,6 +99,8 @@ class Worker {
   void Run(const std::atomic<bool>& stop);
 
  private:
+  // Run with config_.idle_sleep_us set.
+  void RunWithIdleSleep(const std::atomic<bool>& stop);
   void Announce();
   // Up to kPortBurstsPerPoll bursts from the port, while they come full.
   uint32_t PollPort();

@@ -46,7 +46,7 @@ def config_text(lab, lease_minutes, hosts=0, port=None):
     lines = []
     if port:
         lines.append(f"dataplane: {{port: \"{port}\", lcores: \"1\", ipv4: [{lab.server_ip}/{lab.prefix}],"
-                     f" exception_iface: {lab.tap_if}, memory_mb: 256}}")
+                     f" exception_iface: {lab.tap_if}, memory_mb: 256, idle_sleep_us: 50}}")
     else:
         lines.append(f"dataplane: {{port: net_null0, ipv4: [{lab.server_ip}/{lab.prefix}]}}")
     lines += [
@@ -412,6 +412,9 @@ def main():
         serve.wait_for("event=ready", timeout=30)
         status = api.wait_applied(timeout=60)
         first_pid = status["dataplane"]["pid"]
+        with open(f"/proc/{first_pid}/cmdline", "rb") as f:
+            argv = f.read().split(b"\0")
+        assert b"--idle_sleep_us=50" in argv, argv
         ping = lab.client(["ping", "-c", "3", "-i", "0.2", "-W", "2", lab.server_ip], check=False)
         assert ping.returncode == 0, ping.stdout
         os.kill(first_pid, signal.SIGKILL)

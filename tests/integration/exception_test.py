@@ -17,6 +17,7 @@ import os
 import re
 import sys
 import tempfile
+import time
 
 import netlab
 
@@ -126,6 +127,15 @@ def download(lab, www, body, telemetry):
         after
 
 
+def check_idle_sleeps(telemetry):
+    """The idle worker sleeps: its counter grows (bounded wait)."""
+    first = counters(telemetry)["idle_sleeps"]
+    deadline = time.monotonic() + 10
+    while counters(telemetry)["idle_sleeps"] < first + 100:
+        assert time.monotonic() < deadline, ("the idle worker does not sleep", first)
+        time.sleep(0.05)
+
+
 def redirected_bytes(lab):
     """What the TAP's redirect rule has sent (tc's counters), in bytes."""
     out = lab.server(["tc", "-s", "-j", "filter", "show", "dev", lab.tap_if, "egress"]).stdout
@@ -223,14 +233,17 @@ def main():
             == 1, after
         route = lab.server(["ip", "route", "get", lab.client_ip]).stdout
         assert re.search(r"\bmtu 1500\b", route), route
+        assert counters(telemetry)["idle_sleeps"] == 0, "busy polling slept"
         telemetry.close()
         http.stop()
         dataplane.stop()
 
         # The default: the kernel's TCP goes from the TAP straight to the
-        # wire's interface; the workers see only its SYNs.
-        dataplane, http, telemetry = start(lab, args.dataplane, www, [])
+        # wire's interface; the workers see only its SYNs. The worker sleeps
+        # when idle, here.
+        dataplane, http, telemetry = start(lab, args.dataplane, www, ["--idle_sleep_us=50"])
         dataplane.wait_for("event=kernel_redirect ", timeout=5)
+        check_idle_sleeps(telemetry)
         redirected_before = redirected_bytes(lab)
         delta, after = download(lab, www, body, telemetry)
         redirected = redirected_bytes(lab) - redirected_before

@@ -119,6 +119,22 @@ TEST(ValidateTest, RequiresPortAndAddress) {
   EXPECT_EQ(problems[0], "c.yaml: dataplane.port: is required (a PCI address or vdev spec)");
 }
 
+TEST(ValidateTest, BoundsIdleSleep) {
+  for (auto [value, problems] : {std::pair{1000, 0u}, std::pair{1001, 1u}}) {
+    absl::StatusOr<LoadedConfig> loaded =
+        ParseConfig("dataplane: {port: net_null0, ipv4: [198.18.0.1/24], idle_sleep_us: " +
+                        std::to_string(value) + "}\n",
+                    "c.yaml", Format::kYaml);
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    std::vector<std::string> found = Validate(*loaded);
+    ASSERT_EQ(found.size(), problems) << value;
+    if (problems != 0) {
+      EXPECT_NE(found[0].find("dataplane.idle_sleep_us: must be at most 1000"), std::string::npos)
+          << found[0];
+    }
+  }
+}
+
 TEST(ValidateTest, FindsAnImageThatExists) {
   std::filesystem::path dir = std::filesystem::temp_directory_path() / "stampede_validate_test";
   std::filesystem::create_directories(dir);
