@@ -9,7 +9,6 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
@@ -78,18 +77,17 @@ void ReattachKernelStack(const std::string& iface) {
 
 absl::Status RedirectKernelTcp(const std::string& tap, const std::string& wire) {
   // u32 offsets are from the IPv4 header: a 20-byte header (0x45), TCP
-  // (protocol 6 at 9), SYN clear in the TCP flags (20 + 13).
-  std::vector<std::vector<std::string>> commands = {
-      {"tc", "qdisc", "add", "dev", tap, "clsact"},
-      {"tc", "filter", "add",    "dev",    tap,      "egress",   "protocol", "ip", "pref",
-       "1",  "u32",    "match",  "u8",     "0x45",   "0xff",     "at",       "0",  "match",
-       "u8", "6",      "0xff",   "at",     "9",      "match",    "u8",       "0",  "0x02",
-       "at", "33",     "action", "mirred", "egress", "redirect", "dev",      wire}};
-  for (std::vector<std::string>& command : commands) {
-    std::string text = absl::StrJoin(command, " ");
-    if (int rc = Run(std::move(command)); rc != 0) {
+  // (protocol 6 at 9), SYN clear in the TCP flags (20 + 13). Interface names
+  // hold no spaces.
+  for (const std::string& command :
+       {absl::StrCat("tc qdisc add dev ", tap, " clsact"),
+        absl::StrCat("tc filter add dev ", tap,
+                     " egress protocol ip pref 1 u32 match u8 0x45 0xff at 0 match u8 6 0xff at 9 "
+                     "match u8 0 0x02 at 33 action mirred egress redirect dev ",
+                     wire)}) {
+    if (int rc = Run(absl::StrSplit(command, ' ')); rc != 0) {
       return absl::FailedPreconditionError(
-          absl::StrCat("'", text, "' failed (exit ", rc, "); is iproute2's tc installed?"));
+          absl::StrCat("'", command, "' failed (exit ", rc, "); is iproute2's tc installed?"));
     }
   }
   return absl::OkStatus();
