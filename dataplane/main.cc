@@ -223,6 +223,18 @@ void KeepOffWorkerCores() {
   pthread_setaffinity_np(pthread_self(), sizeof(cpus), &cpus);
 }
 
+// The port's packet sockets stop seeing what this host sends (docs/dataplane.md,
+// kernel_detach.h); a failure costs copies, nothing else.
+void IgnoreOwnFrames(const std::string& iface) {
+  absl::StatusOr<int> sockets = port::IgnoreOutgoingFrames(iface);
+  if (!sockets.ok()) {
+    Log(LogLevel::kWarning,
+        absl::StrCat("event=ignore_outgoing_failed error=\"", sockets.status().message(), "\""));
+    return;
+  }
+  Log(LogLevel::kInfo, absl::StrCat("event=ignore_outgoing iface=", iface, " sockets=", *sockets));
+}
+
 // The kernel's work for what the workers write into the exception TAP (its
 // TCP receive, and the sending that ACKs clock out) runs on the service
 // CPUs instead of the worker's, which busy-polls and would pay for it in
@@ -426,6 +438,7 @@ absl::Status Dataplane::Start(uint32_t workers) {
   if (absl::Status status = StartTftp(workers, pool_size); !status.ok()) return status;
   if (absl::Status status = StartHttp(workers); !status.ok()) return status;
   OpenKernelGso(workers);
+  if (detached_iface_) IgnoreOwnFrames(*detached_iface_);
   for (uint32_t i = 0; i < workers; ++i) {
     port::WorkerConfig config;
     config.port_id = port_id_;

@@ -1,13 +1,21 @@
 #include "dataplane/port/kernel_detach.h"
 
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
+#include <cerrno>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -73,6 +81,52 @@ absl::Status DetachKernelStack(const std::string& iface) {
 
 void ReattachKernelStack(const std::string& iface) {
   Run({"nft", absl::StrCat("delete table netdev ", TableName(iface))});
+}
+
+namespace {
+
+// A classic BPF socket filter: frames the host sends (PACKET_OUTGOING) are
+// refused before they are copied into the ring; everything else is taken
+// whole.
+sock_filter kDropOutgoingCode[] = {
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, static_cast<uint32_t>(SKF_AD_OFF + SKF_AD_PKTTYPE)),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, 0),
+    BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),
+};
+const sock_fprog kDropOutgoing{std::size(kDropOutgoingCode), kDropOutgoingCode};
+
+}  // namespace
+
+absl::StatusOr<int> IgnoreOutgoingFrames(const std::string& iface) {
+  unsigned index = if_nametoindex(iface.c_str());
+  if (index == 0) return absl::NotFoundError(absl::StrCat("no interface ", iface));
+  std::error_code error;
+  std::filesystem::directory_iterator fds("/proc/self/fd", error);
+  if (error) return absl::InternalError(absl::StrCat("/proc/self/fd: ", error.message()));
+  int set = 0;
+  for (const std::filesystem::directory_entry& entry : fds) {
+    int fd = -1;
+    if (!absl::SimpleAtoi(entry.path().filename().string(), &fd)) continue;
+    int domain = 0;
+    socklen_t length = sizeof(domain);
+    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &length) != 0 || domain != AF_PACKET) {
+      continue;  // not a socket (or the directory's own fd, closed by now)
+    }
+    sockaddr_ll address{};
+    length = sizeof(address);
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0 ||
+        address.sll_ifindex != static_cast<int>(index)) {
+      continue;
+    }
+    // PACKET_IGNORE_OUTGOING would not do: af_packet's queues are in a
+    // fanout group, whose hook is the group's.
+    if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &kDropOutgoing, sizeof(kDropOutgoing)) != 0) {
+      return absl::ErrnoToStatus(errno, absl::StrCat("SO_ATTACH_FILTER on fd ", fd));
+    }
+    ++set;
+  }
+  return set;
 }
 
 absl::Status RedirectKernelTcp(const std::string& tap, const std::string& wire) {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace stampede::port {
 
@@ -22,6 +23,14 @@ absl::Status DetachKernelStack(const std::string& iface);
 
 // Undoes DetachKernelStack (best effort, at shutdown).
 void ReattachKernelStack(const std::string& iface);
+
+// The packet sockets of this process bound to `iface` (af_packet's queues,
+// the KernelGso sockets) stop taking the frames sent out of it (a socket
+// filter refusing PACKET_OUTGOING): the other queues', the KernelGso
+// sockets' and the kernel redirect's. Without it each such frame is copied
+// into every rx ring and a worker drops it as own_frame. Returns how many
+// sockets it set.
+absl::StatusOr<int> IgnoreOutgoingFrames(const std::string& iface);
 
 // Kernel redirect (--kernel_redirect): the exception TAP's IPv4 TCP frames
 // other than SYNs leave through the wire's Linux interface `wire` straight from
