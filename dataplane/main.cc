@@ -420,7 +420,13 @@ absl::Status Dataplane::Start(uint32_t workers) {
     FindTapSignals();
     absl::Status status = port::AssignKernelAddresses(options_.exception_iface, options_.ipv4);
     if (!status.ok()) return status;
-    if (options_.exception_rps) SteerExceptionReceive(options_.exception_iface);
+    if (options_.exception_rps && options_.idle_sleep_us != 0) {
+      // A worker that sleeps when idle has time for the kernel's work, and
+      // its own CPU saves the IPI (docs/dataplane.md).
+      Log(LogLevel::kInfo, "event=exception_rps_off reason=\"the workers sleep when idle\"");
+    } else if (options_.exception_rps) {
+      SteerExceptionReceive(options_.exception_iface);
+    }
   }
   bool kernel_redirect = RedirectKernelTcp();
 

@@ -244,6 +244,8 @@ def main():
         dataplane, http, telemetry = start(lab, args.dataplane, www, ["--idle_sleep_us=50"])
         dataplane.wait_for("event=kernel_redirect ", timeout=5)
         check_idle_sleeps(telemetry)
+        # A sleeping worker keeps the TAP's receive work (exception_rps auto).
+        check_rps(lab, steered=False)
         redirected_before = redirected_bytes(lab)
         delta, after = download(lab, www, body, telemetry)
         redirected = redirected_bytes(lab) - redirected_before
