@@ -9,7 +9,8 @@ a markdown table and writes JSON (--json). Never fails on a number: only
 when a server cannot be started or answers nothing.
 
   sudo perf/dhcp_peers.py --dataplane build/dataplane/stampede-dataplane \\
-      --control build/control/stampede-control [--quick] [--json out.json]
+      --control build/control/stampede-control [--quick] [--json out.json] \\
+      [--stampede_args=--idle_sleep_us=10]
 """
 
 import argparse
@@ -130,7 +131,7 @@ def run_stampede(args, rates, seconds, clients, tmp):
         path = os.path.join(tmp, "stampede.yaml")
         with open(path, "w") as f:
             f.write(STAMPEDE_CONFIG)
-        lab.start_dataplane(args.dataplane, extra=["--huge_pages=off"],
+        lab.start_dataplane(args.dataplane, extra=["--huge_pages=off", *args.stampede_args],
                              port_options="framecnt=4096")
         control = lab.start_control(args.control, path, f"{tmp}/run")
         telemetry = netlab.Telemetry(lab.file_prefix)
@@ -162,7 +163,10 @@ def main():
     parser.add_argument("--control", required=True)
     parser.add_argument("--quick", action="store_true", help="one low rate each: proves it runs")
     parser.add_argument("--json")
+    parser.add_argument("--stampede_args", default="",
+                        help="extra dataplane flags, comma-separated (--idle_sleep_us=10)")
     args = parser.parse_args()
+    args.stampede_args = [a for a in args.stampede_args.split(",") if a]
     netlab.require(["perfdhcp", "kea-dhcp4", "dnsmasq", "ethtool"])
     rates, seconds, clients = ([500], 2, 200) if args.quick else (RATES, 5, 900)
     results = {}
