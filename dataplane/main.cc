@@ -69,10 +69,10 @@ ABSL_FLAG(uint32_t, idle_sleep_us, 0,
           "its CPU is free for the kernel (the exception path's TCP, HTTP) while idle; 0: the "
           "workers busy-poll");
 ABSL_FLAG(std::string, kernel_redirect, "on",
-          "on: when the port is a kernel interface (net_af_packet, net_af_xdp), the exception "
-          "TAP's IPv4 TCP (but SYNs) goes from the TAP's egress straight to it (a tc redirect "
-          "rule on the TAP): no worker reads or copies it and the kernel's GSO frames stay "
-          "whole; off: the workers forward it");
+          "on: when the port is a kernel interface (net_af_packet, net_af_xdp), IPv4 TCP (but "
+          "SYNs) goes between the exception TAP and it inside the kernel, both ways (tc redirect "
+          "rules): no worker reads or copies it and the kernel's GSO frames stay whole; off: "
+          "the workers forward it");
 ABSL_FLAG(std::string, kernel_gso, "on",
           "on: when the port is a kernel interface (net_af_packet, net_af_xdp), the kernel's big "
           "TCP segments from the exception path go to it whole through an AF_PACKET socket with "
@@ -223,18 +223,6 @@ void KeepOffWorkerCores() {
   pthread_setaffinity_np(pthread_self(), sizeof(cpus), &cpus);
 }
 
-// The port's packet sockets stop seeing what this host sends (docs/dataplane.md,
-// kernel_detach.h); a failure costs copies, nothing else.
-void IgnoreOwnFrames(const std::string& iface) {
-  absl::StatusOr<int> sockets = port::IgnoreOutgoingFrames(iface);
-  if (!sockets.ok()) {
-    Log(LogLevel::kWarning,
-        absl::StrCat("event=ignore_outgoing_failed error=\"", sockets.status().message(), "\""));
-    return;
-  }
-  Log(LogLevel::kInfo, absl::StrCat("event=ignore_outgoing iface=", iface, " sockets=", *sockets));
-}
-
 // The kernel's work for what the workers write into the exception TAP (its
 // TCP receive, and the sending that ACKs clock out) runs on the service
 // CPUs instead of the worker's, which busy-polls and would pay for it in
@@ -318,6 +306,9 @@ class Dataplane {
   // The TAP's TCP straight to the wire (--kernel_redirect), when the wire is
   // a kernel interface; false: the workers forward it.
   bool RedirectKernelTcp();
+  // The port's packet sockets stop taking what this host sends, and what the
+  // kernel redirect takes from the wire (docs/dataplane.md, kernel_detach.h).
+  void FilterPortSockets();
 
   port::DataplaneOptions options_;
   std::string instance_;
@@ -332,6 +323,9 @@ class Dataplane {
   uint16_t port_id_ = 0;
   std::optional<uint16_t> tap_id_;
   std::optional<std::string> detached_iface_;
+  // Our addresses, when the kernel redirect takes peers' TCP to them from the
+  // wire (RedirectKernelTcp); empty: it does not.
+  std::vector<uint32_t> redirected_to_;
   std::optional<policy::StatusWriter> status_;
   rte_rcu_qsbr* qsbr_ = nullptr;
   std::unique_ptr<policy::PolicyService> policy_;
@@ -444,7 +438,7 @@ absl::Status Dataplane::Start(uint32_t workers) {
   if (absl::Status status = StartTftp(workers, pool_size); !status.ok()) return status;
   if (absl::Status status = StartHttp(workers); !status.ok()) return status;
   OpenKernelGso(workers);
-  if (detached_iface_) IgnoreOwnFrames(*detached_iface_);
+  if (detached_iface_) FilterPortSockets();
   for (uint32_t i = 0; i < workers; ++i) {
     port::WorkerConfig config;
     config.port_id = port_id_;
@@ -483,16 +477,42 @@ absl::Status Dataplane::Start(uint32_t workers) {
 
 bool Dataplane::RedirectKernelTcp() {
   if (!options_.kernel_redirect || !tap_id_ || !detached_iface_) return false;
-  absl::Status status = port::RedirectKernelTcp(options_.exception_iface, *detached_iface_);
+  for (const net::Ipv4Interface& interface : options_.ipv4) {
+    redirected_to_.push_back(interface.address.value);
+  }
+  absl::Status status =
+      port::RedirectKernelTcp(options_.exception_iface, *detached_iface_, redirected_to_);
   if (!status.ok()) {
     // The workers forward it instead: slower, the same bytes.
+    redirected_to_.clear();
     Log(LogLevel::kWarning,
         absl::StrCat("event=kernel_redirect_unavailable error=\"", status.message(), "\""));
     return false;
   }
-  Log(LogLevel::kInfo, absl::StrCat("event=kernel_redirect from=", options_.exception_iface,
-                                    " to=", *detached_iface_));
+  Log(LogLevel::kInfo, absl::StrCat("event=kernel_redirect tap=", options_.exception_iface,
+                                    " wire=", *detached_iface_));
   return true;
+}
+
+void Dataplane::FilterPortSockets() {
+  absl::StatusOr<int> sockets = port::FilterPortSockets(*detached_iface_, redirected_to_);
+  if (!sockets.ok() && !redirected_to_.empty()) {
+    // The workers would forward the peers' TCP the kernel already has: the
+    // wire's half of the redirect goes, and the sockets refuse only our own.
+    port::RemoveKernelRedirect(*detached_iface_);
+    redirected_to_.clear();
+    Log(LogLevel::kWarning, "event=kernel_redirect_in_removed reason=\"socket filter failed\"");
+    sockets = port::FilterPortSockets(*detached_iface_);
+  }
+  if (!sockets.ok()) {
+    // A failure costs copies, nothing else.
+    Log(LogLevel::kWarning,
+        absl::StrCat("event=port_filter_failed error=\"", sockets.status().message(), "\""));
+    return;
+  }
+  Log(LogLevel::kInfo,
+      absl::StrCat("event=port_filter iface=", *detached_iface_, " sockets=", *sockets,
+                   " kernel_tcp_in=", redirected_to_.empty() ? "no" : "yes"));
 }
 
 void Dataplane::OpenKernelGso(uint32_t workers) {
@@ -720,7 +740,10 @@ void Dataplane::Serve() {
 bool Dataplane::Shutdown() {
   if (tap_id_) port::ClosePort(*tap_id_);
   port::ClosePort(port_id_);
-  if (detached_iface_) port::ReattachKernelStack(*detached_iface_);
+  if (detached_iface_) {
+    if (!redirected_to_.empty()) port::RemoveKernelRedirect(*detached_iface_);
+    port::ReattachKernelStack(*detached_iface_);
+  }
   workers_.clear();
   port::ForgetHttpCounters();
   http_.reset();

@@ -11,12 +11,12 @@
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
@@ -83,24 +83,73 @@ void ReattachKernelStack(const std::string& iface) {
   Run({"nft", absl::StrCat("delete table netdev ", TableName(iface))});
 }
 
-namespace {
+// Ethernet (14) + IPv4 without options (20) + TCP without options (20).
+constexpr uint32_t kMinTcpFrame = 54;
 
-// A classic BPF socket filter: frames the host sends (PACKET_OUTGOING) are
-// refused before they are copied into the ring; everything else is taken
-// whole.
-sock_filter kDropOutgoingCode[] = {
-    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, static_cast<uint32_t>(SKF_AD_OFF + SKF_AD_PKTTYPE)),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 0, 1),
-    BPF_STMT(BPF_RET | BPF_K, 0),
-    BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),
-};
-const sock_fprog kDropOutgoing{std::size(kDropOutgoingCode), kDropOutgoingCode};
+std::vector<sock_filter> KernelTcpProgram(std::span<const uint32_t> addresses, uint32_t on_match,
+                                          uint32_t otherwise, bool refuse_outgoing) {
+  // Offsets from the Ethernet header; the two returns close the program:
+  // `otherwise` at size - 2, `on_match` at size - 1. A check's failure jumps
+  // to `otherwise`, computed once the length is known.
+  std::vector<sock_filter> program;
+  constexpr uint32_t kOtherwise = 0x100, kMatch = 0x101;  // placeholders
+  auto load = [&](uint16_t size, uint32_t offset) {
+    program.push_back(BPF_STMT(static_cast<uint16_t>(BPF_LD | size | BPF_ABS), offset));
+  };
+  // Jumps: jt/jf hold a placeholder until the end.
+  struct Jump {
+    size_t at;
+    uint32_t jt, jf;
+  };
+  std::vector<Jump> jumps;
+  auto jump = [&](uint16_t op, uint32_t k, uint32_t jt, uint32_t jf) {
+    jumps.push_back({program.size(), jt, jf});
+    program.push_back(BPF_JUMP(static_cast<uint16_t>(BPF_JMP | op | BPF_K), k, 0, 0));
+  };
+  constexpr uint32_t kNext = 0;
+  load(BPF_B, static_cast<uint32_t>(SKF_AD_OFF + SKF_AD_PKTTYPE));
+  if (refuse_outgoing) jump(BPF_JEQ, PACKET_OUTGOING, kMatch, kNext);
+  if (!addresses.empty()) {
+    jump(BPF_JEQ, PACKET_HOST, kNext, kOtherwise);
+    // Shorter than Ethernet + IPv4 + TCP headers: a worker counts it.
+    program.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0));
+    jump(BPF_JGE, kMinTcpFrame, kNext, kOtherwise);
+    load(BPF_B, static_cast<uint32_t>(SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT));
+    jump(BPF_JEQ, 0, kNext, kOtherwise);
+    load(BPF_H, 12);  // EtherType
+    jump(BPF_JEQ, 0x0800, kNext, kOtherwise);
+    load(BPF_B, 14);  // version and header length: 20 bytes, no options
+    jump(BPF_JEQ, 0x45, kNext, kOtherwise);
+    load(BPF_H, 20);  // MF and fragment offset: not a fragment
+    jump(BPF_JSET, 0x3fff, kOtherwise, kNext);
+    load(BPF_B, 23);  // protocol
+    jump(BPF_JEQ, 6, kNext, kOtherwise);
+    load(BPF_B, 47);  // TCP flags (14 + 20 + 13): SYN clear
+    jump(BPF_JSET, 0x02, kOtherwise, kNext);
+    load(BPF_W, 30);  // destination address
+    for (uint32_t address : addresses) jump(BPF_JEQ, address, kMatch, kNext);
+  }
+  program.push_back(BPF_STMT(BPF_RET | BPF_K, otherwise));
+  program.push_back(BPF_STMT(BPF_RET | BPF_K, on_match));
+  size_t size = program.size();
+  auto resolve = [&](size_t at, uint32_t target) -> uint8_t {
+    if (target == kNext) return 0;
+    return static_cast<uint8_t>((target == kOtherwise ? size - 2 : size - 1) - at - 1);
+  };
+  for (const Jump& j : jumps) {
+    program[j.at].jt = resolve(j.at, j.jt);
+    program[j.at].jf = resolve(j.at, j.jf);
+  }
+  return program;
+}
 
-}  // namespace
-
-absl::StatusOr<int> IgnoreOutgoingFrames(const std::string& iface) {
+absl::StatusOr<int> FilterPortSockets(const std::string& iface,
+                                      std::span<const uint32_t> kernel_tcp_to) {
   unsigned index = if_nametoindex(iface.c_str());
   if (index == 0) return absl::NotFoundError(absl::StrCat("no interface ", iface));
+  std::vector<sock_filter> code = KernelTcpProgram(kernel_tcp_to, /*on_match=*/0,
+                                                   /*otherwise=*/0xffffffffu, true);
+  const sock_fprog program{static_cast<uint16_t>(code.size()), code.data()};
   std::error_code error;
   std::filesystem::directory_iterator fds("/proc/self/fd", error);
   if (error) return absl::InternalError(absl::StrCat("/proc/self/fd: ", error.message()));
@@ -121,7 +170,7 @@ absl::StatusOr<int> IgnoreOutgoingFrames(const std::string& iface) {
     }
     // PACKET_IGNORE_OUTGOING would not do: af_packet's queues are in a
     // fanout group, whose hook is the group's.
-    if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &kDropOutgoing, sizeof(kDropOutgoing)) != 0) {
+    if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof(program)) != 0) {
       return absl::ErrnoToStatus(errno, absl::StrCat("SO_ATTACH_FILTER on fd ", fd));
     }
     ++set;
@@ -129,22 +178,61 @@ absl::StatusOr<int> IgnoreOutgoingFrames(const std::string& iface) {
   return set;
 }
 
-absl::Status RedirectKernelTcp(const std::string& tap, const std::string& wire) {
-  // u32 offsets are from the IPv4 header: a 20-byte header (0x45), TCP
-  // (protocol 6 at 9), SYN clear in the TCP flags (20 + 13). Interface names
-  // hold no spaces.
-  for (const std::string& command :
-       {absl::StrCat("tc qdisc add dev ", tap, " clsact"),
-        absl::StrCat("tc filter add dev ", tap,
-                     " egress protocol ip pref 1 u32 match u8 0x45 0xff at 0 match u8 6 0xff at 9 "
-                     "match u8 0 0x02 at 33 action mirred egress redirect dev ",
-                     wire)}) {
-    if (int rc = Run(absl::StrSplit(command, ' ')); rc != 0) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("'", command, "' failed (exit ", rc, "); is iproute2's tc installed?"));
+namespace {
+
+// tc's `bpf bytecode` text: "count,code jt jf k,...".
+std::string TcBytecode(const std::vector<sock_filter>& program) {
+  std::string text = absl::StrCat(program.size());
+  for (const sock_filter& op : program) {
+    absl::StrAppend(&text, ",", op.code, " ", op.jt, " ", op.jf, " ", op.k);
+  }
+  return text;
+}
+
+absl::Status RunAll(const std::vector<std::vector<std::string>>& commands) {
+  for (const std::vector<std::string>& command : commands) {
+    if (int rc = Run(command); rc != 0) {
+      return absl::FailedPreconditionError(absl::StrCat("'", absl::StrJoin(command, " "),
+                                                        "' failed (exit ", rc,
+                                                        "); is iproute2's tc installed?"));
     }
   }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status RedirectKernelTcp(const std::string& tap, const std::string& wire,
+                               std::span<const uint32_t> addresses) {
+  // u32 offsets are from the IPv4 header: a 20-byte header (0x45), TCP
+  // (protocol 6 at 9), SYN clear in the TCP flags (20 + 13).
+  std::vector<std::vector<std::string>> commands = {
+      {"tc", "qdisc", "add", "dev", tap, "clsact"},
+      {"tc", "filter", "add",    "dev",    tap,      "egress",   "protocol", "ip", "pref",
+       "1",  "u32",    "match",  "u8",     "0x45",   "0xff",     "at",       "0",  "match",
+       "u8", "6",      "0xff",   "at",     "9",      "match",    "u8",       "0",  "0x02",
+       "at", "33",     "action", "mirred", "egress", "redirect", "dev",      wire}};
+  if (!addresses.empty()) {
+    Run({"tc", "qdisc", "del", "dev", wire, "clsact"}, /*quiet=*/true);  // left by a crash
+    commands.push_back({"tc", "qdisc", "add", "dev", wire, "clsact"});
+    commands.push_back({"tc", "filter", "add", "dev", wire, "ingress", "protocol", "all", "pref",
+                        "1", "bpf", "bytecode",
+                        TcBytecode(KernelTcpProgram(addresses, /*on_match=*/0xffffffffu,
+                                                    /*otherwise=*/0, false)),
+                        "action", "mirred", "ingress", "redirect", "dev", tap});
+  }
+  absl::Status status = RunAll(commands);
+  if (!status.ok()) {
+    // Half a redirect is worse than none: the workers would raise peers'
+    // MSS for a kernel that sends to the wire directly.
+    Run({"tc", "qdisc", "del", "dev", tap, "clsact"}, /*quiet=*/true);
+    if (!addresses.empty()) RemoveKernelRedirect(wire);
+  }
+  return status;
+}
+
+void RemoveKernelRedirect(const std::string& wire) {
+  Run({"tc", "qdisc", "del", "dev", wire, "clsact"}, /*quiet=*/true);
 }
 
 }  // namespace stampede::port

@@ -136,9 +136,10 @@ def check_idle_sleeps(telemetry):
         time.sleep(0.05)
 
 
-def redirected_bytes(lab):
-    """What the TAP's redirect rule has sent (tc's counters), in bytes."""
-    out = lab.server(["tc", "-s", "-j", "filter", "show", "dev", lab.tap_if, "egress"]).stdout
+def redirected_bytes(lab, dev, hook):
+    """What the redirect rule on `dev`'s `hook` has sent (tc's counters), in
+    bytes."""
+    out = lab.server(["tc", "-s", "-j", "filter", "show", "dev", dev, hook]).stdout
     total = 0
     for rule in json.loads(out):
         for action in rule.get("options", {}).get("actions", []):
@@ -246,16 +247,23 @@ def main():
         check_idle_sleeps(telemetry)
         # A sleeping worker keeps the TAP's receive work (exception_rps auto).
         check_rps(lab, steered=False)
-        redirected_before = redirected_bytes(lab)
+        out_before = redirected_bytes(lab, lab.tap_if, "egress")
+        in_before = redirected_bytes(lab, lab.server_if, "ingress")
         delta, after = download(lab, www, body, telemetry)
-        redirected = redirected_bytes(lab) - redirected_before
-        print(f"kernel_redirect: {redirected} bytes redirected, from_kernel "
-              f"{delta['from_kernel']} tso_frames {delta['tso_frames']} mss_raised "
-              f"{delta['mss_raised']} mss_clamped {delta['mss_clamped']}")
-        assert redirected >= len(body), redirected
-        # The SYN-ACK, ARP and the like: a handful, where the file alone is
-        # at least 128 frames of 64 KiB through the workers.
+        out_bytes = redirected_bytes(lab, lab.tap_if, "egress") - out_before
+        in_bytes = redirected_bytes(lab, lab.server_if, "ingress") - in_before
+        print(f"kernel_redirect: {out_bytes} bytes out, {in_bytes} in; from_kernel "
+              f"{delta['from_kernel']} to_kernel {delta['to_kernel']} tso_frames "
+              f"{delta['tso_frames']} mss_raised {delta['mss_raised']} mss_clamped "
+              f"{delta['mss_clamped']}")
+        assert out_bytes >= len(body), out_bytes
+        # The client's request and its ACKs (80-odd for 8 MiB here) went in
+        # by the rule, never through a worker.
+        assert in_bytes > 2000, in_bytes
+        # The SYN-ACK and SYN, ARP and the like: a handful each way, where the
+        # file alone is at least 128 frames through the workers.
         assert delta["from_kernel"] < 32 and delta["tso_frames"] == 0, delta
+        assert delta["to_kernel"] < 32, delta
         assert delta["mss_raised"] == 0 and delta["mss_clamped"] == 1, delta
         assert delta["drop_own_frame"] == 0, delta
         for reason in ("exception_too_big", "tx_queue_full", "ipv4_bad_total_length"):
@@ -271,6 +279,11 @@ def main():
                            lab.client_if], timeout=30)
         assert seen.stdout.split() == ["mss", "1460"], seen.stdout
         telemetry.close()
+        http.stop()
+        dataplane.stop()
+        # The wire's half of the redirect goes with the dataplane.
+        qdiscs = lab.server(["tc", "qdisc", "show", "dev", lab.server_if]).stdout
+        assert "clsact" not in qdiscs, qdiscs
     print("PASS")
 
 
