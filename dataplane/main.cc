@@ -303,8 +303,9 @@ class Dataplane {
   // Kernel GSO sockets for the workers (--kernel_gso), when the wire is a
   // kernel interface and there is an exception path (else the workers cut).
   void OpenKernelGso(uint32_t workers);
-  // The TAP's TCP straight to the wire (--kernel_redirect), when the wire is
-  // a kernel interface; false: the workers forward it.
+  // TCP between the TAP and the wire inside the kernel, both ways
+  // (--kernel_redirect), when the wire is a kernel interface; false: the
+  // workers forward it.
   bool RedirectKernelTcp();
   // The port's packet sockets stop taking what this host sends, and what the
   // kernel redirect takes from the wire (docs/dataplane.md, kernel_detach.h).
@@ -423,6 +424,9 @@ absl::Status Dataplane::Start(uint32_t workers) {
     }
   }
   bool kernel_redirect = RedirectKernelTcp();
+  // Right after the redirect, before any worker polls or the HTTP server
+  // listens: no peer's TCP reaches the kernel twice.
+  if (detached_iface_) FilterPortSockets();
 
   if (absl::Status status = StartPolicy(workers); !status.ok()) return status;
   std::span<port::LcoreCounters> counters = status_->counters();
@@ -438,7 +442,6 @@ absl::Status Dataplane::Start(uint32_t workers) {
   if (absl::Status status = StartTftp(workers, pool_size); !status.ok()) return status;
   if (absl::Status status = StartHttp(workers); !status.ok()) return status;
   OpenKernelGso(workers);
-  if (detached_iface_) FilterPortSockets();
   for (uint32_t i = 0; i < workers; ++i) {
     port::WorkerConfig config;
     config.port_id = port_id_;

@@ -40,9 +40,9 @@ void ReattachKernelStack(const std::string& iface);
 std::vector<sock_filter> KernelTcpProgram(std::span<const uint32_t> addresses, uint32_t on_match,
                                           uint32_t otherwise, bool refuse_outgoing);
 
-// The packet sockets of this process bound to `iface` (af_packet's queues,
-// the KernelGso sockets) get a socket filter (KernelTcpProgram) refusing,
-// before they are copied into a ring:
+// The packet sockets of this process bound to `iface` (af_packet's queues;
+// KernelGso's, bound to no protocol, take nothing anyway) get a socket filter (KernelTcpProgram)
+// refusing, before they are copied into a ring:
 //  - the frames sent out of the interface: the other queues', the KernelGso
 //    sockets' and the kernel redirect's (a worker would drop each as
 //    own_frame);
