@@ -50,7 +50,7 @@ void LeaseTable::Put(const Lease& lease) {
     // Its holder again (an offer acknowledged, a lease renewed): the
     // client's entry already holds this address, no need to find it.
     slot->second = lease;
-    deadlines_.push({lease.expires_ms, lease.address});
+    deadlines_.emplace(lease.expires_ms, lease.address);
     return;
   }
   // The address's previous holder (an expired lease) loses its index entry.
@@ -71,7 +71,7 @@ void LeaseTable::Put(const Lease& lease) {
     by_address_.erase(entry->held);
   }
   slot->second = lease;
-  deadlines_.push({lease.expires_ms, lease.address});
+  deadlines_.emplace(lease.expires_ms, lease.address);
   if (!declined) *entry = {lease.address, lease.address, true};
 }
 

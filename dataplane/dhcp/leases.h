@@ -16,6 +16,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
+#include "dataplane/dhcp/table_allocator.h"
 
 namespace stampede::dhcp {
 
@@ -31,9 +32,13 @@ inline uint64_t StableHash(std::span<const std::byte> bytes, uint64_t hash = 0xc
 // chaddr. Longer identifiers are kept by their first bytes and a hash of all.
 struct ClientKey {
   static constexpr size_t kMaxBytes = 24;
-  uint8_t length = 0;
+  // `bytes` first, 8-aligned: the words hashed and compared are loaded as
+  // the key was copied, so each load takes its data from the copy's store
+  // (one straddling two stores waits for both to reach the cache, behind
+  // every store before them, the lease table's missing ones included).
   std::array<uint8_t, kMaxBytes> bytes{};
   uint64_t overflow_hash = 0;
+  uint8_t length = 0;
 
   static ClientKey From(std::span<const std::byte> id);
   // Every field and all kMaxBytes bytes, as a defaulted == compares them,
@@ -139,12 +144,17 @@ class LeaseTable {
 
   size_t min_remembered_;
   size_t forget_at_;
-  absl::flat_hash_map<uint32_t, Lease> by_address_;
-  absl::flat_hash_map<ClientKey, ClientEntry> clients_;
+  TableMap<uint32_t, Lease> by_address_;
+  TableMap<ClientKey, ClientEntry> clients_;
   // (expiry, address), soonest first; entries whose lease moved on since are
-  // skipped when they come up.
+  // skipped when they come up. Emplaced, not pushed: a pair built on the
+  // stack is read back by one 16-byte load across its two stores, which
+  // waits until every older store is in the cache (the table slots just
+  // written, often missing).
   using Deadline = std::pair<uint64_t, uint32_t>;
-  std::priority_queue<Deadline, std::vector<Deadline>, std::greater<Deadline>> deadlines_;
+  std::priority_queue<Deadline, std::vector<Deadline, TableAllocator<Deadline>>,
+                      std::greater<Deadline>>
+      deadlines_;
 };
 
 }  // namespace stampede::dhcp

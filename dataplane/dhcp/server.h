@@ -11,6 +11,7 @@
 #include "dataplane/dhcp/journal.h"
 #include "dataplane/dhcp/leases.h"
 #include "dataplane/dhcp/message.h"
+#include "dataplane/dhcp/table_allocator.h"
 #include "dataplane/policy/tables.h"
 
 namespace stampede::dhcp {
@@ -129,7 +130,7 @@ class Server {
     uint64_t last_ms = 0;
     double tokens = 0;
   };
-  absl::flat_hash_map<uint64_t, Bucket> buckets_;
+  TableMap<uint64_t, Bucket> buckets_;
   absl::flat_hash_map<uint32_t, uint32_t> pool_cursor_;  // subnet network -> next try
   // Hosts whose one-shot next boot an ACK carried (HostKey -> the next_boot
   // profile then); a new next_boot in the policy applies again. Journaled:
