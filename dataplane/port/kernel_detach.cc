@@ -205,13 +205,16 @@ absl::Status RunAll(const std::vector<std::vector<std::string>>& commands) {
 absl::Status RedirectKernelTcp(const std::string& tap, const std::string& wire,
                                std::span<const uint32_t> addresses) {
   // u32 offsets are from the IPv4 header: a 20-byte header (0x45), TCP
-  // (protocol 6 at 9), SYN clear in the TCP flags (20 + 13).
+  // (protocol 6 at 9), SYN clear in the TCP flags (20 + 13). Interface names
+  // hold no spaces.
   std::vector<std::vector<std::string>> commands = {
-      {"tc", "qdisc", "add", "dev", tap, "clsact"},
-      {"tc", "filter", "add",    "dev",    tap,      "egress",   "protocol", "ip", "pref",
-       "1",  "u32",    "match",  "u8",     "0x45",   "0xff",     "at",       "0",  "match",
-       "u8", "6",      "0xff",   "at",     "9",      "match",    "u8",       "0",  "0x02",
-       "at", "33",     "action", "mirred", "egress", "redirect", "dev",      wire}};
+      absl::StrSplit(absl::StrCat("tc qdisc add dev ", tap, " clsact"), ' '),
+      absl::StrSplit(absl::StrCat("tc filter add dev ", tap,
+                                  " egress protocol ip pref 1 u32 match u8 0x45 0xff at 0 "
+                                  "match u8 6 0xff at 9 match u8 0 0x02 at 33 "
+                                  "action mirred egress redirect dev ",
+                                  wire),
+                     ' ')};
   if (!addresses.empty()) {
     Run({"tc", "qdisc", "del", "dev", wire, "clsact"}, /*quiet=*/true);  // left by a crash
     commands.push_back({"tc", "qdisc", "add", "dev", wire, "clsact"});
