@@ -34,15 +34,15 @@ struct DataplaneOptions {
   std::vector<net::Ipv4Interface> ipv4;
   // Kernel TAP interface for the exception path; empty disables it.
   std::string exception_iface = "stampede0";
-  // The kernel's TCP goes from the TAP straight to the port's kernel interface
-  // (--kernel_redirect); big kernel TCP frames the workers do read go whole to
-  // it (--kernel_gso); the TAP's kernel receive work runs off the workers'
-  // CPUs (--exception_rps).
+  // TCP goes between the TAP and the port's kernel interface inside the
+  // kernel (--kernel_redirect); big kernel TCP frames the workers do read go
+  // whole to it (--kernel_gso); the TAP's kernel receive work runs off the
+  // workers' CPUs (--exception_rps).
   bool kernel_redirect = true;
-  // Microseconds a worker sleeps once its polls find nothing; 0: busy poll.
-  uint32_t idle_sleep_us = 0;
   bool kernel_gso = true;
   bool exception_rps = true;
+  // Microseconds a worker sleeps once its polls find nothing; 0: busy poll.
+  uint32_t idle_sleep_us = 0;
   uint16_t rx_descriptors = 1024;
   uint16_t tx_descriptors = 1024;
   std::vector<std::string> extra_eal_args;

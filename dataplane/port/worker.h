@@ -72,7 +72,7 @@ struct WorkerConfig {
   // The wire's kernel interface for big TCP frames from the exception path
   // (net_af_packet / net_af_xdp ports); none: the worker cuts them.
   KernelGso* kernel_gso = nullptr;
-  // The kernel sends its TCP from the TAP straight to the wire
+  // TCP goes between the TAP and the wire inside the kernel
   // (--kernel_redirect): peers' MSS is clamped to the wire's, not raised.
   bool kernel_redirect = false;
   // After kIdlePollsBeforeSleep polls that moved nothing, the worker sleeps
