@@ -11,6 +11,7 @@
 // wall time. Fails only when clients went unanswered.
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
@@ -40,6 +41,9 @@
 ABSL_FLAG(uint32_t, clients, 100'000, "Distinct clients (one DORA each) per row");
 ABSL_FLAG(uint32_t, window, 512, "Clients in flight at once");
 ABSL_FLAG(std::string, disk_dir, "/var/tmp", "Where the on-disk journal row writes");
+ABSL_FLAG(std::vector<std::string>, rows, std::vector<std::string>({"memory", "tmpfs", "disk"}),
+          "Which rows to run: memory, tmpfs, disk (one alone, e.g. to profile it)");
+ABSL_FLAG(uint32_t, rounds, 1, "Runs of each row, in turn; the median is reported");
 
 namespace stampede::perf {
 namespace {
@@ -207,24 +211,49 @@ int Main(int argc, char** argv) {
       policy::BuildTables({reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()}, 1);
   if (!tables.ok()) return 1;
 
-  std::vector<Row> rows;
   uint32_t clients = absl::GetFlag(FLAGS_clients);
+  uint32_t rounds = std::max<uint32_t>(1, absl::GetFlag(FLAGS_rounds));
   std::string pid = absl::StrCat(getpid());
-  rows.push_back(RunRow("leases in memory", "", uint16_t(worker_port), uint16_t(generator_port),
-                        pool, **tables, 0));
-  rows.push_back(RunRow("journal on tmpfs", "/dev/shm/dhcp_bench_" + pid + ".journal",
-                        uint16_t(worker_port), uint16_t(generator_port), pool, **tables, clients));
-  rows.push_back(
-      RunRow("journal on disk", absl::GetFlag(FLAGS_disk_dir) + "/dhcp_bench_" + pid + ".journal",
-             uint16_t(worker_port), uint16_t(generator_port), pool, **tables, 2 * clients));
-  std::printf("\ndhcp_bench: one core, %u clients per row (one DORA each), window %u\n", clients,
-              absl::GetFlag(FLAGS_window));
+  struct Kind {
+    const char* flag;
+    std::string name, journal;
+  };
+  std::vector<Kind> kinds;
+  for (const std::string& row : absl::GetFlag(FLAGS_rows)) {
+    if (row == "memory") kinds.push_back({"memory", "leases in memory", ""});
+    if (row == "tmpfs") {
+      kinds.push_back({"tmpfs", "journal on tmpfs", "/dev/shm/dhcp_bench_" + pid + ".journal"});
+    }
+    if (row == "disk") {
+      kinds.push_back({"disk", "journal on disk",
+                       absl::GetFlag(FLAGS_disk_dir) + "/dhcp_bench_" + pid + ".journal"});
+    }
+  }
+  // Rounds run the rows in turn, so that a machine's slow moment spreads
+  // over all of them; each row reports its median round and the range.
+  std::vector<std::vector<Row>> runs(kinds.size());
+  for (uint32_t round = 0; round < rounds; ++round) {
+    for (size_t k = 0; k < kinds.size(); ++k) {
+      runs[k].push_back(RunRow(kinds[k].name, kinds[k].journal, uint16_t(worker_port),
+                               uint16_t(generator_port), pool, **tables,
+                               static_cast<uint32_t>(k) * clients));
+    }
+  }
+  std::printf("\ndhcp_bench: one core, %u clients per row (one DORA each), window %u, %u round%s\n",
+              clients, absl::GetFlag(FLAGS_window), rounds, rounds == 1 ? "" : "s (median, range)");
   std::printf("%-20s %14s %16s %14s\n", "row", "DORA/s (cpu)", "DORA/s (wall)", "cycles/DORA");
   bool complete = true;
-  for (const Row& r : rows) {
-    std::printf("%-20s %14.0f %16.0f %14.0f\n", r.name.c_str(), r.PerCpuSecond(), r.PerWallSecond(),
+  for (std::vector<Row>& run : runs) {
+    for (const Row& r : run) complete = complete && r.doras == clients;
+    std::sort(run.begin(), run.end(),
+              [](const Row& a, const Row& b) { return a.PerCpuSecond() < b.PerCpuSecond(); });
+    const Row& r = run[run.size() / 2];
+    std::printf("%-20s %14.0f %16.0f %14.0f", r.name.c_str(), r.PerCpuSecond(), r.PerWallSecond(),
                 r.doras ? double(r.cycles) / r.doras : 0.0);
-    complete = complete && r.doras == clients;
+    if (run.size() > 1) {
+      std::printf("   (%.0f-%.0f)", run.front().PerCpuSecond(), run.back().PerCpuSecond());
+    }
+    std::printf("\n");
   }
   for (int id : {worker_port, generator_port}) port::ClosePort(static_cast<uint16_t>(id));
   rte_eal_cleanup();

@@ -64,6 +64,10 @@ size_t EncodeRecord(const JournalRecord& r, std::span<std::byte> out) {
   return kRecordHeaderSize + body_size;
 }
 
+// A record's first byte is its body length's low byte: never 0 (Replay
+// takes a zero there as the start of the zeros written ahead).
+static_assert(1 + 4 + 8 + 1 + 8 > 0 && kMaxRecordBody < 256);
+
 ReplayResult Replay(std::span<const std::byte> file) {
   ReplayResult result;
   if (file.size() < kJournalHeaderSize ||
@@ -75,6 +79,15 @@ ReplayResult Replay(std::span<const std::byte> file) {
   result.header_ok = true;
   size_t at = kJournalHeaderSize;
   while (at < file.size()) {
+    // Zeros written ahead of the records on a disk are the clean end: no
+    // record starts with a zero byte, as none is shorter than 22 bytes
+    // (checked once, where a zero byte starts a record). A torn batch
+    // still ends at its first bad record.
+    if (file[at] == std::byte{0} &&
+        std::all_of(file.begin() + static_cast<ptrdiff_t>(at), file.end(),
+                    [](std::byte b) { return b == std::byte{0}; })) {
+      break;
+    }
     if (file.size() - at < kRecordHeaderSize) {
       result.tail_reason = "torn record header";
       break;
@@ -103,7 +116,7 @@ ReplayResult Replay(std::span<const std::byte> file) {
     at += kRecordHeaderSize + length;
   }
   result.valid_bytes = at;
-  result.skipped_bytes = file.size() - at;
+  result.skipped_bytes = result.tail_reason.empty() ? 0 : file.size() - at;
   return result;
 }
 

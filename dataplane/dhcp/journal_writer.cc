@@ -1,9 +1,13 @@
 #include "dataplane/dhcp/journal_writer.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <sched.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -17,6 +21,8 @@ namespace {
 // Completion tags: which half of the linked pair a CQE is.
 constexpr uint64_t kWriteTag = 1;
 constexpr uint64_t kSyncTag = 2;
+constexpr uint64_t kNopTag = 3;
+constexpr uint64_t kZeroTag = 4;
 
 absl::Status Errno(const std::string& what) {
   return absl::InternalError(absl::StrCat(what, ": ", std::strerror(errno)));
@@ -118,13 +124,27 @@ absl::StatusOr<std::unique_ptr<JournalWriter>> JournalWriter::Open(const std::st
   int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) return Errno(path);
   std::unique_ptr<JournalWriter> writer(new JournalWriter(path, fd, *size));
+  // tmpfs keeps a file in memory only: its fdatasync does nothing, and a
+  // write is as durable as it will ever be (against a crash of this
+  // process, not of the machine) once it returns.
+  struct statfs fs {};
+  writer->memory_file_ =
+      fstatfs(fd, &fs) == 0 && (fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC);
   writer->clock_ = [] {
     timespec now{};
     clock_gettime(CLOCK_REALTIME, &now);
     return static_cast<uint64_t>(now.tv_sec) * 1000 +
            static_cast<uint64_t>(now.tv_nsec) / 1'000'000;
   };
-  if (int error = io_uring_queue_init(8, &writer->ring_, 0); error < 0) {
+  // A batch completes on a kernel helper thread; by default that thread
+  // interrupts the worker (an IPI) to post the completion. Cooperative task
+  // running posts it at the worker's next entry into the ring instead,
+  // which Reap makes when the ring's flags say work is waiting (kernel 5.19;
+  // older kernels get the default).
+  int error =
+      io_uring_queue_init(8, &writer->ring_, IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG);
+  if (error == -EINVAL) error = io_uring_queue_init(8, &writer->ring_, 0);
+  if (error < 0) {
     return absl::InternalError(absl::StrCat("io_uring_queue_init: ", std::strerror(-error)));
   }
   writer->ring_ready_ = true;
@@ -167,6 +187,7 @@ void JournalWriter::MaybeRotate() {
   close(fd_);
   fd_ = fd;
   file_bytes_ = kJournalHeaderSize;
+  allocated_ = file_bytes_;
   active_segment_ = next;
   ++rotations_;
   compacting_.store(true, std::memory_order_release);
@@ -177,6 +198,8 @@ void JournalWriter::MaybeRotate() {
 // a snapshot renamed over the base; the folded segments then go. The worker
 // never touches these files any more, so nothing here races with it.
 void JournalWriter::Compact(uint64_t last_segment) {
+  // Started from the worker, this thread was bound to the worker's CPU.
+  if (have_helper_cpus_) sched_setaffinity(0, sizeof(helper_cpus_), &helper_cpus_);
   std::vector<uint64_t> segments;
   for (uint64_t segment : JournalSegments(path_)) {
     if (segment <= last_segment) segments.push_back(segment);
@@ -205,25 +228,91 @@ uint64_t JournalWriter::Append(const JournalRecord& record) {
   return open_batch_;
 }
 
+void JournalWriter::PlaceHelpers() {
+  helpers_placed_ = true;
+  // The kernel threads that run a batch's write and fdatasync (io-wq) may
+  // run on any CPU and land on the submitting worker's own, preempting it
+  // for every batch. Keep them on the CPUs this thread is not bound to.
+  // The affinity belongs to the submitting thread's io-wq, which exists
+  // once the thread has entered the ring: a NOP, completed inline, does it
+  // without starting a helper.
+  cpu_set_t mine, others;
+  CPU_ZERO(&others);
+  if (sched_getaffinity(0, sizeof(mine), &mine) != 0) return;
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  for (long cpu = 0; cpu < cpus && cpu < CPU_SETSIZE; ++cpu) {
+    if (!CPU_ISSET(cpu, &mine)) CPU_SET(cpu, &others);
+  }
+  if (CPU_COUNT(&others) == 0) return;  // bound to every CPU: nothing to keep off
+  helper_cpus_ = others;
+  have_helper_cpus_ = true;
+  io_uring_sqe* nop = io_uring_get_sqe(&ring_);
+  if (nop == nullptr) return;
+  io_uring_prep_nop(nop);
+  io_uring_sqe_set_data64(nop, kNopTag);
+  io_uring_cqe* cqe = nullptr;
+  if (io_uring_submit_and_wait(&ring_, 1) == 1 && io_uring_peek_cqe(&ring_, &cqe) == 0) {
+    io_uring_cqe_seen(&ring_, cqe);
+  }
+  helpers_off_cpu_ = io_uring_register_iowq_aff(&ring_, sizeof(others), &others) == 0;
+}
+
 void JournalWriter::Submit() {
   if (in_flight_) return;
   MaybeRotate();
   if (open_.empty()) return;
-  io_uring_sqe* write_sqe = io_uring_get_sqe(&ring_);
-  io_uring_sqe* sync_sqe = write_sqe != nullptr ? io_uring_get_sqe(&ring_) : nullptr;
-  if (sync_sqe == nullptr) return;  // the ring is full: try at the next poll
+  if (memory_file_) {
+    // tmpfs: the write is a copy into memory with nothing to wait for, so
+    // it is made here; through the ring it would be handed to a kernel
+    // helper thread (tmpfs cannot write without blocking), a wake-up and a
+    // completion per batch for nothing.
+    writing_.swap(open_);
+    open_.clear();
+    ++open_batch_;
+    size_t done = 0;
+    while (done < writing_.size()) {
+      ssize_t n = pwrite(fd_, writing_.data() + done, writing_.size() - done,
+                         static_cast<off_t>(file_bytes_ + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      done += static_cast<size_t>(n);
+    }
+    Settle(done != writing_.size());
+    return;
+  }
+  if (!helpers_placed_) PlaceHelpers();
+  // Past the zeros written ahead, the batch writes the next ones behind
+  // its records: an fdatasync that must also make a new file size durable
+  // commits the file system's journal first (a second flush); one over
+  // blocks that were already there does not. The zeros' own failure (a
+  // full disk) is not the batch's: hard-linked, the sync runs anyway.
+  uint64_t end = file_bytes_ + open_.size();
+  bool extend = end > allocated_;
+  if (io_uring_sq_space_left(&ring_) < (extend ? 3u : 2u)) return;  // full: at the next poll
   writing_.swap(open_);
   open_.clear();
+  io_uring_sqe* write_sqe = io_uring_get_sqe(&ring_);
   io_uring_prep_write(write_sqe, fd_, writing_.data(), static_cast<unsigned>(writing_.size()),
                       file_bytes_);
-  write_sqe->flags |= IOSQE_IO_LINK;  // the sync runs only after the write succeeded
+  write_sqe->flags |= IOSQE_IO_LINK;  // the rest runs only after the write succeeded
   io_uring_sqe_set_data64(write_sqe, kWriteTag);
+  pending_completions_ = 2;
+  extending_ = 0;
+  if (extend) {
+    if (zeros_.empty()) zeros_.resize(kJournalPreallocateBytes);
+    extending_ = kJournalPreallocateBytes;
+    io_uring_sqe* zero_sqe = io_uring_get_sqe(&ring_);
+    io_uring_prep_write(zero_sqe, fd_, zeros_.data(), static_cast<unsigned>(extending_), end);
+    zero_sqe->flags |= IOSQE_IO_HARDLINK;
+    io_uring_sqe_set_data64(zero_sqe, kZeroTag);
+    ++pending_completions_;
+  }
+  io_uring_sqe* sync_sqe = io_uring_get_sqe(&ring_);
   io_uring_prep_fsync(sync_sqe, fd_, IORING_FSYNC_DATASYNC);
   io_uring_sqe_set_data64(sync_sqe, kSyncTag);
   io_uring_submit(&ring_);
   in_flight_ = true;
   in_flight_failed_ = false;
-  pending_completions_ = 2;
   ++open_batch_;
 }
 
@@ -235,25 +324,35 @@ void JournalWriter::Reap() {
     io_uring_cqe_seen(&ring_, cqe);
     if (tag == kWriteTag && result != static_cast<int>(writing_.size())) in_flight_failed_ = true;
     if (tag == kSyncTag && result != 0) in_flight_failed_ = true;
-    if (--pending_completions_ > 0) continue;
-    uint64_t batch = open_batch_ - 1;
-    in_flight_ = false;
-    settled_ = batch;
-    if (in_flight_failed_) {
-      // Cut off whatever part of the batch reached the file, so the next
-      // batch follows the last durable record (replay stops at a torn one).
-      if (ftruncate(fd_, static_cast<off_t>(file_bytes_)) != 0) { /* next write overwrites */
-      }
-      healthy_ = false;
-      ++batches_failed_;
-    } else {
-      file_bytes_ += writing_.size();
-      durable_ = batch;
-      healthy_ = true;
-      ++batches_written_;
+    if (tag == kZeroTag && result != static_cast<int>(extending_) && result != -ECANCELED) {
+      extending_ = 0;  // tried again with the next batch that passes the end
+      ++preallocation_failures_;
     }
-    writing_.clear();
+    if (--pending_completions_ > 0) continue;
+    in_flight_ = false;
+    Settle(in_flight_failed_);
   }
+}
+
+void JournalWriter::Settle(bool failed) {
+  uint64_t batch = open_batch_ - 1;
+  settled_ = batch;
+  if (failed) {
+    // Cut off whatever part of the batch reached the file, so the next
+    // batch follows the last durable record (replay stops at a torn one).
+    if (ftruncate(fd_, static_cast<off_t>(file_bytes_)) != 0) { /* next write overwrites */
+    }
+    healthy_ = false;
+    ++batches_failed_;
+    allocated_ = file_bytes_;
+  } else {
+    file_bytes_ += writing_.size();
+    allocated_ = std::max(allocated_, file_bytes_ + extending_);
+    durable_ = batch;
+    healthy_ = true;
+    ++batches_written_;
+  }
+  writing_.clear();
 }
 
 }  // namespace stampede::dhcp

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <liburing.h>
+#include <sched.h>
 
 #include <atomic>
 #include <cstdint>
@@ -33,6 +34,9 @@ inline constexpr size_t kJournalBatchBytes = 256 * 1024;
 // A file (base or segment) this big is rotated: about a million records, a
 // compaction of a few hundred milliseconds on the compaction thread.
 inline constexpr uint64_t kJournalRotateBytes = 64ull << 20;
+// On a disk, the file is extended by this many zero bytes at a time, ahead
+// of the records (replay takes a zero tail as the journal's clean end).
+inline constexpr size_t kJournalPreallocateBytes = 256 << 10;
 
 struct JournalOpenStats {
   size_t records_replayed = 0;
@@ -73,6 +77,10 @@ class JournalWriter {
   uint64_t batches_failed() const { return batches_failed_; }
   // Bytes in the file being appended to (the base or the active segment).
   uint64_t file_bytes() const { return file_bytes_; }
+  // The file's size on a disk: file_bytes() and the zeros written ahead.
+  uint64_t allocated_bytes() const { return allocated_; }
+  // Zeros that could not be written ahead (a full disk); the records were.
+  uint64_t preallocation_failures() const { return preallocation_failures_; }
   uint64_t active_segment() const { return active_segment_; }
   uint64_t rotations() const { return rotations_; }
   uint64_t compactions() const { return compactions_.load(std::memory_order_acquire); }
@@ -80,6 +88,9 @@ class JournalWriter {
     return compaction_failures_.load(std::memory_order_acquire);
   }
   bool compacting() const { return compacting_.load(std::memory_order_acquire); }
+  // Whether the kernel's helper threads for this ring were kept off the
+  // submitting thread's CPUs (see PlaceHelpers).
+  bool helpers_off_cpu() const { return helpers_off_cpu_; }
 
   // Tests: a smaller rotation size, and the wall clock compaction expires
   // leases by (milliseconds since the epoch).
@@ -88,18 +99,31 @@ class JournalWriter {
 
  private:
   JournalWriter(std::string path, int fd, uint64_t file_bytes)
-      : path_(std::move(path)), fd_(fd), file_bytes_(file_bytes) {}
+      : path_(std::move(path)), fd_(fd), file_bytes_(file_bytes), allocated_(file_bytes) {}
   // Between batches, when the file is past the rotation size and no
   // compaction runs: the next segment takes the appends, the thread folds
   // the rest.
   void MaybeRotate();
   void Compact(uint64_t last_segment);
+  // At the first Submit, on the thread that submits: io-wq affinity.
+  void PlaceHelpers();
+  // The batch in `writing_` is done: on the file, or failed and cut off.
+  void Settle(bool failed);
 
   std::string path_;
   int fd_;
   io_uring ring_{};
   bool ring_ready_ = false;
+  bool helpers_placed_ = false;
+  bool memory_file_ = false;  // on tmpfs: written directly, nothing to sync
+  bool helpers_off_cpu_ = false;
+  cpu_set_t helper_cpus_{};  // the CPUs the submitting thread is not bound to
+  bool have_helper_cpus_ = false;
   uint64_t file_bytes_;
+  uint64_t allocated_;    // the file's size: records, then zeros written ahead
+  size_t extending_ = 0;  // zeros the batch in flight writes past its records
+  std::vector<std::byte> zeros_;
+  uint64_t preallocation_failures_ = 0;
   std::vector<std::byte> open_;     // records of the batch being filled
   std::vector<std::byte> writing_;  // the batch in flight
   uint64_t open_batch_ = 1;         // number of the batch being filled

@@ -1,5 +1,6 @@
 #include "dataplane/dhcp/journal.h"
 
+#include <sched.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -8,7 +9,9 @@
 #include <fstream>
 #include <thread>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "dataplane/dhcp/journal_writer.h"
 #include "gtest/gtest.h"
 
@@ -79,6 +82,29 @@ TEST(JournalTest, ACorruptRecordEndsTheReplay) {
   EXPECT_FALSE(Replay(foreign).header_ok);
 }
 
+// Zeros written ahead of the records end a journal cleanly; a torn record
+// among them is still a torn tail.
+TEST(JournalTest, AZeroTailIsTheCleanEnd) {
+  std::vector<std::byte> file = File(Sample());
+  size_t records_end = file.size();
+  file.resize(records_end + 4096);
+  ReplayResult r = Replay(file);
+  EXPECT_EQ(r.records, Sample());
+  EXPECT_EQ(r.valid_bytes, records_end);
+  EXPECT_EQ(r.skipped_bytes, 0u);
+  EXPECT_EQ(r.tail_reason, "");
+  file[records_end + 100] = std::byte{1};  // not all zeros: a zero length
+  r = Replay(file);
+  EXPECT_EQ(r.records, Sample());
+  EXPECT_EQ(r.skipped_bytes, 4096u);
+  EXPECT_EQ(r.tail_reason, "malformed record");
+  std::vector<std::byte> only_zeros = File({});
+  only_zeros.resize(kJournalHeaderSize + 3);
+  r = Replay(only_zeros);
+  EXPECT_TRUE(r.header_ok);
+  EXPECT_EQ(r.skipped_bytes, 0u);
+}
+
 TEST(JournalTest, RestoreAppliesTheLastWordAndDropsExpiredLeases) {
   LeaseTable table;
   Restore(Sample(), 5500, table);
@@ -127,15 +153,24 @@ TEST_F(JournalWriterTest, GroupCommitsAndSurvivesAReopen) {
   EXPECT_EQ((*writer)->durable(), 2u);
   EXPECT_TRUE((*writer)->healthy());
   EXPECT_EQ((*writer)->batches_written(), 2u);
-  writer->reset();
 
-  // A torn record at the end (a crash mid-write) is skipped, the rest restored.
-  std::ofstream(path_, std::ios::app | std::ios::binary) << std::string("\x30\0\0\0abc", 7);
+  // A torn record after the last one (a crash mid-write, into the zeros
+  // written ahead) is skipped, the rest restored.
+  uint64_t records_end = (*writer)->file_bytes();
+  uint64_t size = std::filesystem::file_size(path_);
+  EXPECT_EQ(size, (*writer)->allocated_bytes());
+  EXPECT_GE(size, records_end + kJournalPreallocateBytes / 2);  // /tmp is a disk here
+  {
+    std::fstream file(path_, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(static_cast<std::streamoff>(records_end));
+    file << std::string("\x30\0\0\0abc", 7);
+  }
+  writer->reset();
   LeaseTable restored;
   auto reopened = JournalWriter::Open(path_, 2000, restored, stats);
   ASSERT_TRUE(reopened.ok()) << reopened.status();
   EXPECT_EQ(stats.records_replayed, 3u);
-  EXPECT_EQ(stats.tail_skipped_bytes, 7u);
+  EXPECT_EQ(stats.tail_skipped_bytes, size - records_end);
   EXPECT_EQ(restored.size(), 3u);
   EXPECT_EQ(restored.ByAddress(0xc6120065)->client, Key(2));
   // Compacted on open: the torn bytes are gone.
@@ -167,6 +202,70 @@ TEST_F(JournalWriterTest, UsedOneShotNextBootsSurviveAReopenAndCompaction) {
   LeaseTable plain;
   Restore({{JournalKind::kNextBootUsed, 0xc6120064, 77, ClientKey{}}}, 0, plain);
   EXPECT_EQ(plain.size(), 0u);
+}
+
+// On tmpfs nothing needs syncing: a batch is written, and durable, when it
+// is submitted, with no zeros ahead of it.
+TEST(JournalWriterTmpfsTest, WritesABatchWhenSubmitted) {
+  std::string path = absl::StrCat("/dev/shm/stampede-journal-test-", getpid());
+  LeaseTable table;
+  JournalOpenStats stats;
+  auto writer = JournalWriter::Open(path, 1000, table, stats);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  uint64_t batch = (*writer)->Append({JournalKind::kGranted, 0xc6120064, 1'000'000, Key(1)});
+  (*writer)->Submit();
+  EXPECT_EQ((*writer)->durable(), batch);
+  EXPECT_TRUE((*writer)->idle());
+  EXPECT_EQ(std::filesystem::file_size(path), (*writer)->file_bytes());
+  writer->reset();
+  LeaseTable restored;
+  ASSERT_TRUE(JournalWriter::Open(path, 2000, restored, stats).ok());
+  EXPECT_EQ(restored.size(), 1u);
+  std::filesystem::remove(path);
+}
+
+// The kernel's helper threads that write and sync a batch stay off the CPU
+// the submitting worker is bound to.
+TEST_F(JournalWriterTest, HelperThreadsStayOffTheWorkersCpu) {
+  if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+    if (getenv("CI") != nullptr) FAIL() << "needs two CPUs";
+    GTEST_SKIP() << "needs two CPUs";
+  }
+  std::string seen;
+  std::thread worker([&] {
+    cpu_set_t cpu0;
+    CPU_ZERO(&cpu0);
+    CPU_SET(0, &cpu0);
+    ASSERT_EQ(sched_setaffinity(0, sizeof(cpu0), &cpu0), 0);
+    LeaseTable table;
+    JournalOpenStats stats;
+    auto writer = JournalWriter::Open(path_, 1000, table, stats);
+    ASSERT_TRUE(writer.ok()) << writer.status();
+    uint64_t batch = 0;
+    for (int i = 0; i < 20; ++i) {
+      batch = (*writer)->Append({JournalKind::kGranted, 0xc6120064u + i, 1'000'000, Key(1)});
+    }
+    ASSERT_TRUE(WaitSettled(**writer, batch));
+    EXPECT_TRUE((*writer)->helpers_off_cpu());
+    // Which CPUs this thread's io-wq threads (named after it) may run on.
+    std::string mine = absl::StrCat("iou-wrk-", gettid());
+    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+      std::ifstream comm(task.path() / "comm");
+      std::string name;
+      std::getline(comm, name);
+      if (name != mine) continue;
+      std::ifstream status(task.path() / "status");
+      for (std::string line; std::getline(status, line);) {
+        if (line.rfind("Cpus_allowed_list:", 0) == 0) seen += line.substr(18) + ";";
+      }
+    }
+  });
+  worker.join();
+  ASSERT_FALSE(seen.empty()) << "no io-wq thread found";
+  for (absl::string_view cpus : absl::StrSplit(seen, ';', absl::SkipEmpty())) {
+    std::string list(absl::StripAsciiWhitespace(cpus));
+    EXPECT_NE(list.substr(0, 1), "0") << list;  // CPU 0 would be listed first
+  }
 }
 
 // Waits (bounded) until no compaction runs.
