@@ -18,7 +18,7 @@
 namespace stampede::dhcp {
 namespace {
 
-// Completion tags: which half of the linked pair a CQE is.
+// Completion tags: which request of a batch's chain (or the first NOP) a CQE is.
 constexpr uint64_t kWriteTag = 1;
 constexpr uint64_t kSyncTag = 2;
 constexpr uint64_t kNopTag = 3;
@@ -245,7 +245,8 @@ void JournalWriter::PlaceHelpers() {
   }
   if (CPU_COUNT(&others) == 0) return;  // bound to every CPU: nothing to keep off
   helper_cpus_ = others;
-  have_helper_cpus_ = true;
+  have_helper_cpus_ = true;  // for the compaction thread
+  if (memory_file_) return;  // written directly: the ring has no helpers
   io_uring_sqe* nop = io_uring_get_sqe(&ring_);
   if (nop == nullptr) return;
   io_uring_prep_nop(nop);
@@ -259,6 +260,7 @@ void JournalWriter::PlaceHelpers() {
 
 void JournalWriter::Submit() {
   if (in_flight_) return;
+  if (!helpers_placed_) PlaceHelpers();
   MaybeRotate();
   if (open_.empty()) return;
   if (memory_file_) {
@@ -280,7 +282,6 @@ void JournalWriter::Submit() {
     Settle(done != writing_.size());
     return;
   }
-  if (!helpers_placed_) PlaceHelpers();
   // Past the zeros written ahead, the batch writes the next ones behind
   // its records: an fdatasync that must also make a new file size durable
   // commits the file system's journal first (a second flush); one over
@@ -324,9 +325,8 @@ void JournalWriter::Reap() {
     io_uring_cqe_seen(&ring_, cqe);
     if (tag == kWriteTag && result != static_cast<int>(writing_.size())) in_flight_failed_ = true;
     if (tag == kSyncTag && result != 0) in_flight_failed_ = true;
-    if (tag == kZeroTag && result != static_cast<int>(extending_) && result != -ECANCELED) {
-      extending_ = 0;  // tried again with the next batch that passes the end
-      ++preallocation_failures_;
+    if (tag == kZeroTag && result != static_cast<int>(extending_)) {
+      extending_ = 0;  // tried again by the next batch that passes the end
     }
     if (--pending_completions_ > 0) continue;
     in_flight_ = false;

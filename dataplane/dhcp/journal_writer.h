@@ -79,8 +79,6 @@ class JournalWriter {
   uint64_t file_bytes() const { return file_bytes_; }
   // The file's size on a disk: file_bytes() and the zeros written ahead.
   uint64_t allocated_bytes() const { return allocated_; }
-  // Zeros that could not be written ahead (a full disk); the records were.
-  uint64_t preallocation_failures() const { return preallocation_failures_; }
   uint64_t active_segment() const { return active_segment_; }
   uint64_t rotations() const { return rotations_; }
   uint64_t compactions() const { return compactions_.load(std::memory_order_acquire); }
@@ -105,7 +103,8 @@ class JournalWriter {
   // the rest.
   void MaybeRotate();
   void Compact(uint64_t last_segment);
-  // At the first Submit, on the thread that submits: io-wq affinity.
+  // At the first Submit, on the thread that submits: where the io-wq and
+  // compaction threads may run.
   void PlaceHelpers();
   // The batch in `writing_` is done: on the file, or failed and cut off.
   void Settle(bool failed);
@@ -123,7 +122,6 @@ class JournalWriter {
   uint64_t allocated_;    // the file's size: records, then zeros written ahead
   size_t extending_ = 0;  // zeros the batch in flight writes past its records
   std::vector<std::byte> zeros_;
-  uint64_t preallocation_failures_ = 0;
   std::vector<std::byte> open_;     // records of the batch being filled
   std::vector<std::byte> writing_;  // the batch in flight
   uint64_t open_batch_ = 1;         // number of the batch being filled
