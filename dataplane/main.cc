@@ -65,9 +65,10 @@ ABSL_FLAG(std::vector<std::string>, ipv4, {},
 ABSL_FLAG(std::string, exception_iface, "stampede0",
           "Kernel TAP interface for traffic the fast path does not handle; empty disables it");
 ABSL_FLAG(uint32_t, idle_sleep_us, 0,
-          "Microseconds a worker sleeps after 64 polls in a row found nothing (at most 1000): "
-          "its CPU is free for the kernel (the exception path's TCP, HTTP) while idle; 0: the "
-          "workers busy-poll");
+          "After 64 polls in a row found nothing a worker sleeps 1 us, then twice as long each "
+          "time it wakes to nothing, up to this many microseconds (at most 1000): its CPU is "
+          "free for the kernel (the exception path's TCP, HTTP) while idle; 0: the workers "
+          "busy-poll");
 ABSL_FLAG(std::string, kernel_redirect, "on",
           "on: when the port is a kernel interface (net_af_packet, net_af_xdp), IPv4 TCP (but "
           "SYNs) goes between the exception TAP and it inside the kernel, both ways (tc redirect "

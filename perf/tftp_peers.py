@@ -13,7 +13,7 @@ wrong bytes (and, in --quick, when any transfer fails).
 
   sudo perf/tftp_peers.py --dataplane build/dataplane/stampede-dataplane \\
       --control build/control/stampede-control [--quick] [--json out.json] \\
-      [--servers stampede,tftpd-hpa,atftpd,dnsmasq]
+      [--servers stampede,tftpd-hpa,atftpd,dnsmasq] [--stampede_args=--idle_sleep_us=1000]
 """
 
 import argparse
@@ -175,7 +175,8 @@ def run_stampede(args, tmp, root, digests, levels):
         path = os.path.join(tmp, "stampede.yaml")
         with open(path, "w") as f:
             f.write(STAMPEDE_CONFIG.format(ip=lab.server_ip, prefix=lab.prefix, root=root))
-        dataplane = lab.start_dataplane(args.dataplane, extra=["--huge_pages=off"],
+        dataplane = lab.start_dataplane(args.dataplane,
+                                        extra=["--huge_pages=off", *args.stampede_args],
                              port_options="framecnt=4096")
         lab.start_control(args.control, path, f"{tmp}/run")
         telemetry = netlab.Telemetry(lab.file_prefix)
@@ -256,7 +257,10 @@ def main():
     parser.add_argument("--quick", action="store_true",
                         help="1 and 20 clients, a small file: proves it runs")
     parser.add_argument("--json")
+    parser.add_argument("--stampede_args", default="",
+                        help="extra dataplane flags, comma-separated (--idle_sleep_us=1000)")
     args = parser.parse_args()
+    args.stampede_args = [a for a in args.stampede_args.split(",") if a]
     servers = [s for s in args.servers.split(",") if s]
     unknown = set(servers) - set(SERVERS)
     if unknown or not servers:

@@ -3,6 +3,7 @@
 // translation into EAL arguments.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -17,6 +18,14 @@ enum class HugePages { kAuto, kOn, kOff };
 
 // --idle_sleep_us at most: a longer sleep would let a burst overflow rx rings.
 inline constexpr uint32_t kMaxIdleSleepUs = 1000;
+
+// An idle worker's next sleep (--idle_sleep_us, see docs/dataplane.md): 1 us
+// after the polls that found nothing (`last` 0), then twice the last, up to
+// `limit`. A pause between a client's packets is stretched by at most about
+// its own length; a worker idle for long wakes only every `limit` us.
+constexpr uint32_t NextIdleSleepUs(uint32_t last, uint32_t limit) {
+  return std::min(limit, last == 0 ? 1u : 2 * last);
+}
 
 struct DataplaneOptions {
   // A DPDK device: a PCI address ("0000:03:00.0") or a vdev spec

@@ -17,6 +17,7 @@
 #include "dataplane/dhcp/lease_event.h"
 #include "dataplane/policy/status_region.h"
 #include "dataplane/port/kernel_gso.h"
+#include "dataplane/port/options.h"
 #include "dataplane/port/tftp_engine.h"
 
 namespace stampede::port {
@@ -104,14 +105,16 @@ void Worker::RunWithIdleSleep(const std::atomic<bool>& stop) {
   // The kernel's default slack (50 us) would stretch every sleep by up to
   // that; the sleep asked for is what the operator chose.
   prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
-  const timespec pause{0, static_cast<long>(config_.idle_sleep_us) * 1000};
-  uint32_t idle_polls = 0;
+  uint32_t idle_polls = 0, sleep_us = 0;
   while (!stop.load(std::memory_order_relaxed)) {
     if (PollOnce() != 0) {
       idle_polls = 0;
+      sleep_us = 0;
       continue;
     }
     if (++idle_polls < kIdlePollsBeforeSleep) continue;
+    sleep_us = NextIdleSleepUs(sleep_us, config_.idle_sleep_us);
+    const timespec pause{0, static_cast<long>(sleep_us) * 1000};
     nanosleep(&pause, nullptr);  // EINTR: the loop polls again, as it would
     LcoreCounters::Add(counters_.idle_sleeps, 1);
   }

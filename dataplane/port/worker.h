@@ -75,8 +75,9 @@ struct WorkerConfig {
   // TCP goes between the TAP and the wire inside the kernel
   // (--kernel_redirect): peers' MSS is clamped to the wire's, not raised.
   bool kernel_redirect = false;
-  // After kIdlePollsBeforeSleep polls that moved nothing, the worker sleeps
-  // this long (--idle_sleep_us); 0: it polls without pause.
+  // After kIdlePollsBeforeSleep polls that moved nothing, the worker sleeps,
+  // 1 us first, doubling up to this (--idle_sleep_us, NextIdleSleepUs);
+  // 0: it polls without pause.
   uint32_t idle_sleep_us = 0;
 };
 

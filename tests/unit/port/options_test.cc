@@ -122,5 +122,17 @@ TEST(PortSpecTest, PciAndDeviceNames) {
   EXPECT_EQ(DeviceName("net_null0"), "net_null0");
 }
 
+// An idle worker's sleeps start at 1 us and double up to the limit.
+TEST(IdleSleepTest, DoublesFromOneMicrosecondUpToTheLimit) {
+  std::vector<uint32_t> sleeps;
+  uint32_t last = 0;
+  for (int i = 0; i < 13; ++i) sleeps.push_back(last = NextIdleSleepUs(last, kMaxIdleSleepUs));
+  EXPECT_EQ(sleeps,
+            (std::vector<uint32_t>{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000, 1000, 1000}));
+  EXPECT_EQ(NextIdleSleepUs(0, 10), 1u);
+  EXPECT_EQ(NextIdleSleepUs(8, 10), 10u);
+  EXPECT_EQ(NextIdleSleepUs(0, 1), 1u);
+}
+
 }  // namespace
 }  // namespace stampede::port
