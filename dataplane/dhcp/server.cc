@@ -191,21 +191,7 @@ bool Server::RateLimited(const Client& c) {
   // known machines from booting.
   if (c.host != nullptr) return false;
   uint32_t rate = c.policy.policy.limits().dhcp_rate_per_mac();
-  if (rate == 0) return false;
-  // A flood of made-up MACs must not grow this without bound: past the cap
-  // every bucket starts full again (lenient for a moment, never unbounded).
-  // Emptied in place: clear() would free the array and grow it again.
-  if (buckets_.size() >= kMaxRateBuckets && !buckets_.contains(c.mac)) {
-    absl::erase_if(buckets_, [](const auto&) { return true; });
-  }
-  Bucket& b = buckets_[c.mac];
-  uint64_t now = c.context.now_ms;
-  if (b.last_ms == 0) b.tokens = rate;
-  b.tokens = std::min<double>(rate, b.tokens + (now - b.last_ms) * rate / 1000.0);
-  b.last_ms = now;
-  if (b.tokens < 1) return true;
-  b.tokens -= 1;
-  return false;
+  return rate != 0 && rate_limiter_.Limited(c.mac, c.context.now_ms, rate);
 }
 
 // A reserved host may have only its fixed address (when it has one); others

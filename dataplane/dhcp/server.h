@@ -11,6 +11,7 @@
 #include "dataplane/dhcp/journal.h"
 #include "dataplane/dhcp/leases.h"
 #include "dataplane/dhcp/message.h"
+#include "dataplane/dhcp/rate_limiter.h"
 #include "dataplane/dhcp/table_allocator.h"
 #include "dataplane/policy/tables.h"
 
@@ -25,8 +26,6 @@ inline constexpr uint64_t kDeclineQuarantineMs = 600'000;
 // Renewal (T1) and rebinding (T2) as fractions of the lease (RFC 2131 §4.4.5).
 inline constexpr uint32_t kT1Permille = 500;
 inline constexpr uint32_t kT2Permille = 875;
-// Rate-limit buckets kept at most (one per MAC seen recently).
-inline constexpr size_t kMaxRateBuckets = 65536;
 
 #define STAMPEDE_DHCP_COUNTERS(X)                                           \
   X(discovers)                                                              \
@@ -126,11 +125,7 @@ class Server {
 
   LeaseTable leases_;
   DhcpCounters counters_;
-  struct Bucket {
-    uint64_t last_ms = 0;
-    double tokens = 0;
-  };
-  TableMap<uint64_t, Bucket> buckets_;
+  RateLimiter rate_limiter_;
   absl::flat_hash_map<uint32_t, uint32_t> pool_cursor_;  // subnet network -> next try
   // Hosts whose one-shot next boot an ACK carried (HostKey -> the next_boot
   // profile then); a new next_boot in the policy applies again. Journaled:
