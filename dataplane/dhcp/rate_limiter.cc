@@ -21,8 +21,7 @@ bool RateLimiter::Limited(uint64_t mac, uint64_t now_ms, uint32_t rate) {
   uint64_t now = now_ms > base_ms_ ? now_ms - base_ms_ : 0;
   uint64_t capacity = uint64_t{std::min(rate, kMaxRate)} * 1000;
   uint64_t key = mac | kValid;
-  // A multiplicative hash of the keyed MAC; its top bits pick the set.
-  Set& set = sets_[((mac ^ seed_) * 0x9e3779b97f4a7c15ULL) >> (64 - kSetBits)];
+  Set& set = sets_[SetOf(mac)];
   // Ways in order of use, the most recent first: a MAC found moves to the
   // front; a new one goes there and the last (least recently seen, or
   // empty) drops out.

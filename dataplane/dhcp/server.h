@@ -92,6 +92,8 @@ class Server {
   Decision Handle(const Message& request, const RequestContext& context,
                   const policy::PolicyTables& policy, net::ByteSpan reply, size_t reply_limit);
   // Expires at most `budget` leases; call from the poll loop.
+  // A request from `mac` (chaddr) is coming: its rate bucket starts loading.
+  void PrefetchRateBucket(uint64_t mac) const { rate_limiter_.Prefetch(mac); }
   size_t Expire(uint64_t now_ms, size_t budget) { return leases_.Expire(now_ms, budget); }
   const LeaseTable& leases() const { return leases_; }
   LeaseTable& leases() { return leases_; }
