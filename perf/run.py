@@ -1065,6 +1065,7 @@ def main():
                  "tftp_bench", "memif_bench", "cache_miss_bench"):
         parser.add_argument(f"--{name}", help=f"the {name} binary (default: from --build)")
     args = parser.parse_args()
+    args.stampede_args = []  # the peer scripts' extra dataplane flags: none, the defaults run
     sections = args.only.split(",") if args.only else SECTIONS
     if set(sections) - set(SECTIONS):
         parser.error(f"--only: choose from {SECTIONS}")
