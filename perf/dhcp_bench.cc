@@ -215,18 +215,17 @@ int Main(int argc, char** argv) {
   uint32_t rounds = std::max<uint32_t>(1, absl::GetFlag(FLAGS_rounds));
   std::string pid = absl::StrCat(getpid());
   struct Kind {
-    const char* flag;
-    std::string name, journal;
+    std::string name, journal;  // journal: empty for none
   };
   std::vector<Kind> kinds;
   for (const std::string& row : absl::GetFlag(FLAGS_rows)) {
-    if (row == "memory") kinds.push_back({"memory", "leases in memory", ""});
+    if (row == "memory") kinds.push_back({"leases in memory", ""});
     if (row == "tmpfs") {
-      kinds.push_back({"tmpfs", "journal on tmpfs", "/dev/shm/dhcp_bench_" + pid + ".journal"});
+      kinds.push_back({"journal on tmpfs", "/dev/shm/dhcp_bench_" + pid + ".journal"});
     }
     if (row == "disk") {
-      kinds.push_back({"disk", "journal on disk",
-                       absl::GetFlag(FLAGS_disk_dir) + "/dhcp_bench_" + pid + ".journal"});
+      kinds.push_back(
+          {"journal on disk", absl::GetFlag(FLAGS_disk_dir) + "/dhcp_bench_" + pid + ".journal"});
     }
   }
   // Rounds run the rows in turn, so that a machine's slow moment spreads

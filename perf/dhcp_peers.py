@@ -163,10 +163,8 @@ def main():
     parser.add_argument("--control", required=True)
     parser.add_argument("--quick", action="store_true", help="one low rate each: proves it runs")
     parser.add_argument("--json")
-    parser.add_argument("--stampede_args", default="",
-                        help="extra dataplane flags, comma-separated (--idle_sleep_us=10)")
+    netlab.add_stampede_args(parser, "--idle_sleep_us=10")
     args = parser.parse_args()
-    args.stampede_args = [a for a in args.stampede_args.split(",") if a]
     netlab.require(["perfdhcp", "kea-dhcp4", "dnsmasq", "ethtool"])
     rates, seconds, clients = ([500], 2, 200) if args.quick else (RATES, 5, 900)
     results = {}

@@ -447,11 +447,9 @@ def main():
     parser.add_argument("--file_mb", type=float, help="size of the file served")
     parser.add_argument("--quick", action="store_true",
                         help="stampede and nginx, 1 and 8 connections, 2 s, 4 MiB: proves it runs")
-    parser.add_argument("--stampede_args", default="",
-                        help="extra dataplane flags, comma-separated (--http_chunk_kb=1024)")
+    netlab.add_stampede_args(parser, "--http_chunk_kb=1024")
     parser.add_argument("--json")
     args = parser.parse_args()
-    args.stampede_args = [a for a in args.stampede_args.split(",") if a]
     servers = (args.servers.split(",") if args.servers
                else SERVERS_QUICK if args.quick else SERVERS)
     unknown = set(servers) - set(SERVERS)

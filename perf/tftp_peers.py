@@ -257,10 +257,8 @@ def main():
     parser.add_argument("--quick", action="store_true",
                         help="1 and 20 clients, a small file: proves it runs")
     parser.add_argument("--json")
-    parser.add_argument("--stampede_args", default="",
-                        help="extra dataplane flags, comma-separated (--idle_sleep_us=1000)")
+    netlab.add_stampede_args(parser, "--idle_sleep_us=1000")
     args = parser.parse_args()
-    args.stampede_args = [a for a in args.stampede_args.split(",") if a]
     servers = [s for s in args.servers.split(",") if s]
     unknown = set(servers) - set(SERVERS)
     if unknown or not servers:

@@ -28,13 +28,15 @@ absl::Status Errno(const std::string& what) {
   return absl::InternalError(absl::StrCat(what, ": ", std::strerror(errno)));
 }
 
-bool WriteAll(int fd, const std::byte* data, size_t size) {
+// Writes all of `data` at `offset` (retrying short writes); false on error.
+bool WriteAll(int fd, const std::byte* data, size_t size, uint64_t offset = 0) {
   while (size > 0) {
-    ssize_t n = write(fd, data, size);
+    ssize_t n = pwrite(fd, data, size, static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     data += n;
     size -= static_cast<size_t>(n);
+    offset += static_cast<uint64_t>(n);
   }
   return true;
 }
@@ -199,7 +201,7 @@ void JournalWriter::MaybeRotate() {
 // never touches these files any more, so nothing here races with it.
 void JournalWriter::Compact(uint64_t last_segment) {
   // Started from the worker, this thread was bound to the worker's CPU.
-  if (have_helper_cpus_) sched_setaffinity(0, sizeof(helper_cpus_), &helper_cpus_);
+  if (CPU_COUNT(&helper_cpus_) > 0) sched_setaffinity(0, sizeof(helper_cpus_), &helper_cpus_);
   std::vector<uint64_t> segments;
   for (uint64_t segment : JournalSegments(path_)) {
     if (segment <= last_segment) segments.push_back(segment);
@@ -244,9 +246,8 @@ void JournalWriter::PlaceHelpers() {
     if (!CPU_ISSET(cpu, &mine)) CPU_SET(cpu, &others);
   }
   if (CPU_COUNT(&others) == 0) return;  // bound to every CPU: nothing to keep off
-  helper_cpus_ = others;
-  have_helper_cpus_ = true;  // for the compaction thread
-  if (memory_file_) return;  // written directly: the ring has no helpers
+  helper_cpus_ = others;                // for the compaction thread too
+  if (memory_file_) return;             // written directly: the ring has no helpers
   io_uring_sqe* nop = io_uring_get_sqe(&ring_);
   if (nop == nullptr) return;
   io_uring_prep_nop(nop);
@@ -271,15 +272,7 @@ void JournalWriter::Submit() {
     writing_.swap(open_);
     open_.clear();
     ++open_batch_;
-    size_t done = 0;
-    while (done < writing_.size()) {
-      ssize_t n = pwrite(fd_, writing_.data() + done, writing_.size() - done,
-                         static_cast<off_t>(file_bytes_ + done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      done += static_cast<size_t>(n);
-    }
-    Settle(done != writing_.size());
+    Settle(!WriteAll(fd_, writing_.data(), writing_.size(), file_bytes_));
     return;
   }
   // Past the zeros written ahead, the batch writes the next ones behind

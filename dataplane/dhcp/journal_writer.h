@@ -116,8 +116,7 @@ class JournalWriter {
   bool helpers_placed_ = false;
   bool memory_file_ = false;  // on tmpfs: written directly, nothing to sync
   bool helpers_off_cpu_ = false;
-  cpu_set_t helper_cpus_{};  // the CPUs the submitting thread is not bound to
-  bool have_helper_cpus_ = false;
+  cpu_set_t helper_cpus_{};  // the CPUs the submitting thread is not bound to (none: unset)
   uint64_t file_bytes_;
   uint64_t allocated_;    // the file's size: records, then zeros written ahead
   size_t extending_ = 0;  // zeros the batch in flight writes past its records

@@ -34,6 +34,14 @@ def skip_or_fail(reason):
     sys.exit(SKIP)
 
 
+def add_stampede_args(parser, example):
+    """The peer benchmarks' --stampede_args: extra dataplane flags, comma-separated,
+    parsed into a list."""
+    parser.add_argument("--stampede_args", default=[],
+                        type=lambda text: [a for a in text.split(",") if a],
+                        help=f"extra dataplane flags, comma-separated ({example})")
+
+
 def require(commands, root=True):
     if root and os.geteuid() != 0:
         skip_or_fail("needs root for network namespaces")
