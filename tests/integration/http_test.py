@@ -169,12 +169,8 @@ class Counters:
 
     def settled(self, timeout=15):
         """A reading once no connection is open (polled, bounded)."""
-        deadline = time.monotonic() + timeout
-        while (now := self.read())["connections_open"] != 0:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"connections still open after {timeout}s: {now}")
-            time.sleep(0.05)  # polling telemetry, bounded by the deadline
-        return now
+        return netlab.poll(self.read, lambda now: now["connections_open"] == 0,
+                           "connections still open", timeout)
 
     def delta(self, before, timeout=15):
         """The change since `before`, once every connection closed."""
@@ -182,12 +178,7 @@ class Counters:
         return {name: now[name] - before[name] for name in COUNTERS}
 
     def wait(self, what, predicate, timeout=15):
-        deadline = time.monotonic() + timeout
-        while not predicate(now := self.read()):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{what}: not within {timeout}s: {now}")
-            time.sleep(0.05)  # polling telemetry, bounded by the deadline
-        return now
+        return netlab.poll(self.read, predicate, what, timeout)
 
 
 def expect(delta, what, **wanted):
@@ -572,12 +563,7 @@ class Control:
 
     def poll(self, what, read, predicate, timeout=15):
         """read() until predicate(value) holds (polled, bounded)."""
-        deadline = time.monotonic() + timeout
-        while not predicate(value := read()):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{what}: not within {timeout}s: {value}")
-            time.sleep(0.05)  # polling control's API, bounded by the deadline
-        return value
+        return netlab.poll(read, predicate, what, timeout)
 
 
 # (path, curl arguments, status, body bytes, range) of the transfers step 8

@@ -95,14 +95,8 @@ def cli_images(cli, socket_path):
 
 
 def wait_catalog(cli, socket_path, predicate, what, timeout=15):
-    deadline = time.monotonic() + timeout
-    while True:
-        out = cli_images(cli, socket_path)
-        if predicate(out):
-            return out
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} within {timeout}s; stampede images says:\n{out}")
-        time.sleep(0.1)  # polling a bounded condition, not synchronising on time
+    return netlab.poll(lambda: cli_images(cli, socket_path), predicate,
+                       f"{what}; stampede images says", timeout)
 
 
 def tftp_text(lab, tmp, name):
@@ -116,14 +110,8 @@ def tftp_text(lab, tmp, name):
 
 
 def wait_tftp_text(lab, tmp, name, predicate, what, timeout=15):
-    deadline = time.monotonic() + timeout
-    while True:
-        text = tftp_text(lab, tmp, name)
-        if predicate(text):
-            return text
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} within {timeout}s; {name} is:\n{text}")
-        time.sleep(0.1)  # polling a bounded condition, not synchronising on time
+    return netlab.poll(lambda: tftp_text(lab, tmp, name), predicate, f"{what}; {name} is",
+                       timeout)
 
 
 # Each ISO 9660 naming a file may be read by (the reader prefers Rock

@@ -59,6 +59,18 @@ def sha256_file(path):
     return digest.hexdigest()
 
 
+def poll(read, done, what, timeout=10):
+    """Calls `read` until `done` holds for what it returns, and returns that.
+    Bounded: after `timeout` seconds, an AssertionError names `what` and the
+    last reading."""
+    deadline = time.monotonic() + timeout
+    while not done(value := read()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout}s: {value}")
+        time.sleep(0.05)  # polling a bounded condition, not synchronising on time
+    return value
+
+
 def run(args, check=True, timeout=30, **kwargs):
     return subprocess.run(args, check=check, timeout=timeout, text=True,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kwargs)
@@ -261,12 +273,7 @@ class Lab:
     def wait_serving(self, telemetry, timeout=10, after_generation=None):
         """Polls (bounded) until the dataplane serves a policy (newer than
         `after_generation` when given); returns its /stampede/policy."""
-        deadline = time.monotonic() + timeout
-        while True:
-            state = telemetry.query("/stampede/policy")
-            if state["state"] == "serving" and (after_generation is None or
-                                                state["applied_generation"] > after_generation):
-                return state
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no policy served within {timeout}s: {state}")
-            time.sleep(0.05)
+        return poll(lambda: telemetry.query("/stampede/policy"),
+                    lambda state: state["state"] == "serving" and
+                    (after_generation is None or state["applied_generation"] > after_generation),
+                    "no policy served", timeout)

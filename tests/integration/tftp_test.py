@@ -200,12 +200,8 @@ class Counters:
         """A reading once no session is active (polled, bounded): the start
         of a measured interval, so a session of the previous step that ends
         late is not counted in it."""
-        deadline = time.monotonic() + timeout
-        while (now := self.read())["sessions_active"] != 0:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"sessions still active after {timeout}s: {now}")
-            time.sleep(0.05)  # polling telemetry, bounded by the deadline
-        return now
+        return netlab.poll(self.read, lambda now: now["sessions_active"] == 0,
+                           "sessions still active", timeout)
 
     def since(self, before):
         now = self.read()
@@ -214,14 +210,7 @@ class Counters:
     def wait(self, before, what, predicate, timeout=10):
         """Polls (bounded) until `predicate` holds for the change since
         `before`; returns that change."""
-        deadline = time.monotonic() + timeout
-        while True:
-            delta = self.since(before)
-            if predicate(delta):
-                return delta
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{what}: not within {timeout}s: {delta}")
-            time.sleep(0.05)  # polling telemetry, bounded by the deadline
+        return netlab.poll(lambda: self.since(before), predicate, what, timeout)
 
 
 def expect(delta, what, **wanted):
