@@ -199,8 +199,16 @@ Row RunRow(const std::string& name, const std::string& journal_path, uint16_t wo
 
 int Main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
+  // Each client in flight has one frame in a ring at a time; a window
+  // larger than the ring would lose frames and leave clients unanswered.
+  constexpr unsigned kRingSize = 4096;
+  if (absl::GetFlag(FLAGS_window) > kRingSize / 2) {
+    std::fprintf(stderr, "dhcp_bench: --window is at most %u (the rings hold %u frames)\n",
+                 kRingSize / 2, kRingSize);
+    return 1;
+  }
   if (!InitBenchEal("dhcp_bench")) return 1;
-  std::optional<RingPair> pair = MakeRingPair("dhcp_bench", 4096);
+  std::optional<RingPair> pair = MakeRingPair("dhcp_bench", kRingSize);
   if (!pair) return 1;
   rte_mempool* pool = pair->pool;
   int worker_port = pair->worker_port, generator_port = pair->generator_port;

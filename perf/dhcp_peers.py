@@ -4,8 +4,11 @@ each on the same veth pair in its own namespaces, driven by Kea's perfdhcp
 with the same clients and the same pool.
 
 For each server the rate steps up until more than 2.5 % of the exchanges
-drop; the last rate within 2.5 % is reported with perfdhcp's delays. Prints
-a markdown table and writes JSON (--json). Never fails on a number: only
+drop, then two halvings narrow it between the last step within and the
+first beyond; the last rate within 2.5 % is reported with perfdhcp's delays
+and the server's own CPU time over that run (utime + stime of its process:
+leases per server CPU second, which a busy-polling dataplane spends whole).
+Prints a markdown table and writes JSON (--json). Never fails on a number: only
 when a server cannot be started or answers nothing.
 
   sudo perf/dhcp_peers.py --dataplane build/dataplane/stampede-dataplane \\
@@ -25,10 +28,12 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.join(HERE, "..", "tests", "integration"), os.path.join(HERE, "..", "tests", "pylib")]
 import netlab  # noqa: E402
+from cputime import TICKS, process_ticks  # noqa: E402
 
 POOL = ("198.18.1.0", "198.18.255.250")
 RATES = [100, 200, 500, 1000, 2000, 5000, 10000, 20000, 40000, 80000]
 MAX_DROP = 2.5
+REFINE = 2  # halvings between the last rate within MAX_DROP and the first beyond
 
 STAMPEDE_CONFIG = f"""dataplane: {{port: net_null0, ipv4: [198.18.0.1/16]}}
 dhcp:
@@ -55,13 +60,17 @@ def kea_config(iface, tmp):
     }})
 
 
-def perfdhcp(lab, rate, seconds, clients, timers=False):
+def perfdhcp(lab, rate, seconds, clients, timers=False, pids=()):
+    """One perfdhcp run at `rate`; `pids`: the server's processes, whose CPU
+    time over the run gives leases per server CPU second."""
     # Every exchange a new client (as in a boot storm), within the pool.
     clients = min(rate * seconds, 60000)
+    ticks_before = sum(process_ticks(pid) for pid in pids)
     out = lab.client(["perfdhcp", "-4", "-l", lab.client_if, "-r", str(rate), "-p", str(seconds),
                       "-R", str(clients), "-W", "500000", "-g", "multi", "-B",
                       *(["-x", "t"] if timers else [])],
                      check=False, timeout=seconds + 60)
+    server_cpu_s = (sum(process_ticks(pid) for pid in pids) - ticks_before) / TICKS
     text = out.stdout
     sent = [int(x) for x in re.findall(r"sent packets: (\d+)", text)]
     received = [int(x) for x in re.findall(r"received packets: (\d+)", text)]
@@ -73,6 +82,8 @@ def perfdhcp(lab, rate, seconds, clients, timers=False):
     drops = 100.0 * (1 - received[1] / sent[0])
     p99 = exchange_p99(text)
     return {"rate": rate, "leases_per_s": received[1] / seconds, "drop_pct": drops,
+            "server_cpu_s": server_cpu_s if pids else None,
+            "leases_per_cpu_s": received[1] / server_cpu_s if pids and server_cpu_s else None,
             "avg_ms": sum(avg[:2]) if len(avg) >= 2 else None,
             "max_ms": max(mx[:2]) if len(mx) >= 2 else None,
             "p99_offer_ms": p99.get("DISCOVER-OFFER"), "p99_ack_ms": p99.get("REQUEST-ACK")}
@@ -100,20 +111,37 @@ def exchange_p99(text):
     return result
 
 
-def measure(lab, name, rates, seconds, clients):
+def measure(lab, name, rates, seconds, clients, pids=()):
     """The last rate within MAX_DROP, or (when even the lowest drops more)
-    the lowest rate's result marked `over_limit`."""
-    best = None
-    for rate in rates:
-        r = perfdhcp(lab, rate, seconds, clients)
+    the lowest rate's result marked `over_limit`. Between the last rate
+    within and the first beyond, REFINE halvings narrow the rate down."""
+    best, beyond = None, None
+
+    def run(rate):
+        r = perfdhcp(lab, rate, seconds, clients, pids=pids)
         print(f"  {name} @ {rate}/s: {r}", flush=True)
+        return r
+
+    for rate in rates:
+        r = run(rate)
         if r is None:
             break
         if r["drop_pct"] > MAX_DROP:
             if best is None:
                 best = dict(r, over_limit=True)
+            else:
+                beyond = rate
             break
         best = r
+    for _ in range(REFINE if beyond else 0):
+        rate = (best["rate"] + beyond) // 2
+        r = run(rate)
+        if r is None:
+            break
+        if r["drop_pct"] > MAX_DROP:
+            beyond = rate
+        else:
+            best = r
     if best is not None:
         # The per-exchange timers (-x t) cost perfdhcp itself enough to lower
         # the rates it reaches: the rate search runs without them, then one
@@ -131,20 +159,21 @@ def run_stampede(args, rates, seconds, clients, tmp):
         path = os.path.join(tmp, "stampede.yaml")
         with open(path, "w") as f:
             f.write(STAMPEDE_CONFIG)
-        lab.start_dataplane(args.dataplane, extra=["--huge_pages=off", *args.stampede_args],
-                             port_options="framecnt=4096")
-        control = lab.start_control(args.control, path, f"{tmp}/run")
+        dataplane = lab.start_dataplane(args.dataplane,
+                                        extra=["--huge_pages=off", *args.stampede_args],
+                                        port_options="framecnt=4096")
+        lab.start_control(args.control, path, f"{tmp}/run")
         telemetry = netlab.Telemetry(lab.file_prefix)
         lab.wait_serving(telemetry)
         telemetry.close()
-        return measure(lab, "stampede", rates, seconds, clients)
+        return measure(lab, "stampede", rates, seconds, clients, pids=[dataplane.proc.pid])
 
 
 def run_kernel_server(name, command, ready, lab, rates, seconds, clients):
     server = lab.spawn(lab.server_ns, command, name)
     server.wait_for(ready, timeout=30)
     try:
-        return measure(lab, name, rates, seconds, clients)
+        return measure(lab, name, rates, seconds, clients, pids=[server.proc.pid])
     finally:
         server.stop()
 
@@ -193,27 +222,38 @@ def main():
         finally:
             lab.__exit__(None, None, None)
 
-    peers = [r["leases_per_s"] for n, r in results.items()
-             if n != "stampede" and r and not r.get("over_limit")]
-    best_peer = max(peers) if peers else None
+    def best_peer(key):
+        values = [r[key] for n, r in results.items()
+                  if n != "stampede" and r and not r.get("over_limit") and r.get(key)]
+        return max(values) if values else None
+
+    def ratio(r, key):
+        peer = best_peer(key)
+        return f"{r[key] / peer:.2f}x" if peer and r.get(key) else "-"
+
     print("\n| server | leases/s within 2.5 % drops | drops | avg DORA delay ms | p99 DISCOVER-OFFER ms "
-          "| p99 REQUEST-ACK ms | max ms | vs best peer |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+          "| p99 REQUEST-ACK ms | max ms | leases per server CPU s | vs best peer: leases/s "
+          "| per CPU s |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 
     def p99(r):
         return " | ".join(f"{r[k]:.3f}" if r.get(k) is not None else "-"
                           for k in ("p99_offer_ms", "p99_ack_ms"))
+
+    def per_cpu(r):
+        return f"{r['leases_per_cpu_s']:.0f}" if r.get("leases_per_cpu_s") else "-"
     for name, r in results.items():
         if r is None:
-            print(f"| {name} | (no answer) | | | | | | |")
+            print(f"| {name} | (no answer) | | | | | | | | |")
             continue
         if r.get("over_limit"):
             print(f"| {name} | none within 2.5 % (at {r['rate']}/s: {r['leases_per_s']:.0f}) | "
-                  f"{r['drop_pct']:.1f} % | {r['avg_ms']:.3f} | {p99(r)} | {r['max_ms']:.1f} | - |")
+                  f"{r['drop_pct']:.1f} % | {r['avg_ms']:.3f} | {p99(r)} | {r['max_ms']:.1f} | "
+                  f"{per_cpu(r)} | - | - |")
             continue
-        ratio = f"{r['leases_per_s'] / best_peer:.2f}x" if best_peer else "-"
         print(f"| {name} | {r['leases_per_s']:.0f} | {r['drop_pct']:.1f} % | {r['avg_ms']:.3f} | "
-              f"{p99(r)} | {r['max_ms']:.1f} | {ratio} |")
+              f"{p99(r)} | {r['max_ms']:.1f} | {per_cpu(r)} | {ratio(r, 'leases_per_s')} | "
+              f"{ratio(r, 'leases_per_cpu_s')} |")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
