@@ -162,18 +162,22 @@ def run_stampede(args, rates, seconds, clients, tmp):
         dataplane = lab.start_dataplane(args.dataplane,
                                         extra=["--huge_pages=off", *args.stampede_args],
                                         port_options="framecnt=4096")
-        lab.start_control(args.control, path, f"{tmp}/run")
+        control = lab.start_control(args.control, path, f"{tmp}/run")
         telemetry = netlab.Telemetry(lab.file_prefix)
         lab.wait_serving(telemetry)
         telemetry.close()
-        return measure(lab, "stampede", rates, seconds, clients, pids=[dataplane.proc.pid])
+        with netlab.Drain(dataplane, keep=False), netlab.Drain(control, keep=False):
+            return measure(lab, "stampede", rates, seconds, clients, pids=[dataplane.proc.pid])
 
 
 def run_kernel_server(name, command, ready, lab, rates, seconds, clients):
     server = lab.spawn(lab.server_ns, command, name)
     server.wait_for(ready, timeout=30)
     try:
-        return measure(lab, name, rates, seconds, clients, pids=[server.proc.pid])
+        # dnsmasq logs a warning per lease even with --quiet-dhcp: a full
+        # pipe had stopped it after about 140 leases.
+        with netlab.Drain(server, keep=False):
+            return measure(lab, name, rates, seconds, clients, pids=[server.proc.pid])
     finally:
         server.stop()
 

@@ -42,7 +42,6 @@ import shutil
 import signal
 import sys
 import tempfile
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -175,32 +174,6 @@ def measure(run, url, pids, parts, levels, seconds, script, name):
     return rows
 
 
-class Drain:
-    """Reads a Process's output in the background so a chatty server never
-    blocks on a full pipe while wrk runs."""
-
-    def __init__(self, process):
-        self.process = process
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self.stop.is_set() and self.process.proc.poll() is None:
-            try:
-                self.process.wait_for("\0never printed\0", timeout=0.5)
-            except AssertionError:
-                pass
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        self.thread.join(timeout=10)
-        return False
-
-
 def start_stampede(lab, args, tmp, root, http):
     path = os.path.join(tmp, "stampede.yaml")
     with open(path, "w") as f:
@@ -271,7 +244,7 @@ def run_server(name, path, args, tmp, root, digest, levels, seconds, script):
         run = lab.client if path == "veth" else lab.server
         http = {"stampede": "splice", "stampede-read": "read", "nginx-exception": "off"}[name]
         dataplane, telemetry = start_stampede(lab, args, tmp, root, http)
-        with Drain(dataplane):
+        with netlab.Drain(dataplane):
             url = f"http://{lab.server_ip}{url_path}"
             if name == "nginx-exception":
                 nginx = start_nginx(lab, tmp, root)

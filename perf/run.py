@@ -34,14 +34,12 @@ import os
 import re
 import resource
 import secrets
-import select
 import shutil
 import signal
 import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import zlib
 
@@ -269,33 +267,13 @@ def dhcp_section(args, size, tmp):
     return results
 
 
-class Discard(threading.Thread):
-    """Reads and drops a daemon's output once it is ready: dnsmasq logs a line
-    per transfer even with --quiet-tftp, and a full pipe would stop it."""
-
-    def __init__(self, process):
-        super().__init__(daemon=True)
-        self.process = process
-        self.done = threading.Event()
-
-    def run(self):
-        stream = self.process.proc.stdout
-        while not self.done.is_set():
-            ready, _, _ = select.select([stream], [], [], 0.2)
-            if ready and not stream.read():
-                return  # end of file: the daemon exited
-
-
 @contextlib.contextmanager
 def daemon(lab, name, command, ready):
     process = spawn_daemon(lab, name, command, ready)
-    discard = Discard(process)
-    discard.start()
     try:
-        yield process
+        with netlab.Drain(process, keep=False):
+            yield process
     finally:
-        discard.done.set()
-        discard.join(timeout=5)
         process.stop()
 
 

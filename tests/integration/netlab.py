@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 SKIP = 77  # meson's exit code for a skipped test
@@ -136,6 +137,38 @@ class Process:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(timeout=10)
+
+
+class Drain:
+    """Reads a Process's output in the background while the block runs, so a
+    chatty server never stops on a full pipe (dnsmasq logs lines per lease
+    and per transfer even when told to be quiet). The lines are kept, as
+    wait_for would take them, or with keep=False dropped."""
+
+    def __init__(self, process, keep=True):
+        self.process = process
+        self.keep = keep
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        stream = self.process.proc.stdout
+        while not self.stop.is_set() and self.process.proc.poll() is None:
+            if self.keep:
+                self.process._drain(0.2)
+                continue
+            ready, _, _ = select.select([stream], [], [], 0.2)
+            if ready and not stream.read():
+                return  # end of file: the process exited
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(timeout=10)
+        return False
 
 
 class Telemetry:
