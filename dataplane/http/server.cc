@@ -39,6 +39,8 @@ constexpr uint64_t kRetryMillis = 1000;
 constexpr uint64_t kDrainMillis = 2000;
 // Buffers and pipes kept for the next transfer.
 constexpr size_t kIdlePool = 64;
+// splice() calls one pipe -> socket send makes at most before it polls.
+constexpr int kMaxSpliceOutTurns = 64;
 // The request target as logged, at most.
 constexpr size_t kLoggedTarget = 256;
 static_assert(kMaxHttpTransferEventBytes <= policy::kMaxEventBytes,
@@ -484,8 +486,6 @@ void HttpServer::OnCompletion(Connection& c, Op op, int result) {
       return OnRead(c, result);
     case Op::kSpliceIn:
       return OnSplicedIn(c, result);
-    case Op::kSpliceOut:
-      return OnSplicedOut(c, result);
     case Op::kPollOut:
       if (result < 0) c.error = result;
       return result < 0 ? Abort(c, Outcome::kAborted) : SpliceOut(c);
@@ -743,27 +743,28 @@ void HttpServer::OnSplicedIn(Connection& c, int result) {
 }
 
 void HttpServer::SpliceOut(Connection& c) {
-  io_uring_sqe* sqe;
-  if (!Submit(c, Op::kSpliceOut, sqe)) return;
-  // The socket is non-blocking: a full send buffer answers EAGAIN and the
-  // connection waits for room in a poll (no io_uring worker held).
+  // Called here, not through the ring: io_uring hands every splice to one of
+  // its worker threads, and this half never blocks (the socket is
+  // non-blocking, the pipe holds what it sends). A full send buffer answers
+  // EAGAIN and the connection waits for room in a poll.
   unsigned flags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK | (c.remaining > 0 ? SPLICE_F_MORE : 0);
-  io_uring_prep_splice(sqe, c.pipe_r, -1, c.fd, -1, static_cast<unsigned>(c.pipe_fill), flags);
+  // Each turn moves bytes or ends the loop; the bound only guards that.
+  for (int turn = 0; c.pipe_fill > 0 && turn < kMaxSpliceOutTurns; ++turn) {
+    ssize_t n = splice(c.pipe_r, nullptr, c.fd, nullptr, c.pipe_fill, flags);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return PollOut(c);
+    if (!Account(c, n < 0 ? -errno : static_cast<int>(n))) return;
+    c.pipe_fill -= static_cast<size_t>(n);
+  }
+  if (c.pipe_fill > 0) return PollOut(c);
+  if (c.remaining > 0) return SpliceIn(c);
+  Finish(c);
 }
 
 void HttpServer::PollOut(Connection& c) {
   io_uring_sqe* sqe;
   if (!Submit(c, Op::kPollOut, sqe)) return;
   io_uring_prep_poll_add(sqe, c.fd, POLLOUT);
-}
-
-void HttpServer::OnSplicedOut(Connection& c, int result) {
-  if (result == -EAGAIN || result == -EINTR) return PollOut(c);
-  if (!Account(c, result)) return;
-  c.pipe_fill -= static_cast<size_t>(result);
-  if (c.pipe_fill > 0) return SpliceOut(c);
-  if (c.remaining > 0) return SpliceIn(c);
-  Finish(c);
 }
 
 void HttpServer::Finish(Connection& c) {

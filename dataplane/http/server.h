@@ -112,7 +112,6 @@ class HttpServer {
     kSendBuffer,  // read mode: head and file bytes from the transfer's buffer
     kRead,        // read mode: file bytes into the buffer
     kSpliceIn,    // splice mode: file -> pipe
-    kSpliceOut,   // splice mode: pipe -> socket, never blocking
     kPollOut,     // splice mode: the socket has room again
     kLinger,      // bytes after a closing response, dropped
   };
@@ -155,7 +154,6 @@ class HttpServer {
   void SpliceIn(Connection& c);
   void OnSplicedIn(Connection& c, int result);
   void SpliceOut(Connection& c);
-  void OnSplicedOut(Connection& c, int result);
   void PollOut(Connection& c);
   bool Account(Connection& c, int result);
   void Finish(Connection& c);
