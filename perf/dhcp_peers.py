@@ -28,7 +28,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.join(HERE, "..", "tests", "integration"), os.path.join(HERE, "..", "tests", "pylib")]
 import netlab  # noqa: E402
-from cputime import TICKS, process_ticks  # noqa: E402
+from cputime import CpuMeter  # noqa: E402
 
 POOL = ("198.18.1.0", "198.18.255.250")
 RATES = [100, 200, 500, 1000, 2000, 5000, 10000, 20000, 40000, 80000]
@@ -65,12 +65,12 @@ def perfdhcp(lab, rate, seconds, clients, timers=False, pids=()):
     time over the run gives leases per server CPU second."""
     # Every exchange a new client (as in a boot storm), within the pool.
     clients = min(rate * seconds, 60000)
-    ticks_before = sum(process_ticks(pid) for pid in pids)
-    out = lab.client(["perfdhcp", "-4", "-l", lab.client_if, "-r", str(rate), "-p", str(seconds),
-                      "-R", str(clients), "-W", "500000", "-g", "multi", "-B",
-                      *(["-x", "t"] if timers else [])],
-                     check=False, timeout=seconds + 60)
-    server_cpu_s = (sum(process_ticks(pid) for pid in pids) - ticks_before) / TICKS
+    with CpuMeter(pids) as cpu:
+        out = lab.client(["perfdhcp", "-4", "-l", lab.client_if, "-r", str(rate), "-p",
+                          str(seconds), "-R", str(clients), "-W", "500000", "-g", "multi", "-B",
+                          *(["-x", "t"] if timers else [])],
+                         check=False, timeout=seconds + 60)
+    server_cpu_s = cpu.total_s
     text = out.stdout
     sent = [int(x) for x in re.findall(r"sent packets: (\d+)", text)]
     received = [int(x) for x in re.findall(r"received packets: (\d+)", text)]
