@@ -24,13 +24,18 @@ tasks named stampede-http and iou-wrk-*). Ratios are against nginx on the
 same veth, per server process and per host CPU (every CPU's busy time:
 softirq work no process's times hold). Every server's bytes are checked
 once by sha256 before wrk runs.
+With --rounds N the servers take turns N times (the VM's speed and the
+scheduler's placement move a row by tens of percent from run to run);
+each figure in the table is then the median of its rounds, and the range
+of GB/s and of host CPU s/GB is printed beside it.
 Never fails on a number: only when a server cannot be started, answers
 nothing or sends wrong bytes (and, in --quick, when wrk saw errors).
 
   sudo perf/http_peers.py --dataplane build/dataplane/stampede-dataplane \\
       --control build/control/stampede-control [--quick] [--json out.json] \\
       [--servers stampede,stampede-read,nginx,nginx-exception] [--paths veth,local] \\
-      [--connections 1,8,64] [--seconds 10] [--file_mb 16] [--stampede_args=--http_chunk_kb=1024]
+      [--connections 1,8,64] [--seconds 10] [--file_mb 16] [--rounds 5] \\
+      [--stampede_args=--http_chunk_kb=1024]
 """
 
 import argparse
@@ -40,6 +45,7 @@ import os
 import resource
 import shutil
 import signal
+import statistics
 import sys
 import tempfile
 import time
@@ -271,6 +277,34 @@ def ratio(value, reference, lower_is_better=False):
     return f"{(reference / value if lower_is_better else value / reference):.2f}x"
 
 
+# The figures a row's rounds are summarised by (each its own median).
+MEDIAN_KEYS = ("gb_per_s", "cpu_s_per_gb", "http_cpu_s_per_gb", "host_cpu_s_per_gb", "p99_us")
+
+
+def combine(rounds):
+    """One server's rounds ({connections: row} each, None when it did not
+    answer) as one {connections: row} of medians, with the ranges of GB/s
+    and host CPU s/GB; None when any round failed."""
+    if not rounds or any(rows is None for rows in rounds):
+        return None
+    combined = {}
+    for connections in rounds[0]:
+        runs = [rows.get(connections) for rows in rounds]
+        if any(r is None for r in runs):
+            combined[connections] = None
+            continue
+        row = {"rounds": len(runs), "bytes": sum(r["bytes"] for r in runs),
+               "errors": sum(r["errors"] for r in runs)}
+        for key in MEDIAN_KEYS:
+            values = [r[key] for r in runs if r.get(key) is not None]
+            row[key] = statistics.median(values) if values else None
+        for key in ("gb_per_s", "host_cpu_s_per_gb"):
+            values = [r[key] for r in runs if r.get(key) is not None]
+            row[f"{key}_range"] = (min(values), max(values)) if values else None
+        combined[connections] = row
+    return combined
+
+
 def print_table(results, levels):
     print("\n| path | server | connections | GB/s | CPU s/GB (process) | CPU s/GB (HTTP thread) "
           "| CPU s/GB (host) | p99 ms | errors | GB/s vs nginx | GB per CPU s vs nginx "
@@ -279,6 +313,12 @@ def print_table(results, levels):
     for path in dict.fromkeys(p for p, _ in results):
         for connections in levels:
             print_rows(results, path, connections)
+
+
+def with_range(value, span, digits):
+    if not span or span[0] == span[1]:
+        return f"{value:.{digits}f}"
+    return f"{value:.{digits}f} ({span[0]:.{digits}f}-{span[1]:.{digits}f})"
 
 
 def print_rows(results, path, connections):
@@ -293,9 +333,11 @@ def print_rows(results, path, connections):
         http = r.get("http_cpu_s_per_gb")
         # Per core: stampede's HTTP thread against nginx's worker.
         own = http if http is not None else r["cpu_s_per_gb"]
-        print(f"| {path} | {name} | {connections} | {r['gb_per_s']:.3f} | "
+        print(f"| {path} | {name} | {connections} | "
+              f"{with_range(r['gb_per_s'], r.get('gb_per_s_range'), 3)} | "
               f"{r['cpu_s_per_gb'] or 0:.2f} | "
-              f"{f'{http:.2f}' if http is not None else '-'} | {r['host_cpu_s_per_gb'] or 0:.2f} | "
+              f"{f'{http:.2f}' if http is not None else '-'} | "
+              f"{with_range(r['host_cpu_s_per_gb'] or 0, r.get('host_cpu_s_per_gb_range'), 2)} | "
               f"{r['p99_us'] / 1000:.1f} | "
               f"{r['errors']} | {ratio(r['gb_per_s'], nginx and nginx['gb_per_s'])} | "
               f"{ratio(own, nginx and nginx['cpu_s_per_gb'], lower_is_better=True)} | "
@@ -319,6 +361,8 @@ def main():
                         "default with --quick) and local (wrk beside the server)")
     parser.add_argument("--seconds", type=int, help="wrk's duration per row")
     parser.add_argument("--file_mb", type=float, help="size of the file served")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="the servers in turn this many times; the table gives medians")
     parser.add_argument("--quick", action="store_true",
                         help="stampede and nginx, 1 and 8 connections, 2 s, 4 MiB: proves it runs")
     netlab.add_stampede_args(parser, "--http_chunk_kb=1024")
@@ -335,38 +379,45 @@ def main():
     paths = args.paths.split(",") if args.paths else ["veth"] if args.quick else PATHS
     if set(paths) - set(PATHS):
         parser.error(f"--paths: choose from {PATHS}")
+    if not 1 <= args.rounds <= 50:
+        parser.error("--rounds: 1..50")
     file_bytes = int((args.file_mb or (FILE_MB_QUICK if args.quick else FILE_MB)) * (1 << 20))
     netlab.require(["ethtool", "wrk", "curl", "nginx"])
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
-    results = {}
+    rounds = {}  # (path, server): [{connections: row} or None per round]
     with tempfile.TemporaryDirectory() as tmp:
         root, digest = make_root(tmp, file_bytes)
         script = os.path.join(tmp, "summary.lua")
         with open(script, "w") as f:
             f.write(WRK_SCRIPT)
-        for path in paths:
-            for name in servers:
-                if path == "local" and name == "nginx-exception":
-                    continue  # the same as nginx when nothing crosses the wire
-                print(f"{name} ({path}): {file_bytes} bytes, connections {levels}, {seconds} s "
-                      f"each", flush=True)
-                try:
-                    results[(path, name)] = run_server(name, path, args, tmp, root, digest,
-                                                       levels, seconds, script)
-                except (AssertionError, OSError) as e:
-                    print(f"  {name}: {e}", flush=True)
-                    results[(path, name)] = None
+        for turn in range(1, args.rounds + 1):
+            for path in paths:
+                for name in servers:
+                    if path == "local" and name == "nginx-exception":
+                        continue  # the same as nginx when nothing crosses the wire
+                    print(f"{name} ({path}): {file_bytes} bytes, connections {levels}, "
+                          f"{seconds} s each, round {turn} of {args.rounds}", flush=True)
+                    try:
+                        rows = run_server(name, path, args, tmp, root, digest, levels, seconds,
+                                          script)
+                    except (AssertionError, OSError) as e:
+                        print(f"  {name}: {e}", flush=True)
+                        rows = None
+                    rounds.setdefault((path, name), []).append(rows)
+    results = {key: combine(runs) for key, runs in rounds.items()}
 
     print_table(results, levels)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"file_bytes": file_bytes, "seconds": seconds,
-                       "runs": [{"path": p, "server": n, "rows": rows}
-                                for (p, n), rows in results.items()]}, f, indent=1)
-    broken = [key for key, rows in results.items()
-              if rows is None or any(r is None or r["bytes"] == 0 for r in rows.values())]
+            json.dump({"file_bytes": file_bytes, "seconds": seconds, "rounds": args.rounds,
+                       "runs": [{"path": p, "server": n, "rows": results[(p, n)],
+                                 "each_round": runs}
+                                for (p, n), runs in rounds.items()]}, f, indent=1)
+    broken = [key for key, runs in rounds.items()
+              if any(rows is None or any(r is None or r["bytes"] == 0 for r in rows.values())
+                     for rows in runs)]
     errors = [key for key, rows in results.items()
               if rows and any(r and r["errors"] for r in rows.values())]
     if broken:
