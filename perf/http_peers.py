@@ -24,6 +24,12 @@ tasks named stampede-http and iou-wrk-*). Ratios are against nginx on the
 same veth, per server process and per host CPU (every CPU's busy time:
 softirq work no process's times hold). Every server's bytes are checked
 once by sha256 before wrk runs.
+--client_cpu N runs wrk on CPU N alone and the server on the others:
+nginx's worker by worker_cpu_affinity, stampede's HTTP thread by its own
+placement (off the dataplane worker's CPU, CPU 1 with the lab's lcores,
+which then shares its CPU with wrk: give it
+--stampede_args=--idle_sleep_us=1000 or it spins there). By default
+(none) the scheduler places everything.
 With --rounds N the servers take turns N times (the VM's speed and the
 scheduler's placement move a row by tens of percent from run to run);
 each figure in the table is then the median of its rounds, and the range
@@ -74,7 +80,7 @@ NGINX_CONFIG = """worker_processes 1;
 daemon off;
 pid {tmp}/nginx.pid;
 error_log {tmp}/nginx-error.log;
-events {{ worker_connections 4096; }}
+{affinity}events {{ worker_connections 4096; }}
 http {{
   sendfile on;
   tcp_nopush on;
@@ -206,10 +212,14 @@ def exception_path_counters(telemetry):
     return counters
 
 
-def start_nginx(lab, tmp, root):
+def start_nginx(lab, tmp, root, server_cpus):
     conf = os.path.join(tmp, "nginx.conf")
+    # worker_cpu_affinity's mask: a string of 0/1, the last character CPU 0.
+    affinity = ("" if not server_cpus else "worker_cpu_affinity " + "".join(
+        "1" if cpu in server_cpus else "0" for cpu in reversed(range(max(server_cpus) + 1)))
+        + ";\n")
     with open(conf, "w") as f:
-        f.write(NGINX_CONFIG.format(tmp=tmp, ip=lab.server_ip, root=root))
+        f.write(NGINX_CONFIG.format(tmp=tmp, ip=lab.server_ip, root=root, affinity=affinity))
     nginx = lab.spawn(lab.server_ns, [shutil.which("nginx"), "-c", conf], "nginx")
     return nginx
 
@@ -226,16 +236,25 @@ def kernel_lab():
     return lab
 
 
+def pinned(run, cpu):
+    """`run` with the command on CPU `cpu` (None: where the scheduler puts it)."""
+    if cpu is None:
+        return run
+    return lambda command, **kwargs: run(["taskset", "-c", str(cpu), *command], **kwargs)
+
+
 def run_server(name, path, args, tmp, root, digest, levels, seconds, script):
     """`path` "veth": wrk in the client namespace, across the veth (and for
     stampede through its dataplane); "local": wrk in the server's own
     namespace, the kernel delivering locally: the server alone."""
     url_path = f"/{FILE}"
+    server_cpus = ([cpu for cpu in sorted(os.sched_getaffinity(0)) if cpu != args.client_cpu]
+                   if args.client_cpu is not None else None)
     if name == "nginx":
         lab = kernel_lab()
         try:
-            run = lab.client if path == "veth" else lab.server
-            nginx = start_nginx(lab, tmp, root)
+            run = pinned(lab.client if path == "veth" else lab.server, args.client_cpu)
+            nginx = start_nginx(lab, tmp, root, server_cpus)
             url = f"http://{lab.server_ip}{url_path}"
             check_bytes(run, url, digest, tmp, name)
             workers = children(nginx.proc.pid)
@@ -247,13 +266,13 @@ def run_server(name, path, args, tmp, root, digest, levels, seconds, script):
         finally:
             lab.__exit__(None, None, None)
     with netlab.Lab() as lab:
-        run = lab.client if path == "veth" else lab.server
+        run = pinned(lab.client if path == "veth" else lab.server, args.client_cpu)
         http = {"stampede": "splice", "stampede-read": "read", "nginx-exception": "off"}[name]
         dataplane, telemetry = start_stampede(lab, args, tmp, root, http)
         with netlab.Drain(dataplane):
             url = f"http://{lab.server_ip}{url_path}"
             if name == "nginx-exception":
-                nginx = start_nginx(lab, tmp, root)
+                nginx = start_nginx(lab, tmp, root, server_cpus)
                 check_bytes(run, url, digest, tmp, name)
                 pids = [nginx.proc.pid, *children(nginx.proc.pid)]
                 try:
@@ -365,6 +384,9 @@ def main():
                         help="the servers in turn this many times; the table gives medians")
     parser.add_argument("--quick", action="store_true",
                         help="stampede and nginx, 1 and 8 connections, 2 s, 4 MiB: proves it runs")
+    parser.add_argument("--client_cpu", default="none",
+                        help="the CPU wrk runs on (the servers get the others): a number, "
+                        "last, or none (the scheduler's choice for all)")
     netlab.add_stampede_args(parser, "--http_chunk_kb=1024")
     parser.add_argument("--json")
     args = parser.parse_args()
@@ -379,13 +401,22 @@ def main():
     paths = args.paths.split(",") if args.paths else ["veth"] if args.quick else PATHS
     if set(paths) - set(PATHS):
         parser.error(f"--paths: choose from {PATHS}")
+    cpus = sorted(os.sched_getaffinity(0))
+    if args.client_cpu == "none" or len(cpus) < 2:
+        args.client_cpu = None
+    else:
+        args.client_cpu = cpus[-1] if args.client_cpu == "last" else int(args.client_cpu)
+        if args.client_cpu not in cpus:
+            parser.error(f"--client_cpu: not one of this process's CPUs {cpus}")
     if not 1 <= args.rounds <= 50:
         parser.error("--rounds: 1..50")
     file_bytes = int((args.file_mb or (FILE_MB_QUICK if args.quick else FILE_MB)) * (1 << 20))
-    netlab.require(["ethtool", "wrk", "curl", "nginx"])
+    netlab.require(["ethtool", "wrk", "curl", "nginx", "taskset"])
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
+    print(f"wrk on CPU {args.client_cpu}, the servers on the others" if args.client_cpu is not None
+          else "wrk and the servers where the scheduler puts them", flush=True)
     rounds = {}  # (path, server): [{connections: row} or None per round]
     with tempfile.TemporaryDirectory() as tmp:
         root, digest = make_root(tmp, file_bytes)
