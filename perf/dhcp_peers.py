@@ -111,17 +111,14 @@ def exchange_p99(text):
     return result
 
 
-def measure(lab, name, rates, seconds, clients, pids=()):
-    """The last rate within MAX_DROP, or (when even the lowest drops more)
-    the lowest rate's result marked `over_limit`. Between the last rate
-    within and the first beyond, REFINE halvings narrow the rate down."""
+def search(run, rates):
+    """The rate search of the DHCP benchmarks. `run(rate)` measures one rate:
+    a row with "rate" and "drop_pct", or None (stop). The rates step up to
+    the first beyond MAX_DROP; between the last within and that one, REFINE
+    halvings narrow the limit. Returns the last row within MAX_DROP, or
+    (when even the lowest drops more) the lowest rate's row marked
+    `over_limit`."""
     best, beyond = None, None
-
-    def run(rate):
-        r = perfdhcp(lab, rate, seconds, clients, pids=pids)
-        print(f"  {name} @ {rate}/s: {r}", flush=True)
-        return r
-
     for rate in rates:
         r = run(rate)
         if r is None:
@@ -142,6 +139,18 @@ def measure(lab, name, rates, seconds, clients, pids=()):
             beyond = rate
         else:
             best = r
+    return best
+
+
+def measure(lab, name, rates, seconds, clients, pids=()):
+    """perfdhcp's rate search (see search), then one run with per-exchange
+    timers at the rate found for the p99s."""
+    def run(rate):
+        r = perfdhcp(lab, rate, seconds, clients, pids=pids)
+        print(f"  {name} @ {rate}/s: {r}", flush=True)
+        return r
+
+    best = search(run, rates)
     if best is not None:
         # The per-exchange timers (-x t) cost perfdhcp itself enough to lower
         # the rates it reaches: the rate search runs without them, then one
