@@ -91,6 +91,18 @@ std::optional<uint32_t> LeaseTable::LastAddress(const ClientKey& client) const {
   return it->second.last;
 }
 
+void LeaseTable::Reserve(size_t leases) {
+  leases = std::min(leases, kMaxReservedLeases);
+  if (leases <= by_address_.size()) return;
+  by_address_.reserve(leases);
+  clients_.reserve(leases);
+  // The queue's vector, through the protected member every adaptor has.
+  struct Queue : decltype(deadlines_) {
+    static auto& Of(decltype(deadlines_)& queue) { return queue.*(&Queue::c); }
+  };
+  Queue::Of(deadlines_).reserve(leases);
+}
+
 size_t LeaseTable::Expire(uint64_t now_ms, size_t budget) {
   size_t removed = 0;
   for (size_t looked = 0; looked < budget && !deadlines_.empty(); ++looked) {

@@ -97,6 +97,9 @@ struct Lease {
 // sweep), so a flood of made-up client ids cannot grow it without bound. A
 // sweep visits every entry once: a pause of milliseconds at a million.
 inline constexpr size_t kMinClientsRemembered = size_t{1} << 20;
+// Room made ahead for at most this many leases (LeaseTable::Reserve): a /16
+// pool's worth, about 16 MiB of tables; bigger pools grow past it on demand.
+inline constexpr size_t kMaxReservedLeases = size_t{1} << 17;
 
 class LeaseTable {
  public:
@@ -123,7 +126,14 @@ class LeaseTable {
   std::optional<uint32_t> LastAddress(const ClientKey& client) const;
   // Drops up to `budget` expired entries, so expiry never stalls the worker.
   size_t Expire(uint64_t now_ms, size_t budget);
+  // Makes room for `leases` leases (at most kMaxReservedLeases) and their
+  // clients now, so the tables do not grow (allocate, fault in, rehash:
+  // milliseconds at tens of thousands) in the middle of a boot storm. Only
+  // grows.
+  void Reserve(size_t leases);
   size_t size() const { return by_address_.size(); }
+  // Leases the table holds before it must grow.
+  size_t capacity() const { return by_address_.capacity() * 7 / 8; }
   // Client entries: those holding a lease and those remembered for affinity.
   size_t clients_remembered() const { return clients_.size(); }
   template <typename F>

@@ -201,6 +201,16 @@ bool Server::Allowed(const Client& c, uint32_t address) const {
   return InPool(*c.subnet, address);
 }
 
+void Server::ReserveFor(const policy::PolicyTables& policy) {
+  uint64_t addresses = policy.host_by_address.size();
+  for (const v1::CompiledSubnet& subnet : policy.policy.dhcp().subnets()) {
+    for (const v1::AddressRange& pool : subnet.pools()) {
+      if (pool.last() >= pool.first()) addresses += uint64_t{pool.last()} - pool.first() + 1;
+    }
+  }
+  leases_.Reserve(static_cast<size_t>(std::min<uint64_t>(addresses, kMaxReservedLeases)));
+}
+
 bool Server::InPool(const v1::CompiledSubnet& subnet, uint32_t address) const {
   for (const v1::AddressRange& pool : subnet.pools()) {
     if (address >= pool.first() && address <= pool.last()) return true;

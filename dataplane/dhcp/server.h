@@ -95,6 +95,10 @@ class Server {
   // A request from `mac` (chaddr) is coming: its rate bucket starts loading.
   void PrefetchRateBucket(uint64_t mac) const { rate_limiter_.Prefetch(mac); }
   size_t Expire(uint64_t now_ms, size_t budget) { return leases_.Expire(now_ms, budget); }
+  // A new policy: room in the lease table for every address its pools and
+  // reservations can hand out (LeaseTable::Reserve). Call when the policy
+  // changes, not per request.
+  void ReserveFor(const policy::PolicyTables& policy);
   const LeaseTable& leases() const { return leases_; }
   LeaseTable& leases() { return leases_; }
   // Hosts whose one-shot next boot an ACK carried (the journal restores it).

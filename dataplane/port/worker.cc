@@ -127,6 +127,11 @@ uint32_t Worker::PollOnce() {
   if (config_.policy != nullptr) {
     policy_ = config_.policy->load(std::memory_order_acquire);
     responder_.SetBootServices(policy_ != nullptr);
+    if (policy_ != nullptr && config_.dhcp != nullptr && policy_->generation != reserved_for_) {
+      // Once per policy, before its clients come: the lease table's room.
+      reserved_for_ = policy_->generation;
+      config_.dhcp->server().ReserveFor(*policy_);
+    }
   }
   uint32_t moved = PollPort() + PollKernel() + PollDhcp() + PollTftp();
   // Nothing of this poll's policy is held past here.

@@ -142,6 +142,7 @@ class Worker {
   // The policy this burst runs with: loaded once per poll, valid until the
   // next quiescent report.
   const policy::PolicyTables* policy_ = nullptr;
+  uint64_t reserved_for_ = UINT64_MAX;  // the policy generation the lease table was sized for
   net::ParseResult handoff_parse_;
   uint64_t tsc_per_ms_ = 1;
   uint64_t tsc_base_ = 0;

@@ -162,6 +162,36 @@ TEST(LeaseTableTest, ARenewalAfterAReleaseExpiresAtItsOwnEnd) {
   EXPECT_EQ(table.size(), 0u);
 }
 
+// Room made ahead (before a boot storm) keeps what the table holds and its
+// expiry order, and the leases it was made for fit without the table growing.
+TEST(LeaseTableTest, ReserveMakesRoomAheadAndKeepsWhatItHolds) {
+  LeaseTable table;
+  table.Put({100, Key(1), LeaseState::kBound, 20'000, 0});
+  table.Put({101, Key(2), LeaseState::kBound, 10'000, 0});
+  table.Reserve(5000);
+  size_t room = table.capacity();
+  EXPECT_GE(room, 5000u);
+  ASSERT_NE(table.ByClient(Key(1)), nullptr);
+  EXPECT_EQ(table.ByClient(Key(1))->address, 100u);
+  EXPECT_EQ(table.ByAddress(101)->client, Key(2));
+  for (uint32_t n = 2; n < 5000; ++n) {
+    table.Put({1000 + n, Key(1000 + n), LeaseState::kBound, 90'000, 0});
+  }
+  EXPECT_EQ(table.size(), 5000u);
+  EXPECT_EQ(table.capacity(), room);  // no growth for what it was made for
+  EXPECT_EQ(table.Expire(10'000, 100), 1u);
+  EXPECT_EQ(table.ByAddress(101), nullptr);
+  EXPECT_EQ(table.Expire(20'000, 100), 1u);
+  EXPECT_EQ(table.ByClient(Key(1)), nullptr);
+
+  table.Reserve(10);  // never shrinks
+  EXPECT_EQ(table.capacity(), room);
+  LeaseTable capped;
+  capped.Reserve(kMaxReservedLeases * 8);
+  EXPECT_GE(capped.capacity(), kMaxReservedLeases);
+  EXPECT_LT(capped.capacity(), kMaxReservedLeases * 2);
+}
+
 TEST(LeaseTableTest, ExpireLooksAtNoMoreThanItsBudget) {
   LeaseTable table;
   for (uint32_t n = 0; n < 10; ++n) {

@@ -103,6 +103,24 @@ class ServerTest : public ::testing::Test {
   uint64_t step_ms_ = 250;
 };
 
+// The lease table is sized for what the policy can hand out: both subnets'
+// pools (3 and 11 addresses) and the one reserved address.
+TEST_F(ServerTest, ReserveForMakesRoomForEveryAddressThePolicyHandsOut) {
+  size_t before = server_.leases().capacity();
+  server_.ReserveFor(*tables_);
+  EXPECT_GE(server_.leases().capacity(), 15u);
+  EXPECT_GE(server_.leases().capacity(), before);
+  Load(R"(dataplane: {port: net_null0, ipv4: [198.18.0.1/16]}
+dhcp:
+  subnets: [{subnet: 198.18.0.0/16, pools: [{first: 198.18.1.0, last: 198.18.40.255}]}]
+)");
+  server_.ReserveFor(*tables_);
+  EXPECT_GE(server_.leases().capacity(), 40u * 256);
+  Decision offer = Send(Discover(1));  // the table still works
+  ASSERT_TRUE(offer.reply);
+  EXPECT_EQ(offer.reply_type, MessageType::kOffer);
+}
+
 TEST_F(ServerTest, DiscoverOfferRequestAck) {
   Decision offer = Send(Discover(1));
   ASSERT_TRUE(offer.reply);
