@@ -298,6 +298,7 @@ def ratio(value, reference, lower_is_better=False):
 
 # The figures a row's rounds are summarised by (each its own median).
 MEDIAN_KEYS = ("gb_per_s", "cpu_s_per_gb", "http_cpu_s_per_gb", "host_cpu_s_per_gb", "p99_us")
+RANGE_KEYS = ("gb_per_s", "host_cpu_s_per_gb")  # printed with their ranges too
 
 
 def combine(rounds):
@@ -317,9 +318,8 @@ def combine(rounds):
         for key in MEDIAN_KEYS:
             values = [r[key] for r in runs if r.get(key) is not None]
             row[key] = statistics.median(values) if values else None
-        for key in ("gb_per_s", "host_cpu_s_per_gb"):
-            values = [r[key] for r in runs if r.get(key) is not None]
-            row[f"{key}_range"] = (min(values), max(values)) if values else None
+            if key in RANGE_KEYS:
+                row[f"{key}_range"] = (min(values), max(values)) if values else None
         combined[connections] = row
     return combined
 

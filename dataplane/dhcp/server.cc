@@ -208,7 +208,7 @@ void Server::ReserveFor(const policy::PolicyTables& policy) {
       if (pool.last() >= pool.first()) addresses += uint64_t{pool.last()} - pool.first() + 1;
     }
   }
-  leases_.Reserve(static_cast<size_t>(std::min<uint64_t>(addresses, kMaxReservedLeases)));
+  leases_.Reserve(static_cast<size_t>(addresses));  // capped there
 }
 
 bool Server::InPool(const v1::CompiledSubnet& subnet, uint32_t address) const {
