@@ -52,7 +52,6 @@ import tftp_peers  # noqa: E402
 
 SECTIONS = ["dhcp", "tftp", "http", "storm", "ceilings", "memif", "cache_miss"]
 POOL = dhcp_peers.POOL  # 198.18.1.0 - 198.18.255.250, a /16 on the veth
-MAX_DROP = dhcp_peers.MAX_DROP
 
 # Sizes: default (under 20 minutes on 2 cores) and --quick (under 3).
 SIZES = {
