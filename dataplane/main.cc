@@ -93,6 +93,10 @@ ABSL_FLAG(uint32_t, tftp_cache_mb, 128,
           "--memory_mb)");
 ABSL_FLAG(uint32_t, tftp_sessions, 65536,
           "TFTP session slots per worker (the policy's limits.max_tftp_sessions applies below)");
+ABSL_FLAG(uint32_t, tftp_in_flight, 0,
+          "TFTP transfers each worker answers at once; a request beyond waits its turn "
+          "unanswered (0: half the port's receive ring, so the ring holds the packets every "
+          "running transfer can have on the way)");
 ABSL_FLAG(std::string, http, "on",
           "on: serve the catalog over HTTP on the policy's http_port at the --ipv4 addresses "
           "(the kernel's TCP stack behind the exception path); off: do not");
@@ -146,7 +150,7 @@ absl::StatusOr<bool> SwitchFlag(absl::string_view name, const std::string& value
 
 absl::StatusOr<port::DataplaneOptions> OptionsFromFlags() {
   port::DataplaneOptions options;
-  options.port = absl::GetFlag(FLAGS_port);
+  options.port = port::WithPortDefaults(absl::GetFlag(FLAGS_port));
   options.lcores = absl::GetFlag(FLAGS_lcores);
   options.memory_mb = absl::GetFlag(FLAGS_memory_mb) + absl::GetFlag(FLAGS_tftp_cache_mb);
   std::string huge = absl::GetFlag(FLAGS_huge_pages);
@@ -577,6 +581,11 @@ absl::Status Dataplane::StartTftp(uint32_t workers, uint32_t pool_size) {
   }
   tftp_counters_ = std::vector<port::TftpCounters>(workers);
   uint32_t mtu = port::PortMtu(port_id_);
+  uint32_t rx_frames = port::RxQueueFrames(port_id_, options_.port, options_.rx_descriptors);
+  uint32_t in_flight = absl::GetFlag(FLAGS_tftp_in_flight);
+  // A running transfer has up to two packets on the way to us: its ACK, and
+  // its ACK of a window sent again while the first waited in the ring.
+  if (in_flight == 0) in_flight = std::max(1u, rx_frames / 2);
   for (uint32_t i = 0; i < workers; ++i) {
     port::TftpEngineConfig config;
     config.port_id = port_id_;
@@ -589,6 +598,7 @@ absl::Status Dataplane::StartTftp(uint32_t workers, uint32_t pool_size) {
     config.files = &files_;
     config.max_sessions = absl::GetFlag(FLAGS_tftp_sessions);
     config.mtu = mtu;
+    config.max_running = in_flight;
     config.lcore = &status_->counters()[i];
     config.clients = &clients_;
     absl::StatusOr<std::unique_ptr<port::TftpEngine>> engine =
@@ -632,6 +642,7 @@ absl::Status Dataplane::StartTftp(uint32_t workers, uint32_t pool_size) {
   port::RegisterTftpTelemetry(tftp_counters_, cache_->bytes(), zero_copy);
   Log(LogLevel::kInfo, absl::StrCat("event=tftp_ready cache_mb=", cache_->bytes() >> 20,
                                     " sessions_per_worker=", absl::GetFlag(FLAGS_tftp_sessions),
+                                    " in_flight_per_worker=", in_flight, " rx_ring=", rx_frames,
                                     " zero_copy=", zero_copy ? "yes" : "no", " mtu=", mtu));
   return absl::OkStatus();
 }

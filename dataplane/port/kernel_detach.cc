@@ -19,6 +19,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "dataplane/port/options.h"
 
 extern char** environ;
 
@@ -53,10 +54,7 @@ std::optional<std::string> KernelInterfaceOf(const std::string& port_spec) {
   if (!absl::StartsWith(spec, "net_af_packet") && !absl::StartsWith(spec, "net_af_xdp")) {
     return std::nullopt;
   }
-  for (absl::string_view arg : absl::StrSplit(spec, ',')) {
-    if (absl::ConsumePrefix(&arg, "iface=")) return std::string(arg);
-  }
-  return std::nullopt;
+  return PortSpecArg(port_spec, "iface");
 }
 
 namespace {

@@ -9,7 +9,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 
 namespace stampede::port {
 namespace {
@@ -52,6 +54,37 @@ bool IsPciAddress(const std::string& spec) {
 
 std::string DeviceName(const std::string& spec) {
   return std::string(spec.substr(0, spec.find(',')));
+}
+
+std::optional<std::string> PortSpecArg(const std::string& spec, std::string_view key) {
+  std::vector<absl::string_view> args = absl::StrSplit(spec, ',');
+  for (size_t i = 1; i < args.size(); ++i) {
+    absl::string_view arg = args[i];
+    if (absl::ConsumePrefix(&arg, absl::string_view(key.data(), key.size())) &&
+        absl::ConsumePrefix(&arg, "=")) return std::string(arg);
+  }
+  return std::nullopt;
+}
+
+std::string WithPortDefaults(const std::string& spec) {
+  if (absl::StartsWith(spec, "net_af_packet") && !PortSpecArg(spec, "framecnt")) {
+    return absl::StrCat(spec, ",framecnt=", kAfPacketFrames);
+  }
+  return spec;
+}
+
+uint32_t SpecRxFrames(const std::string& spec) {
+  if (absl::StartsWith(spec, "net_af_packet")) {
+    std::optional<std::string> frames = PortSpecArg(spec, "framecnt");
+    std::optional<uint32_t> value = frames ? ParseUint(*frames) : std::nullopt;
+    return frames ? value.value_or(0) : 512;
+  }
+  if (absl::StartsWith(spec, "net_memif")) {
+    std::optional<std::string> log2 = PortSpecArg(spec, "rsize");
+    std::optional<uint32_t> value = log2 ? ParseUint(*log2) : 10u;
+    return value && *value < 32 ? 1u << *value : 0;
+  }
+  return 0;
 }
 
 absl::StatusOr<uint32_t> CountWorkers(const std::string& lcores) {

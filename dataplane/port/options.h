@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -70,6 +71,24 @@ bool IsPciAddress(const std::string& spec);
 
 // The vdev's device name ("net_af_packet0" of "net_af_packet0,iface=x").
 std::string DeviceName(const std::string& spec);
+
+// The value of `key=` among a vdev spec's arguments ("eth1" for "iface" of
+// "net_af_packet0,iface=eth1"), if given.
+std::optional<std::string> PortSpecArg(const std::string& spec, std::string_view key);
+
+// Frames an af_packet ring holds when --port does not say (framecnt): the
+// driver's own 512 is fewer than a boot storm's clients have in flight
+// (docs/dataplane.md, "Receive rings").
+inline constexpr uint32_t kAfPacketFrames = 8192;
+
+// `spec` with stampede's defaults where the driver's are too small: a
+// net_af_packet spec without framecnt gets kAfPacketFrames.
+std::string WithPortDefaults(const std::string& spec);
+
+// Frames one receive queue of the vdev `spec` holds, as its arguments say
+// (net_af_packet: framecnt, 512 by default; net_memif: 2^rsize, 1024 by
+// default); 0 when the spec does not decide it (a NIC's rx descriptors do).
+uint32_t SpecRxFrames(const std::string& spec);
 
 // Checks the options and returns the EAL argv (argv[0] included).
 absl::StatusOr<std::vector<std::string>> BuildEalArgs(const DataplaneOptions& options,

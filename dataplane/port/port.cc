@@ -21,6 +21,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "dataplane/port/log.h"
+#include "dataplane/port/options.h"
 #include "dataplane/port/worker.h"
 
 namespace stampede::port {
@@ -224,6 +225,13 @@ absl::StatusOr<int> SteerKernelReceive(const std::string& iface, const std::stri
                      error ? absl::StrCat(": ", error.message()) : std::string()));
   }
   return steered;
+}
+
+uint32_t RxQueueFrames(uint16_t port_id, const std::string& spec, uint16_t rx_descriptors) {
+  rte_eth_rxq_info info{};
+  if (rte_eth_rx_queue_info_get(port_id, 0, &info) == 0 && info.nb_desc > 0) return info.nb_desc;
+  if (uint32_t frames = SpecRxFrames(spec); frames > 0) return frames;
+  return rx_descriptors;
 }
 
 uint32_t MbufPoolSize(uint32_t workers, uint32_t ports, uint16_t rx_descriptors,

@@ -76,6 +76,10 @@ absl::Status AssignKernelAddresses(const std::string& iface,
 // (CpuMaskHex). Returns how many queues took it; an error when none did.
 absl::StatusOr<int> SteerKernelReceive(const std::string& iface, const std::string& mask);
 
+// Frames one receive queue of the port holds: what the driver says, else
+// what the vdev `spec`'s arguments say (SpecRxFrames), else `rx_descriptors`.
+uint32_t RxQueueFrames(uint16_t port_id, const std::string& spec, uint16_t rx_descriptors);
+
 // Descriptor counts and pool size for `workers` queue pairs on `ports` ports.
 uint32_t MbufPoolSize(uint32_t workers, uint32_t ports, uint16_t rx_descriptors,
                       uint16_t tx_descriptors);

@@ -95,6 +95,7 @@ int Tftp(const char*, const char*, rte_tel_data* d) {
   }
   STAMPEDE_TFTP_COUNTERS(STAMPEDE_TFTP_WRITE)
   STAMPEDE_TFTP_WRITE(sessions_active)
+  STAMPEDE_TFTP_WRITE(sessions_in_queue)
 #undef STAMPEDE_TFTP_WRITE
   rte_tel_data_add_dict_u64(d, "cache_bytes", tftp_cache_bytes);
   rte_tel_data_add_dict_u64(d, "zero_copy", tftp_zero_copy ? 1 : 0);

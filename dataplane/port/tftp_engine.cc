@@ -31,6 +31,10 @@ constexpr uint32_t kWaitBudget = 1024;
 // A netascii session waits for its file's bytes before its first packet:
 // with no timer of its own yet, it gives up after this.
 constexpr uint64_t kStartDeadlineMs = 5000;
+// A request waits its turn at most this long. A client still there has
+// asked again meanwhile and is answered when its turn comes; past this it
+// has likely given up, and an answer would hold a turn for nobody.
+constexpr uint64_t kMaxQueueMs = 30000;
 // Windows are capped below what RFC 7440 allows: a window is built in one
 // go and must fit the worker's TX backlog.
 constexpr uint32_t kMaxWindowBlocks = 1024;
@@ -61,6 +65,7 @@ TftpEngine::TftpEngine(const TftpEngineConfig& config, const net::LocalAddresses
       counters_(counters),
       slots_(config.max_sessions),
       wheel_(config.max_sessions),
+      queue_(config.max_sessions),
       zero_copy_(config.ext_pool != nullptr) {
   for (uint32_t i = 0; i < config.max_sessions; ++i) slots_[i].next_free = i + 1;
   by_client_.reserve(config.max_sessions);
@@ -199,8 +204,41 @@ void TftpEngine::HandleRequest(const net::ParsedPacket& p, net::ConstByteSpan da
   s.rollover_to = client_class ? client_class->rollover_to() : tftp.rollover_to();
   s.waiting = s.retransmission = false;
   s.starting = true;
+  // Behind those already waiting, or when the running ones are at the bound.
+  if (config_.max_running > 0 &&
+      (queue_count_ > 0 || active_ - queue_count_ > config_.max_running)) {
+    s.queued = true;
+    s.queued_ms = now_ms;
+    queue_[(queue_head_ + queue_count_) % queue_.size()] = id;
+    ++queue_count_;
+    Count(counters_.sessions_queued);
+    return;
+  }
+  Begin(id, now_ms);
+}
+
+void TftpEngine::AdmitQueued(uint64_t now_ms) {
+  while (queue_count_ > 0) {
+    uint32_t id = queue_[queue_head_];
+    Slot& s = slots_[id];
+    bool expired = now_ms - s.queued_ms >= kMaxQueueMs;
+    if (!expired && active_ - queue_count_ >= config_.max_running) return;
+    queue_head_ = static_cast<uint32_t>((queue_head_ + 1) % queue_.size());
+    --queue_count_;
+    s.queued = false;
+    if (expired) {
+      Count(counters_.queue_expired);
+      Free(id);
+    } else {
+      Begin(id, now_ms);
+    }
+  }
+}
+
+void TftpEngine::Begin(uint32_t id, uint64_t now_ms) {
+  Slot& s = slots_[id];
   Count(counters_.sessions_started);
-  if (netascii) {
+  if (s.netascii) {
     BlockStatus status = PrepareNetascii(id);
     if (status == BlockStatus::kWait) {
       wheel_.Schedule(id, now_ms + kStartDeadlineMs);
@@ -608,6 +646,7 @@ void TftpEngine::Free(uint32_t id) {
   s.session.reset();
   s.waiting = false;
   s.starting = false;
+  s.queued = false;
   if (!s.netascii_bytes.empty()) std::vector<std::byte>().swap(s.netascii_bytes);
   s.next_free = free_head_;
   free_head_ = id;
@@ -669,6 +708,7 @@ void TftpEngine::Poll(uint64_t now_ms) {
     read_errors_seen_ = reader_->read_errors();
   }
   wheel_.Advance(now_ms, kTimerBudget, [&](uint32_t id) { Expire(id, now_ms); });
+  if (queue_count_ > 0) AdmitQueued(now_ms);
   uint64_t completions = config_.cache->completions();
   if (!waiting_.empty() && (completions != completions_seen_ || now_ms != last_retry_ms_)) {
     completions_seen_ = completions;
@@ -678,6 +718,7 @@ void TftpEngine::Poll(uint64_t now_ms) {
   reader_->Submit();
   Flush();
   counters_.sessions_active.store(active_, std::memory_order_relaxed);
+  counters_.sessions_in_queue.store(queue_count_, std::memory_order_relaxed);
 }
 
 }  // namespace stampede::port

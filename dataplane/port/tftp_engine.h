@@ -54,6 +54,8 @@ inline constexpr uint64_t kMaxNetasciiFile = io::kCacheBlockBytes;
   X(sessions_failed)    /* retries used up or a read error */                        \
   X(sessions_aborted)   /* the client sent an ERROR */                               \
   X(sessions_refused)   /* session table full */                                     \
+  X(sessions_queued)    /* requests that waited their turn, unanswered */            \
+  X(queue_expired)      /* waited kMaxQueueMs: let go without an answer */           \
   X(oack_sent)                                                                       \
   X(data_sent)                                                                       \
   X(data_retransmitted)    /* DATA sent again after a timeout */                     \
@@ -77,7 +79,8 @@ struct alignas(64) TftpCounters {
 #define STAMPEDE_TFTP_COUNTER_FIELD(name) std::atomic<uint64_t> name{0};
   STAMPEDE_TFTP_COUNTERS(STAMPEDE_TFTP_COUNTER_FIELD)
 #undef STAMPEDE_TFTP_COUNTER_FIELD
-  std::atomic<uint64_t> sessions_active{0};  // a gauge
+  std::atomic<uint64_t> sessions_active{0};  // a gauge: running or queued
+  std::atomic<uint64_t> sessions_in_queue{0};  // a gauge
 };
 
 struct TftpEngineConfig {
@@ -91,6 +94,10 @@ struct TftpEngineConfig {
   const io::FileRegistry* files = nullptr;
   uint32_t max_sessions = 65536;  // table size; the policy's limit applies below it
   uint32_t mtu = 1500;
+  // Transfers answered at once; a request beyond waits its turn unanswered,
+  // so every running transfer's next packet fits the port's receive ring
+  // (docs/tftp.md, "Transfers at once"). 0: no bound.
+  uint32_t max_running = 0;
   LcoreCounters* lcore = nullptr;  // the worker's: tx_packets, drops
   // Leased addresses' profiles, for the files answered per client (null:
   // every client gets the catalog's file).
@@ -111,6 +118,8 @@ class TftpEngine {
   // Timers, read completions, sessions waiting for blocks, the TX backlog.
   void Poll(uint64_t now_ms);
   uint32_t active() const { return active_; }
+  // Requests waiting their turn (max_running), unanswered.
+  uint32_t queued() const { return queue_count_; }
 
  private:
   struct Endpoint {
@@ -139,6 +148,8 @@ class TftpEngine {
     bool retransmission = false;
     bool starting = false;  // netascii: waiting for its bytes to convert
     bool listed = false;    // in waiting_
+    bool queued = false;    // in queue_: waits its turn, unanswered
+    uint64_t queued_ms = 0;
     uint32_t rollover_to = 0;
     uint32_t next_free = 0;
     std::vector<std::byte> netascii_bytes;  // the converted file (small)
@@ -163,6 +174,11 @@ class TftpEngine {
   void HandleSessionPacket(const net::ParsedPacket& p, net::ConstByteSpan datagram,
                            uint64_t now_ms);
   uint16_t NextPort();
+  // Answers a request whose slot is filled: prepares netascii, then Start.
+  void Begin(uint32_t id, uint64_t now_ms);
+  // Begins queued requests, oldest first, while running ones are under
+  // max_running; lets go of those that waited kMaxQueueMs.
+  void AdmitQueued(uint64_t now_ms);
   // Creates the session's state machine and sends its first packet.
   void Start(uint32_t id, uint64_t now_ms);
   void Transmit(uint32_t id, const tftp::SendAction& action, uint64_t now_ms);
@@ -205,6 +221,10 @@ class TftpEngine {
   tftp::TimerWheel wheel_;
   std::vector<uint32_t> waiting_;
   std::vector<uint32_t> untried_, still_waiting_;  // RetryWaiting's scratch
+  // Requests waiting their turn, oldest first: a ring of max_sessions ids.
+  std::vector<uint32_t> queue_;
+  uint32_t queue_head_ = 0;
+  uint32_t queue_count_ = 0;
   uint64_t completions_seen_ = 0;
   uint64_t last_retry_ms_ = 0;
   uint64_t read_errors_seen_ = 0;
