@@ -23,6 +23,11 @@ sha256, and the appliance's side by its counters (/stampede/tftp):
 6. windowsize: the OACK grants at most max_windowsize, a window is that many
    blocks, and 100 MiB with atftp's windowsize 16 costs no retransmissions
    on a clean link.
+
+With --in_flight N (the dataplane's --tftp_in_flight) only one case runs:
+7. TURNS_CLIENTS clients at once, at most N of them answered at a time: the
+   others wait their turn unanswered (counted, seen in the queue gauge), and
+   every transfer completes.
 """
 
 import argparse
@@ -55,6 +60,7 @@ TFTP_PORT = 69
 SESSION_PORTS = range(61000, 65536)
 CLIENTS_UNDER_LOAD = 200
 CONCURRENCY = 100
+TURNS_CLIENTS = 16
 REPLY_TIMEOUT = 5.0  # seconds a hand-made client waits for an answer it is owed
 SILENCE = 0.5  # seconds a hand-made client listens to be sure nothing comes
 
@@ -82,6 +88,9 @@ COUNTERS = (
     "cache_misses",
     "cache_read_errors",
     "sessions_refused",  # the session table was full
+    "sessions_queued",  # requests that waited their turn (--tftp_in_flight)
+    "queue_expired",  # waited too long: let go unanswered
+    "sessions_in_queue",  # a gauge
 )
 
 # RFC 1350 opcodes (OACK: RFC 2347) and the error codes the appliance sends.
@@ -222,17 +231,23 @@ def expect(delta, what, **wanted):
 
 
 class PeakSessions:
-    """Samples sessions_active on its own telemetry connection while a load runs."""
+    """Samples sessions_active (`peak`), the running ones among them
+    (`peak_running`: not in the queue) and the queue (`peak_queued`) on its
+    own telemetry connection while a load runs."""
 
     def __init__(self, lab):
         self.telemetry = netlab.Telemetry(lab.file_prefix)
-        self.peak = 0
+        self.peak = self.peak_running = self.peak_queued = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
         while not self._stop.wait(0.05):
-            self.peak = max(self.peak, Counters(self.telemetry).read()["sessions_active"])
+            now = Counters(self.telemetry).read()
+            self.peak = max(self.peak, now["sessions_active"])
+            self.peak_running = max(self.peak_running,
+                                    now["sessions_active"] - now["sessions_in_queue"])
+            self.peak_queued = max(self.peak_queued, now["sessions_in_queue"])
 
     def __enter__(self):
         self._thread.start()
@@ -782,6 +797,24 @@ def check_load(lab, counters, files, out_dir, impaired):
                sessions_refused=0, cache_read_errors=0)
 
 
+def check_turns(lab, counters, files, out_dir, in_flight):
+    """Case 7: TURNS_CLIENTS clients at once against a dataplane answering
+    `in_flight` transfers at a time."""
+    what = f"case 7: {TURNS_CLIENTS} clients, {in_flight} answered at a time"
+    jobs = [(UNDER_LOAD[i % len(UNDER_LOAD)], files["medium"]) for i in range(TURNS_CLIENTS)]
+    before = counters.settled()
+    with PeakSessions(lab) as peak:
+        fetch_all(lab, jobs, out_dir, concurrency=len(jobs), timeout=120)
+    delta = counters.wait(before, f"{what}: sessions ended",
+                          lambda d: d["sessions_completed"] >= len(jobs))
+    print(f"{what}: at most {peak.peak_running} running and {peak.peak_queued} waiting at once")
+    assert peak.peak_running <= in_flight, f"{what}: {peak.peak_running} ran at once"
+    assert peak.peak_queued >= 1, f"{what}: no request was seen waiting its turn"
+    expect(delta, what, sessions_started=len(jobs), sessions_completed=len(jobs),
+           sessions_failed=0, sessions_aborted=0, errors_sent=0, queue_expired=0,
+           sessions_queued=Between(1, len(jobs)), sessions_refused=0)
+
+
 # (what, the request, the ERROR code wanted, the counter it adds to)
 REQUEST_ERRORS = (
     ("missing file", request(RRQ, "no-such-file"), ERR_FILE_NOT_FOUND, "error_file_not_found"),
@@ -965,6 +998,8 @@ def main():
     parser.add_argument("--dataplane", required=True)
     parser.add_argument("--control", required=True)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--in_flight", type=int,
+                        help="the dataplane's --tftp_in_flight; only case 7 runs")
     args = parser.parse_args()
     netlab.require(["ip", "ethtool", "tc", "tftp", "atftp", "curl"])
 
@@ -980,7 +1015,8 @@ def main():
         with open(path, "w") as f:
             f.write(config_text(lab, root))
         run_dir = os.path.join(tmp, "run")
-        lab.start_dataplane(args.dataplane, workers=args.workers)
+        extra = [f"--tftp_in_flight={args.in_flight}"] if args.in_flight else []
+        lab.start_dataplane(args.dataplane, workers=args.workers, extra=extra)
         control = lab.start_control(args.control, path, run_dir)
         telemetry = netlab.Telemetry(lab.file_prefix)
         lab.wait_serving(telemetry)
@@ -988,6 +1024,14 @@ def main():
         start = counters.read()
         # Fails in seconds, not a client timeout per transfer, if nothing is served.
         fetch_raw(lab, files["one"])
+        if args.in_flight:
+            check_turns(lab, counters, files, out_dir, args.in_flight)
+            expect(counters.since(start), "whole run", sessions_active=0, sessions_in_queue=0,
+                   queue_expired=0)
+            telemetry.close()
+            control.stop()
+            print("PASS")
+            return
 
         check_clients(lab, counters, files, out_dir)
         check_netascii(lab, counters, out_dir)
@@ -1007,8 +1051,10 @@ def main():
         check_names_and_rollover(lab, counters, files, case_insensitive=True)
 
         total = counters.since(start)
+        # The default --tftp_in_flight (half af_packet's 8,192 frames) is
+        # far above this test's loads: nobody waits a turn.
         expect(total, "whole run", data_on_duplicate_ack=0, cache_read_errors=0,
-               sessions_refused=0, sessions_active=0)
+               sessions_refused=0, sessions_active=0, sessions_queued=0, sessions_in_queue=0)
         telemetry.close()
         control.stop()
     print("PASS")

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -120,6 +121,43 @@ TEST(PortSpecTest, PciAndDeviceNames) {
   EXPECT_FALSE(IsPciAddress("0000:03:00.8"));
   EXPECT_EQ(DeviceName("net_af_packet0,iface=eth0"), "net_af_packet0");
   EXPECT_EQ(DeviceName("net_null0"), "net_null0");
+}
+
+TEST(PortSpecTest, ArgumentsByKey) {
+  EXPECT_EQ(PortSpecArg("net_af_packet0,iface=eth0,qpairs=2", "iface"), "eth0");
+  EXPECT_EQ(PortSpecArg("net_af_packet0,iface=eth0,qpairs=2", "qpairs"), "2");
+  EXPECT_EQ(PortSpecArg("net_af_packet0,iface=", "iface"), "");
+  // A key is matched whole, and never in the device name.
+  EXPECT_EQ(PortSpecArg("net_af_packet0,ifacex=eth0", "iface"), std::nullopt);
+  EXPECT_EQ(PortSpecArg("iface=eth0", "iface"), std::nullopt);
+  EXPECT_EQ(PortSpecArg("net_null0", "iface"), std::nullopt);
+  EXPECT_EQ(PortSpecArg("", "iface"), std::nullopt);
+  EXPECT_EQ(PortSpecArg("net_af_packet0,,iface", "iface"), std::nullopt);
+}
+
+// af_packet's ring gets stampede's size unless the spec gives one.
+TEST(PortSpecTest, AfPacketRingDefault) {
+  EXPECT_EQ(WithPortDefaults("net_af_packet0,iface=eth1"),
+            absl::StrCat("net_af_packet0,iface=eth1,framecnt=", kAfPacketFrames));
+  EXPECT_EQ(WithPortDefaults("net_af_packet0,iface=eth1,framecnt=1024"),
+            "net_af_packet0,iface=eth1,framecnt=1024");
+  EXPECT_EQ(WithPortDefaults("net_af_xdp0,iface=eth1"), "net_af_xdp0,iface=eth1");
+  EXPECT_EQ(WithPortDefaults("0000:03:00.0"), "0000:03:00.0");
+}
+
+TEST(PortSpecTest, ReceiveRingFromTheSpec) {
+  EXPECT_EQ(SpecRxFrames("net_af_packet0,iface=eth1,framecnt=4096"), 4096u);
+  EXPECT_EQ(SpecRxFrames("net_af_packet0,iface=eth1"), 512u);  // the driver's default
+  EXPECT_EQ(SpecRxFrames("net_memif0,role=server"), 1024u);
+  EXPECT_EQ(SpecRxFrames("net_memif0,role=server,rsize=12"), 4096u);
+  // What the spec does not decide, or says wrongly: 0 (the caller asks elsewhere).
+  EXPECT_EQ(SpecRxFrames("net_af_packet0,iface=eth1,framecnt=many"), 0u);
+  EXPECT_EQ(SpecRxFrames("net_af_packet0,iface=eth1,framecnt=-1"), 0u);
+  EXPECT_EQ(SpecRxFrames("net_memif0,rsize=40"), 0u);
+  EXPECT_EQ(SpecRxFrames("net_memif0,rsize="), 0u);
+  EXPECT_EQ(SpecRxFrames("net_af_xdp0,iface=eth1"), 0u);
+  EXPECT_EQ(SpecRxFrames("0000:03:00.0"), 0u);
+  EXPECT_EQ(SpecRxFrames(""), 0u);
 }
 
 // An idle worker's sleeps start at 1 us and double up to the limit.
