@@ -146,8 +146,8 @@ def stampede_lab(args, tmp, root=None, boot_file=None):
         path = os.path.join(tmp, f"stampede-{lab.tag}.yaml")
         with open(path, "w") as f:
             f.write(stampede_config(lab, root, boot_file))
-        lab.start_dataplane(args.dataplane, extra=["--huge_pages=off"],
-                             port_options="framecnt=4096")
+        # The port's ring as the dataplane sizes it (8,192 frames).
+        lab.start_dataplane(args.dataplane, extra=["--huge_pages=off"])
         lab.start_control(args.control, path, f"{tmp}/run-{lab.tag}")
         telemetry = netlab.Telemetry(lab.file_prefix)
         try:

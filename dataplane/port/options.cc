@@ -7,9 +7,9 @@
 #include <sstream>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
@@ -61,7 +61,8 @@ std::optional<std::string> PortSpecArg(const std::string& spec, std::string_view
   for (size_t i = 1; i < args.size(); ++i) {
     absl::string_view arg = args[i];
     if (absl::ConsumePrefix(&arg, absl::string_view(key.data(), key.size())) &&
-        absl::ConsumePrefix(&arg, "=")) return std::string(arg);
+        absl::ConsumePrefix(&arg, "="))
+      return std::string(arg);
   }
   return std::nullopt;
 }

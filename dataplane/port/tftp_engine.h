@@ -79,7 +79,7 @@ struct alignas(64) TftpCounters {
 #define STAMPEDE_TFTP_COUNTER_FIELD(name) std::atomic<uint64_t> name{0};
   STAMPEDE_TFTP_COUNTERS(STAMPEDE_TFTP_COUNTER_FIELD)
 #undef STAMPEDE_TFTP_COUNTER_FIELD
-  std::atomic<uint64_t> sessions_active{0};  // a gauge: running or queued
+  std::atomic<uint64_t> sessions_active{0};    // a gauge: running or queued
   std::atomic<uint64_t> sessions_in_queue{0};  // a gauge
 };
 

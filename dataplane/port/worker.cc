@@ -24,13 +24,13 @@ namespace stampede::port {
 namespace {
 
 // Frames the exception path sends the wire at once: a few big kernel frames'
-// segments (af_packet's TX ring holds 512 frames by default).
+// segments (an af_packet TX ring can be as small as the driver's 512 frames).
 constexpr uint16_t kWireBurst = 2 * net::kMaxSegmentsPerFrame;
 // What one poll sends the wire for the kernel, about: a big kernel frame is
 // some 45 of the wire's, and the wire answers about one acknowledgment per
 // two. Read a few kernel frames at a time until this is spent, so that what
 // comes back fits in what a poll drains from the port (kPortBurstsPerPoll
-// bursts) and in the port's rx ring (af_packet's: 512 frames).
+// bursts) and in the port's rx ring (af_packet's: 512 frames at the least).
 constexpr uint32_t kWireBudget = 4 * kBurstSize;
 constexpr uint16_t kKernelChunk = 4;
 // Bursts a poll takes from the port while they come full.
