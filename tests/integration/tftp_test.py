@@ -24,10 +24,13 @@ sha256, and the appliance's side by its counters (/stampede/tftp):
    blocks, and 100 MiB with atftp's windowsize 16 costs no retransmissions
    on a clean link.
 
-With --in_flight N (the dataplane's --tftp_in_flight) only one case runs:
+With --in_flight N (the dataplane's --tftp_in_flight) only these run:
 7. TURNS_CLIENTS clients at once, at most N of them answered at a time: the
    others wait their turn unanswered (counted, seen in the queue gauge), and
-   every transfer completes.
+   every transfer completes;
+8. N hand-made clients hold every turn without acknowledging; a request
+   behind them gets no answer, is let go after 30 s and counted; once the
+   holders end, the client's next request is answered.
 """
 
 import argparse
@@ -815,6 +818,48 @@ def check_turns(lab, counters, files, out_dir, in_flight):
            sessions_queued=Between(1, len(jobs)), sessions_refused=0)
 
 
+QUEUE_LIMIT_S = 30  # a request waits its turn this long at most (kMaxQueueMs)
+
+
+def check_queue_expiry(lab, counters, files, in_flight):
+    """Case 8: `in_flight` hand-made clients take every turn and never ACK;
+    a request behind them waits unanswered, is let go after QUEUE_LIMIT_S
+    and counted; once the holders end their transfers the same client's next
+    request is answered at once."""
+    what = "case 8: a request that waits too long"
+    before = counters.settled()
+    holders = [RawClient(lab) for _ in range(in_flight)]
+    try:
+        ports = []
+        for holder in holders:
+            holder.send(request(RRQ, "medium"))
+            packet, port = holder.reply(f"{what}: a holder's RRQ")
+            assert opcode(packet) == DATA, f"{what}: {describe(packet)}"
+            ports.append(port)
+        with RawClient(lab) as late:
+            late.send(request(RRQ, "one"))
+            counters.wait(before, f"{what}: the request waits its turn",
+                          lambda d: d["sessions_queued"] == 1 and d["sessions_in_queue"] == 1)
+            late.expect_silence(f"{what}: while every turn is taken", timeout=2)
+            counters.wait(before, f"{what}: let go", lambda d: d["queue_expired"] == 1,
+                          timeout=QUEUE_LIMIT_S + 10)
+            late.expect_silence(f"{what}: once let go")
+            for holder, port in zip(holders, ports):
+                holder.send(error(ERR_NOT_DEFINED, "done"), port)
+            counters.wait(before, f"{what}: holders ended",
+                          lambda d: d["sessions_aborted"] == in_flight)
+            got = late.fetch("one")
+            assert (got.size, got.sha256) == (files["one"].size, files["one"].sha256), got
+    finally:
+        for holder in holders:
+            holder.sock.close()
+    delta = counters.wait(before, f"{what}: sessions ended",
+                          lambda d: d["sessions_completed"] == 1)
+    expect(delta, what, sessions_queued=1, queue_expired=1, sessions_in_queue=0,
+           sessions_started=in_flight + 1, sessions_aborted=in_flight, sessions_completed=1,
+           sessions_failed=0)
+
+
 # (what, the request, the ERROR code wanted, the counter it adds to)
 REQUEST_ERRORS = (
     ("missing file", request(RRQ, "no-such-file"), ERR_FILE_NOT_FOUND, "error_file_not_found"),
@@ -1026,8 +1071,9 @@ def main():
         fetch_raw(lab, files["one"])
         if args.in_flight:
             check_turns(lab, counters, files, out_dir, args.in_flight)
+            check_queue_expiry(lab, counters, files, args.in_flight)
             expect(counters.since(start), "whole run", sessions_active=0, sessions_in_queue=0,
-                   queue_expired=0)
+                   queue_expired=1)
             telemetry.close()
             control.stop()
             print("PASS")
