@@ -28,6 +28,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "dataplane/dhcp/endpoint.h"
@@ -315,6 +316,9 @@ class Dataplane {
   // The port's packet sockets stop taking what this host sends, and what the
   // kernel redirect takes from the wire (docs/dataplane.md, kernel_detach.h).
   void FilterPortSockets();
+  // The port's receive losses (port::RxLoss): af_packet's ring sockets are
+  // found before KernelGso opens sockets on the same interface.
+  void OpenRxLoss();
 
   port::DataplaneOptions options_;
   std::string instance_;
@@ -353,6 +357,7 @@ class Dataplane {
   std::vector<std::unique_ptr<port::Worker>> workers_;
   // One per worker when big kernel TCP frames go to the wire's interface whole.
   std::vector<std::unique_ptr<port::KernelGso>> kernel_gso_;
+  std::unique_ptr<port::RxLoss> rx_loss_;
   // HTTP: a thread of its own, reading the policy through the last qsbr slot;
   // its counters and events are in the status region.
   std::unique_ptr<http::HttpServer> http_;
@@ -432,6 +437,7 @@ absl::Status Dataplane::Start(uint32_t workers) {
   // Right after the redirect, before any worker polls or the HTTP server
   // listens: no peer's TCP reaches the kernel twice.
   if (detached_iface_) FilterPortSockets();
+  OpenRxLoss();
 
   if (absl::Status status = StartPolicy(workers); !status.ok()) return status;
   std::span<port::LcoreCounters> counters = status_->counters();
@@ -466,6 +472,7 @@ absl::Status Dataplane::Start(uint32_t workers) {
     config.tftp = tftp_[i].get();
     config.tftp_rings = tftp_rings_.data();
     config.workers = static_cast<uint16_t>(workers);
+    config.rx_loss = i == 0 ? rx_loss_.get() : nullptr;
     workers_.push_back(std::make_unique<port::Worker>(config, local_, counters[i]));
   }
   port::RegisterDhcpTelemetry(dhcp_->server().counters());
@@ -521,6 +528,20 @@ void Dataplane::FilterPortSockets() {
   Log(LogLevel::kInfo,
       absl::StrCat("event=port_filter iface=", *detached_iface_, " sockets=", *sockets,
                    " kernel_tcp_in=", redirected_to_.empty() ? "no" : "yes"));
+}
+
+void Dataplane::OpenRxLoss() {
+  std::vector<int> ring_sockets;
+  if (absl::StartsWith(options_.port, "net_af_packet") && detached_iface_) {
+    absl::StatusOr<std::vector<int>> sockets = port::PacketSocketsOf(*detached_iface_);
+    if (sockets.ok()) {
+      ring_sockets = *std::move(sockets);
+    } else {
+      Log(LogLevel::kWarning,
+          absl::StrCat("event=rx_loss_uncounted error=\"", sockets.status().message(), "\""));
+    }
+  }
+  rx_loss_ = std::make_unique<port::RxLoss>(port_id_, std::move(ring_sockets));
 }
 
 void Dataplane::OpenKernelGso(uint32_t workers) {

@@ -47,7 +47,9 @@ namespace stampede::net {
   X(kSegmentUnsupported, "segment_unsupported")        /* TCP not cut: SYN, RST, URG */       \
   X(kSegmentNoMbufs, "segment_no_mbufs")               /* pool dry cutting or fragmenting */  \
   X(kFragmentFailed, "fragment_failed")                /* rte_ipv4_fragment_packet refused */ \
-  X(kKernelGsoRefused, "kernel_gso_refused")           /* the GSO socket's send failed */
+  X(kKernelGsoRefused, "kernel_gso_refused")           /* the GSO socket's send failed */     \
+  /* Frames the port's receive rings had no room for (port.h, RxLoss): */                     \
+  X(kRxRingFull, "rx_ring_full")
 
 enum class DropReason : uint8_t {
 #define STAMPEDE_DROP_ENUM(name, text) name,

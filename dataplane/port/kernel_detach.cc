@@ -141,17 +141,13 @@ std::vector<sock_filter> KernelTcpProgram(std::span<const uint32_t> addresses, u
   return program;
 }
 
-absl::StatusOr<int> FilterPortSockets(const std::string& iface,
-                                      std::span<const uint32_t> kernel_tcp_to) {
+absl::StatusOr<std::vector<int>> PacketSocketsOf(const std::string& iface) {
   unsigned index = if_nametoindex(iface.c_str());
   if (index == 0) return absl::NotFoundError(absl::StrCat("no interface ", iface));
-  std::vector<sock_filter> code = KernelTcpProgram(kernel_tcp_to, /*on_match=*/0,
-                                                   /*otherwise=*/0xffffffffu, true);
-  const sock_fprog program{static_cast<uint16_t>(code.size()), code.data()};
   std::error_code error;
   std::filesystem::directory_iterator fds("/proc/self/fd", error);
   if (error) return absl::InternalError(absl::StrCat("/proc/self/fd: ", error.message()));
-  int set = 0;
+  std::vector<int> sockets;
   for (const std::filesystem::directory_entry& entry : fds) {
     int fd = -1;
     if (!absl::SimpleAtoi(entry.path().filename().string(), &fd)) continue;
@@ -166,14 +162,26 @@ absl::StatusOr<int> FilterPortSockets(const std::string& iface,
         address.sll_ifindex != static_cast<int>(index)) {
       continue;
     }
+    sockets.push_back(fd);
+  }
+  return sockets;
+}
+
+absl::StatusOr<int> FilterPortSockets(const std::string& iface,
+                                      std::span<const uint32_t> kernel_tcp_to) {
+  absl::StatusOr<std::vector<int>> sockets = PacketSocketsOf(iface);
+  if (!sockets.ok()) return sockets.status();
+  std::vector<sock_filter> code = KernelTcpProgram(kernel_tcp_to, /*on_match=*/0,
+                                                   /*otherwise=*/0xffffffffu, true);
+  const sock_fprog program{static_cast<uint16_t>(code.size()), code.data()};
+  for (int fd : *sockets) {
     // PACKET_IGNORE_OUTGOING would not do: af_packet's queues are in a
     // fanout group, whose hook is the group's.
     if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof(program)) != 0) {
       return absl::ErrnoToStatus(errno, absl::StrCat("SO_ATTACH_FILTER on fd ", fd));
     }
-    ++set;
   }
-  return set;
+  return static_cast<int>(sockets->size());
 }
 
 namespace {

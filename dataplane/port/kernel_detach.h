@@ -40,6 +40,10 @@ void ReattachKernelStack(const std::string& iface);
 std::vector<sock_filter> KernelTcpProgram(std::span<const uint32_t> addresses, uint32_t on_match,
                                           uint32_t otherwise, bool refuse_outgoing);
 
+// The packet sockets of this process bound to `iface`: af_packet's queues,
+// and KernelGso's once open (bound to no protocol, they take nothing).
+absl::StatusOr<std::vector<int>> PacketSocketsOf(const std::string& iface);
+
 // The packet sockets of this process bound to `iface` (af_packet's queues;
 // KernelGso's, bound to no protocol, take nothing anyway) get a socket filter (KernelTcpProgram)
 // refusing, before they are copied into a ring:

@@ -1,6 +1,7 @@
 #include "dataplane/port/port.h"
 
 #include <arpa/inet.h>
+#include <linux/if_packet.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
@@ -225,6 +226,23 @@ absl::StatusOr<int> SteerKernelReceive(const std::string& iface, const std::stri
                      error ? absl::StrCat(": ", error.message()) : std::string()));
   }
   return steered;
+}
+
+uint64_t RxLoss::TakeNew() {
+  uint64_t lost = 0;
+  rte_eth_stats stats{};
+  if (rte_eth_stats_get(port_id_, &stats) == 0 && stats.imissed >= imissed_seen_) {
+    lost += stats.imissed - imissed_seen_;
+    imissed_seen_ = stats.imissed;
+  }
+  for (int fd : ring_sockets_) {
+    tpacket_stats counts{};
+    socklen_t length = sizeof(counts);
+    if (getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &counts, &length) == 0) {
+      lost += counts.tp_drops;
+    }
+  }
+  return lost;
 }
 
 uint32_t RxQueueFrames(uint16_t port_id, const std::string& spec, uint16_t rx_descriptors) {

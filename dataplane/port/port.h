@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -79,6 +81,23 @@ absl::StatusOr<int> SteerKernelReceive(const std::string& iface, const std::stri
 // Frames one receive queue of the port holds: what the driver says, else
 // what the vdev `spec`'s arguments say (SpecRxFrames), else `rx_descriptors`.
 uint32_t RxQueueFrames(uint16_t port_id, const std::string& spec, uint16_t rx_descriptors);
+
+// Frames the port's receive rings had no room for, read as they grow: the
+// driver's count (imissed: NICs', af_xdp's) and, for af_packet, whose driver
+// does not count them, the kernel's for each of its ring sockets
+// (PACKET_STATISTICS tp_drops, which a read resets).
+class RxLoss {
+ public:
+  RxLoss(uint16_t port_id, std::vector<int> ring_sockets)
+      : port_id_(port_id), ring_sockets_(std::move(ring_sockets)) {}
+  // Frames lost since the last call (the first: since the port started).
+  uint64_t TakeNew();
+
+ private:
+  uint16_t port_id_;
+  std::vector<int> ring_sockets_;
+  uint64_t imissed_seen_ = 0;
+};
 
 // Descriptor counts and pool size for `workers` queue pairs on `ports` ports.
 uint32_t MbufPoolSize(uint32_t workers, uint32_t ports, uint16_t rx_descriptors,

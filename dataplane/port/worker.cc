@@ -18,6 +18,7 @@
 #include "dataplane/policy/status_region.h"
 #include "dataplane/port/kernel_gso.h"
 #include "dataplane/port/options.h"
+#include "dataplane/port/port.h"
 #include "dataplane/port/tftp_engine.h"
 
 namespace stampede::port {
@@ -131,6 +132,12 @@ uint32_t Worker::PollOnce() {
       // Once per policy, before its clients come: the lease table's room.
       reserved_for_ = policy_->generation;
       config_.dhcp->server().ReserveFor(*policy_);
+    }
+  }
+  if (config_.rx_loss != nullptr && now_ms_ >= next_rx_loss_ms_) {
+    next_rx_loss_ms_ = now_ms_ + kRxLossPeriodMs;
+    if (uint64_t lost = config_.rx_loss->TakeNew(); lost > 0) {
+      counters_.Drop(net::DropReason::kRxRingFull, lost);
     }
   }
   uint32_t moved = PollPort() + PollKernel() + PollDhcp() + PollTftp();

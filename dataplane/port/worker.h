@@ -35,6 +35,7 @@ struct PolicyTables;
 namespace stampede::port {
 
 class KernelGso;
+class RxLoss;
 class TftpEngine;
 
 // DPDK's customary burst (l2fwd, l3fwd): big enough to amortise the PMD call.
@@ -79,7 +80,13 @@ struct WorkerConfig {
   // 1 us first, doubling up to this (--idle_sleep_us, NextIdleSleepUs);
   // 0: it polls without pause.
   uint32_t idle_sleep_us = 0;
+  // Read once a second by the one worker that has it, counted as drops
+  // (rx_ring_full): frames the port's receive rings had no room for.
+  RxLoss* rx_loss = nullptr;
 };
+
+// How often the worker with WorkerConfig::rx_loss reads it.
+inline constexpr uint64_t kRxLossPeriodMs = 1000;
 
 // Polls in a row that find nothing before an idle worker sleeps: a few
 // microseconds of polling, so a burst's stragglers never wait for a sleep.
@@ -143,6 +150,7 @@ class Worker {
   // next quiescent report.
   const policy::PolicyTables* policy_ = nullptr;
   uint64_t reserved_for_ = UINT64_MAX;  // the policy generation the lease table was sized for
+  uint64_t next_rx_loss_ms_ = 0;
   net::ParseResult handoff_parse_;
   uint64_t tsc_per_ms_ = 1;
   uint64_t tsc_base_ = 0;
