@@ -61,8 +61,9 @@ std::optional<std::string> PortSpecArg(const std::string& spec, std::string_view
   for (size_t i = 1; i < args.size(); ++i) {
     absl::string_view arg = args[i];
     if (absl::ConsumePrefix(&arg, absl::string_view(key.data(), key.size())) &&
-        absl::ConsumePrefix(&arg, "="))
+        absl::ConsumePrefix(&arg, "=")) {
       return std::string(arg);
+    }
   }
   return std::nullopt;
 }

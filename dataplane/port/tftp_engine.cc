@@ -225,6 +225,7 @@ void TftpEngine::AdmitQueued(uint64_t now_ms) {
     if (!expired && active_ - queue_count_ >= config_.max_running) return;
     queue_head_ = static_cast<uint32_t>((queue_head_ + 1) % queue_.size());
     --queue_count_;
+    if (!s.queued) continue;  // freed while it waited: nothing to begin
     s.queued = false;
     if (expired) {
       Count(counters_.queue_expired);
@@ -304,6 +305,12 @@ void TftpEngine::HandleSessionPacket(const net::ParsedPacket& p, net::ConstByteS
   }
   uint32_t id = it->second;
   Slot& s = slots_[id];
+  if (s.queued) {
+    // Not answered yet, so its client cannot know this port: a guess or a
+    // stray. Nothing ends a request waiting its turn but its turn.
+    Count(counters_.error_unknown_tid);
+    return;
+  }
   if (opcode == tftp::Opcode::kError) {
     Count(counters_.sessions_aborted);
     return Free(id);

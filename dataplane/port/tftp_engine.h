@@ -118,8 +118,6 @@ class TftpEngine {
   // Timers, read completions, sessions waiting for blocks, the TX backlog.
   void Poll(uint64_t now_ms);
   uint32_t active() const { return active_; }
-  // Requests waiting their turn (max_running), unanswered.
-  uint32_t queued() const { return queue_count_; }
 
  private:
   struct Endpoint {

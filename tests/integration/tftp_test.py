@@ -823,9 +823,10 @@ QUEUE_LIMIT_S = 30  # a request waits its turn this long at most (kMaxQueueMs)
 
 def check_queue_expiry(lab, counters, files, in_flight):
     """Case 8: `in_flight` hand-made clients take every turn and never ACK;
-    a request behind them waits unanswered, is let go after QUEUE_LIMIT_S
-    and counted; once the holders end their transfers the same client's next
-    request is answered at once."""
+    a request behind them waits unanswered (a stray ERROR to its session
+    port ends nothing), is let go after QUEUE_LIMIT_S and counted; once the
+    holders end their transfers the same client's next request is answered
+    at once."""
     what = "case 8: a request that waits too long"
     before = counters.settled()
     holders = [RawClient(lab) for _ in range(in_flight)]
@@ -840,7 +841,15 @@ def check_queue_expiry(lab, counters, files, in_flight):
             late.send(request(RRQ, "one"))
             counters.wait(before, f"{what}: the request waits its turn",
                           lambda d: d["sessions_queued"] == 1 and d["sessions_in_queue"] == 1)
+            # An ERROR to every session port: the one its request will be
+            # answered from ends nothing (counted, unanswered), the others
+            # are for no transfer of this client (ignored).
+            for port in SESSION_PORTS:
+                late.send(error(ERR_NOT_DEFINED, "stray"), port)
+            counters.wait(before, f"{what}: a stray ERROR to its port counted",
+                          lambda d: d["error_unknown_tid"] == 1)
             late.expect_silence(f"{what}: while every turn is taken", timeout=2)
+            assert counters.since(before)["sessions_in_queue"] == 1, "the stray ended the wait"
             counters.wait(before, f"{what}: let go", lambda d: d["queue_expired"] == 1,
                           timeout=QUEUE_LIMIT_S + 10)
             late.expect_silence(f"{what}: once let go")
@@ -857,7 +866,7 @@ def check_queue_expiry(lab, counters, files, in_flight):
                           lambda d: d["sessions_completed"] == 1)
     expect(delta, what, sessions_queued=1, queue_expired=1, sessions_in_queue=0,
            sessions_started=in_flight + 1, sessions_aborted=in_flight, sessions_completed=1,
-           sessions_failed=0)
+           sessions_failed=0, error_unknown_tid=1, errors_sent=0)
 
 
 # (what, the request, the ERROR code wanted, the counter it adds to)
