@@ -380,7 +380,7 @@ absl::Status Dataplane::Start(uint32_t workers) {
   uint32_t ports = options_.exception_iface.empty() ? 1 : 2;
   uint32_t pool_size =
       port::MbufPoolSize(workers, ports, options_.rx_descriptors, options_.tx_descriptors) +
-      workers * kTftpMbufsPerWorker;
+      workers * (kTftpMbufsPerWorker + port::kTxBacklog);
   pool_ = rte_pktmbuf_pool_create("stampede_mbufs", pool_size, port::kMbufCacheSize, 0,
                                   RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
   if (pool_ == nullptr) {

@@ -94,11 +94,17 @@ inline constexpr uint32_t kIdlePollsBeforeSleep = 64;
 
 // ACKs waiting for their lease records to be durable: a boot storm's worth.
 inline constexpr size_t kPendingAcks = 8192;
+// Frames for the port that its TX queue had no room for (DHCP replies, ARP,
+// ICMP, the kernel's frames): they go first on the next poll, in order, and
+// only what does not fit here is dropped (tx_queue_full). A TFTP storm can
+// fill a TX queue with DATA; a reply waits a poll instead of being lost.
+inline constexpr uint32_t kTxBacklog = 1024;
 
 class Worker {
  public:
   Worker(const WorkerConfig& config, const net::LocalAddresses& local, LcoreCounters& counters);
-  // Frees ACKs still held for the journal (the clients will ask again).
+  // Frees ACKs still held for the journal (the clients will ask again) and
+  // the TX backlog.
   ~Worker();
 
   // One iteration of the loop; returns how many frames it moved.
@@ -133,8 +139,11 @@ class Worker {
   // An ACK carrying a one-shot next boot did not leave: the next one carries it.
   void ForgetNextBoot(uint64_t host);
   uint64_t NowUnixMs() const;
-  // Sends `count` frames, frees and counts what the queue refused.
+  // Sends `count` frames, frees and counts what the queue refused; to the
+  // port, behind the TX backlog, which takes what the queue refuses.
   void Send(uint16_t port_id, rte_mbuf** frames, uint16_t count, net::DropReason when_full);
+  // Sends what waits in the TX backlog, as much as the queue takes.
+  void FlushTxBacklog();
   // Sends the exception path's frames to the wire in order: those marked
   // for TSO through the kernel GSO socket, the others through the port.
   void SendToWire(rte_mbuf** frames, uint16_t count);
@@ -170,6 +179,9 @@ class Worker {
   // Reports a durable lease change to the control plane (its own event ring).
   void ReportLease(const HeldAck& change);
   std::array<HeldAck, kPendingAcks> held_{};
+  std::array<rte_mbuf*, kTxBacklog> tx_backlog_{};
+  uint32_t tx_backlog_head_ = 0;  // oldest
+  uint32_t tx_backlog_count_ = 0;
   uint64_t last_exhausted_event_ms_ = 0;
   size_t held_head_ = 0;  // oldest
   size_t held_count_ = 0;
