@@ -10,14 +10,13 @@
 
 #include "dataplane/net/address.h"
 #include "dataplane/port/worker.h"
+#include "perf/frames.h"
 
 struct rte_mempool;
 
 namespace stampede::perf {
 
 inline constexpr uint16_t kBurst = port::kBurstSize;
-inline const net::MacAddress kApplianceMac = {{0x02, 0x00, 0x5e, 0x10, 0x00, 0x01}};
-inline const net::Ipv4Address kApplianceIp = {0xc6120001};  // 198.18.0.1
 
 // EAL for benchmark `name` (lcore 0, --no-huge, 512 MiB, no PCI) plus `extra`
 // arguments; false (after saying why) when it fails.

@@ -33,6 +33,7 @@
 #include "dataplane/port/port.h"
 #include "dataplane/port/worker.h"
 #include "perf/bench_setup.h"
+#include "perf/frames.h"
 
 ABSL_FLAG(uint64_t, packets, 10'000'000, "Packets per measurement");
 ABSL_FLAG(std::string, json, "", "Also write the results as JSON to this file");
@@ -41,49 +42,6 @@ namespace stampede::perf {
 namespace {
 
 using net::ByteSpan;
-
-const net::MacAddress kClientMac = {{0x02, 0x00, 0x5e, 0x10, 0x00, 0x02}};
-const net::Ipv4Address kClientIp = {0xc6120002};  // 198.18.0.2
-
-std::vector<std::byte> IcmpEchoRequest() {
-  std::vector<std::byte> frame(14 + 20 + 8 + 56);
-  ByteSpan f(frame);
-  kApplianceMac.Store(f, 0);
-  kClientMac.Store(f, 6);
-  net::Store16(f, 12, net::kEtherTypeIpv4);
-  ByteSpan ip = f.subspan(14, 20);
-  net::Store8(ip, 0, 0x45);
-  net::Store16(ip, 2, static_cast<uint16_t>(frame.size() - 14));
-  net::Store8(ip, 8, 64);
-  net::Store8(ip, 9, net::kIpProtoIcmp);
-  kClientIp.Store(ip, 12);
-  kApplianceIp.Store(ip, 16);
-  net::Store16(ip, 10, net::ChecksumFinish(net::ChecksumPartial(ip)));
-  ByteSpan icmp = f.subspan(34);
-  net::Store8(icmp, 0, net::kIcmpEchoRequest);
-  net::Store16(icmp, 4, 0x1234);
-  for (size_t i = 8; i < icmp.size(); ++i) icmp[i] = std::byte(i);
-  net::Store16(icmp, 2, net::ChecksumFinish(net::ChecksumPartial(icmp)));
-  return frame;
-}
-
-std::vector<std::byte> ArpRequest() {
-  std::vector<std::byte> frame(net::kMinFrameSize);
-  ByteSpan f(frame);
-  net::MacAddress::Broadcast().Store(f, 0);
-  kClientMac.Store(f, 6);
-  net::Store16(f, 12, net::kEtherTypeArp);
-  ByteSpan arp = f.subspan(14);
-  net::Store16(arp, 0, net::kArpHardwareEthernet);
-  net::Store16(arp, 2, net::kEtherTypeIpv4);
-  net::Store8(arp, 4, 6);
-  net::Store8(arp, 5, 4);
-  net::Store16(arp, 6, net::kArpOpRequest);
-  kClientMac.Store(arp, 8);
-  kClientIp.Store(arp, 14);
-  kApplianceIp.Store(arp, 24);
-  return frame;
-}
 
 struct Result {
   std::string name;

@@ -526,8 +526,8 @@ void Worker::Send(uint16_t port_id, rte_mbuf** frames, uint16_t count, net::Drop
     sent = rte_eth_tx_burst(port_id, config_.queue_id, frames, count);
     LcoreCounters::Add(counters_.tx_packets, sent);
   }
-  uint16_t room = static_cast<uint16_t>(
-      std::min<uint32_t>(count - sent, kTxBacklog - tx_backlog_count_));
+  uint16_t room =
+      static_cast<uint16_t>(std::min<uint32_t>(count - sent, kTxBacklog - tx_backlog_count_));
   for (uint16_t i = 0; i < room; ++i) {
     tx_backlog_[(tx_backlog_head_ + tx_backlog_count_++) % kTxBacklog] = frames[sent + i];
   }

@@ -25,34 +25,14 @@
 #include "dataplane/port/port.h"
 #include "dataplane/port/worker.h"
 #include "gtest/gtest.h"
+#include "perf/frames.h"
 
 namespace stampede::port {
 namespace {
 
-const net::MacAddress kApplianceMac = {{0x02, 0x00, 0x5e, 0x10, 0x00, 0x01}};
-const net::MacAddress kClientMac = {{0x02, 0x00, 0x5e, 0x10, 0x00, 0x02}};
-const net::Ipv4Address kApplianceIp = {0xc6120001};  // 198.18.0.1
-const net::Ipv4Address kClientIp = {0xc6120002};     // 198.18.0.2
-
-std::vector<std::byte> IcmpEchoRequest() {
-  std::vector<std::byte> frame(14 + 20 + 8 + 32);
-  net::ByteSpan f(frame);
-  kApplianceMac.Store(f, 0);
-  kClientMac.Store(f, 6);
-  net::Store16(f, 12, net::kEtherTypeIpv4);
-  net::ByteSpan ip = f.subspan(14, 20);
-  net::Store8(ip, 0, 0x45);
-  net::Store16(ip, 2, static_cast<uint16_t>(frame.size() - 14));
-  net::Store8(ip, 8, 64);
-  net::Store8(ip, 9, net::kIpProtoIcmp);
-  kClientIp.Store(ip, 12);
-  kApplianceIp.Store(ip, 16);
-  net::Store16(ip, 10, net::ChecksumFinish(net::ChecksumPartial(ip)));
-  net::ByteSpan icmp = f.subspan(34);
-  net::Store8(icmp, 0, net::kIcmpEchoRequest);
-  net::Store16(icmp, 2, net::ChecksumFinish(net::ChecksumPartial(icmp)));
-  return frame;
-}
+using perf::IcmpEchoRequest;
+using perf::kApplianceIp;
+using perf::kApplianceMac;
 
 // A worker on one end of a net_ring pair whose TX ring (the client's RX)
 // is small, and a client on the other end that sends echo requests and
@@ -68,10 +48,10 @@ class WorkerTxTest : public ::testing::Test {
     pool_ = rte_pktmbuf_pool_create(("tx_test" + tag).c_str(), 8191, kMbufCacheSize, 0,
                                     RTE_MBUF_DEFAULT_BUF_SIZE, 0);
     ASSERT_NE(pool_, nullptr);
-    requests_ = rte_ring_create(("requests" + tag).c_str(), kRequestRing, 0,
-                                RING_F_SP_ENQ | RING_F_SC_DEQ);
-    replies_ = rte_ring_create(("replies" + tag).c_str(), kReplyRing, 0,
-                               RING_F_SP_ENQ | RING_F_SC_DEQ);
+    requests_ =
+        rte_ring_create(("requests" + tag).c_str(), kRequestRing, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    replies_ =
+        rte_ring_create(("replies" + tag).c_str(), kReplyRing, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
     ASSERT_NE(requests_, nullptr);
     ASSERT_NE(replies_, nullptr);
     int worker = rte_eth_from_rings(("worker" + tag).c_str(), &requests_, 1, &replies_, 1, 0);
@@ -188,9 +168,9 @@ TEST_F(WorkerTxTest, TheBacklogIsFreedWithTheWorker) {
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
   std::string prefix = absl::StrCat("worker_tx_test_", getpid());
-  std::vector<std::string> eal = {"worker_tx_test", "-l",          "0",           "--no-huge",
-                                  "-m",             "256",         "--no-pci",    "--file-prefix",
-                                  prefix,           "--log-level", "lib.eal:error"};
+  std::vector<std::string> eal = {
+      "worker_tx_test", "-l",   "0",           "--no-huge",    "-m", "256", "--no-pci",
+      "--file-prefix",  prefix, "--log-level", "lib.eal:error"};
   std::vector<char*> args;
   for (std::string& arg : eal) args.push_back(arg.data());
   if (rte_eal_init(static_cast<int>(args.size()), args.data()) < 0) {
