@@ -180,7 +180,10 @@ class Telemetry:
         while True:
             try:
                 self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-                self.sock.settimeout(5)
+                # Generous: under ASan, with every CPU busy-polled by a
+                # worker, a new connection's thread once took over 5 s to
+                # greet (one CI run of tftp_2_worker).
+                self.sock.settimeout(20)
                 self.sock.connect(path)
                 break
             except OSError:
