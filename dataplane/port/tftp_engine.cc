@@ -82,9 +82,6 @@ TftpEngine::TftpEngine(const TftpEngineConfig& config, const net::LocalAddresses
 
 TftpEngine::~TftpEngine() {
   for (uint32_t i = 0; i < tx_count_; ++i) rte_pktmbuf_free(tx_[i]);
-  for (uint32_t i = 0; i < backlog_count_; ++i) {
-    rte_pktmbuf_free(backlog_[(backlog_head_ + i) % kBacklog]);
-  }
 }
 
 void TftpEngine::Handle(rte_mbuf* m, const net::ParsedPacket& p, const policy::PolicyTables& policy,
@@ -598,31 +595,9 @@ void TftpEngine::Enqueue(rte_mbuf* m) {
 
 void TftpEngine::Flush() {
   // What waited in the backlog goes first, in order.
-  while (backlog_count_ > 0) {
-    uint32_t run = std::min(backlog_count_, kBacklog - backlog_head_);
-    run = std::min<uint32_t>(run, UINT16_MAX);
-    uint16_t sent = rte_eth_tx_burst(config_.port_id, config_.queue_id, &backlog_[backlog_head_],
-                                     static_cast<uint16_t>(run));
-    if (config_.lcore) Count(config_.lcore->tx_packets, sent);
-    backlog_head_ = (backlog_head_ + sent) % kBacklog;
-    backlog_count_ -= sent;
-    if (sent < run) break;
-  }
-  uint16_t sent = 0;
-  if (backlog_count_ == 0 && tx_count_ > 0) {
-    sent = rte_eth_tx_burst(config_.port_id, config_.queue_id, tx_.data(),
-                            static_cast<uint16_t>(tx_count_));
-    if (config_.lcore) Count(config_.lcore->tx_packets, sent);
-  }
-  for (uint32_t i = sent; i < tx_count_; ++i) {
-    if (backlog_count_ == kBacklog) {
-      Count(counters_.tx_dropped);
-      rte_pktmbuf_free(tx_[i]);
-      continue;
-    }
-    backlog_[(backlog_head_ + backlog_count_) % kBacklog] = tx_[i];
-    ++backlog_count_;
-  }
+  uint32_t dropped =
+      backlog_.Send(config_.port_id, config_.queue_id, tx_.data(), tx_count_, config_.lcore);
+  if (dropped > 0) Count(counters_.tx_dropped, dropped);
   tx_count_ = 0;
 }
 

@@ -23,6 +23,7 @@
 #include "dataplane/net/responder.h"
 #include "dataplane/policy/tables.h"
 #include "dataplane/port/counters.h"
+#include "dataplane/port/tx_backlog.h"
 #include "dataplane/tftp/message.h"
 #include "dataplane/tftp/session.h"
 #include "dataplane/tftp/timer_wheel.h"
@@ -233,9 +234,7 @@ class TftpEngine {
   bool zero_copy_;
   // Frames the TX queue did not take yet, sent first on the next poll.
   static constexpr uint32_t kBacklog = 8192;
-  std::array<rte_mbuf*, kBacklog> backlog_{};
-  uint32_t backlog_head_ = 0;
-  uint32_t backlog_count_ = 0;
+  TxBacklog backlog_{kBacklog};
   static constexpr uint32_t kTxBatch = 32;
   std::array<rte_mbuf*, kTxBatch> tx_{};
   uint32_t tx_count_ = 0;

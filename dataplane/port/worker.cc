@@ -80,10 +80,6 @@ Worker::~Worker() {
     if (held_[held_head_].m != nullptr) rte_pktmbuf_free(held_[held_head_].m);
     held_head_ = (held_head_ + 1) % kPendingAcks;
   }
-  for (; tx_backlog_count_ > 0; --tx_backlog_count_) {
-    rte_pktmbuf_free(tx_backlog_[tx_backlog_head_]);
-    tx_backlog_head_ = (tx_backlog_head_ + 1) % kTxBacklog;
-  }
 }
 
 uint64_t Worker::NowUnixMs() const {
@@ -145,7 +141,7 @@ uint32_t Worker::PollOnce() {
     }
   }
   // What waited goes before this poll's frames, TFTP's included.
-  if (tx_backlog_count_ > 0) FlushTxBacklog();
+  if (!tx_backlog_.empty()) tx_backlog_.Flush(config_.port_id, config_.queue_id, &counters_);
   uint32_t moved = PollPort() + PollKernel() + PollDhcp() + PollTftp();
   // Nothing of this poll's policy is held past here.
   if (config_.qsbr != nullptr) rte_rcu_qsbr_quiescent(config_.qsbr, config_.queue_id);
@@ -520,33 +516,9 @@ void Worker::Send(uint16_t port_id, rte_mbuf** frames, uint16_t count, net::Drop
     }
     return;
   }
-  if (tx_backlog_count_ > 0) FlushTxBacklog();
-  uint16_t sent = 0;
-  if (tx_backlog_count_ == 0) {  // nothing may overtake what waits
-    sent = rte_eth_tx_burst(port_id, config_.queue_id, frames, count);
-    LcoreCounters::Add(counters_.tx_packets, sent);
-  }
-  uint16_t room =
-      static_cast<uint16_t>(std::min<uint32_t>(count - sent, kTxBacklog - tx_backlog_count_));
-  for (uint16_t i = 0; i < room; ++i) {
-    tx_backlog_[(tx_backlog_head_ + tx_backlog_count_++) % kTxBacklog] = frames[sent + i];
-  }
-  if (sent + room < count) {
-    counters_.Drop(when_full, count - sent - room);
-    rte_pktmbuf_free_bulk(frames + sent + room, count - sent - room);
-  }
-}
-
-void Worker::FlushTxBacklog() {
-  while (tx_backlog_count_ > 0) {
-    uint32_t run = std::min(tx_backlog_count_, kTxBacklog - tx_backlog_head_);
-    run = std::min<uint32_t>(run, kBurstSize * 4);
-    uint16_t sent = rte_eth_tx_burst(config_.port_id, config_.queue_id,
-                                     &tx_backlog_[tx_backlog_head_], static_cast<uint16_t>(run));
-    LcoreCounters::Add(counters_.tx_packets, sent);
-    tx_backlog_head_ = (tx_backlog_head_ + sent) % kTxBacklog;
-    tx_backlog_count_ -= sent;
-    if (sent < run) return;
+  if (uint32_t dropped = tx_backlog_.Send(port_id, config_.queue_id, frames, count, &counters_);
+      dropped > 0) {
+    counters_.Drop(when_full, dropped);
   }
 }
 

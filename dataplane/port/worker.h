@@ -14,6 +14,7 @@
 #include "dataplane/net/responder.h"
 #include "dataplane/port/counters.h"
 #include "dataplane/port/exception_path.h"
+#include "dataplane/port/tx_backlog.h"
 
 struct rte_mbuf;
 struct rte_mempool;
@@ -103,8 +104,8 @@ inline constexpr uint32_t kTxBacklog = 1024;
 class Worker {
  public:
   Worker(const WorkerConfig& config, const net::LocalAddresses& local, LcoreCounters& counters);
-  // Frees ACKs still held for the journal (the clients will ask again) and
-  // the TX backlog.
+  // Frees ACKs still held for the journal (the clients will ask again); the
+  // TX backlog frees its own.
   ~Worker();
 
   // One iteration of the loop; returns how many frames it moved.
@@ -142,8 +143,6 @@ class Worker {
   // Sends `count` frames, frees and counts what the queue refused; to the
   // port, behind the TX backlog, which takes what the queue refuses.
   void Send(uint16_t port_id, rte_mbuf** frames, uint16_t count, net::DropReason when_full);
-  // Sends what waits in the TX backlog, as much as the queue takes.
-  void FlushTxBacklog();
   // Sends the exception path's frames to the wire in order: those marked
   // for TSO through the kernel GSO socket, the others through the port.
   void SendToWire(rte_mbuf** frames, uint16_t count);
@@ -179,9 +178,7 @@ class Worker {
   // Reports a durable lease change to the control plane (its own event ring).
   void ReportLease(const HeldAck& change);
   std::array<HeldAck, kPendingAcks> held_{};
-  std::array<rte_mbuf*, kTxBacklog> tx_backlog_{};
-  uint32_t tx_backlog_head_ = 0;  // oldest
-  uint32_t tx_backlog_count_ = 0;
+  TxBacklog tx_backlog_{kTxBacklog};
   uint64_t last_exhausted_event_ms_ = 0;
   size_t held_head_ = 0;  // oldest
   size_t held_count_ = 0;
