@@ -12,6 +12,7 @@ kernel, init. Exits 0 when the VM reached init and stampede's side agrees
 
   scripts/lab            BIOS: SeaBIOS + iPXE -> pxelinux.0 -> menu -> installer
   scripts/lab --uefi     UEFI: OVMF -> shim -> GRUB -> grub.cfg -> installer
+  scripts/lab --http-boot  UEFI HTTP boot: OVMF -> iPXE by URL -> installer, all over HTTP
   scripts/lab --keep     leave the lab up afterwards, and say how to look at it
   scripts/lab --down     tear down a lab left up with --keep
 
@@ -143,7 +144,10 @@ def main():
         prog="scripts/lab", description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="\n\n".join(__doc__.split("\n\n")[1:]))
-    parser.add_argument("--uefi", action="store_true", help="boot the VM with OVMF (UEFI)")
+    firmware = parser.add_mutually_exclusive_group()
+    firmware.add_argument("--uefi", action="store_true", help="boot the VM with OVMF (UEFI)")
+    firmware.add_argument("--http-boot", action="store_true",
+                          help="boot the VM by UEFI HTTP boot (OVMF with its PXE off)")
     parser.add_argument("--keep", action="store_true", help="leave the lab up afterwards")
     parser.add_argument("--down", action="store_true", help="tear down a lab left up")
     parser.add_argument("--build-dir", default=os.path.join(SOURCE_ROOT, "build"),
@@ -168,7 +172,8 @@ def main():
         take_down(args.name)
         return 0
 
-    scenario = scenarios.SCENARIOS["uefi" if args.uefi else "bios"]
+    scenario = scenarios.SCENARIOS[
+        "uefi" if args.uefi else "http-boot" if args.http_boot else "bios"]
     ensure_prerequisites(scenario, args)
     if not args.no_build:
         build(args.build_dir)

@@ -16,7 +16,7 @@ import timeline
 
 def prerequisites(scenario):
     """What this scenario lacks on this machine (empty when nothing)."""
-    files = [bootlab.OVMF_CODE, bootlab.OVMF_VARS] if scenario.firmware == "uefi" else [
+    files = [bootlab.OVMF_CODE, bootlab.OVMF_VARS] if scenario.firmware != "bios" else [
         bootlab.IPXE_ROM]
     files += sorted(set(scenarios.BOOT_FILES.values())) + list(scenario.images)
     commands = (["dnsmasq"] if scenario.site_dhcp else []) + (

@@ -53,6 +53,7 @@ MEMTEST_ISO = "/usr/lib/memtest86+/memtest86+x64.iso"
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE.fd"
 OVMF_VARS = "/usr/share/OVMF/OVMF_VARS.fd"
 IPXE_ROM = "/usr/lib/ipxe/qemu/pxe-e1000.rom"  # QEMU's e1000 option ROM (package ipxe-qemu)
+IPXE_EFI = "/usr/lib/ipxe/ipxe.efi"  # iPXE as a UEFI program (package ipxe)
 QEMU = "qemu-system-x86_64"
 
 # Which Debian package holds each file, for the error that names what is missing.
@@ -60,7 +61,7 @@ PACKAGE_OF = {
     DI_KERNEL: "debian-installer-12-netboot-amd64", DI_INITRD: "debian-installer-12-netboot-amd64",
     PXELINUX: "pxelinux", SYSLINUX_BIOS: "syslinux-common", SHIM: "shim-signed",
     GRUB_NET: "grub-efi-amd64-signed", MEMTEST_BIN: "memtest86+", MEMTEST_EFI: "memtest86+",
-    MEMTEST_ISO: "memtest86+", OVMF_CODE: "ovmf", OVMF_VARS: "ovmf", IPXE_ROM: "ipxe-qemu",
+    MEMTEST_ISO: "memtest86+", OVMF_CODE: "ovmf", OVMF_VARS: "ovmf", IPXE_ROM: "ipxe-qemu", IPXE_EFI: "ipxe",
 }
 COMMANDS = {"ip": "iproute2", "nft": "nftables", "ethtool": "ethtool",
             QEMU: "qemu-system-x86"}
@@ -220,7 +221,9 @@ def kill_pid(pid, started, timeout=15):
 @dataclasses.dataclass
 class VmSpec:
     name: str
-    firmware: str = "bios"  # "bios" (SeaBIOS + iPXE NIC ROM) or "uefi" (OVMF)
+    # "bios" (SeaBIOS + iPXE NIC ROM), "uefi" (OVMF) or "uefi-http" (OVMF with
+    # its PXE off, so it boots by UEFI HTTP boot)
+    firmware: str = "bios"
     mac: str = ""
     memory_mb: int = 1024
     # BIOS: an e1000 with QEMU's iPXE option ROM (SeaBIOS has no network
@@ -265,11 +268,17 @@ class Vm:
                 "-serial", "chardev:console",
                 "-netdev", f"tap,id=net0,ifname={self.tap},script=no,downscript=no",
                 "-device", f"{spec.nic},netdev=net0,mac={spec.mac},bootindex=1"
-                f"{',romfile=' if spec.firmware == 'uefi' else ''}"]
-        if spec.firmware == "uefi":
+                f"{',romfile=' if spec.firmware != 'bios' else ''}"]
+        if spec.firmware != "bios":
             shutil.copyfile(OVMF_VARS, self.vars)
             args += ["-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
                      "-drive", f"if=pflash,format=raw,unit=1,file={self.vars}"]
+        if spec.firmware == "uefi-http":
+            # OVMF's boot options for the NIC are PXE first, then HTTP; with
+            # PXE (and IPv6) off only "UEFI HTTPv4" is left (OvmfPkg's
+            # fw_cfg knobs, RUNTIME_CONFIG.md).
+            args += ["-fw_cfg", "name=opt/org.tianocore/IPv4PXESupport,string=n",
+                     "-fw_cfg", "name=opt/org.tianocore/IPv6Support,string=n"]
         return args
 
     def start(self):

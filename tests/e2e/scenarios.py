@@ -27,6 +27,7 @@ KERNEL = "debian-installer/amd64/linux"
 INITRD = "debian-installer/amd64/initrd.gz"
 MEMTEST_BIOS = "memtest86+x64.bin"
 MEMTEST_EFI = "memtest86+x64.efi"
+IPXE_EFI = "ipxe.efi"  # what UEFI HTTP boot fetches by URL
 SMALL_INITRD = "e2e/initrd-small.gz"  # ours: initramfs.py
 MEMTEST_IMAGE = "memtest86+x64"  # the ISO in the images folder: images/<this>/...
 CONSOLE = "console=ttyS0,115200"
@@ -45,6 +46,7 @@ BOOT_FILES = {
     INITRD: bootlab.DI_INITRD,
     MEMTEST_BIOS: bootlab.MEMTEST_BIN,
     MEMTEST_EFI: bootlab.MEMTEST_EFI,
+    IPXE_EFI: bootlab.IPXE_EFI,
 }
 
 
@@ -165,6 +167,28 @@ profiles:
   - name: install
     menu_timeout: 1s
     boot_files: {{bios: {BIOS_NBP}, efi_x64: {EFI_NBP}}}
+    kernel: {KERNEL}
+    initrds: [{INITRD}]
+    cmdline: {CONSOLE} ---
+tftp: {{root: {root}}}
+"""
+
+
+def config_http_boot(lab, root, images=None):
+    """UEFI HTTP boot: the firmware's DHCP says HTTPClient (arch 16) and gets
+    the profile's `efi_x64_http` as a URL, iPXE, which it fetches over HTTP
+    and runs; iPXE's own DHCP gets the profile's generated script, then the
+    kernel and initrd over HTTP. No TFTP at all."""
+    return lab.dataplane_section() + f"""dhcp:
+  mode: authoritative
+  subnets:
+    - subnet: 198.18.0.0/24
+      profile: install
+      pools: [{{first: {bootlab.POOL[0]}, last: {bootlab.POOL[1]}}}]
+profiles:
+  - name: install
+    menu_timeout: 1s
+    boot_files: {{efi_x64_http: {IPXE_EFI}}}
     kernel: {KERNEL}
     initrds: [{INITRD}]
     cmdline: {CONSOLE} ---
@@ -302,6 +326,10 @@ SCENARIOS = {s.name: s for s in [
     Scenario("ipxe", "SeaBIOS + iPXE ROM -> its generated script, kernel and initrd over "
              "HTTP -> Debian installer", "bios", config_ipxe, menus_generated,
              bootlab.KERNEL_INIT, http_fetched=("ipxe/p-install.ipxe", KERNEL, INITRD)),
+    Scenario("http-boot", "UEFI HTTP boot: OVMF (PXE off) -> iPXE by URL over HTTP -> its "
+             "generated script, kernel and initrd over HTTP -> Debian installer", "uefi-http",
+             config_http_boot, menus_generated, bootlab.KERNEL_INIT,
+             http_fetched=(IPXE_EFI, "ipxe/p-install.ipxe", KERNEL, INITRD)),
     Scenario("memtest-bios", "burn-in: SeaBIOS + iPXE -> pxelinux.0 -> memtest86+ (BIOS binary)",
              "bios", config_install, menus_memtest, MEMTEST_BANNER,
              fetched=(BIOS_NBP, "pxelinux.cfg/default", MEMTEST_BIOS)),

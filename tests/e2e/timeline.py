@@ -33,6 +33,7 @@ MILESTONES = (
     (initramfs.ISO_MARKER, "the ISO came whole (sha256 checked)"),
 )
 EVENTS_EVERY = 0.5  # seconds between reads of control's event log
+HTTP_PENDING_MAX = 1000  # requests kept while their address is not known yet
 
 
 def human_bytes(n):
@@ -65,6 +66,7 @@ class Timeline:
         self.quiet = quiet
         self.guests = {vm.spec.mac.lower(): Guest(vm) for vm in vms}
         self.by_address = {}
+        self._http_pending = []  # (time read, fields) of requests from addresses not yet seen
         self.rows = []
         self._events_since = 0
         self._log_offset = 0
@@ -80,7 +82,8 @@ class Timeline:
         accel = "KVM" if self.lab.kvm else "TCG (no usable KVM)"
         for guest in self.guests.values():
             spec = guest.vm.spec
-            firmware = "SeaBIOS + iPXE ROM" if spec.firmware == "bios" else "OVMF (UEFI)"
+            firmware = {"bios": "SeaBIOS + iPXE ROM", "uefi": "OVMF (UEFI)",
+                        "uefi-http": "OVMF (UEFI HTTP boot)"}[spec.firmware]
             self.print(f"{spec.name}: {firmware}, {spec.nic} {spec.mac}, {spec.memory_mb} MiB, "
                        f"{accel}; serial console log {guest.vm.serial_log}")
         self.print("  seconds   source    event")
@@ -147,16 +150,24 @@ class Timeline:
             chunk = f.read()
         complete = chunk.rfind(b"\n") + 1
         self._log_offset += complete
+        now = time.monotonic()
         for line in chunk[:complete].decode(errors="replace").splitlines():
-            if "event=http_access" not in line:
-                continue
-            fields = dict(part.split("=", 1) for part in line.split() if "=" in part)
+            if "event=http_access" in line:
+                fields = dict(part.split("=", 1) for part in line.split() if "=" in part)
+                self._http_pending.append((now, fields))
+        # A request can be read before the wire's ACK tells whose address it
+        # is (UEFI HTTP boot fetches right after its ACK): kept until then.
+        waiting = []
+        for read_at, fields in self._http_pending:
             guest = self.by_address.get(fields.get("client", "").split(":")[0])
-            if guest is not None:
-                self.row(guest, time.monotonic() - guest.vm.started, "stampede",
-                         f"HTTP {fields.get('method')} {fields.get('path')}: "
-                         f"{fields.get('status')}, {fields.get('bytes')} bytes in "
-                         f"{fields.get('ms')} ms")
+            if guest is None:
+                waiting.append((read_at, fields))
+                continue
+            self.row(guest, read_at - guest.vm.started, "stampede",
+                     f"HTTP {fields.get('method')} {fields.get('path')}: "
+                     f"{fields.get('status')}, {fields.get('bytes')} bytes in "
+                     f"{fields.get('ms')} ms")
+        self._http_pending = waiting[-HTTP_PENDING_MAX:]
 
     def wire(self, event, counters=False):
         kind = event["kind"]
@@ -184,7 +195,7 @@ class Timeline:
         seconds = self.since(guest, event["t"])
         kind = event["type"]
         if event["op"] == "request":
-            who = "iPXE" if event["ipxe"] else {0: "BIOS PXE", 7: "UEFI PXE", 9: "UEFI PXE"}.get(
+            who = "iPXE" if event["ipxe"] else {0: "BIOS PXE", 7: "UEFI PXE", 9: "UEFI PXE", 16: "UEFI HTTP"}.get(
                 event["arch"], "client")
             self.row(guest, seconds, "wire", f"DHCP {kind} from the guest ({who})")
             return
