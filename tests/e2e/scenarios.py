@@ -28,6 +28,7 @@ INITRD = "debian-installer/amd64/initrd.gz"
 MEMTEST_BIOS = "memtest86+x64.bin"
 MEMTEST_EFI = "memtest86+x64.efi"
 IPXE_EFI = "ipxe.efi"  # what UEFI HTTP boot fetches by URL
+IPXE_ISO = "ipxe.iso"  # in the images folder: BIOS and UEFI El Torito images
 SMALL_INITRD = "e2e/initrd-small.gz"  # ours: initramfs.py
 MEMTEST_IMAGE = "memtest86+x64"  # the ISO in the images folder: images/<this>/...
 CONSOLE = "console=ttyS0,115200"
@@ -196,6 +197,28 @@ tftp: {{root: {root}}}
 """
 
 
+def config_http_iso(lab, root, images):
+    """UEFI HTTP boot of an ISO: the URL names the image itself, which the
+    firmware downloads whole into a RAM disk and boots as a CD (its El
+    Torito EFI image: iPXE, whose DHCP then gets the generated script)."""
+    return lab.dataplane_section() + f"""dhcp:
+  mode: authoritative
+  subnets:
+    - subnet: 198.18.0.0/24
+      profile: install
+      pools: [{{first: {bootlab.POOL[0]}, last: {bootlab.POOL[1]}}}]
+profiles:
+  - name: install
+    menu_timeout: 1s
+    boot_files: {{efi_x64_http: images/{IPXE_ISO}}}
+    kernel: {KERNEL}
+    initrds: [{INITRD}]
+    cmdline: {CONSOLE} ---
+tftp: {{root: {root}}}
+images: {{folder: {images}}}
+"""
+
+
 def config_grub_once(lab, root, images):
     """Generated menus; the guest is a known host whose profile is the
     installer and whose one-shot next boot is burn-in (memtest86+ from its
@@ -330,6 +353,11 @@ SCENARIOS = {s.name: s for s in [
              "generated script, kernel and initrd over HTTP -> Debian installer", "uefi-http",
              config_http_boot, menus_generated, bootlab.KERNEL_INIT,
              http_fetched=(IPXE_EFI, "ipxe/p-install.ipxe", KERNEL, INITRD)),
+    Scenario("http-iso", "UEFI HTTP boot of an ISO: OVMF (PXE off) -> iPXE's ISO by URL, whole, "
+             "into a RAM disk -> its EFI image (iPXE) -> its generated script, kernel and initrd "
+             "over HTTP -> Debian installer", "uefi-http", config_http_iso, menus_generated,
+             bootlab.KERNEL_INIT, images=(bootlab.IPXE_ISO,),
+             http_fetched=(f"images/{IPXE_ISO}", "ipxe/p-install.ipxe", KERNEL, INITRD)),
     Scenario("memtest-bios", "burn-in: SeaBIOS + iPXE -> pxelinux.0 -> memtest86+ (BIOS binary)",
              "bios", config_install, menus_memtest, MEMTEST_BANNER,
              fetched=(BIOS_NBP, "pxelinux.cfg/default", MEMTEST_BIOS)),
