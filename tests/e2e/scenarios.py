@@ -219,6 +219,24 @@ images: {{folder: {images}}}
 """
 
 
+def config_proxy_uefi(lab, root, images=None):
+    """proxyDHCP for UEFI: the site's DHCP server gives addresses, stampede
+    hands OVMF's PXE iPXE (which reads the proxy's answer, where Debian's
+    GRUB 2.06 asks the site server for its files), then iPXE its script."""
+    return lab.dataplane_section() + f"""dhcp:
+  mode: proxy
+  subnets: [{{subnet: 198.18.0.0/24, profile: install}}]
+profiles:
+  - name: install
+    menu_timeout: 1s
+    boot_files: {{efi_x64: {IPXE_EFI}}}
+    kernel: {KERNEL}
+    initrds: [{INITRD}]
+    cmdline: {CONSOLE} ---
+tftp: {{root: {root}}}
+"""
+
+
 def config_grub_once(lab, root, images):
     """Generated menus; the guest is a known host whose profile is the
     installer and whose one-shot next boot is burn-in (memtest86+ from its
@@ -376,6 +394,11 @@ SCENARIOS = {s.name: s for s in [
     Scenario("proxy", "proxyDHCP: dnsmasq gives the address, stampede the boot (BIOS)",
              "bios", config_proxy, menus_install, bootlab.KERNEL_INIT, site_dhcp=True,
              fetched=(BIOS_NBP, KERNEL, INITRD)),
+    Scenario("proxy-uefi", "proxyDHCP for UEFI: dnsmasq gives the address, stampede the boot: "
+             "OVMF -> iPXE over TFTP -> its script (the proxy's answer on port 4011), kernel "
+             "and initrd over HTTP -> Debian installer", "uefi", config_proxy_uefi,
+             menus_generated, bootlab.KERNEL_INIT, site_dhcp=True, fetched=(IPXE_EFI,),
+             http_fetched=("ipxe/p-install.ipxe", KERNEL, INITRD)),
     Scenario("storm", "4 BIOS guests at once: the installer's kernel and a small initramfs "
              "of ours, all run its init", "bios", config_install, menus_storm, initramfs.MARKER,
              guests=4, fetched=(BIOS_NBP, KERNEL, SMALL_INITRD), timeout_kvm=240,
