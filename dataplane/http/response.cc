@@ -77,6 +77,9 @@ std::string_view ContentTypeFor(std::string_view path) {
   if (dot == std::string_view::npos) return "application/octet-stream";
   std::string_view extension = name.substr(dot + 1);
   if (EqualsIgnoreCase(extension, "iso")) return "application/x-iso9660-image";
+  // The UEFI spec's media type for an EFI program fetched by HTTP boot (EDK II
+  // looks at it before the URL's extension).
+  if (EqualsIgnoreCase(extension, "efi")) return "application/efi";
   for (std::string_view text : {"ipxe", "cfg", "conf", "txt", "lst", "seed", "cmdline"}) {
     if (EqualsIgnoreCase(extension, text)) return "text/plain";
   }

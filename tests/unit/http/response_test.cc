@@ -98,11 +98,12 @@ TEST(ResponseTest, RoundTripsEveryField) {
 TEST(ResponseTest, ContentTypes) {
   EXPECT_EQ(ContentTypeFor("images/ubuntu.iso"), "application/x-iso9660-image");
   EXPECT_EQ(ContentTypeFor("images/UBUNTU.ISO"), "application/x-iso9660-image");
+  EXPECT_EQ(ContentTypeFor("ipxe.efi"), "application/efi");
+  EXPECT_EQ(ContentTypeFor("EFI/BOOT/BOOTX64.EFI"), "application/efi");
   EXPECT_EQ(ContentTypeFor("boot.ipxe"), "text/plain");
   EXPECT_EQ(ContentTypeFor("grub/grub.cfg"), "text/plain");
   EXPECT_EQ(ContentTypeFor("pxelinux.cfg/default"), "application/octet-stream");
   EXPECT_EQ(ContentTypeFor("casper/vmlinuz"), "application/octet-stream");
-  EXPECT_EQ(ContentTypeFor("ipxe.efi"), "application/octet-stream");
   EXPECT_EQ(ContentTypeFor(".hidden"), "application/octet-stream");
 }
 
