@@ -18,7 +18,8 @@ def prerequisites(scenario):
     """What this scenario lacks on this machine (empty when nothing)."""
     files = [bootlab.OVMF_CODE, bootlab.OVMF_VARS] if scenario.firmware != "bios" else [
         bootlab.IPXE_ROM]
-    files += sorted(set(scenarios.BOOT_FILES.values())) + list(scenario.images)
+    files += sorted(set(scenarios.BOOT_FILES.values())) + list(scenario.images) + list(
+        scenario.needs)
     commands = (["dnsmasq"] if scenario.site_dhcp else []) + (
         ["xorriso"] if scenario.make_images else [])
     return bootlab.missing_prerequisites(files, commands)
@@ -112,8 +113,10 @@ def http_access(lab):
 
 def check_http(lab, scenario, line, root, timeout=10):
     """Every file of `http_fetched` went to every guest whole (status 200,
-    every byte, in the dataplane's access log), and /stampede/http agrees."""
-    if not scenario.http_fetched:
+    every byte, in the dataplane's access log), every guest read at least
+    1 MiB of each `http_ranged` path by ranges (206), and /stampede/http
+    agrees."""
+    if not scenario.http_fetched and not scenario.http_ranged:
         return None
     sizes = {}
     for path in scenario.http_fetched:  # under the TFTP root, or a whole image
@@ -135,6 +138,15 @@ def check_http(lab, scenario, line, root, timeout=10):
         if time.monotonic() > deadline:
             raise AssertionError(f"not fetched whole over HTTP: {missing}; served: {served}")
         time.sleep(0.1)  # polling the log, bounded by the deadline
+    ranged = {}
+    for f in http_access(lab):
+        if f.get("status") == "206":
+            key = (f.get("client", "").split(":")[0], f.get("path", "").lstrip("/"))
+            ranged[key] = ranged.get(key, 0) + int(f.get("bytes", "0"))
+    short = [(g.vm.spec.name, path, ranged.get((g.address, path), 0))
+             for g in line.guests.values() for path in scenario.http_ranged
+             if ranged.get((g.address, path), 0) < 1 << 20]
+    assert not short, f"not read by ranges (guest, path, bytes): {short}"
     http = lab.counters("http")
     assert http["transfers_completed"] >= len(scenario.http_fetched) * len(line.guests), http
     assert http["read_errors"] == 0 and http["responses_5xx"] == 0, http

@@ -54,6 +54,7 @@ OVMF_CODE = "/usr/share/OVMF/OVMF_CODE.fd"
 OVMF_VARS = "/usr/share/OVMF/OVMF_VARS.fd"
 IPXE_ROM = "/usr/lib/ipxe/qemu/pxe-e1000.rom"  # QEMU's e1000 option ROM (package ipxe-qemu)
 IPXE_EFI = "/usr/lib/ipxe/ipxe.efi"  # iPXE as a UEFI program (package ipxe)
+ISOLINUX = "/usr/lib/ISOLINUX/isolinux.bin"  # package isolinux
 IPXE_ISO = "/usr/lib/ipxe/ipxe.iso"  # iPXE as a BIOS and UEFI bootable CD (package ipxe)
 QEMU = "qemu-system-x86_64"
 
@@ -62,7 +63,8 @@ PACKAGE_OF = {
     DI_KERNEL: "debian-installer-12-netboot-amd64", DI_INITRD: "debian-installer-12-netboot-amd64",
     PXELINUX: "pxelinux", SYSLINUX_BIOS: "syslinux-common", SHIM: "shim-signed",
     GRUB_NET: "grub-efi-amd64-signed", MEMTEST_BIN: "memtest86+", MEMTEST_EFI: "memtest86+",
-    MEMTEST_ISO: "memtest86+", OVMF_CODE: "ovmf", OVMF_VARS: "ovmf", IPXE_ROM: "ipxe-qemu", IPXE_EFI: "ipxe", IPXE_ISO: "ipxe",
+    MEMTEST_ISO: "memtest86+", OVMF_CODE: "ovmf", OVMF_VARS: "ovmf", IPXE_ROM: "ipxe-qemu",
+    IPXE_EFI: "ipxe", IPXE_ISO: "ipxe", ISOLINUX: "isolinux",
 }
 COMMANDS = {"ip": "iproute2", "nft": "nftables", "ethtool": "ethtool",
             QEMU: "qemu-system-x86"}

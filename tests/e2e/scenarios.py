@@ -290,6 +290,55 @@ def make_casper_iso(images):
     shutil.rmtree(staging)
 
 
+GENERIC_NAME = "e2e-generic"  # images/<this>.iso
+
+
+def make_generic_iso(images):
+    """Builds images/e2e-generic.iso: an ISOLINUX CD (El Torito, no
+    emulation) that boots the installer's kernel with our small initramfs.
+    Nothing in it is a layout stampede knows, so it is `generic`: iPXE
+    sanboots the whole ISO over HTTP, reading it by ranges."""
+    staging = os.path.join(os.path.dirname(images), "generic-staging")
+    bootlab.place(bootlab.ISOLINUX, os.path.join(staging, "isolinux", "isolinux.bin"))
+    bootlab.place(os.path.join(bootlab.SYSLINUX_BIOS, "ldlinux.c32"),
+                  os.path.join(staging, "isolinux", "ldlinux.c32"))
+    bootlab.place(bootlab.DI_KERNEL, os.path.join(staging, "boot", "vmlinuz"))
+    initramfs.build(os.path.join(staging, "boot", "initrd.gz"))
+    write(staging, "isolinux/isolinux.cfg", f"""SERIAL 0 115200
+PROMPT 0
+DEFAULT small
+LABEL small
+  LINUX /boot/vmlinuz
+  APPEND initrd=/boot/initrd.gz {CONSOLE} panic=-1
+""")
+    os.makedirs(images, exist_ok=True)
+    subprocess.run(["xorriso", "-as", "mkisofs", "-quiet", "-r", "-J", "-V", "E2E_GENERIC",
+                    "-b", "isolinux/isolinux.bin", "-c", "isolinux/boot.cat", "-no-emul-boot",
+                    "-boot-load-size", "4", "-boot-info-table",
+                    "-o", os.path.join(images, f"{GENERIC_NAME}.iso"), staging],
+                   check=True, timeout=120)
+    shutil.rmtree(staging)
+
+
+def config_sanboot(lab, root, images):
+    """A profile booting an image stampede does not recognise: its iPXE
+    script sanboots the ISO over HTTP."""
+    return lab.dataplane_section() + f"""dhcp:
+  mode: authoritative
+  subnets:
+    - subnet: 198.18.0.0/24
+      profile: generic
+      pools: [{{first: {bootlab.POOL[0]}, last: {bootlab.POOL[1]}}}]
+profiles:
+  - name: generic
+    menu_timeout: 1s
+    boot_files: {{bios: {BIOS_NBP}}}
+    image: {GENERIC_NAME}
+tftp: {{root: {root}}}
+images: {{folder: {images}}}
+"""
+
+
 def config_iso(lab, root, images):
     """A profile booting the image as detected (casper: url= the whole ISO),
     its command line extended with the console and the sha256 to check."""
@@ -338,12 +387,15 @@ class Scenario:
     site_dhcp: bool = False  # dnsmasq gives the addresses (proxyDHCP)
     images: tuple = ()  # ISO files for the images folder
     make_images: typing.Callable = None  # builds ISOs into the images folder
+    needs: tuple = ()  # more files it takes from the machine (make_images's)
     fail_marker: str = ""  # on the console: the guest says it failed
     # TFTP paths each guest must have fetched whole.
     fetched: tuple = ()
     # HTTP paths each guest must have fetched whole (the dataplane's
     # event=http_access log lines: status 200, every byte).
     http_fetched: tuple = ()
+    # HTTP paths each guest must have read by ranges (206), at least 1 MiB.
+    http_ranged: tuple = ()
     # Seconds from power-on to the marker, per guest, with KVM and without.
     timeout_kvm: int = 120
     timeout_tcg: int = 600
@@ -399,6 +451,12 @@ SCENARIOS = {s.name: s for s in [
              "and initrd over HTTP -> Debian installer", "uefi", config_proxy_uefi,
              menus_generated, bootlab.KERNEL_INIT, site_dhcp=True, fetched=(IPXE_EFI,),
              http_fetched=("ipxe/p-install.ipxe", KERNEL, INITRD)),
+    Scenario("sanboot", "SeaBIOS + iPXE ROM -> its generated script -> sanboot of an ISO "
+             "stampede does not recognise (ISOLINUX of ours), read over HTTP by ranges -> "
+             "the installer's kernel and our init", "bios", config_sanboot, menus_generated,
+             initramfs.MARKER, make_images=make_generic_iso, needs=(bootlab.ISOLINUX,),
+             http_fetched=("ipxe/p-generic.ipxe",),
+             http_ranged=(f"images/{GENERIC_NAME}.iso",)),
     Scenario("storm", "4 BIOS guests at once: the installer's kernel and a small initramfs "
              "of ours, all run its init", "bios", config_install, menus_storm, initramfs.MARKER,
              guests=4, fetched=(BIOS_NBP, KERNEL, SMALL_INITRD), timeout_kvm=240,

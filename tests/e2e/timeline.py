@@ -157,11 +157,27 @@ class Timeline:
                 self._http_pending.append((now, fields))
         # A request can be read before the wire's ACK tells whose address it
         # is (UEFI HTTP boot fetches right after its ACK): kept until then.
-        waiting = []
-        for read_at, fields in self._http_pending:
-            guest = self.by_address.get(fields.get("client", "").split(":")[0])
-            if guest is None:
+        # Ranges of one file in a row (iPXE's sanboot reads a disk by them)
+        # make one row: how many, how many bytes.
+        waiting, ranges = [], None
+        for read_at, fields in self._http_pending + [(None, None)]:
+            guest = fields and self.by_address.get(fields.get("client", "").split(":")[0])
+            if fields and guest is None:
                 waiting.append((read_at, fields))
+                continue
+            key = guest and fields.get("status") == "206" and (guest, fields.get("path"))
+            if ranges and ranges[0] != key:
+                (g, path), first_at, count, total = ranges
+                self.row(g, first_at - g.vm.started, "stampede",
+                         f"HTTP GET {path}: 206 x {count} (ranges), {total} bytes")
+                ranges = None
+            if fields is None:
+                break
+            if key:
+                if ranges is None:
+                    ranges = [key, read_at, 0, 0]
+                ranges[2] += 1
+                ranges[3] += int(fields.get("bytes", "0"))
                 continue
             self.row(guest, read_at - guest.vm.started, "stampede",
                      f"HTTP {fields.get('method')} {fields.get('path')}: "
