@@ -237,6 +237,13 @@ tftp: {{root: {root}}}
 """
 
 
+def config_proxy_http(lab, root, images=None):
+    """proxyDHCP for UEFI HTTP boot: the site's server gives the address,
+    stampede's proxy OFFER the URL (no address, option 60 HTTPClient)."""
+    return config_proxy_uefi(lab, root, images).replace(
+        f"boot_files: {{efi_x64: {IPXE_EFI}}}", f"boot_files: {{efi_x64_http: {IPXE_EFI}}}")
+
+
 def config_grub_once(lab, root, images):
     """Generated menus; the guest is a known host whose profile is the
     installer and whose one-shot next boot is burn-in (memtest86+ from its
@@ -419,6 +426,11 @@ SCENARIOS = {s.name: s for s in [
     Scenario("ipxe", "SeaBIOS + iPXE ROM -> its generated script, kernel and initrd over "
              "HTTP -> Debian installer", "bios", config_ipxe, menus_generated,
              bootlab.KERNEL_INIT, http_fetched=("ipxe/p-install.ipxe", KERNEL, INITRD)),
+    Scenario("proxy-http", "proxyDHCP for UEFI HTTP boot: dnsmasq gives the address, stampede "
+             "the URL: OVMF (PXE off) -> iPXE over HTTP -> its script, kernel and initrd over "
+             "HTTP -> Debian installer", "uefi-http", config_proxy_http, menus_generated,
+             bootlab.KERNEL_INIT, site_dhcp=True,
+             http_fetched=(IPXE_EFI, "ipxe/p-install.ipxe", KERNEL, INITRD)),
     Scenario("http-boot", "UEFI HTTP boot: OVMF (PXE off) -> iPXE by URL over HTTP -> its "
              "generated script, kernel and initrd over HTTP -> Debian installer", "uefi-http",
              config_http_boot, menus_generated, bootlab.KERNEL_INIT,
