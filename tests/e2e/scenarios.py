@@ -126,6 +126,41 @@ def menus_memtest(root):
 
 # ------------------------------------------------------------- configs
 
+def config(lab, root, profiles, images=None, mode="authoritative", profile="install",
+           extra=""):
+    """The appliance's config: DHCP on 198.18.0.0/24 giving everyone
+    `profile` (`mode` authoritative, from the pool, or proxy), `profiles`
+    (YAML list items), `extra` top-level YAML, the TFTP root, the images
+    folder."""
+    if mode == "proxy":
+        dhcp = f"""dhcp:
+  mode: proxy
+  subnets: [{{subnet: 198.18.0.0/24, profile: {profile}}}]
+"""
+    else:
+        dhcp = f"""dhcp:
+  mode: authoritative
+  subnets:
+    - subnet: 198.18.0.0/24
+      profile: {profile}
+      pools: [{{first: {bootlab.POOL[0]}, last: {bootlab.POOL[1]}}}]
+"""
+    return (lab.dataplane_section() + dhcp + extra + "profiles:\n" + profiles +
+            f"tftp: {{root: {root}}}\n" + (f"images: {{folder: {images}}}\n" if images else ""))
+
+
+def installer(boot_files, name="install", menu_timeout="1s"):
+    """A profile booting the installer's kernel and initrd (stampede
+    generates its menus and iPXE script)."""
+    return f"""  - name: {name}
+    menu_timeout: {menu_timeout}
+    boot_files: {{{boot_files}}}
+    kernel: {KERNEL}
+    initrds: [{INITRD}]
+    cmdline: {CONSOLE} ---
+"""
+
+
 def config_install(lab, root, images=None):
     """Authoritative DHCP on 198.18.0.0/24, one profile for BIOS and UEFI.
     QEMU's NIC ROM is iPXE: `ipxe: nbp` hands it pxelinux.0 like any BIOS
@@ -158,21 +193,7 @@ def config_ipxe(lab, root, images=None):
     """A profile with a kernel: stampede generates its menus, and hands the
     iPXE ROM its script (ipxe/p-install.ipxe) over HTTP, which loads the
     kernel and initrd over HTTP."""
-    return lab.dataplane_section() + f"""dhcp:
-  mode: authoritative
-  subnets:
-    - subnet: 198.18.0.0/24
-      profile: install
-      pools: [{{first: {bootlab.POOL[0]}, last: {bootlab.POOL[1]}}}]
-profiles:
-  - name: install
-    menu_timeout: 1s
-    boot_files: {{bios: {BIOS_NBP}, efi_x64: {EFI_NBP}}}
-    kernel: {KERNEL}
-    initrds: [{INITRD}]
-    cmdline: {CONSOLE} ---
-tftp: {{root: {root}}}
-"""
+    return config(lab, root, installer(f"bios: {BIOS_NBP}, efi_x64: {EFI_NBP}"))
 
 
 def config_http_boot(lab, root, images=None):
@@ -180,68 +201,27 @@ def config_http_boot(lab, root, images=None):
     the profile's `efi_x64_http` as a URL, iPXE, which it fetches over HTTP
     and runs; iPXE's own DHCP gets the profile's generated script, then the
     kernel and initrd over HTTP. No TFTP at all."""
-    return lab.dataplane_section() + f"""dhcp:
-  mode: authoritative
-  subnets:
-    - subnet: 198.18.0.0/24
-      profile: install
-      pools: [{{first: {bootlab.POOL[0]}, last: {bootlab.POOL[1]}}}]
-profiles:
-  - name: install
-    menu_timeout: 1s
-    boot_files: {{efi_x64_http: {IPXE_EFI}}}
-    kernel: {KERNEL}
-    initrds: [{INITRD}]
-    cmdline: {CONSOLE} ---
-tftp: {{root: {root}}}
-"""
+    return config(lab, root, installer(f"efi_x64_http: {IPXE_EFI}"))
 
 
 def config_http_iso(lab, root, images):
     """UEFI HTTP boot of an ISO: the URL names the image itself, which the
     firmware downloads whole into a RAM disk and boots as a CD (its El
     Torito EFI image: iPXE, whose DHCP then gets the generated script)."""
-    return lab.dataplane_section() + f"""dhcp:
-  mode: authoritative
-  subnets:
-    - subnet: 198.18.0.0/24
-      profile: install
-      pools: [{{first: {bootlab.POOL[0]}, last: {bootlab.POOL[1]}}}]
-profiles:
-  - name: install
-    menu_timeout: 1s
-    boot_files: {{efi_x64_http: images/{IPXE_ISO}}}
-    kernel: {KERNEL}
-    initrds: [{INITRD}]
-    cmdline: {CONSOLE} ---
-tftp: {{root: {root}}}
-images: {{folder: {images}}}
-"""
+    return config(lab, root, installer(f"efi_x64_http: images/{IPXE_ISO}"), images)
 
 
 def config_proxy_uefi(lab, root, images=None):
     """proxyDHCP for UEFI: the site's DHCP server gives addresses, stampede
     hands OVMF's PXE iPXE (which reads the proxy's answer, where Debian's
     GRUB 2.06 asks the site server for its files), then iPXE its script."""
-    return lab.dataplane_section() + f"""dhcp:
-  mode: proxy
-  subnets: [{{subnet: 198.18.0.0/24, profile: install}}]
-profiles:
-  - name: install
-    menu_timeout: 1s
-    boot_files: {{efi_x64: {IPXE_EFI}}}
-    kernel: {KERNEL}
-    initrds: [{INITRD}]
-    cmdline: {CONSOLE} ---
-tftp: {{root: {root}}}
-"""
+    return config(lab, root, installer(f"efi_x64: {IPXE_EFI}"), mode="proxy")
 
 
 def config_proxy_http(lab, root, images=None):
     """proxyDHCP for UEFI HTTP boot: the site's server gives the address,
     stampede's proxy OFFER the URL (no address, option 60 HTTPClient)."""
-    return config_proxy_uefi(lab, root, images).replace(
-        f"boot_files: {{efi_x64: {IPXE_EFI}}}", f"boot_files: {{efi_x64_http: {IPXE_EFI}}}")
+    return config(lab, root, installer(f"efi_x64_http: {IPXE_EFI}"), mode="proxy")
 
 
 def config_grub_once(lab, root, images):
@@ -251,28 +231,13 @@ def config_grub_once(lab, root, images):
     it by the guest's lease with burn-in's -once menu, which boots memtest86+
     at once (the catalog's grub.cfg would send this MAC to the installer)."""
     mac = f"52:54:00:18:{lab.mac_byte:02x}:01"  # the first guest's (BootLab.new_vm)
-    return lab.dataplane_section() + f"""dhcp:
-  mode: authoritative
-  subnets:
-    - subnet: 198.18.0.0/24
-      profile: install
-      pools: [{{first: {bootlab.POOL[0]}, last: {bootlab.POOL[1]}}}]
-hosts:
-  - {{name: rack1-07, mac: "{mac}", profile: install, next_boot: burn-in}}
-profiles:
-  - name: install
-    menu_timeout: 5s
-    boot_files: {{efi_x64: {EFI_NBP}}}
-    kernel: {KERNEL}
-    initrds: [{INITRD}]
-    cmdline: {CONSOLE} ---
-  - name: burn-in
+    return config(lab, root, installer(f"efi_x64: {EFI_NBP}", menu_timeout="5s") + f"""  - name: burn-in
     boot_files: {{efi_x64: {EFI_NBP}}}
     image: {MEMTEST_IMAGE}
     cmdline: {CONSOLE}
-tftp: {{root: {root}}}
-images: {{folder: {images}}}
-"""
+""", images, extra=f"""hosts:
+  - {{name: rack1-07, mac: "{mac}", profile: install, next_boot: burn-in}}
+""")
 
 
 ISO_NAME = "e2e-casper"  # images/<this>.iso
@@ -330,20 +295,11 @@ LABEL small
 def config_sanboot(lab, root, images):
     """A profile booting an image stampede does not recognise: its iPXE
     script sanboots the ISO over HTTP."""
-    return lab.dataplane_section() + f"""dhcp:
-  mode: authoritative
-  subnets:
-    - subnet: 198.18.0.0/24
-      profile: generic
-      pools: [{{first: {bootlab.POOL[0]}, last: {bootlab.POOL[1]}}}]
-profiles:
-  - name: generic
+    return config(lab, root, f"""  - name: generic
     menu_timeout: 1s
     boot_files: {{bios: {BIOS_NBP}}}
     image: {GENERIC_NAME}
-tftp: {{root: {root}}}
-images: {{folder: {images}}}
-"""
+""", images, profile="generic")
 
 
 def config_iso(lab, root, images):
@@ -351,33 +307,19 @@ def config_iso(lab, root, images):
     its command line extended with the console and the sha256 to check."""
     with open(os.path.join(images, f"{ISO_NAME}.iso"), "rb") as f:
         sha256 = hashlib.sha256(f.read()).hexdigest()
-    return lab.dataplane_section() + f"""dhcp:
-  mode: authoritative
-  subnets:
-    - subnet: 198.18.0.0/24
-      profile: casper
-      pools: [{{first: {bootlab.POOL[0]}, last: {bootlab.POOL[1]}}}]
-profiles:
-  - name: casper
+    return config(lab, root, f"""  - name: casper
     menu_timeout: 1s
     boot_files: {{bios: {BIOS_NBP}, ipxe: nbp}}
     image: {ISO_NAME}
     cmdline: "+ {CONSOLE} e2e_sha256={sha256}"
-tftp: {{root: {root}}}
-images: {{folder: {images}}}
-"""
+""", images, profile="casper")
 
 
 def config_proxy(lab, root, images=None):
     """proxyDHCP: the site's DHCP server gives addresses, stampede the boot."""
-    return lab.dataplane_section() + f"""dhcp:
-  mode: proxy
-  subnets: [{{subnet: 198.18.0.0/24, profile: install}}]
-profiles:
-  - name: install
+    return config(lab, root, f"""  - name: install
     boot_files: {{bios: {BIOS_NBP}, efi_x64: {EFI_NBP}, ipxe: nbp}}
-tftp: {{root: {root}}}
-"""
+""", mode="proxy")
 
 
 # ------------------------------------------------------------- scenarios
