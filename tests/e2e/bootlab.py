@@ -277,9 +277,9 @@ class Vm:
             args += ["-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
                      "-drive", f"if=pflash,format=raw,unit=1,file={self.vars}"]
         if spec.firmware == "uefi-http":
-            # OVMF's boot options for the NIC are PXE first, then HTTP; with
-            # PXE (and IPv6) off only "UEFI HTTPv4" is left (OvmfPkg's
-            # fw_cfg knobs, RUNTIME_CONFIG.md).
+            # OVMF makes PXE and HTTP boot options for the NIC; with PXE
+            # (and IPv6) off only "UEFI HTTPv4" is left (OvmfPkg's fw_cfg
+            # knobs, RUNTIME_CONFIG.md).
             args += ["-fw_cfg", "name=opt/org.tianocore/IPv4PXESupport,string=n",
                      "-fw_cfg", "name=opt/org.tianocore/IPv6Support,string=n"]
         return args

@@ -14,6 +14,7 @@ Three sources, each row saying which:
 """
 
 import dataclasses
+import itertools
 import sys
 import time
 
@@ -157,33 +158,33 @@ class Timeline:
                 self._http_pending.append((now, fields))
         # A request can be read before the wire's ACK tells whose address it
         # is (UEFI HTTP boot fetches right after its ACK): kept until then.
+        ready, waiting = [], []
+        for read_at, fields in self._http_pending:
+            guest = self.by_address.get(fields.get("client", "").split(":")[0])
+            if guest is None:
+                waiting.append((read_at, fields))
+            else:
+                ready.append((guest, read_at, fields))
+        self._http_pending = waiting[-HTTP_PENDING_MAX:]
+
         # Ranges of one file in a row (iPXE's sanboot reads a disk by them)
         # make one row: how many, how many bytes.
-        waiting, ranges = [], None
-        for read_at, fields in self._http_pending + [(None, None)]:
-            guest = fields and self.by_address.get(fields.get("client", "").split(":")[0])
-            if fields and guest is None:
-                waiting.append((read_at, fields))
-                continue
-            key = guest and fields.get("status") == "206" and (guest, fields.get("path"))
-            if ranges and ranges[0] != key:
-                (g, path), first_at, count, total = ranges
-                self.row(g, first_at - g.vm.started, "stampede",
-                         f"HTTP GET {path}: 206 x {count} (ranges), {total} bytes")
-                ranges = None
-            if fields is None:
-                break
-            if key:
-                if ranges is None:
-                    ranges = [key, read_at, 0, 0]
-                ranges[2] += 1
-                ranges[3] += int(fields.get("bytes", "0"))
-                continue
-            self.row(guest, read_at - guest.vm.started, "stampede",
-                     f"HTTP {fields.get('method')} {fields.get('path')}: "
-                     f"{fields.get('status')}, {fields.get('bytes')} bytes in "
-                     f"{fields.get('ms')} ms")
-        self._http_pending = waiting[-HTTP_PENDING_MAX:]
+        def run_of(item):
+            guest, _, fields = item
+            ranged = fields.get("status") == "206"
+            return (guest.vm.spec.name, fields.get("path")) if ranged else id(item)
+
+        for _, run in itertools.groupby(ready, key=run_of):
+            run = list(run)
+            guest, read_at, fields = run[0]
+            if fields.get("status") == "206":
+                total = sum(int(f.get("bytes", "0")) for _, _, f in run)
+                text = f"HTTP GET {fields.get('path')}: 206 x {len(run)} (ranges), {total} bytes"
+            else:
+                text = (f"HTTP {fields.get('method')} {fields.get('path')}: "
+                        f"{fields.get('status')}, {fields.get('bytes')} bytes in "
+                        f"{fields.get('ms')} ms")
+            self.row(guest, read_at - guest.vm.started, "stampede", text)
 
     def wire(self, event, counters=False):
         kind = event["kind"]
@@ -211,8 +212,8 @@ class Timeline:
         seconds = self.since(guest, event["t"])
         kind = event["type"]
         if event["op"] == "request":
-            who = "iPXE" if event["ipxe"] else {0: "BIOS PXE", 7: "UEFI PXE", 9: "UEFI PXE", 16: "UEFI HTTP"}.get(
-                event["arch"], "client")
+            who = "iPXE" if event["ipxe"] else {0: "BIOS PXE", 7: "UEFI PXE", 9: "UEFI PXE",
+                                                16: "UEFI HTTP"}.get(event["arch"], "client")
             self.row(guest, seconds, "wire", f"DHCP {kind} from the guest ({who})")
             return
         guest.dhcp.setdefault(kind, seconds)
