@@ -56,6 +56,8 @@ class Guest:
     transfers: list = dataclasses.field(default_factory=list)  # wire "done" events
     dhcp: dict = dataclasses.field(default_factory=dict)  # "OFFER"/"ACK"/"lease" -> seconds
     missing: list = dataclasses.field(default_factory=list)  # (seconds, file) not found, pending
+    http_files: set = dataclasses.field(default_factory=set)  # paths answered 200 or 206
+    http_bytes: int = 0  # body bytes of those answers
 
 
 class Timeline:
@@ -177,6 +179,9 @@ class Timeline:
         for _, run in itertools.groupby(ready, key=run_of):
             run = list(run)
             guest, read_at, fields = run[0]
+            if fields.get("status") in ("200", "206"):
+                guest.http_files.add(fields.get("path"))
+                guest.http_bytes += sum(int(f.get("bytes", "0")) for _, _, f in run)
             if fields.get("status") == "206":
                 total = sum(int(f.get("bytes", "0")) for _, _, f in run)
                 text = f"HTTP GET {fields.get('path')}: 206 x {len(run)} (ranges), {total} bytes"
@@ -264,5 +269,7 @@ class Timeline:
                        f"{guest.address or 'no address'}): "
                        f"DHCP ACK at {f'{ack:.1f} s' if ack is not None else '-'}, "
                        f"{len(guest.transfers)} files / {human_bytes(total)} over TFTP, " +
+                       (f"{len(guest.http_files)} files / {human_bytes(guest.http_bytes)} over HTTP, "
+                        if guest.http_files else "") +
                        (f"{marker_label} at {got:.1f} s after power-on" if got is not None
                         else f"{marker_label}: NOT reached"))
