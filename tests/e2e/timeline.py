@@ -269,7 +269,7 @@ class Timeline:
                        f"{guest.address or 'no address'}): "
                        f"DHCP ACK at {f'{ack:.1f} s' if ack is not None else '-'}, "
                        f"{len(guest.transfers)} files / {human_bytes(total)} over TFTP, " +
-                       (f"{len(guest.http_files)} files / {human_bytes(guest.http_bytes)} over HTTP, "
-                        if guest.http_files else "") +
+                       (f"{len(guest.http_files)} files / {human_bytes(guest.http_bytes)} "
+                        "over HTTP, " if guest.http_files else "") +
                        (f"{marker_label} at {got:.1f} s after power-on" if got is not None
                         else f"{marker_label}: NOT reached"))
