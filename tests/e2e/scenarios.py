@@ -231,11 +231,13 @@ def config_grub_once(lab, root, images):
     it by the guest's lease with burn-in's -once menu, which boots memtest86+
     at once (the catalog's grub.cfg would send this MAC to the installer)."""
     mac = f"52:54:00:18:{lab.mac_byte:02x}:01"  # the first guest's (BootLab.new_vm)
-    return config(lab, root, installer(f"efi_x64: {EFI_NBP}", menu_timeout="5s") + f"""  - name: burn-in
+    burn_in = f"""  - name: burn-in
     boot_files: {{efi_x64: {EFI_NBP}}}
     image: {MEMTEST_IMAGE}
     cmdline: {CONSOLE}
-""", images, extra=f"""hosts:
+"""
+    return config(lab, root, installer(f"efi_x64: {EFI_NBP}", menu_timeout="5s") + burn_in,
+                  images, extra=f"""hosts:
   - {{name: rack1-07, mac: "{mac}", profile: install, next_boot: burn-in}}
 """)
 
