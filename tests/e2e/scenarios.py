@@ -246,6 +246,15 @@ ISO_NAME = "e2e-casper"  # images/<this>.iso
 SQUASHFS_BYTES = 8 << 20  # what makes it casper, and bytes worth downloading
 
 
+def pack_iso(staging, images, name, volume, boot=()):
+    """images/<name>.iso from the `staging` folder with xorriso (`boot`: its
+    El Torito arguments), then the folder goes."""
+    os.makedirs(images, exist_ok=True)
+    subprocess.run(["xorriso", "-as", "mkisofs", "-quiet", "-r", "-J", "-V", volume, *boot,
+                    "-o", os.path.join(images, f"{name}.iso"), staging], check=True, timeout=120)
+    shutil.rmtree(staging)
+
+
 def make_casper_iso(images):
     """Builds images/e2e-casper.iso with xorriso in Ubuntu's casper layout:
     the installer's kernel, our ISO_INIT initramfs, a squashfs-named blob
@@ -257,11 +266,7 @@ def make_casper_iso(images):
     with open(os.path.join(staging, "casper", "filesystem.squashfs"), "wb") as f:
         f.write(os.urandom(SQUASHFS_BYTES))
     write(staging, ".disk/info", "Ubuntu-Server 24.04 LTS \"stampede e2e\" - amd64\n")
-    os.makedirs(images, exist_ok=True)
-    subprocess.run(["xorriso", "-as", "mkisofs", "-quiet", "-r", "-J", "-V", "E2E_CASPER",
-                    "-o", os.path.join(images, f"{ISO_NAME}.iso"), staging], check=True,
-                   timeout=120)
-    shutil.rmtree(staging)
+    pack_iso(staging, images, ISO_NAME, "E2E_CASPER")
 
 
 GENERIC_NAME = "e2e-generic"  # images/<this>.iso
@@ -285,13 +290,9 @@ LABEL small
   LINUX /boot/vmlinuz
   APPEND initrd=/boot/initrd.gz {CONSOLE} panic=-1
 """)
-    os.makedirs(images, exist_ok=True)
-    subprocess.run(["xorriso", "-as", "mkisofs", "-quiet", "-r", "-J", "-V", "E2E_GENERIC",
-                    "-b", "isolinux/isolinux.bin", "-c", "isolinux/boot.cat", "-no-emul-boot",
-                    "-boot-load-size", "4", "-boot-info-table",
-                    "-o", os.path.join(images, f"{GENERIC_NAME}.iso"), staging],
-                   check=True, timeout=120)
-    shutil.rmtree(staging)
+    pack_iso(staging, images, GENERIC_NAME, "E2E_GENERIC",
+             boot=["-b", "isolinux/isolinux.bin", "-c", "isolinux/boot.cat", "-no-emul-boot",
+                   "-boot-load-size", "4", "-boot-info-table"])
 
 
 def config_sanboot(lab, root, images):
