@@ -145,6 +145,9 @@ int Check(const std::string& path, std::ostream& out, std::ostream& err, const s
       << origins.images << " from images, " << origins.generated << " generated menus\n";
   out << "  images     " << Or(c.images().folder(), "(none)") << "\n";
   out << "  http       port " << policy->http_port() << "\n";
+  if (policy->ipv6_ra()) {
+    out << "  ipv6       router solicitations answered: no router, no prefix\n";
+  }
   out << "  policy     " << policy->ByteSizeLong() << " bytes compiled, "
       << Count(policy->profiles_size(), "profile", "profiles")
       << ", tftp blksize<=" << policy->tftp().max_blksize()

@@ -268,6 +268,7 @@ absl::StatusOr<v1::BootPolicy> Compile(const LoadedConfig& loaded,
   }
 
   policy.set_http_port(OrDefault(config.http().port(), kDefaultHttpPort));
+  policy.set_ipv6_ra(config.dataplane().ipv6_ra());
   v1::CompiledTftp& tftp = *policy.mutable_tftp();
   if (absl::Status status = CompileTftp(loaded, tftp, warnings); !status.ok()) return status;
   std::set<std::string> root_paths;

@@ -1,5 +1,7 @@
 #include "dataplane/net/address.h"
 
+#include <arpa/inet.h>
+
 #include <charconv>
 #include <vector>
 
@@ -70,6 +72,12 @@ std::optional<Ipv4Interface> Ipv4Interface::Parse(std::string_view text) {
 
 std::string Ipv4Interface::ToString() const {
   return absl::StrFormat("%s/%u", address.ToString(), prefix_length);
+}
+
+std::string Ipv6Address::ToString() const {
+  char text[INET6_ADDRSTRLEN];
+  inet_ntop(AF_INET6, octets.data(), text, sizeof(text));
+  return text;
 }
 
 }  // namespace stampede::net

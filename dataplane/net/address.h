@@ -1,5 +1,5 @@
-// Value types for Ethernet MAC and IPv4 addresses, with parsing and formatting
-// for flags, logs and tests.
+// Value types for Ethernet MAC, IPv4 and IPv6 addresses, with parsing and
+// formatting for flags, logs and tests.
 #pragma once
 
 #include <array>
@@ -76,6 +76,42 @@ struct Ipv4Interface {
     return (other.value & Netmask()) == (address.value & Netmask());
   }
   auto operator<=>(const Ipv4Interface&) const = default;
+};
+
+// An IPv6 address, network order, as the wire carries it. The dataplane only
+// answers router solicitations (dataplane/net/ndp.h), so it needs no more.
+struct Ipv6Address {
+  std::array<uint8_t, 16> octets{};
+
+  static Ipv6Address Load(ConstByteSpan bytes, size_t offset) {
+    Ipv6Address address;
+    std::memcpy(address.octets.data(), bytes.data() + offset, address.octets.size());
+    return address;
+  }
+  void Store(ByteSpan bytes, size_t offset) const {
+    std::memcpy(bytes.data() + offset, octets.data(), octets.size());
+  }
+  // RFC 4291 §2.7.1: ff02::1, every node on the link.
+  static constexpr Ipv6Address AllNodes() {
+    return {{0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01}};
+  }
+  // RFC 4291 §2.5.6 and appendix A: fe80:: with the modified EUI-64 of `mac`.
+  static constexpr Ipv6Address LinkLocal(const MacAddress& mac) {
+    const auto& m = mac.octets;
+    return {{0xfe, 0x80, 0, 0, 0, 0, 0, 0, static_cast<uint8_t>(m[0] ^ 0x02), m[1], m[2], 0xff,
+             0xfe, m[3], m[4], m[5]}};
+  }
+  // The Ethernet group an IPv6 multicast goes to (RFC 2464 §7): 33:33 and
+  // the address's last 32 bits.
+  MacAddress MulticastMac() const {
+    return {{0x33, 0x33, octets[12], octets[13], octets[14], octets[15]}};
+  }
+  bool IsUnspecified() const { return *this == Ipv6Address{}; }
+  bool IsMulticast() const { return octets[0] == 0xff; }
+  bool IsLinkLocalUnicast() const { return octets[0] == 0xfe && (octets[1] & 0xc0) == 0x80; }
+  // RFC 5952 text ("fe80::200:5eff:fe10:1"), for logs and tests.
+  std::string ToString() const;
+  auto operator<=>(const Ipv6Address&) const = default;
 };
 
 }  // namespace stampede::net

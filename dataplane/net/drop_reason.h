@@ -31,6 +31,13 @@ namespace stampede::net {
   X(kIcmpTruncated, "icmp_truncated")                                                         \
   X(kIcmpBadChecksum, "icmp_bad_checksum")                                                    \
   X(kIcmpUnhandled, "icmp_unhandled")                                                         \
+  X(kIpv6Truncated, "ipv6_truncated")                                                         \
+  X(kIpv6BadVersion, "ipv6_bad_version")                                                      \
+  X(kIpv6BadPayloadLength, "ipv6_bad_payload_length")                                         \
+  X(kIcmpv6Truncated, "icmpv6_truncated")                                                     \
+  X(kIcmpv6BadChecksum, "icmpv6_bad_checksum")                                                \
+  X(kNdpMalformed, "ndp_malformed")       /* a router solicitation RFC 4861 refuses */        \
+  X(kNoRoomForReply, "no_room_for_reply") /* a reply longer than its buffer */                \
   X(kNoExceptionPath, "no_exception_path")                                                    \
   X(kExceptionQueueFull, "exception_queue_full")                                              \
   X(kTxQueueFull, "tx_queue_full")                                                            \

@@ -127,7 +127,63 @@ bool ParseIpv4(ConstByteSpan frame, ParsedPacket& p, DropReason& drop) {
   }
 }
 
+bool ParseIcmpv6(ConstByteSpan frame, ParsedPacket& p, DropReason& drop) {
+  ConstByteSpan icmp = frame.subspan(p.l4_offset, p.l4_length);
+  if (icmp.size() < kIcmpv6HeaderSize) {
+    drop = DropReason::kIcmpv6Truncated;
+    return false;
+  }
+  uint32_t pseudo = Ipv6PseudoHeaderSum(p.ipv6.source, p.ipv6.destination,
+                                        static_cast<uint32_t>(icmp.size()), kIpProtoIcmpv6);
+  if (ChecksumFinish(ChecksumPartial(icmp, pseudo)) != 0) {
+    drop = DropReason::kIcmpv6BadChecksum;
+    return false;
+  }
+  p.icmp.type = Load8(icmp, 0);
+  p.icmp.code = Load8(icmp, 1);
+  p.l4 = L4Kind::kIcmpv6;
+  return true;
+}
+
+bool ParseIpv6(ConstByteSpan frame, ParsedPacket& p, DropReason& drop) {
+  ConstByteSpan ip = frame.subspan(p.l3_offset);
+  if (ip.size() < kIpv6HeaderSize) {
+    drop = DropReason::kIpv6Truncated;
+    return false;
+  }
+  if ((Load8(ip, 0) >> 4) != 6) {
+    drop = DropReason::kIpv6BadVersion;
+    return false;
+  }
+  uint16_t payload_length = Load16(ip, 4);
+  if (payload_length > ip.size() - kIpv6HeaderSize) {
+    drop = DropReason::kIpv6BadPayloadLength;
+    return false;
+  }
+  p.ipv6.payload_length = payload_length;
+  p.ipv6.next_header = Load8(ip, 6);
+  p.ipv6.hop_limit = Load8(ip, 7);
+  p.ipv6.source = Ipv6Address::Load(ip, 8);
+  p.ipv6.destination = Ipv6Address::Load(ip, 24);
+  p.l3 = L3Kind::kIpv6;
+  p.l4_offset = p.l3_offset + kIpv6HeaderSize;
+  p.l4_length = payload_length;
+  if (p.ipv6.next_header == kIpProtoIcmpv6) return ParseIcmpv6(frame, p, drop);
+  p.l4 = L4Kind::kOther;
+  return true;
+}
+
 }  // namespace
+
+uint32_t Ipv6PseudoHeaderSum(const Ipv6Address& source, const Ipv6Address& destination,
+                             uint32_t length, uint8_t next_header) {
+  uint32_t sum = 0;
+  for (size_t i = 0; i < source.octets.size(); i += 2) {
+    sum += uint32_t{source.octets[i]} << 8 | source.octets[i + 1];
+    sum += uint32_t{destination.octets[i]} << 8 | destination.octets[i + 1];
+  }
+  return sum + (length >> 16) + (length & 0xffff) + next_header;
+}
 
 uint16_t UdpChecksum(Ipv4Address source, Ipv4Address destination, ConstByteSpan datagram) {
   uint16_t sum = ChecksumFinish(ChecksumPartial(
@@ -168,6 +224,8 @@ bool ParseFrame(ConstByteSpan frame, ParsedPacket& p, DropReason& drop) {
       return ParseArp(frame, p, drop);
     case kEtherTypeIpv4:
       return ParseIpv4(frame, p, drop);
+    case kEtherTypeIpv6:
+      return ParseIpv6(frame, p, drop);
     default:
       p.l3 = L3Kind::kOther;
       return true;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "dataplane/net/checksum.h"
+#include "dataplane/net/ndp.h"
 
 namespace stampede::net {
 namespace {
@@ -11,8 +12,8 @@ Decision Drop(DropReason reason) { return {Verdict::kDrop, reason, Answer::kNone
 Decision Exception() {
   return {Verdict::kException, DropReason::kEthernetTruncated, Answer::kNone};
 }
-Decision Transmit(Answer answer) {
-  return {Verdict::kTransmit, DropReason::kEthernetTruncated, answer};
+Decision Transmit(Answer answer, size_t length) {
+  return {Verdict::kTransmit, DropReason::kEthernetTruncated, answer, length};
 }
 
 // Fills the 28-byte ARP body at `offset`.
@@ -31,7 +32,8 @@ void StoreArp(ByteSpan frame, size_t offset, uint16_t operation, MacAddress send
 
 }  // namespace
 
-Decision Responder::Handle(ByteSpan frame, uint64_t now) {
+Decision Responder::Handle(ByteSpan buffer, size_t frame_length, uint64_t now) {
+  ByteSpan frame = buffer.first(frame_length);
   // A packet socket on the port's interface is shown what other sockets
   // there send: the kernel GSO socket's frames (docs/dataplane.md).
   if (frame.size() >= 12 && MacAddress::Load(frame, 6) == local_.mac()) {
@@ -48,6 +50,8 @@ Decision Responder::Handle(ByteSpan frame, uint64_t now) {
       return HandleArp(frame, p, now);
     case L3Kind::kIpv4:
       return HandleIpv4(frame, p, now);
+    case L3Kind::kIpv6:
+      return HandleIpv6(buffer, p);
     case L3Kind::kOther:
       break;
   }
@@ -66,7 +70,7 @@ Decision Responder::HandleArp(ByteSpan frame, const ParsedPacket& p, uint64_t no
   local_.mac().Store(frame, 6);
   StoreArp(frame, p.l3_offset, kArpOpReply, local_.mac(), arp.target_ip, arp.sender_mac,
            arp.sender_ip);
-  return Transmit(Answer::kArpReply);
+  return Transmit(Answer::kArpReply, frame.size());
 }
 
 Decision Responder::HandleIpv4(ByteSpan frame, const ParsedPacket& p, uint64_t now) {
@@ -104,7 +108,30 @@ Decision Responder::HandleIpv4(ByteSpan frame, const ParsedPacket& p, uint64_t n
   uint16_t new_word = static_cast<uint16_t>(kIcmpEchoReply << 8 | p.icmp.code);
   Store16(icmp, 0, new_word);
   Store16(icmp, 2, ChecksumAdjust(Load16(icmp, 2), old_word, new_word));
-  return Transmit(Answer::kIcmpEchoReply);
+  return Transmit(Answer::kIcmpEchoReply, frame.size());
+}
+
+Decision Responder::HandleIpv6(ByteSpan buffer, const ParsedPacket& p) {
+  if (!router_advertisements_ || p.l4 != L4Kind::kIcmpv6 ||
+      p.icmp.type != kIcmpv6RouterSolicitation) {
+    return Exception();
+  }
+  if (!IsValidRouterSolicitation(buffer, p) || p.source_mac.IsMulticast()) {
+    return Drop(DropReason::kNdpMalformed);
+  }
+  if (buffer.size() < p.l3_offset + kRouterAdvertisementPacketSize) {
+    return Drop(DropReason::kNoRoomForReply);
+  }
+  // RFC 4861 §6.2.6: to the soliciting host alone when it has an address,
+  // else to all nodes. Sent at once, not after §6.2.6's random delay of up
+  // to 0.5 s: that delay keeps routers' multicast answers apart, and this one
+  // names no router.
+  const bool unicast = !p.ipv6.source.IsUnspecified();
+  const Ipv6Address destination = unicast ? p.ipv6.source : Ipv6Address::AllNodes();
+  const MacAddress destination_mac = unicast ? p.source_mac : destination.MulticastMac();
+  size_t length =
+      BuildRouterAdvertisement(buffer, p.l3_offset, local_.mac(), destination_mac, destination);
+  return Transmit(Answer::kRouterAdvertisement, length);
 }
 
 size_t BuildGratuitousArp(ByteSpan frame, MacAddress mac, Ipv4Address ip) {

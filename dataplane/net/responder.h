@@ -1,6 +1,7 @@
 // The fast path's decision for one received frame: answer it in place (ARP for
-// our addresses, ICMP echo), hand it to the kernel's exception path, or drop it
-// with a reason. Pure byte-span code, shared by the worker loop, tests and fuzzers.
+// our addresses, ICMP echo, IPv6 router solicitations when asked to), hand it
+// to the kernel's exception path, or drop it with a reason. Pure byte-span
+// code, shared by the worker loop, tests and fuzzers.
 #pragma once
 
 #include <cstdint>
@@ -22,12 +23,13 @@ enum class Verdict : uint8_t {
 };
 
 // What the responder did, so the worker counts it.
-enum class Answer : uint8_t { kNone, kArpReply, kIcmpEchoReply };
+enum class Answer : uint8_t { kNone, kArpReply, kIcmpEchoReply, kRouterAdvertisement };
 
 struct Decision {
   Verdict verdict = Verdict::kDrop;
   DropReason drop = DropReason::kEthernetTruncated;  // when kDrop
   Answer answer = Answer::kNone;                     // when kTransmit
+  size_t length = 0;  // when kTransmit: the reply's length, which may differ from the request's
 };
 
 // The TTL of packets we originate (RFC 1700's recommended default).
@@ -40,21 +42,30 @@ class Responder {
   Responder(const LocalAddresses& local, NeighbourTable& neighbours)
       : local_(local), neighbours_(neighbours) {}
 
-  // `frame` is writable: a reply is built over the request, same length.
-  Decision Handle(ByteSpan frame, uint64_t now);
+  // `buffer` is writable and starts with the received frame of
+  // `frame_length` bytes: a reply is built over it, up to buffer.size()
+  // bytes (a router advertisement is longer than the solicitation).
+  Decision Handle(ByteSpan buffer, size_t frame_length, uint64_t now);
+  // The same with no room past the frame.
+  Decision Handle(ByteSpan frame, uint64_t now) { return Handle(frame, frame.size(), now); }
   // The parse of the frame Handle() saw last (for kDhcp).
   const ParsedPacket& last_packet() const { return parsed_.packet; }
   // Off until the first policy: DHCP, proxyDHCP and TFTP requests are then
   // dropped (kNoPolicy) rather than answered from nothing.
   void SetBootServices(bool on) { boot_services_ = on; }
+  // Off unless the policy asks (dataplane.ipv6_ra): router solicitations go to
+  // the kernel, which as a host ignores them.
+  void SetRouterAdvertisements(bool on) { router_advertisements_ = on; }
 
  private:
   Decision HandleArp(ByteSpan frame, const ParsedPacket& p, uint64_t now);
   Decision HandleIpv4(ByteSpan frame, const ParsedPacket& p, uint64_t now);
+  Decision HandleIpv6(ByteSpan buffer, const ParsedPacket& p);
 
   const LocalAddresses& local_;
   NeighbourTable& neighbours_;
   bool boot_services_ = false;
+  bool router_advertisements_ = false;
   ParseResult parsed_;
 };
 

@@ -15,6 +15,7 @@ namespace stampede::port {
   X(tx_packets)                                                         \
   X(arp_replies)                                                        \
   X(icmp_echo_replies)                                                  \
+  X(router_advertisements) /* answers to IPv6 router solicitations */   \
   X(gratuitous_arps)                                                    \
   X(to_kernel)     /* frames handed to the exception path */            \
   X(from_kernel)   /* frames the kernel sent out through the port */    \

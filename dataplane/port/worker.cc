@@ -41,6 +41,13 @@ net::ByteSpan FrameOf(rte_mbuf* m) {
   return {rte_pktmbuf_mtod(m, std::byte*), rte_pktmbuf_data_len(m)};
 }
 
+// The frame and the room after it in its (single) segment, for a reply
+// longer than the request.
+net::ByteSpan RoomOf(rte_mbuf* m) {
+  return {rte_pktmbuf_mtod(m, std::byte*),
+          size_t{rte_pktmbuf_data_len(m)} + rte_pktmbuf_tailroom(m)};
+}
+
 }  // namespace
 
 Worker::Worker(const WorkerConfig& config, const net::LocalAddresses& local,
@@ -128,6 +135,7 @@ uint32_t Worker::PollOnce() {
   if (config_.policy != nullptr) {
     policy_ = config_.policy->load(std::memory_order_acquire);
     responder_.SetBootServices(policy_ != nullptr);
+    responder_.SetRouterAdvertisements(policy_ != nullptr && policy_->policy.ipv6_ra());
     if (policy_ != nullptr && config_.dhcp != nullptr && policy_->generation != reserved_for_) {
       // Once per policy, before its clients come: the lease table's room.
       reserved_for_ = policy_->generation;
@@ -194,6 +202,22 @@ void Worker::PrefetchDhcp(rte_mbuf* const* frames, uint16_t count) {
   }
 }
 
+void Worker::CountAnswer(net::Answer answer) {
+  switch (answer) {
+    case net::Answer::kArpReply:
+      LcoreCounters::Add(counters_.arp_replies, 1);
+      break;
+    case net::Answer::kIcmpEchoReply:
+      LcoreCounters::Add(counters_.icmp_echo_replies, 1);
+      break;
+    case net::Answer::kRouterAdvertisement:
+      LcoreCounters::Add(counters_.router_advertisements, 1);
+      break;
+    case net::Answer::kNone:
+      break;
+  }
+}
+
 uint16_t Worker::PollPortBurst() {
   rte_mbuf* rx[kBurstSize];
   uint16_t received = rte_eth_rx_burst(config_.port_id, config_.queue_id, rx, kBurstSize);
@@ -215,13 +239,13 @@ uint16_t Worker::PollPortBurst() {
       to_kernel[kernel_count++] = m;
       continue;
     }
-    net::Decision decision = responder_.Handle(FrameOf(m), now);
+    net::Decision decision = responder_.Handle(RoomOf(m), rte_pktmbuf_data_len(m), now);
     switch (decision.verdict) {
       case net::Verdict::kTransmit:
+        m->data_len = static_cast<uint16_t>(decision.length);
+        m->pkt_len = static_cast<uint32_t>(decision.length);
         replies[reply_count++] = m;
-        LcoreCounters::Add(decision.answer == net::Answer::kArpReply ? counters_.arp_replies
-                                                                     : counters_.icmp_echo_replies,
-                           1);
+        CountAnswer(decision.answer);
         break;
       case net::Verdict::kException:
         to_kernel[kernel_count++] = m;

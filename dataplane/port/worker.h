@@ -120,6 +120,7 @@ class Worker {
   // Up to kPortBurstsPerPoll bursts from the port, while they come full.
   uint32_t PollPort();
   uint16_t PollPortBurst();
+  void CountAnswer(net::Answer answer);
   void PrefetchDhcp(rte_mbuf* const* frames, uint16_t count);
   uint32_t PollKernel();
   // The kernel's frames cut to the wire's MTU, a budget of them per poll.

@@ -51,5 +51,25 @@ TEST(Ipv4InterfaceTest, ParsesPrefixAndContains) {
   }
 }
 
+// RFC 4291 appendix A: the universal/local bit flipped, ff:fe in the middle.
+TEST(Ipv6AddressTest, LinkLocalFromMac) {
+  EXPECT_EQ(Ipv6Address::LinkLocal(*MacAddress::Parse("02:00:5e:10:00:01")).ToString(),
+            "fe80::5eff:fe10:1");
+  EXPECT_EQ(Ipv6Address::LinkLocal(*MacAddress::Parse("52:54:00:12:34:56")).ToString(),
+            "fe80::5054:ff:fe12:3456");
+  EXPECT_TRUE(Ipv6Address::LinkLocal(MacAddress{}).IsLinkLocalUnicast());
+  EXPECT_FALSE(Ipv6Address::LinkLocal(MacAddress{}).IsMulticast());
+}
+
+TEST(Ipv6AddressTest, AllNodesAndItsEthernetGroup) {
+  Ipv6Address all_nodes = Ipv6Address::AllNodes();
+  EXPECT_EQ(all_nodes.ToString(), "ff02::1");
+  EXPECT_TRUE(all_nodes.IsMulticast());
+  EXPECT_FALSE(all_nodes.IsLinkLocalUnicast());
+  EXPECT_EQ(all_nodes.MulticastMac().ToString(), "33:33:00:00:00:01");
+  EXPECT_TRUE(Ipv6Address{}.IsUnspecified());
+  EXPECT_EQ(Ipv6Address{}.ToString(), "::");
+}
+
 }  // namespace
 }  // namespace stampede::net

@@ -132,10 +132,66 @@ inline Frame Tcp() {
   return Ipv4(ip, Frame(20, std::byte{0}));
 }
 
-inline Frame Ipv6() {
-  Frame frame = EthernetHeader({}, 0x86dd);
-  Append(frame, Frame(40, std::byte{0x60}));
+// RFC 4291 §2.7.1: every router on the link, and its Ethernet group.
+inline const Ipv6Address kAllRouters = {{0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02}};
+inline const MacAddress kAllRoutersMac = {{0x33, 0x33, 0, 0, 0, 0x02}};
+inline const Ipv6Address kPeerLinkLocal = Ipv6Address::LinkLocal(kPeerMac);
+// RFC 8200 §4.7: nothing follows the header.
+inline constexpr uint8_t kNoNextHeader = 59;
+
+struct Ipv6Spec {
+  Ipv6Address source = kPeerLinkLocal;
+  Ipv6Address destination = kAllRouters;
+  uint8_t next_header = kIpProtoIcmpv6;
+  uint8_t hop_limit = 255;
+};
+
+// Recomputes the ICMPv6 checksum of the IPv6 packet at `l3_offset` from the
+// frame's own header fields, so a mutation meets the check it means to.
+inline void SealIcmpv6(Frame& frame, size_t l3_offset = 14) {
+  ByteSpan f(frame);
+  ByteSpan icmp = f.subspan(l3_offset + kIpv6HeaderSize, Load16(f, l3_offset + 4));
+  Store16(icmp, 2, 0);
+  uint32_t pseudo =
+      Ipv6PseudoHeaderSum(Ipv6Address::Load(f, l3_offset + 8), Ipv6Address::Load(f, l3_offset + 24),
+                          static_cast<uint32_t>(icmp.size()), kIpProtoIcmpv6);
+  Store16(icmp, 2, ChecksumFinish(ChecksumPartial(icmp, pseudo)));
+}
+
+inline Frame Ipv6(const Ipv6Spec& ip_spec, const Frame& payload, FrameSpec spec = {}) {
+  Frame frame = EthernetHeader(spec, kEtherTypeIpv6);
+  Frame ip(kIpv6HeaderSize);
+  ByteSpan h(ip);
+  Store32(h, 0, 0x60000000);
+  Store16(h, 4, static_cast<uint16_t>(payload.size()));
+  Store8(h, 6, ip_spec.next_header);
+  Store8(h, 7, ip_spec.hop_limit);
+  ip_spec.source.Store(h, 8);
+  ip_spec.destination.Store(h, 24);
+  Append(frame, ip);
+  Append(frame, payload);
+  if (ip_spec.next_header == kIpProtoIcmpv6 && payload.size() >= kIcmpv6HeaderSize) {
+    SealIcmpv6(frame, spec.vlan ? 18 : 14);
+  }
   return frame;
+}
+
+inline Frame Ipv6() { return Ipv6({.next_header = kNoNextHeader}, {}); }
+
+// An RFC 4861 §4.1 router solicitation as iPXE and Linux send it: to all
+// routers, with the source link-layer address option unless from ::.
+inline Frame RouterSolicitation(Ipv6Spec ip = {},
+                                FrameSpec spec = {.destination_mac = kAllRoutersMac}) {
+  bool with_address = !ip.source.IsUnspecified();
+  Frame rs(8 + (with_address ? 8 : 0));
+  ByteSpan r(rs);
+  Store8(r, 0, 133);
+  if (with_address) {
+    Store8(r, 8, 1);
+    Store8(r, 9, 1);
+    spec.source_mac.Store(r, 10);
+  }
+  return Ipv6(ip, rs, spec);
 }
 
 }  // namespace stampede::net::testing

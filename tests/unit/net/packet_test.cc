@@ -46,7 +46,12 @@ std::vector<ValidSample> ValidSamples() {
                      testing::UdpDatagram(68, 67, 300, true, testing::kPeerIp, {0xffffffff})),
        L3Kind::kIpv4, L4Kind::kUdp, 14},
       {"tcp", testing::Tcp(), L3Kind::kIpv4, L4Kind::kOther, 14},
-      {"ipv6", testing::Ipv6(), L3Kind::kOther, L4Kind::kNone, 14},
+      {"ipv6_no_next_header", testing::Ipv6(), L3Kind::kIpv6, L4Kind::kOther, 14},
+      {"router_solicitation", testing::RouterSolicitation({}, {}), L3Kind::kIpv6, L4Kind::kIcmpv6,
+       14},
+      {"router_solicitation_vlan", testing::RouterSolicitation({}, vlan), L3Kind::kIpv6,
+       L4Kind::kIcmpv6, 18},
+      {"lldp_is_other", testing::EthernetHeader({}, 0x88cc), L3Kind::kOther, L4Kind::kNone, 14},
   };
 }
 
@@ -70,6 +75,16 @@ TEST_P(ValidSampleTest, ParsesWithHeadersLocated) {
     EXPECT_EQ(result.packet.ipv4.source, testing::kPeerIp);
     EXPECT_EQ(result.packet.l4_offset, sample.l3_offset + result.packet.ipv4.header_length);
     EXPECT_EQ(result.packet.l4_offset + result.packet.l4_length, sample.frame.size());
+  }
+  if (sample.l3 == L3Kind::kIpv6) {
+    EXPECT_EQ(result.packet.ipv6.source, testing::kPeerLinkLocal);
+    EXPECT_EQ(result.packet.ipv6.destination, testing::kAllRouters);
+    EXPECT_EQ(result.packet.ipv6.hop_limit, 255);
+    EXPECT_EQ(result.packet.l4_offset, sample.l3_offset + kIpv6HeaderSize);
+    EXPECT_EQ(result.packet.l4_offset + result.packet.l4_length, sample.frame.size());
+  }
+  if (sample.l4 == L4Kind::kIcmpv6) {
+    EXPECT_EQ(result.packet.icmp.type, 133);
   }
   if (sample.l4 == L4Kind::kUdp) {
     EXPECT_EQ(result.packet.udp.source_port, sample.name == "udp_broadcast" ? 68 : 40000);
@@ -118,6 +133,11 @@ TEST_P(ValidSampleTest, EveryPrefixIsDroppedWithTheRightReason) {
       size_t header_end = sample.l3_offset + full.packet.ipv4.header_length;
       EXPECT_EQ(result.drop,
                 length < header_end ? DropReason::kIpv4Truncated : DropReason::kIpv4BadTotalLength);
+    } else if (sample.l3 == L3Kind::kIpv6) {
+      ASSERT_FALSE(result.ok);
+      EXPECT_EQ(result.drop, length < sample.l3_offset + kIpv6HeaderSize
+                                 ? DropReason::kIpv6Truncated
+                                 : DropReason::kIpv6BadPayloadLength);
     } else {
       EXPECT_TRUE(result.ok);  // other ether types are not looked into
     }
@@ -168,7 +188,18 @@ std::vector<Malformed> MalformedSamples() {
   Frame udp_short = testing::Ipv4({}, Frame(7, std::byte{0}));
   Frame total_below_header = udp;
   Store16(ByteSpan(total_below_header), 16, 19);
+  Frame rs = testing::RouterSolicitation();
+  Frame rs_payload_past_frame = rs;
+  Store16(ByteSpan(rs_payload_past_frame), 18, static_cast<uint16_t>(rs.size() - 54 + 1));
+  Frame icmpv6_short = testing::Ipv6({}, Frame(3, std::byte{0}));
   return {
+      {"ipv6_version_4", Mutate(rs, 14, 0x40), DropReason::kIpv6BadVersion},
+      {"ipv6_header_cut", Frame(rs.begin(), rs.begin() + 53), DropReason::kIpv6Truncated},
+      {"ipv6_payload_past_frame", rs_payload_past_frame, DropReason::kIpv6BadPayloadLength},
+      {"icmpv6_header_cut", icmpv6_short, DropReason::kIcmpv6Truncated},
+      {"icmpv6_bad_checksum", Mutate(rs, rs.size() - 1, 0x77), DropReason::kIcmpv6BadChecksum},
+      {"icmpv6_checksum_over_other_source", Mutate(rs, 22 + 15, 0x99),
+       DropReason::kIcmpv6BadChecksum},
       {"vlan_stacked", stacked, DropReason::kVlanStacked},
       {"arp_bad_hardware_type", Mutate(arp, 15, 6), DropReason::kArpMalformed},
       {"arp_bad_protocol_type", Mutate(arp, 16, 0x86), DropReason::kArpMalformed},
@@ -229,6 +260,32 @@ TEST(UdpChecksumTest, PseudoHeaderSumAgreesWithTheBuiltHeader) {
         EXPECT_EQ(ChecksumFinish(UdpPseudoHeaderSum({source}, {destination}, length)),
                   ChecksumFinish(ChecksumPartial(header)))
             << source << " " << destination << " " << length;
+      }
+    }
+  }
+}
+
+// RFC 8200 §8.1: the pseudo-header's sum, added up without building it, folds
+// to what summing the built 40 bytes gives.
+TEST(Ipv6PseudoHeaderTest, SumAgreesWithTheBuiltHeader) {
+  const Ipv6Address addresses[] = {{},
+                                   testing::kPeerLinkLocal,
+                                   testing::kAllRouters,
+                                   Ipv6Address::AllNodes(),
+                                   {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                     0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}};
+  const uint32_t lengths[] = {0, 8, 24, 0xffff, 0x10000, 0xffffffff};
+  for (const Ipv6Address& source : addresses) {
+    for (const Ipv6Address& destination : addresses) {
+      for (uint32_t length : lengths) {
+        std::byte header[40] = {};
+        source.Store(header, 0);
+        destination.Store(header, 16);
+        Store32(header, 32, length);
+        Store8(header, 39, kIpProtoIcmpv6);
+        EXPECT_EQ(ChecksumFinish(Ipv6PseudoHeaderSum(source, destination, length, kIpProtoIcmpv6)),
+                  ChecksumFinish(ChecksumPartial(header)))
+            << source.ToString() << " " << destination.ToString() << " " << length;
       }
     }
   }

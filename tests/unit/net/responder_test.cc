@@ -1,5 +1,6 @@
 #include "dataplane/net/responder.h"
 
+#include "dataplane/net/ndp.h"
 #include "gtest/gtest.h"
 #include "tests/unit/net/frames.h"
 
@@ -91,6 +92,80 @@ TEST_F(ResponderTest, SendsUdpTcpAndIpv6ToTheKernel) {
   for (Frame frame : {testing::Udp(), testing::Tcp(), testing::Ipv6()}) {
     EXPECT_EQ(Handle(frame).verdict, Verdict::kException);
   }
+}
+
+// A router solicitation with room after it, as an mbuf has.
+struct Solicitation {
+  explicit Solicitation(Frame f) : frame(std::move(f)), length(frame.size()) {
+    frame.resize(length + 64, std::byte{0xa5});
+  }
+  Frame frame;
+  size_t length;
+};
+
+TEST_F(ResponderTest, LeavesRouterSolicitationsToTheKernelUnlessAsked) {
+  Solicitation rs(testing::RouterSolicitation());
+  EXPECT_EQ(responder_.Handle(rs.frame, rs.length, 10).verdict, Verdict::kException);
+}
+
+TEST_F(ResponderTest, AnswersRouterSolicitationsWithANoRouterAdvertisement) {
+  responder_.SetRouterAdvertisements(true);
+  for (bool vlan : {false, true}) {
+    testing::FrameSpec spec{.destination_mac = testing::kAllRoutersMac, .vlan = vlan};
+    Solicitation rs(testing::RouterSolicitation({}, spec));
+    Decision decision = responder_.Handle(rs.frame, rs.length, 10);
+    ASSERT_EQ(decision.verdict, Verdict::kTransmit);
+    EXPECT_EQ(decision.answer, Answer::kRouterAdvertisement);
+    // Longer than the solicitation: the room after it was used.
+    size_t l3_offset = vlan ? 18 : 14;
+    ASSERT_EQ(decision.length, l3_offset + kRouterAdvertisementPacketSize);
+    EXPECT_GT(decision.length, rs.length);
+    ParseResult reply = ParsePacket(ConstByteSpan(rs.frame).first(decision.length));
+    ASSERT_TRUE(reply.ok) << DropReasonName(reply.drop);
+    // To the soliciting host alone, from our link-local address.
+    EXPECT_EQ(reply.packet.destination_mac, testing::kPeerMac);
+    EXPECT_EQ(reply.packet.source_mac, testing::kOurMac);
+    EXPECT_EQ(reply.packet.ipv6.destination, testing::kPeerLinkLocal);
+    EXPECT_EQ(reply.packet.ipv6.source, Ipv6Address::LinkLocal(testing::kOurMac));
+    EXPECT_EQ(reply.packet.icmp.type, kIcmpv6RouterAdvertisement);
+    EXPECT_EQ(reply.packet.has_vlan, vlan);
+  }
+}
+
+TEST_F(ResponderTest, AnswersASolicitationFromNoAddressToAllNodes) {
+  responder_.SetRouterAdvertisements(true);
+  Solicitation rs(testing::RouterSolicitation({.source = {}}));
+  Decision decision = responder_.Handle(rs.frame, rs.length, 10);
+  ASSERT_EQ(decision.verdict, Verdict::kTransmit);
+  ParseResult reply = ParsePacket(ConstByteSpan(rs.frame).first(decision.length));
+  ASSERT_TRUE(reply.ok);
+  EXPECT_EQ(reply.packet.ipv6.destination, Ipv6Address::AllNodes());
+  EXPECT_EQ(reply.packet.destination_mac, Ipv6Address::AllNodes().MulticastMac());
+}
+
+TEST_F(ResponderTest, DropsMalformedSolicitationsAndPassesOtherIcmpv6) {
+  responder_.SetRouterAdvertisements(true);
+  Solicitation off_link(testing::RouterSolicitation({.hop_limit = 1}));
+  Decision decision = responder_.Handle(off_link.frame, off_link.length, 10);
+  EXPECT_EQ(decision.verdict, Verdict::kDrop);
+  EXPECT_EQ(decision.drop, DropReason::kNdpMalformed);
+  testing::FrameSpec from_group{.destination_mac = testing::kAllRoutersMac,
+                                .source_mac = {{0x03, 0, 0, 0, 0, 1}}};
+  Solicitation spoofed(testing::RouterSolicitation({}, from_group));
+  EXPECT_EQ(responder_.Handle(spoofed.frame, spoofed.length, 10).drop, DropReason::kNdpMalformed);
+  // A neighbour solicitation (135) is the kernel's to answer.
+  Frame ns = testing::RouterSolicitation();
+  Store8(ByteSpan(ns), 54, 135);
+  testing::SealIcmpv6(ns);
+  EXPECT_EQ(Handle(ns).verdict, Verdict::kException);
+}
+
+TEST_F(ResponderTest, DropsASolicitationWithNoRoomForTheAnswer) {
+  responder_.SetRouterAdvertisements(true);
+  Frame rs = testing::RouterSolicitation();
+  Decision decision = Handle(rs);
+  EXPECT_EQ(decision.verdict, Verdict::kDrop);
+  EXPECT_EQ(decision.drop, DropReason::kNoRoomForReply);
 }
 
 TEST_F(ResponderTest, DropsBootRequestsUntilThereIsAPolicy) {
