@@ -154,6 +154,17 @@ def check_http(lab, scenario, line, root, timeout=10):
             f"{http['bytes_sent']} bytes sent, {http['not_found']} not found")
 
 
+def check_router_advertisements(lab, scenario):
+    """Each iPXE guest solicited an IPv6 router and got stampede's
+    advertisement (bootlab's config sets dataplane.ipv6_ra), so its wait for
+    IPv6 ended at once."""
+    sent = lab.counters("stats")["router_advertisements"]
+    if scenario.runs_ipxe:
+        assert sent >= scenario.guests, \
+            f"{sent} router advertisements for {scenario.guests} iPXE guests"
+    return f"  /stampede/stats: {sent} router advertisements"
+
+
 def run(lab, scenario, serve=False, out=None, timeout=None):
     """Boots the scenario's guests and checks them; returns the Timeline.
     Raises AssertionError (with what went wrong) when a check fails."""
@@ -184,4 +195,5 @@ def run(lab, scenario, serve=False, out=None, timeout=None):
     http = check_http(lab, scenario, line, root)
     if http:
         line.note(http)
+    line.note(check_router_advertisements(lab, scenario))
     return line

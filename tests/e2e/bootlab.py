@@ -459,7 +459,7 @@ class BootLab:
         control starts the dataplane: `stampede serve`)."""
         return (f"dataplane:\n  port: net_af_packet0,iface={self.server_if}\n"
                 f"  lcores: \"{self.lcore}\"\n  memory_mb: 256\n  ipv4: [{SERVER_IP}/{PREFIX}]\n"
-                f"  exception_iface: {self.exception_if}\n")
+                f"  exception_iface: {self.exception_if}\n  ipv6_ra: true\n")
 
     def start_stampede(self, config_text, serve=False):
         """Writes the config and starts the appliance in the server namespace:
@@ -502,7 +502,7 @@ class BootLab:
             time.sleep(0.05)  # polling telemetry, bounded by the deadline
 
     def counters(self, group):
-        """/stampede/tftp or /stampede/dhcp."""
+        """/stampede/<group>: tftp, dhcp, stats (the workers' counters) ..."""
         return self.telemetry.query(f"/stampede/{group}")
 
     def cli(self, *args, timeout=15):

@@ -352,6 +352,12 @@ class Scenario:
     timeout_kvm: int = 120
     timeout_tcg: int = 600
 
+    @property
+    def runs_ipxe(self):
+        """Whether its guests run iPXE, which solicits an IPv6 router: QEMU's
+        NIC ROM on BIOS guests, ipxe.efi on UEFI ones that fetch it."""
+        return self.firmware in ("bios", "uefi-http") or IPXE_EFI in self.fetched
+
 
 SCENARIOS = {s.name: s for s in [
     Scenario("bios", "SeaBIOS + iPXE ROM -> pxelinux.0 -> menu -> Debian installer",

@@ -74,6 +74,14 @@ TEST(CompileTest, ResolvesAddressesReferencesAndDefaults) {
   EXPECT_EQ(policy.http_port(), kDefaultHttpPort);
   EXPECT_EQ(policy.limits().max_tftp_sessions(), kDefaultMaxTftpSessions);
   EXPECT_EQ(policy.source(), "c.yaml");
+  EXPECT_FALSE(policy.ipv6_ra());  // off unless asked
+}
+
+TEST(CompileTest, CarriesTheRouterAdvertisementSwitch) {
+  EXPECT_TRUE(CompileOrDie("dataplane: {port: net_null0, ipv4: [198.18.0.1/24], ipv6_ra: true}\n")
+                  .ipv6_ra());
+  EXPECT_FALSE(CompileOrDie("dataplane: {port: net_null0, ipv4: [198.18.0.1/24], ipv6_ra: false}\n")
+                   .ipv6_ra());
 }
 
 TEST(CompileTest, RefusesAnInvalidConfigWithEveryProblem) {
