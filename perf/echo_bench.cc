@@ -1,4 +1,5 @@
-// echo_bench: the dataplane worker's ARP and ICMP echo reply rate on one core,
+// echo_bench: the dataplane worker's ARP, ICMP echo and IPv6 router
+// advertisement reply rate on one core,
 // over a kernel-free net_ring port pair, next to the raw port ceilings (net_null
 // rx+tx, and net_ring rx+tx with no processing) measured in the same run.
 //
@@ -27,6 +28,7 @@
 #include "absl/strings/str_format.h"
 #include "dataplane/net/checksum.h"
 #include "dataplane/net/local_addresses.h"
+#include "dataplane/net/ndp.h"
 #include "dataplane/net/packet.h"
 #include "dataplane/policy/tables.h"
 #include "dataplane/port/counters.h"
@@ -127,8 +129,8 @@ int Main(int argc, char** argv) {
   port::LcoreCounters counters;
   port::Worker worker({uint16_t(worker_port), 0, std::nullopt, pool, false}, local, counters);
   uint16_t gen = uint16_t(generator_port);
-  std::vector<std::byte> echo = IcmpEchoRequest(), arp = ArpRequest();
-  uint64_t bad_echo = 0, bad_arp = 0;
+  std::vector<std::byte> echo = IcmpEchoRequest(), arp = ArpRequest(), rs = RouterSolicitation();
+  uint64_t bad_echo = 0, bad_arp = 0, bad_ra = 0;
   auto is_echo_reply = [](rte_mbuf* m) {
     net::ParseResult r =
         net::ParsePacket({rte_pktmbuf_mtod(m, const std::byte*), rte_pktmbuf_data_len(m)});
@@ -138,6 +140,12 @@ int Main(int argc, char** argv) {
     net::ParseResult r =
         net::ParsePacket({rte_pktmbuf_mtod(m, const std::byte*), rte_pktmbuf_data_len(m)});
     return r.ok && r.packet.l3 == net::L3Kind::kArp && r.packet.arp.operation == net::kArpOpReply;
+  };
+  auto is_router_advertisement = [](rte_mbuf* m) {
+    net::ParseResult r =
+        net::ParsePacket({rte_pktmbuf_mtod(m, const std::byte*), rte_pktmbuf_data_len(m)});
+    return r.ok && r.packet.l4 == net::L4Kind::kIcmpv6 &&
+           r.packet.icmp.type == net::kIcmpv6RouterAdvertisement;
   };
   auto poll = [&worker] { return worker.PollOnce(); };
 
@@ -150,6 +158,7 @@ int Main(int argc, char** argv) {
   rte_rcu_qsbr_thread_register(qsbr, 0);
   rte_rcu_qsbr_thread_online(qsbr, 0);
   policy::PolicyTables tables;
+  tables.policy.set_ipv6_ra(true);  // the advertisement row's; the others never see IPv6
   std::atomic<const policy::PolicyTables*> current{&tables};
   port::LcoreCounters policy_counters;
   port::Worker policy_worker({uint16_t(worker_port), 0, std::nullopt, pool, false, &current, qsbr},
@@ -167,6 +176,8 @@ int Main(int argc, char** argv) {
       Measure("dataplane ARP reply", pool, gen, arp, total, poll, bad_arp, is_arp_reply));
   results.push_back(Measure("ICMP echo, policy + RCU", pool, gen, echo, total, policy_poll,
                             bad_echo, is_echo_reply));
+  results.push_back(Measure("IPv6 RS -> RA, policy + RCU", pool, gen, rs, total, policy_poll,
+                            bad_ra, is_router_advertisement));
 
   double ceiling = results[0].MppsPerCore();
   std::printf("\necho_bench: one core, TSC %.2f GHz, %lu packets per row\n", rte_get_tsc_hz() / 1e9,
@@ -184,21 +195,24 @@ int Main(int argc, char** argv) {
         i ? "," : "", r.name, r.packets, r.MppsPerCore(), r.CyclesPerPacket(), ratio);
   }
   json += "]}";
-  std::printf("replies checked: %lu echo, %lu arp wrong\n", static_cast<unsigned long>(bad_echo),
-              static_cast<unsigned long>(bad_arp));
+  std::printf("replies checked: %lu echo, %lu arp, %lu router advertisements wrong\n",
+              static_cast<unsigned long>(bad_echo), static_cast<unsigned long>(bad_arp),
+              static_cast<unsigned long>(bad_ra));
   if (std::string path = absl::GetFlag(FLAGS_json); !path.empty()) std::ofstream(path) << json;
 
   bool complete = true;
   for (const Result& r : results) complete = complete && r.packets >= total;
   uint64_t replies = counters.icmp_echo_replies.load() + counters.arp_replies.load();
   uint64_t policy_replies = policy_counters.icmp_echo_replies.load();
+  uint64_t advertisements = policy_counters.router_advertisements.load();
   for (uint16_t id : {uint16_t(worker_port), gen, *null_port}) port::ClosePort(id);
   rte_rcu_qsbr_thread_offline(qsbr, 0);
   rte_free(qsbr);
   rte_eal_cleanup();
   // Not a threshold: the run fails only if the worker stopped answering or
   // answered wrongly, which would make the numbers meaningless.
-  if (!complete || bad_echo + bad_arp > 0 || replies < 2 * total || policy_replies < total) {
+  if (!complete || bad_echo + bad_arp + bad_ra > 0 || replies < 2 * total ||
+      policy_replies < total || advertisements < total) {
     std::fprintf(stderr, "echo_bench: the worker did not answer every request\n");
     return 1;
   }

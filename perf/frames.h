@@ -60,4 +60,32 @@ inline std::vector<std::byte> ArpRequest() {
   return frame;
 }
 
+// The client's IPv6 router solicitation (RFC 4861 §4.1) from its link-local
+// address to all routers, with its source link-layer address option.
+inline std::vector<std::byte> RouterSolicitation() {
+  const net::Ipv6Address source = net::Ipv6Address::LinkLocal(kClientMac);
+  const net::Ipv6Address all_routers = {{0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2}};
+  std::vector<std::byte> frame(14 + 40 + 16);
+  net::ByteSpan f(frame);
+  all_routers.MulticastMac().Store(f, 0);
+  kClientMac.Store(f, 6);
+  net::Store16(f, 12, net::kEtherTypeIpv6);
+  net::ByteSpan ip = f.subspan(14, 40);
+  net::Store8(ip, 0, 0x60);
+  net::Store16(ip, 4, 16);
+  net::Store8(ip, 6, net::kIpProtoIcmpv6);
+  net::Store8(ip, 7, 255);
+  source.Store(ip, 8);
+  all_routers.Store(ip, 24);
+  net::ByteSpan rs = f.subspan(54);
+  net::Store8(rs, 0, 133);
+  net::Store8(rs, 8, 1);  // source link-layer address, one 8-byte unit
+  net::Store8(rs, 9, 1);
+  kClientMac.Store(rs, 10);
+  net::Store16(rs, 2,
+               net::ChecksumFinish(net::ChecksumPartial(
+                   rs, net::Ipv6PseudoHeaderSum(source, all_routers, 16, net::kIpProtoIcmpv6))));
+  return frame;
+}
+
 }  // namespace stampede::perf
