@@ -162,7 +162,7 @@ def check_router_advertisements(lab, scenario):
     if scenario.runs_ipxe:
         assert sent >= scenario.guests, \
             f"{sent} router advertisements for {scenario.guests} iPXE guests"
-    return f"  /stampede/stats: {sent} router advertisements"
+    return f"/stampede/stats: {sent} router advertisements"
 
 
 def run(lab, scenario, serve=False, out=None, timeout=None):

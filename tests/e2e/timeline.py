@@ -3,7 +3,8 @@
 Three sources, each row saying which:
   wire      wire_watch.py on the client bridge: DHCP messages, each TFTP
             transfer's end (file, bytes, block size), aborted size probes,
-            files the loaders looked for and the appliance does not have;
+            files the loaders looked for and the appliance does not have,
+            a guest's first IPv6 router solicitation and advertisement;
   stampede  the appliance: lease events from control's API (GET /events,
             reported once the lease is durable in the journal), the
             dataplane's log of HTTP requests (event=http_access, timed when
@@ -58,6 +59,7 @@ class Guest:
     missing: list = dataclasses.field(default_factory=list)  # (seconds, file) not found, pending
     http_files: set = dataclasses.field(default_factory=set)  # paths answered 200 or 206
     http_bytes: int = 0  # body bytes of those answers
+    ndp_seen: set = dataclasses.field(default_factory=set)  # "RS", "RA": first of each shown
 
 
 class Timeline:
@@ -195,6 +197,8 @@ class Timeline:
         kind = event["kind"]
         if kind == "dhcp":
             self.dhcp(event)
+        elif kind == "ndp":
+            self.ndp(event)
         elif kind in ("done", "error"):
             guest = self.by_address.get(event["client"].split(":")[0])
             if guest is not None:
@@ -230,6 +234,23 @@ class Timeline:
         detail = f" {address}" if address != "0.0.0.0" else " (no address: proxyDHCP)"
         boot = f", boot file {event['file']}" if event["file"] else ""
         self.row(guest, seconds, "wire", f"DHCP {kind}{detail} from {source}{boot}")
+
+    def ndp(self, event):
+        """The first router solicitation of each guest and the first
+        advertisement to it: why iPXE goes on (or waits) after its ACK."""
+        guest = self.guests.get(event["mac"])
+        if guest is None or event["type"] in guest.ndp_seen:
+            return
+        guest.ndp_seen.add(event["type"])
+        seconds = self.since(guest, event["t"])
+        if event["type"] == "RS":
+            self.row(guest, seconds, "wire", "IPv6 router solicitation from the guest")
+            return
+        offers = [what for what, on in (("a default router", event["lifetime"] > 0),
+                                        (f"{event['prefixes']} prefixes", event["prefixes"]),
+                                        ("DHCPv6", event["managed"] or event["other"])) if on]
+        self.row(guest, seconds, "wire", f"IPv6 router advertisement from {event['src']}: "
+                                         f"{', '.join(offers) if offers else 'offers nothing'}")
 
     def tftp(self, guest, event, counters):
         seconds = self.since(guest, event["t"])

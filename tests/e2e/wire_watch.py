@@ -1,16 +1,20 @@
 #!/usr/bin/env python3
-"""Watches the boot network's DHCP and TFTP and prints one JSON line per event.
+"""Watches the boot network's DHCP, TFTP and IPv6 router discovery and
+prints one JSON line per event.
 
 Run inside the namespace of the interface it watches (the client segment's
 bridge, promiscuous, so frames forwarded between the guests and the
-appliance are seen too). It reads only UDP over IPv4 (a socket filter drops
-the rest in the kernel), and reports:
+appliance are seen too). It reads only UDP over IPv4 and ICMPv6 router
+solicitations and advertisements (a socket filter drops the rest in the
+kernel), and reports:
 
   {"kind": "dhcp", "type": "DISCOVER", "mac", "xid", "yiaddr", "server", "file", "src", "dst"}
   {"kind": "rrq", "client": "ip:port", "server": "ip", "file", "options": {...}}
   {"kind": "oack", "client", "server_port", "options"}
   {"kind": "error", "client", "from": "client"/"server", "code", "message"}
   {"kind": "done", "client", "file", "bytes", "blocks", "blksize", "seconds"}
+  {"kind": "ndp", "type": "RS" or "RA", "mac" (the guest's: the RS's source,
+   the RA's destination), "src", "lifetime", "managed", "other", "prefixes"}
 
 Every event carries "t", time.monotonic() when it was read (the clock is
 system-wide, so the parent can compare it with its own). DATA frames are
@@ -49,21 +53,34 @@ class SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_uint16), ("filter", ctypes.POINTER(SockFilter))]
 
 
-# Classic BPF: IPv4 (ethertype 0x0800 at 12) carrying UDP (protocol 17 at
-# 14 + 9), accepted whole up to SNAPLEN; everything else dropped.
-UDP_ONLY = [
-    (0x28, 0, 0, 12),       # ldh [12]
-    (0x15, 0, 3, 0x0800),   # jeq #0x800, else drop
-    (0x30, 0, 0, 23),       # ldb [23]
-    (0x15, 0, 1, 17),       # jeq #17, else drop
-    (0x06, 0, 0, SNAPLEN),  # ret #SNAPLEN
-    (0x06, 0, 0, 0),        # ret #0
+ETH_P_IPV6 = 0x86DD
+ICMPV6 = 58
+ROUTER_SOLICITATION, ROUTER_ADVERTISEMENT = 133, 134  # RFC 4861 section 4
+PREFIX_INFORMATION = 3
+
+# Classic BPF (jumps count the instructions skipped): IPv4 (ethertype 0x0800
+# at 12) carrying UDP (protocol 17 at 14 + 9), or IPv6 whose next header (at
+# 14 + 6) is ICMPv6 of type 133 or 134 (at 14 + 40), accepted whole up to
+# SNAPLEN; everything else dropped.
+WATCHED = [
+    (0x28, 0, 0, 12),          # 0: ldh [12]
+    (0x15, 0, 2, 0x0800),      # 1: jeq #0x800 -> 2, else -> 4
+    (0x30, 0, 0, 23),          # 2: ldb [23]
+    (0x15, 6, 7, 17),          # 3: jeq #17 -> accept, else -> drop
+    (0x15, 0, 6, ETH_P_IPV6),  # 4: jeq #0x86dd -> 5, else -> drop
+    (0x30, 0, 0, 20),          # 5: ldb [20]
+    (0x15, 0, 4, ICMPV6),      # 6: jeq #58 -> 7, else -> drop
+    (0x30, 0, 0, 54),          # 7: ldb [54]
+    (0x15, 1, 0, ROUTER_SOLICITATION),   # 8: -> accept, else -> 9
+    (0x15, 0, 1, ROUTER_ADVERTISEMENT),  # 9: -> accept, else -> drop
+    (0x06, 0, 0, SNAPLEN),     # 10: ret #SNAPLEN
+    (0x06, 0, 0, 0),           # 11: ret #0
 ]
 
 
 def attach_filter(sock):
-    program = (SockFilter * len(UDP_ONLY))(*[SockFilter(*insn) for insn in UDP_ONLY])
-    fprog = SockFprog(len(UDP_ONLY), program)
+    program = (SockFilter * len(WATCHED))(*[SockFilter(*insn) for insn in WATCHED])
+    fprog = SockFprog(len(WATCHED), program)
     sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, bytes(ctypes.string_at(
         ctypes.addressof(fprog), ctypes.sizeof(fprog))))
     return program  # kept alive by the caller
@@ -92,11 +109,35 @@ def dhcp_event(payload):
         file = options[67].split(b"\0")[0].decode(errors="replace")
     return {"kind": "dhcp", "type": DHCP_TYPES.get(kind, str(kind)),
             "op": "request" if payload[0] == 1 else "reply",
-            "mac": ":".join(f"{b:02x}" for b in payload[28:34]),
+            "mac": mac_text(payload[28:34]),
             "xid": payload[4:8].hex(), "yiaddr": ip(payload[16:20]), "siaddr": ip(payload[20:24]),
             "server": ip(options[54]) if len(options.get(54, b"")) == 4 else "",
             "file": file, "ipxe": 175 in options or b"iPXE" in options.get(77, b""),
             "arch": int.from_bytes(options[93][:2], "big") if 93 in options else None}
+
+
+def mac_text(b):
+    return ":".join(f"{x:02x}" for x in b)
+
+
+def ndp_event(data):
+    """A router solicitation or advertisement (the filter passed nothing
+    else over IPv6); None when too short to read."""
+    if len(data) < 14 + 40 + 8:
+        return None
+    icmp = data[54:]
+    src = socket.inet_ntop(socket.AF_INET6, data[22:38])
+    if icmp[0] == ROUTER_SOLICITATION:
+        return {"kind": "ndp", "type": "RS", "mac": mac_text(data[6:12]), "src": src}
+    if len(icmp) < 16:
+        return None
+    prefixes, i = 0, 16
+    while i + 2 <= len(icmp) and icmp[i + 1] > 0:  # RFC 4861 4.6: length in 8-byte units
+        prefixes += icmp[i] == PREFIX_INFORMATION
+        i += icmp[i + 1] * 8
+    return {"kind": "ndp", "type": "RA", "mac": mac_text(data[0:6]), "src": src,
+            "lifetime": struct.unpack("!H", icmp[6:8])[0], "managed": bool(icmp[5] & 0x80),
+            "other": bool(icmp[5] & 0x40), "prefixes": prefixes}
 
 
 def tftp_strings(data):
@@ -184,6 +225,11 @@ class Watcher:
 
     def frame(self, data):
         if len(data) < 14 + 20 + 8:
+            return
+        if struct.unpack("!H", data[12:14])[0] == ETH_P_IPV6:
+            event = ndp_event(data)
+            if event:
+                self.emit(event)
             return
         ihl = (data[14] & 15) * 4
         if data[23] != 17 or struct.unpack("!H", data[20:22])[0] & 0x1fff:
