@@ -188,6 +188,37 @@ void AliasShimGrub(const v1::BootPolicy& policy, const std::set<std::string>& ro
   MergeCatalog(tftp, {std::move(file)});
 }
 
+// Whether a UEFI boot file, by its name, is shim or GRUB: Debian's
+// bootnetx64.efi (shim), shimx64.efi, grubx64.efi, grubnetx64.efi.signed.
+bool IsShimOrGrub(std::string_view path) {
+  std::string_view base = path.substr(path.rfind('/') + 1);
+  std::string name = absl::AsciiStrToLower(absl::string_view(base.data(), base.size()));
+  return name.starts_with("shim") || name.starts_with("bootnet") ||
+         name.find("grub") != std::string::npos;
+}
+
+// In proxyDHCP mode, GRUB (behind shim or alone) asks the next-server of the
+// DHCP server that gave the address for grub.cfg, not the proxy: a UEFI
+// profile booting it stops at GRUB's prompt (docs/dhcp.md, proxyDHCP).
+void WarnProxyGrub(const LoadedConfig& loaded, std::vector<std::string>* warnings) {
+  if (warnings == nullptr || loaded.config.dhcp().mode() != v1::Dhcp::PROXY) return;
+  for (int i = 0; i < loaded.config.profiles_size(); ++i) {
+    const v1::BootFiles& files = loaded.config.profiles(i).boot_files();
+    for (const auto& [field, path] :
+         {std::pair<const char*, const std::string&>{"efi_x64", files.efi_x64()},
+          {"efi_ia32", files.efi_ia32()},
+          {"efi_arm64", files.efi_arm64()}}) {
+      if (path.empty() || !IsShimOrGrub(path)) continue;
+      std::string where = absl::StrCat("profiles[", i, "].boot_files.", field);
+      warnings->push_back(absl::StrCat(
+          loaded.Where(where), ": ", where, ": '", path,
+          "' is shim or GRUB, which in proxyDHCP mode asks the site DHCP server's next-server "
+          "for grub.cfg, not stampede: hand UEFI clients ipxe.efi, or make the site server's "
+          "next-server this appliance (docs/dhcp.md, proxyDHCP)"));
+    }
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<v1::BootPolicy> Compile(const LoadedConfig& loaded,
@@ -281,6 +312,7 @@ absl::StatusOr<v1::BootPolicy> Compile(const LoadedConfig& loaded,
     return status;
   }
   AliasShimGrub(policy, root_paths, tftp, warnings);
+  WarnProxyGrub(loaded, warnings);
   absl::StatusOr<std::vector<v1::CatalogFile>> menus =
       GenerateMenus(loaded, image_statuses, policy, warnings);
   if (!menus.ok()) return menus.status();

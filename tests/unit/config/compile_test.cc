@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_join.h"
 #include "control/publish/publisher.h"
 #include "dataplane/policy/reader.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -82,6 +83,38 @@ TEST(CompileTest, CarriesTheRouterAdvertisementSwitch) {
                   .ipv6_ra());
   EXPECT_FALSE(CompileOrDie("dataplane: {port: net_null0, ipv4: [198.18.0.1/24], ipv6_ra: false}\n")
                    .ipv6_ra());
+}
+
+// Debian 12's GRUB asks the address server's next-server for grub.cfg, so in
+// proxy mode a shim/GRUB UEFI profile never boots: warned, still compiled.
+TEST(CompileTest, WarnsOfShimOrGrubInProxyMode) {
+  auto warnings_of = [](const std::string& mode) {
+    absl::StatusOr<LoadedConfig> loaded = ParseConfig(
+        "dataplane: {port: net_null0, ipv4: [198.18.0.1/24]}\n"
+        "dhcp: {mode: " +
+            mode +
+            ", subnets: [{subnet: 198.18.0.0/24}]}\n"
+            "profiles:\n"
+            "  - {name: a, boot_files: {bios: pxelinux.0, efi_x64: debian/bootnetx64.efi}}\n"
+            "  - {name: b, boot_files: {efi_x64: ipxe.efi, efi_arm64: grubaa64.efi}}\n"
+            "  - {name: c, boot_files: {efi_ia32: SHIMIA32.EFI}}\n",
+        "c.yaml", Format::kYaml);
+    EXPECT_TRUE(loaded.ok()) << loaded.status();
+    std::vector<std::string> warnings;
+    EXPECT_TRUE(Compile(*loaded, &warnings).ok());
+    return warnings;
+  };
+  std::vector<std::string> warnings = warnings_of("proxy");
+  ASSERT_EQ(warnings.size(), 3u) << absl::StrJoin(warnings, "\n");
+  EXPECT_TRUE(warnings[0].starts_with(
+      "c.yaml:4:55: profiles[0].boot_files.efi_x64: 'debian/bootnetx64.efi' is shim or GRUB, "
+      "which in proxyDHCP mode asks the site DHCP server's next-server"))
+      << warnings[0];
+  EXPECT_TRUE(warnings[1].starts_with("c.yaml:5:58: profiles[1].boot_files.efi_arm64:"))
+      << warnings[1];
+  EXPECT_TRUE(warnings[2].starts_with("c.yaml:6:38: profiles[2].boot_files.efi_ia32:"))
+      << warnings[2];
+  EXPECT_TRUE(warnings_of("authoritative").empty());
 }
 
 TEST(CompileTest, RefusesAnInvalidConfigWithEveryProblem) {
