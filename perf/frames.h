@@ -64,7 +64,7 @@ inline std::vector<std::byte> ArpRequest() {
 // address to all routers, with its source link-layer address option.
 inline std::vector<std::byte> RouterSolicitation() {
   const net::Ipv6Address source = net::Ipv6Address::LinkLocal(kClientMac);
-  const net::Ipv6Address all_routers = {{0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2}};
+  const net::Ipv6Address all_routers = net::Ipv6Address::AllRouters();
   std::vector<std::byte> frame(14 + 40 + 16);
   net::ByteSpan f(frame);
   all_routers.MulticastMac().Store(f, 0);

@@ -95,6 +95,10 @@ struct Ipv6Address {
   static constexpr Ipv6Address AllNodes() {
     return {{0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01}};
   }
+  // RFC 4291 §2.7.1: ff02::2, every router on the link.
+  static constexpr Ipv6Address AllRouters() {
+    return {{0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02}};
+  }
   // RFC 4291 §2.5.6 and appendix A: fe80:: with the modified EUI-64 of `mac`.
   static constexpr Ipv6Address LinkLocal(const MacAddress& mac) {
     const auto& m = mac.octets;

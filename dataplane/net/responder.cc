@@ -116,6 +116,12 @@ Decision Responder::HandleIpv6(ByteSpan buffer, const ParsedPacket& p) {
       p.icmp.type != kIcmpv6RouterSolicitation) {
     return Exception();
   }
+  // RFC 4861 §6.2.6: a router answers solicitations to all routers or to
+  // itself; one to another address is not ours.
+  if (p.ipv6.destination != Ipv6Address::AllRouters() &&
+      p.ipv6.destination != Ipv6Address::LinkLocal(local_.mac())) {
+    return Exception();
+  }
   if (!IsValidRouterSolicitation(buffer, p) || p.source_mac.IsMulticast()) {
     return Drop(DropReason::kNdpMalformed);
   }

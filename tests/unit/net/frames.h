@@ -133,7 +133,7 @@ inline Frame Tcp() {
 }
 
 // RFC 4291 §2.7.1: every router on the link, and its Ethernet group.
-inline const Ipv6Address kAllRouters = {{0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02}};
+inline const Ipv6Address kAllRouters = Ipv6Address::AllRouters();
 inline const MacAddress kAllRoutersMac = {{0x33, 0x33, 0, 0, 0, 0x02}};
 inline const Ipv6Address kPeerLinkLocal = Ipv6Address::LinkLocal(kPeerMac);
 // RFC 8200 §4.7: nothing follows the header.

@@ -132,6 +132,20 @@ TEST_F(ResponderTest, AnswersRouterSolicitationsWithANoRouterAdvertisement) {
   }
 }
 
+TEST_F(ResponderTest, AnswersSolicitationsToUsAndLeavesOthersToTheKernel) {
+  responder_.SetRouterAdvertisements(true);
+  Solicitation to_us(
+      testing::RouterSolicitation({.destination = Ipv6Address::LinkLocal(testing::kOurMac)}, {}));
+  EXPECT_EQ(responder_.Handle(to_us.frame, to_us.length, 10).verdict, Verdict::kTransmit);
+  Solicitation to_all_nodes(testing::RouterSolicitation({.destination = Ipv6Address::AllNodes()}));
+  EXPECT_EQ(responder_.Handle(to_all_nodes.frame, to_all_nodes.length, 10).verdict,
+            Verdict::kException);
+  Solicitation to_another(
+      testing::RouterSolicitation({.destination = Ipv6Address::LinkLocal(testing::kPeerMac)}));
+  EXPECT_EQ(responder_.Handle(to_another.frame, to_another.length, 10).verdict,
+            Verdict::kException);
+}
+
 TEST_F(ResponderTest, AnswersASolicitationFromNoAddressToAllNodes) {
   responder_.SetRouterAdvertisements(true);
   Solicitation rs(testing::RouterSolicitation({.source = {}}));
