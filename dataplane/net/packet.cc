@@ -57,19 +57,33 @@ bool ParseUdp(ConstByteSpan frame, ParsedPacket& p, DropReason& drop) {
   return true;
 }
 
-bool ParseIcmp(ConstByteSpan frame, ParsedPacket& p, DropReason& drop) {
+// ICMP (RFC 792) and ICMPv6 (RFC 4443) differ here only in the header's
+// size, the pseudo-header in the checksum (none for ICMP) and the names.
+struct IcmpVersion {
+  L4Kind kind;
+  size_t header_size;
+  DropReason truncated;
+  DropReason bad_checksum;
+};
+constexpr IcmpVersion kIcmpVersion4{L4Kind::kIcmp, kIcmpHeaderSize, DropReason::kIcmpTruncated,
+                                    DropReason::kIcmpBadChecksum};
+constexpr IcmpVersion kIcmpVersion6{L4Kind::kIcmpv6, kIcmpv6HeaderSize,
+                                    DropReason::kIcmpv6Truncated, DropReason::kIcmpv6BadChecksum};
+
+bool ParseIcmp(ConstByteSpan frame, ParsedPacket& p, DropReason& drop, const IcmpVersion& version,
+               uint32_t pseudo_header_sum) {
   ConstByteSpan icmp = frame.subspan(p.l4_offset, p.l4_length);
-  if (icmp.size() < kIcmpHeaderSize) {
-    drop = DropReason::kIcmpTruncated;
+  if (icmp.size() < version.header_size) {
+    drop = version.truncated;
     return false;
   }
-  if (!ChecksumValid(icmp)) {
-    drop = DropReason::kIcmpBadChecksum;
+  if (ChecksumFinish(ChecksumPartial(icmp, pseudo_header_sum)) != 0) {
+    drop = version.bad_checksum;
     return false;
   }
   p.icmp.type = Load8(icmp, 0);
   p.icmp.code = Load8(icmp, 1);
-  p.l4 = L4Kind::kIcmp;
+  p.l4 = version.kind;
   return true;
 }
 
@@ -120,29 +134,11 @@ bool ParseIpv4(ConstByteSpan frame, ParsedPacket& p, DropReason& drop) {
     case kIpProtoUdp:
       return ParseUdp(frame, p, drop);
     case kIpProtoIcmp:
-      return ParseIcmp(frame, p, drop);
+      return ParseIcmp(frame, p, drop, kIcmpVersion4, 0);
     default:
       p.l4 = L4Kind::kOther;
       return true;
   }
-}
-
-bool ParseIcmpv6(ConstByteSpan frame, ParsedPacket& p, DropReason& drop) {
-  ConstByteSpan icmp = frame.subspan(p.l4_offset, p.l4_length);
-  if (icmp.size() < kIcmpv6HeaderSize) {
-    drop = DropReason::kIcmpv6Truncated;
-    return false;
-  }
-  uint32_t pseudo = Ipv6PseudoHeaderSum(p.ipv6.source, p.ipv6.destination,
-                                        static_cast<uint32_t>(icmp.size()), kIpProtoIcmpv6);
-  if (ChecksumFinish(ChecksumPartial(icmp, pseudo)) != 0) {
-    drop = DropReason::kIcmpv6BadChecksum;
-    return false;
-  }
-  p.icmp.type = Load8(icmp, 0);
-  p.icmp.code = Load8(icmp, 1);
-  p.l4 = L4Kind::kIcmpv6;
-  return true;
 }
 
 bool ParseIpv6(ConstByteSpan frame, ParsedPacket& p, DropReason& drop) {
@@ -168,7 +164,11 @@ bool ParseIpv6(ConstByteSpan frame, ParsedPacket& p, DropReason& drop) {
   p.l3 = L3Kind::kIpv6;
   p.l4_offset = p.l3_offset + kIpv6HeaderSize;
   p.l4_length = payload_length;
-  if (p.ipv6.next_header == kIpProtoIcmpv6) return ParseIcmpv6(frame, p, drop);
+  if (p.ipv6.next_header == kIpProtoIcmpv6) {
+    return ParseIcmp(
+        frame, p, drop, kIcmpVersion6,
+        Ipv6PseudoHeaderSum(p.ipv6.source, p.ipv6.destination, payload_length, kIpProtoIcmpv6));
+  }
   p.l4 = L4Kind::kOther;
   return true;
 }
