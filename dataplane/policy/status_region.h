@@ -33,7 +33,8 @@ namespace stampede::policy {
 
 inline constexpr uint64_t kStatusMagic = 0x315453504d415453;  // "STAMPST1" little-endian
 // 4: drop reason rx_ring_full (the counters keep their size, not their order).
-inline constexpr uint32_t kStatusLayoutVersion = 4;
+// 5: counter router_advertisements, the IPv6 and ICMPv6 drop reasons.
+inline constexpr uint32_t kStatusLayoutVersion = 5;
 // Events between two reads by control (which reads every 100 ms): a boot
 // storm's worth of lease events later; power of two.
 inline constexpr uint32_t kEventSlots = 4096;
