@@ -15,7 +15,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
-from inet import checksum  # noqa: E402
+from inet import checksum, icmpv6_frame, link_local, router_solicitation  # noqa: E402
 
 OUR_MAC = bytes.fromhex("02005e100001")
 PEER_MAC = bytes.fromhex("02005e100002")
@@ -55,24 +55,6 @@ def icmp_echo(payload=bytes(range(56))):
     return msg[:2] + struct.pack("!H", checksum(msg)) + msg[4:]
 
 
-ALL_ROUTERS = bytes.fromhex("ff020000000000000000000000000002")
-# fe80:: with the modified EUI-64 of PEER_MAC (RFC 4291 appendix A).
-PEER_LINK_LOCAL = bytes.fromhex("fe80000000000000") + bytes([PEER_MAC[0] ^ 2]) + PEER_MAC[1:3] \
-    + b"\xff\xfe" + PEER_MAC[3:]
-
-
-def icmpv6(message, src=PEER_LINK_LOCAL, dst=ALL_ROUTERS, hop_limit=255, vlan=None):
-    pseudo = src + dst + struct.pack("!IxxxB", len(message), 58)
-    message = message[:2] + struct.pack("!H", checksum(pseudo + message)) + message[4:]
-    header = struct.pack("!IHBB", 0x60000000, len(message), 58, hop_limit) + src + dst
-    return ether(0x86DD, dst=b"\x33\x33" + dst[12:], vlan=vlan) + header + message
-
-
-def router_solicitation(with_address=True):
-    option = b"\x01\x01" + PEER_MAC if with_address else b""
-    return b"\x85\0\0\0\0\0\0\0" + option
-
-
 def seeds():
     dhcp_discover = b"\x01\x01\x06\x00" + b"\0" * 232 + b"\x63\x82\x53\x63\x35\x01\x01\xff"
     yield "arp_request", arp(1)
@@ -86,10 +68,11 @@ def seeds():
     yield "udp_dhcp_broadcast", ipv4(17, udp(68, 67, dhcp_discover, b"\xff" * 4), b"\xff" * 4)
     yield "tcp_syn", ipv4(6, struct.pack("!HHIIBBHHH", 40000, 80, 1, 0, 0x50, 2, 65535, 0, 0))
     yield "ipv6", ether(0x86DD) + b"\x60" + b"\0" * 39
-    yield "router_solicitation", icmpv6(router_solicitation())
-    yield "router_solicitation_vlan", icmpv6(router_solicitation(), vlan=9)
-    yield "router_solicitation_unspecified", icmpv6(router_solicitation(False), src=bytes(16))
-    yield "neighbour_solicitation", icmpv6(b"\x87\0\0\0\0\0\0\0" + PEER_LINK_LOCAL)
+    yield "router_solicitation", router_solicitation(PEER_MAC)
+    yield "router_solicitation_vlan", router_solicitation(PEER_MAC, vlan=9)
+    yield "router_solicitation_unspecified", router_solicitation(PEER_MAC, from_unspecified=True)
+    yield "neighbour_solicitation", icmpv6_frame(b"\x87" + bytes(7) + link_local(PEER_MAC),
+                                                 PEER_MAC, link_local(PEER_MAC))
     yield "fragment", ipv4(17, udp(1, 2, b"x" * 16), fragment=0x2000)
     yield "truncated_ipv4", ether(0x0800) + b"\x45\x00"
     yield "stacked_vlan", ether(0x8100, vlan=5) + b"\x00\x05\x08\x00"

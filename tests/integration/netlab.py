@@ -265,6 +265,14 @@ class Lab:
     def client(self, args, **kwargs):
         return run(["ip", "netns", "exec", self.client_ns, *args], **kwargs)
 
+    def send_raw(self, frames):
+        """Sends raw Ethernet frames out of the client's veth (from its namespace)."""
+        script = ("import socket,sys\n"
+                  "s=socket.socket(socket.AF_PACKET,socket.SOCK_RAW)\n"
+                  f"s.bind(({self.client_if!r},0))\n"
+                  "for h in sys.argv[1:]: s.send(bytes.fromhex(h))\n")
+        self.client([sys.executable, "-c", script, *[f.hex() for f in frames]])
+
     def spawn(self, ns, args, name):
         process = Process(["ip", "netns", "exec", ns, *args], name)
         self.processes.append(process)

@@ -12,39 +12,16 @@ import argparse
 import ipaddress
 import os
 import re
-import struct
-import sys
 import tempfile
 
 import netlab
-from inet import checksum
-
-ALL_ROUTERS = bytes.fromhex("ff020000000000000000000000000002")
-
+from inet import link_local, router_solicitation
 
 def config(lab, ipv6_ra):
     return (f"dataplane: {{port: net_null0, ipv4: [{lab.server_ip}/{lab.prefix}], "
             f"ipv6_ra: {'true' if ipv6_ra else 'false'}}}\n"
             "dhcp:\n  subnets:\n    - subnet: 198.18.0.0/24\n"
             "      pools: [{first: 198.18.0.100, last: 198.18.0.199}]\n")
-
-
-def link_local(mac):
-    """fe80:: with the modified EUI-64 of `mac` (RFC 4291 appendix A)."""
-    m = bytes.fromhex(mac.replace(":", ""))
-    return bytes.fromhex("fe80000000000000") + bytes([m[0] ^ 2]) + m[1:3] + b"\xff\xfe" + m[3:]
-
-
-def solicitation(mac, hop_limit):
-    """A router solicitation from `mac`'s link-local address with its source
-    link-layer address option, as raw Ethernet."""
-    m = bytes.fromhex(mac.replace(":", ""))
-    src = link_local(mac)
-    message = b"\x85\x00\x00\x00\x00\x00\x00\x00\x01\x01" + m
-    pseudo = src + ALL_ROUTERS + struct.pack("!IxxxB", len(message), 58)
-    message = message[:2] + struct.pack("!H", checksum(pseudo + message)) + message[4:]
-    header = struct.pack("!IHBB", 0x60000000, len(message), 58, hop_limit) + src + ALL_ROUTERS
-    return b"\x33\x33\x00\x00\x00\x02" + m + b"\x86\xdd" + header + message
 
 
 def rdisc6(lab, tries=3):
@@ -85,7 +62,7 @@ def main():
         out = rdisc6(lab)
         print(out.stdout, out.stderr)
         assert out.returncode == 0, "rdisc6 got no advertisement"
-        ours = str(ipaddress.IPv6Address(link_local(our_mac)))
+        ours = str(ipaddress.IPv6Address(link_local(bytes.fromhex(our_mac.replace(":", "")))))
         assert re.search(rf"^ from {re.escape(ours)}\s*$", out.stdout, re.M), out.stdout
         for field, value in (("Router lifetime", r"0 \(0x00000000\) seconds"),
                              ("Stateful address conf.", "No"), ("Stateful other conf.", "No"),
@@ -99,9 +76,8 @@ def main():
 
         # RFC 4861 §6.1.1: a solicitation with hop limit 64 may come from off
         # the link: dropped, counted, unanswered.
-        script = ("import socket,sys\ns=socket.socket(socket.AF_PACKET,socket.SOCK_RAW)\n"
-                  f"s.bind(({lab.client_if!r},0))\ns.send(bytes.fromhex(sys.argv[1]))\n")
-        lab.client([sys.executable, "-c", script, solicitation(client_mac, 64).hex()])
+        lab.send_raw([router_solicitation(bytes.fromhex(client_mac.replace(":", "")),
+                                          hop_limit=64)])
         stats = netlab.poll(lambda: telemetry.query("/stampede/stats"),
                             lambda s: s["drop_ndp_malformed"] >= after["drop_ndp_malformed"] + 1,
                             "the off-link solicitation was not counted", timeout=10)

@@ -39,16 +39,6 @@ def mac_bytes(text):
     return bytes(int(part, 16) for part in text.split(":"))
 
 
-def send_raw(lab, frames):
-    """Sends raw Ethernet frames out of the client's veth (from its namespace)."""
-    script = (
-        "import socket,sys\n"
-        "s=socket.socket(socket.AF_PACKET,socket.SOCK_RAW)\n"
-        f"s.bind(({lab.client_if!r},0))\n"
-        "for h in sys.argv[1:]: s.send(bytes.fromhex(h))\n")
-    lab.client([sys.executable, "-c", script, *[f.hex() for f in frames]])
-
-
 def send_raw_repeated(lab, frame, count):
     """Sends one raw Ethernet frame `count` times out of the client's veth."""
     script = (
@@ -163,7 +153,7 @@ def main():
         frames += [ipv4_udp_frame(mac_bytes(appliance_mac), client_mac, lab.client_ip,
                                   lab.server_ip, fragment=True) for _ in range(2)]
         frames += [mac_bytes(appliance_mac) + client_mac + b"\x08\x00" + b"\x45\x00"]  # truncated
-        send_raw(lab, frames)
+        lab.send_raw(frames)
         ping = lab.client(["ping", "-c", "1", "-W", "2", lab.server_ip], check=False)
         assert ping.returncode == 0, "the dataplane stopped answering after malformed frames"
         # With two workers the frames may sit on the other worker's queue than
