@@ -12,6 +12,7 @@
 #include "control/catalog/bootloaders.h"
 #include "control/catalog/images.h"
 #include "control/catalog/tftp_root.h"
+#include "control/config/dhcp_options.h"
 #include "control/config/menus.h"
 #include "control/config/validate.h"
 #include "dataplane/net/address.h"
@@ -219,6 +220,43 @@ void WarnProxyGrub(const LoadedConfig& loaded, std::vector<std::string>* warning
   }
 }
 
+// Options by code (Validate() checked that they encode); later ones win.
+using OptionsByCode = std::map<uint32_t, v1::CompiledOption>;
+
+void Encode(const google::protobuf::RepeatedPtrField<v1::DhcpOption>& options, OptionsByCode& out) {
+  for (const v1::DhcpOption& option : options) {
+    std::string field;
+    absl::StatusOr<v1::CompiledOption> encoded = EncodeOption(option, field);
+    if (encoded.ok()) out[encoded->code()] = *std::move(encoded);
+  }
+}
+
+void Store(const OptionsByCode& options,
+           google::protobuf::RepeatedPtrField<v1::CompiledOption>& out) {
+  for (const auto& [code, option] : options) *out.Add() = option;  // a map: sorted by code
+}
+
+// proxyDHCP replies carry boot fields only: configured options go unsent.
+void WarnProxyOptions(const LoadedConfig& loaded, std::vector<std::string>* warnings) {
+  const v1::Config& config = loaded.config;
+  if (warnings == nullptr || config.dhcp().mode() != v1::Dhcp::PROXY) return;
+  std::vector<std::string> paths;
+  if (!config.dhcp().options().empty()) paths.push_back("dhcp.options");
+  for (int i = 0; i < config.dhcp().subnets_size(); ++i) {
+    if (!config.dhcp().subnets(i).options().empty()) {
+      paths.push_back(absl::StrCat("dhcp.subnets[", i, "].options"));
+    }
+  }
+  for (int i = 0; i < config.hosts_size(); ++i) {
+    if (!config.hosts(i).options().empty()) paths.push_back(absl::StrCat("hosts[", i, "].options"));
+  }
+  for (const std::string& path : paths) {
+    warnings->push_back(absl::StrCat(loaded.Where(path), ": ", path,
+                                     ": not sent in proxy mode (proxyDHCP replies carry only the "
+                                     "boot fields; the site DHCP server sends options)"));
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<v1::BootPolicy> Compile(const LoadedConfig& loaded,
@@ -263,6 +301,8 @@ absl::StatusOr<v1::BootPolicy> Compile(const LoadedConfig& loaded,
   dhcp->set_mode(config.dhcp().mode() == v1::Dhcp::PROXY ? v1::CompiledDhcp::PROXY
                                                          : v1::CompiledDhcp::AUTHORITATIVE);
   uint32_t default_lease = Seconds(config.dhcp().lease_time(), kDefaultLeaseSeconds);
+  OptionsByCode global_options;
+  Encode(config.dhcp().options(), global_options);
   for (const v1::Subnet& in : config.dhcp().subnets()) {
     std::optional<net::Ipv4Interface> network =
         net::Ipv4Interface::Parse(std::string_view(in.subnet()));
@@ -283,6 +323,9 @@ absl::StatusOr<v1::BootPolicy> Compile(const LoadedConfig& loaded,
     out->set_domain(in.domain());
     out->set_lease_seconds(Seconds(in.lease_time(), default_lease));
     out->set_profile(profile(in.profile()));
+    OptionsByCode options = global_options;
+    Encode(in.options(), options);
+    Store(options, *out->mutable_options());
   }
 
   for (const v1::Host& in : config.hosts()) {
@@ -296,6 +339,15 @@ absl::StatusOr<v1::BootPolicy> Compile(const LoadedConfig& loaded,
     out->set_ipv4(in.ipv4().empty() ? 0 : Address(in.ipv4()));
     out->set_profile(profile(in.profile()));
     out->set_next_boot(profile(in.next_boot()));
+    OptionsByCode options;
+    Encode(in.options(), options);
+    if (!options.contains(12) && IsHostName(in.name())) {
+      v1::CompiledOption host_name;
+      host_name.set_code(12);
+      host_name.set_value(in.name());
+      options[12] = std::move(host_name);
+    }
+    Store(options, *out->mutable_options());
   }
 
   policy.set_http_port(OrDefault(config.http().port(), kDefaultHttpPort));
@@ -313,6 +365,7 @@ absl::StatusOr<v1::BootPolicy> Compile(const LoadedConfig& loaded,
   }
   AliasShimGrub(policy, root_paths, tftp, warnings);
   WarnProxyGrub(loaded, warnings);
+  WarnProxyOptions(loaded, warnings);
   absl::StatusOr<std::vector<v1::CatalogFile>> menus =
       GenerateMenus(loaded, image_statuses, policy, warnings);
   if (!menus.ok()) return menus.status();

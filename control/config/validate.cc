@@ -6,6 +6,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "control/config/dhcp_options.h"
 #include "dataplane/net/address.h"
 
 namespace stampede::config {
@@ -58,6 +59,25 @@ class Checker {
     }
   }
 
+  // Each option encodes; no code twice in one list.
+  void Options(const std::string& path,
+               const google::protobuf::RepeatedPtrField<v1::DhcpOption>& options) {
+    std::map<uint32_t, int> codes;
+    for (int i = 0; i < options.size(); ++i) {
+      std::string item = absl::StrCat(path, ".options[", i, "]");
+      std::string field;
+      absl::StatusOr<v1::CompiledOption> encoded = EncodeOption(options[i], field);
+      if (!encoded.ok()) {
+        Problem(absl::StrCat(item, ".", field), encoded.status().message());
+        continue;
+      }
+      if (auto [it, fresh] = codes.emplace(encoded->code(), i); !fresh) {
+        Problem(item, absl::StrCat(OptionLabel(encoded->code()), " is also ", path, ".options[",
+                                   it->second, "]"));
+      }
+    }
+  }
+
   void CheckDataplane() {
     const v1::Dataplane& dp = config_.dataplane();
     if (dp.port().empty()) Problem("dataplane.port", "is required (a PCI address or vdev spec)");
@@ -104,6 +124,7 @@ class Checker {
   void CheckSubnets() {
     const v1::Dhcp& dhcp = config_.dhcp();
     Duration("dhcp.lease_time", dhcp.lease_time());
+    Options("dhcp", dhcp.options());
     struct Range {
       uint32_t first, last;
       std::string path;
@@ -128,6 +149,7 @@ class Checker {
       }
       Duration(path + ".lease_time", subnet.lease_time());
       Profile(path + ".profile", subnet.profile());
+      Options(path, subnet.options());
       for (int p = 0; p < subnet.pools_size(); ++p) {
         std::string pool_path = absl::StrCat(path, ".pools[", p, "]");
         std::optional<Ipv4Address> first = Address(pool_path + ".first", subnet.pools(p).first());
@@ -194,6 +216,7 @@ class Checker {
       }
       Profile(path + ".profile", host.profile());
       Profile(path + ".next_boot", host.next_boot());
+      Options(path, host.options());
     }
   }
 

@@ -14,6 +14,7 @@
 #include <span>
 #include <string_view>
 
+#include "dataplane/dhcp/options.h"
 #include "dataplane/net/address.h"
 #include "dataplane/net/bytes.h"
 
@@ -50,40 +51,6 @@ enum class MessageType : uint8_t {
   kInform = 8,
 };
 
-// Option codes used by the server (RFC 2132 unless noted).
-namespace option {
-inline constexpr uint8_t kPad = 0;
-inline constexpr uint8_t kSubnetMask = 1;
-inline constexpr uint8_t kRouter = 3;
-inline constexpr uint8_t kDns = 6;
-inline constexpr uint8_t kHostName = 12;
-inline constexpr uint8_t kDomainName = 15;
-inline constexpr uint8_t kBroadcastAddress = 28;
-inline constexpr uint8_t kVendorSpecific = 43;
-inline constexpr uint8_t kRequestedAddress = 50;
-inline constexpr uint8_t kLeaseTime = 51;
-inline constexpr uint8_t kOverload = 52;
-inline constexpr uint8_t kMessageType = 53;
-inline constexpr uint8_t kServerId = 54;
-inline constexpr uint8_t kParameterList = 55;
-inline constexpr uint8_t kMessage = 56;
-inline constexpr uint8_t kMaxMessageSize = 57;
-inline constexpr uint8_t kRenewalTime = 58;
-inline constexpr uint8_t kRebindingTime = 59;
-inline constexpr uint8_t kVendorClass = 60;
-inline constexpr uint8_t kClientId = 61;
-inline constexpr uint8_t kTftpServer = 66;
-inline constexpr uint8_t kBootfileName = 67;
-inline constexpr uint8_t kUserClass = 77;            // RFC 3004
-inline constexpr uint8_t kRelayAgentInfo = 82;       // RFC 3046
-inline constexpr uint8_t kClientArch = 93;           // RFC 4578
-inline constexpr uint8_t kClientNdi = 94;            // RFC 4578
-inline constexpr uint8_t kClientUuid = 97;           // RFC 4578
-inline constexpr uint8_t kSubnetSelection = 118;     // RFC 3011
-inline constexpr uint8_t kIpxeEncap = 175;           // iPXE's own option space
-inline constexpr uint8_t kPxelinuxConfigFile = 209;  // RFC 5071
-inline constexpr uint8_t kEnd = 255;
-}  // namespace option
 
 // Why a request was not accepted; counted by the server.
 enum class ParseError : uint8_t {

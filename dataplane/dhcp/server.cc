@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <span>
 #include <string_view>
 
 namespace stampede::dhcp {
@@ -460,11 +461,29 @@ void Server::AddNetworkOptions(const Client& c, ReplyBuilder& out, uint32_t leas
     out.AddU32(option::kRebindingTime,
                static_cast<uint32_t>(uint64_t{lease_seconds} * kT2Permille / 1000));
   }
+  // The operator's options (sorted by code): the host's win over the subnet's.
+  const auto* host_options = c.host != nullptr ? &c.host->options() : nullptr;
+  auto configured = [&](uint8_t code) -> const v1::CompiledOption* {
+    for (const auto* list : {host_options, &s.options()}) {
+      if (list == nullptr) continue;
+      for (const v1::CompiledOption& o : *list) {
+        if (o.code() >= code) {
+          if (o.code() == code) return &o;
+          break;
+        }
+      }
+    }
+    return nullptr;
+  };
   uint64_t sent[4] = {};  // a bit per option code: 32 bytes to clear, not 256
   auto add = [&](uint8_t code) {
     uint64_t bit = uint64_t{1} << (code & 63);
     if (sent[code >> 6] & bit) return;
     sent[code >> 6] |= bit;
+    if (const v1::CompiledOption* o = configured(code)) {
+      out.Add(code, std::as_bytes(std::span(o->value().data(), o->value().size())));
+      return;
+    }
     switch (code) {
       case option::kSubnetMask:
         out.AddU32(code, PrefixMask(s.prefix_length()));
@@ -497,6 +516,12 @@ void Server::AddNetworkOptions(const Client& c, ReplyBuilder& out, uint32_t leas
   }
   for (uint8_t code : {option::kSubnetMask, option::kRouter, option::kDns, option::kDomainName}) {
     add(code);
+  }
+  for (const auto* list : {host_options, &s.options()}) {
+    if (list == nullptr) continue;
+    for (const v1::CompiledOption& o : *list) {
+      if (o.always_send()) add(static_cast<uint8_t>(o.code()));
+    }
   }
   AddBootOptions(c, out, final);
 }

@@ -11,6 +11,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "dataplane/dhcp/options.h"
 #include "dataplane/net/address.h"
 #include "dataplane/tftp/message.h"
 
@@ -48,6 +49,24 @@ absl::Status CheckProfileRef(uint32_t profile, const v1::BootPolicy& policy,
   return absl::OkStatus();
 }
 
+// Sorted by code and unique: the server takes the first match.
+absl::Status CheckOptions(const google::protobuf::RepeatedPtrField<v1::CompiledOption>& options,
+                          const std::string& where) {
+  uint32_t previous = 0;
+  for (const v1::CompiledOption& option : options) {
+    uint32_t code = option.code();
+    if (code == 0 || code > 254 || dhcp::option::ServerOwned(static_cast<uint8_t>(code))) {
+      return Bad(where, absl::StrCat("option ", code, " may not be configured"));
+    }
+    if (code <= previous) return Bad(where, "options unsorted or repeated");
+    if (option.value().size() > kMaxOptionBytes) {
+      return Bad(where, absl::StrCat("option ", code, " longer than ", kMaxOptionBytes, " bytes"));
+    }
+    previous = code;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckSubnet(const v1::CompiledSubnet& subnet, const v1::BootPolicy& policy,
                          const std::string& where) {
   if (subnet.prefix_length() > 32) return Bad(where, "prefix length over 32");
@@ -67,6 +86,7 @@ absl::Status CheckSubnet(const v1::CompiledSubnet& subnet, const v1::BootPolicy&
     previous_last = pool.last();
     first_pool = false;
   }
+  if (absl::Status status = CheckOptions(subnet.options(), where); !status.ok()) return status;
   return CheckProfileRef(subnet.profile(), policy, where);
 }
 
@@ -207,6 +227,7 @@ absl::Status CheckPolicy(const v1::BootPolicy& policy) {
     if (absl::Status status = CheckProfileRef(host.next_boot(), policy, where); !status.ok()) {
       return status;
     }
+    if (absl::Status status = CheckOptions(host.options(), where); !status.ok()) return status;
   }
   if (absl::Status status = CheckTftp(policy.tftp()); !status.ok()) return status;
   if (policy.http_port() == 0 || policy.http_port() > 65535) {

@@ -31,6 +31,9 @@ inline constexpr uint32_t kMaxTftpWindowsize = 65535;
 // A generated catalog file (a menu, an iPXE script) is carried in the
 // policy itself: bounded so a few hundred of them fit the policy region.
 inline constexpr size_t kMaxGeneratedFileBytes = 1 << 20;
+// An operator's DHCP option value (CompiledOption.value), at most: four
+// RFC 3396 pieces, which still fit a 1500-byte reply.
+inline constexpr size_t kMaxOptionBytes = 1020;
 // ClientFileKind values past UNSPECIFIED: PXELINUX, GRUB, IPXE.
 inline constexpr size_t kClientFileKinds = 3;
 
@@ -98,7 +101,9 @@ bool SameFileIdentity(const struct stat& st, const v1::CatalogFile& file);
 // that climb out of their root, TFTP client classes like bad subnets, a
 // catalog whose paths are unsorted, repeated (also ignoring case when it is
 // case-insensitive) or not normalised, whose sources are not absolute or
-// whose extents overflow, rollover to other than 0 or 1.
+// whose extents overflow, rollover to other than 0 or 1, DHCP options
+// unsorted, repeated, out of 1..254, the server's own or over
+// kMaxOptionBytes.
 // Mutable until published, so the dataplane can attach what it opened
 // (file_ids); immutable once workers can see it.
 absl::StatusOr<std::unique_ptr<PolicyTables>> BuildTables(std::span<const std::byte> payload,

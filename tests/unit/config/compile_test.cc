@@ -117,6 +117,61 @@ TEST(CompileTest, WarnsOfShimOrGrubInProxyMode) {
   EXPECT_TRUE(warnings_of("authoritative").empty());
 }
 
+// Global options, a subnet's over them, a host's own with its name as
+// option 12: each list sorted by code, encoded as on the wire.
+TEST(CompileTest, MergesDhcpOptions) {
+  v1::BootPolicy policy = CompileOrDie(
+      "dataplane: {port: net_null0, ipv4: [198.18.0.1/24]}\n"
+      "dhcp:\n"
+      "  options:\n"
+      "    - {name: ntp-servers, data: 198.18.0.2}\n"
+      "    - {name: interface-mtu, data: 9000, always_send: true}\n"
+      "  subnets:\n"
+      "    - subnet: 198.18.0.0/24\n"
+      "      options: [{name: ntp-servers, data: \"198.18.0.3, 198.18.0.4\"}, {code: 224, "
+      "type: string, data: x}]\n"
+      "    - {subnet: 198.19.0.0/24}\n"
+      "hosts:\n"
+      "  - {name: rack1-n7, mac: \"02:00:00:00:00:07\"}\n"
+      "  - {name: n_8, mac: \"02:00:00:00:00:08\"}\n"
+      "  - {name: n9, mac: \"02:00:00:00:00:09\", options: [{name: host-name, data: other}, "
+      "{name: domain-search, data: lab}]}\n");
+  auto codes = [](const auto& options) {
+    std::vector<uint32_t> out;
+    for (const v1::CompiledOption& o : options) out.push_back(o.code());
+    return out;
+  };
+  const v1::CompiledSubnet& first = policy.dhcp().subnets(0);
+  EXPECT_EQ(codes(first.options()), (std::vector<uint32_t>{26, 42, 224}));
+  EXPECT_EQ(first.options(0).value(), "\x23\x28");
+  EXPECT_TRUE(first.options(0).always_send());
+  EXPECT_EQ(first.options(1).value(), std::string("\xc6\x12\x00\x03\xc6\x12\x00\x04", 8));
+  EXPECT_FALSE(first.options(1).always_send());
+  const v1::CompiledSubnet& second = policy.dhcp().subnets(1);
+  EXPECT_EQ(codes(second.options()), (std::vector<uint32_t>{26, 42}));
+  EXPECT_EQ(second.options(1).value(), std::string("\xc6\x12\x00\x02", 4));
+  ASSERT_EQ(policy.hosts(0).options_size(), 1);
+  EXPECT_EQ(policy.hosts(0).options(0).code(), 12u);
+  EXPECT_EQ(policy.hosts(0).options(0).value(), "rack1-n7");
+  EXPECT_EQ(policy.hosts(1).options_size(), 0);  // not a host name: not sent
+  EXPECT_EQ(codes(policy.hosts(2).options()), (std::vector<uint32_t>{12, 119}));
+  EXPECT_EQ(policy.hosts(2).options(0).value(), "other");
+}
+
+TEST(CompileTest, WarnsThatProxyModeSendsNoOptions) {
+  absl::StatusOr<LoadedConfig> loaded = ParseConfig(
+      "dataplane: {port: net_null0, ipv4: [198.18.0.1/24]}\n"
+      "dhcp: {mode: proxy, options: [{name: ntp-servers, data: 198.18.0.2}]}\n",
+      "c.yaml", Format::kYaml);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  std::vector<std::string> warnings;
+  ASSERT_TRUE(Compile(*loaded, &warnings).ok());
+  ASSERT_EQ(warnings.size(), 1u) << absl::StrJoin(warnings, "\n");
+  EXPECT_EQ(warnings[0],
+            "c.yaml:2:30: dhcp.options: not sent in proxy mode (proxyDHCP replies carry only the "
+            "boot fields; the site DHCP server sends options)");
+}
+
 TEST(CompileTest, RefusesAnInvalidConfigWithEveryProblem) {
   absl::StatusOr<LoadedConfig> loaded = ParseConfig(
       "dataplane: {port: x, ipv4: [198.18.0.1/24]}\nhosts:\n  - {mac: \"02:00:00:00:00:01\", "

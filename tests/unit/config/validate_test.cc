@@ -108,7 +108,31 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"class_windowsize",
                   std::string(kClasses) + "    - {network: 198.18.7.0/24, max_windowsize: 65536}\n",
                   "c.yaml:6:48: tftp.client_classes[2].max_windowsize: must be 1..65535 (RFC "
-                  "7440)"}),
+                  "7440)"},
+        BadConfig{"option_bad_address",
+                  "dhcp:\n  options:\n    - {name: ntp-servers, data: \"198.18.0.2, ntp\"}\n",
+                  "c.yaml:4:33: dhcp.options[0].data: 'ntp' is not an IPv4 address"},
+        BadConfig{"option_unknown_name", "dhcp:\n  options:\n    - {name: ntp, data: x}\n",
+                  "c.yaml:4:14: dhcp.options[0].name: no option is named 'ntp' here; give its "
+                  "code and type instead"},
+        BadConfig{"option_server_owned",
+                  "dhcp: {subnets: [{subnet: 198.18.0.0/24, options: [{code: 3, type: ipv4, "
+                  "data: 198.18.0.1}]}]}\n",
+                  "c.yaml:2:59: dhcp.subnets[0].options[0].code: option 3 is set by stampede "
+                  "itself: use the subnet's router"},
+        BadConfig{"option_needs_type",
+                  "hosts:\n  - {mac: \"02:00:00:00:00:01\", options: [{code: 224, data: x}]}\n",
+                  "c.yaml:3:42: hosts[0].options[0].type: option 224 needs a type: ipv4, "
+                  "uint8, uint16, uint32, int32, boolean, string, fqdn, binary"},
+        BadConfig{"option_twice",
+                  "dhcp:\n  options:\n    - {name: interface-mtu, data: 9000}\n    - {code: "
+                  "26, data: 1500}\n",
+                  "c.yaml:5:7: dhcp.options[1]: interface-mtu (26) is also dhcp.options[0]"},
+        BadConfig{"option_small_mtu",
+                  "dhcp:\n  options:\n    - {name: interface-mtu, data: 60}\n",
+                  "c.yaml:4:35: dhcp.options[0].data: an MTU is at least 68 (RFC 2132 \u00a75.1)"},
+        BadConfig{"option_no_data", "dhcp:\n  options:\n    - {name: domain-search}\n",
+                  "c.yaml:4:7: dhcp.options[0].data: is required: the option's value"}),
     [](const auto& info) { return info.param.name; });
 
 TEST(ValidateTest, RequiresPortAndAddress) {

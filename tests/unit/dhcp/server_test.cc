@@ -90,6 +90,18 @@ class ServerTest : public ::testing::Test {
     return spec;
   }
 
+  // The reply's option codes in order, up to END.
+  std::vector<uint8_t> Codes() const {
+    std::vector<uint8_t> codes;
+    for (size_t i = kOptionsOffset; i < reply_bytes_.size();) {
+      uint8_t code = uint8_t(reply_bytes_[i]);
+      if (code == option::kEnd) break;
+      codes.push_back(code);
+      i += 2 + uint8_t(reply_bytes_[i + 1]);
+    }
+    return codes;
+  }
+
   std::string File() const {
     auto value = reply_.Option(option::kBootfileName);
     return value ? Str(*value) : "";
@@ -487,16 +499,69 @@ TEST_F(ServerTest, HonoursTheParameterListOrder) {
   Send(Discover(1, {{option::kParameterList,
                      std::string{option::kDns, option::kRouter, option::kSubnetMask}}}));
   // After 53, 54, 51, 58, 59: 6, 3, 1, then the rest.
-  std::vector<uint8_t> codes;
-  for (size_t i = kOptionsOffset; i < reply_bytes_.size();) {
-    uint8_t code = uint8_t(reply_bytes_[i]);
-    if (code == option::kEnd) break;
-    codes.push_back(code);
-    i += 2 + uint8_t(reply_bytes_[i + 1]);
-  }
+  std::vector<uint8_t> codes = Codes();
   ASSERT_GE(codes.size(), 8u);
   EXPECT_EQ(std::vector<uint8_t>(codes.begin(), codes.begin() + 8),
             (std::vector<uint8_t>{53, 54, 51, 58, 59, 6, 3, 1}));
+}
+
+// The operator's options (docs/dhcp.md#options): where the client's option 55
+// puts them, a host's over its subnet's, `always_send` ones unasked.
+TEST_F(ServerTest, SendsConfiguredOptionsInTheParameterListOrder) {
+  std::string text = kConfig;
+  text.replace(text.find("  lease_time: 1h\n"), 16,
+               "  lease_time: 1h\n"
+               "  options:\n"
+               "    - {name: ntp-servers, data: \"198.18.0.123, 198.18.0.124\"}\n"
+               "    - {name: interface-mtu, data: 9000, always_send: true}\n");
+  text.replace(text.find("      domain: lab.test\n"), 23,
+               "      domain: lab.test\n"
+               "      options: [{name: domain-search, data: \"lab.test, test\"}]\n");
+  text.replace(text.find("profile: install}\n"), 18,
+               "profile: install, options: [{name: ntp-servers, data: 198.18.0.9}]}\n");
+  Load(text);
+  const std::string wanted{option::kDomainName, 119, 42, option::kSubnetMask, option::kHostName};
+  ASSERT_TRUE(Send(Discover(1, {{option::kParameterList, wanted}})).reply);
+  std::vector<uint8_t> codes = Codes();
+  // After 53, 54, 51, 58, 59: 15, 119, 42, 1 as asked (no host: no 12); then
+  // 3 and 6, then 26 unasked; then the boot options.
+  ASSERT_GE(codes.size(), 12u);
+  EXPECT_EQ(std::vector<uint8_t>(codes.begin() + 5, codes.begin() + 12),
+            (std::vector<uint8_t>{15, 119, 42, 1, 3, 6, 26}));
+  EXPECT_EQ(Str(*reply_.Option(42)), std::string("\xc6\x12\x00\x7b\xc6\x12\x00\x7c", 8));
+  EXPECT_EQ(Str(*reply_.Option(119)), std::string("\x03lab\x04test\x00\x04test\x00", 16));
+  EXPECT_EQ(Str(*reply_.Option(26)), "\x23\x28");
+  // Not asked for: only the always_send one.
+  ASSERT_TRUE(Send(Discover(2)).reply);
+  EXPECT_FALSE(reply_.Has(42));
+  EXPECT_FALSE(reply_.Has(119));
+  EXPECT_TRUE(reply_.Has(26));
+  // A reserved host: its own ntp-servers, its name as option 12, and the
+  // subnet's domain-search.
+  ASSERT_TRUE(Send(Discover(0x63, {{option::kParameterList, wanted}})).reply);
+  EXPECT_EQ(Str(*reply_.Option(42)), std::string("\xc6\x12\x00\x09", 4));
+  EXPECT_EQ(Str(*reply_.Option(option::kHostName)), "fixed");
+  EXPECT_TRUE(reply_.Has(119));
+  // And the ACK carries the same.
+  RequestSpec request = Select(0x63, 0xc6120007);
+  request.options.push_back({option::kParameterList, wanted});
+  ASSERT_EQ(Send(request).reply_type, MessageType::kAck);
+  EXPECT_EQ(Str(*reply_.Option(42)), std::string("\xc6\x12\x00\x09", 4));
+  EXPECT_EQ(Str(*reply_.Option(option::kHostName)), "fixed");
+  // INFORM too.
+  RequestSpec inform = Discover(3, {{option::kParameterList, std::string{42}}});
+  inform.type = MessageType::kInform;
+  inform.ciaddr = 0xc6120032;
+  ASSERT_TRUE(Send(inform).reply);
+  EXPECT_EQ(Str(*reply_.Option(42)), std::string("\xc6\x12\x00\x7b\xc6\x12\x00\x7c", 8));
+  // proxyDHCP: boot fields only.
+  text.replace(text.find("dhcp:\n"), 6, "dhcp:\n  mode: proxy\n");
+  Load(text);
+  ASSERT_TRUE(Send(Discover(4, {{option::kParameterList, wanted},
+                                {option::kVendorClass, "PXEClient:Arch:00000"}}))
+                  .reply);
+  EXPECT_FALSE(reply_.Has(42));
+  EXPECT_FALSE(reply_.Has(26));
 }
 
 TEST_F(ServerTest, RelayedRequestsUseTheRelaysSubnetAndEchoOption82Last) {

@@ -35,6 +35,13 @@ v1::BootPolicy Compiled() {
   return *policy;
 }
 
+void AddOption(google::protobuf::RepeatedPtrField<v1::CompiledOption>& options, uint32_t code,
+               std::string value) {
+  v1::CompiledOption* option = options.Add();
+  option->set_code(code);
+  option->set_value(std::move(value));
+}
+
 absl::StatusOr<std::unique_ptr<const PolicyTables>> Build(const v1::BootPolicy& policy) {
   std::string bytes = policy.SerializeAsString();
   return BuildTables({reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()}, 9);
@@ -129,6 +136,32 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"MacLength", [](v1::BootPolicy& p) { p.mutable_hosts(0)->set_mac("abc"); },
                 "6 bytes"},
         BadCase{"MacRepeated", [](v1::BootPolicy& p) { *p.add_hosts() = p.hosts(0); }, "repeated"},
+        BadCase{"OptionServerOwned",
+                [](v1::BootPolicy& p) { AddOption(*Subnet(p).mutable_options(), 54, "x"); },
+                "option 54 may not be configured"},
+        BadCase{"OptionZero",
+                [](v1::BootPolicy& p) { AddOption(*Subnet(p).mutable_options(), 0, "x"); },
+                "option 0 may not be configured"},
+        BadCase{"OptionPastEnd",
+                [](v1::BootPolicy& p) { AddOption(*Subnet(p).mutable_options(), 256, "x"); },
+                "option 256 may not be configured"},
+        BadCase{"OptionsUnsorted",
+                [](v1::BootPolicy& p) {
+                  AddOption(*p.mutable_hosts(0)->mutable_options(), 119, "x");
+                  AddOption(*p.mutable_hosts(0)->mutable_options(), 42, "x");
+                },
+                "hosts[0]: options unsorted or repeated"},
+        BadCase{"OptionRepeated",
+                [](v1::BootPolicy& p) {
+                  AddOption(*Subnet(p).mutable_options(), 42, "x");
+                  AddOption(*Subnet(p).mutable_options(), 42, "y");
+                },
+                "options unsorted or repeated"},
+        BadCase{"OptionTooLong",
+                [](v1::BootPolicy& p) {
+                  AddOption(*Subnet(p).mutable_options(), 224, std::string(1021, 'x'));
+                },
+                "option 224 longer than 1020 bytes"},
         BadCase{"Climbs",
                 [](v1::BootPolicy& p) { p.mutable_profiles(0)->set_bios("a/../../etc/passwd"); },
                 "climbs out"},
