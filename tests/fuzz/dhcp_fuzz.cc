@@ -16,11 +16,18 @@ namespace {
 
 constexpr char kConfig[] = R"(dataplane: {port: net_null0, ipv4: [198.18.0.1/24]}
 dhcp:
+  options:
+    - {name: ntp-servers, data: "198.18.0.2, 198.18.0.3"}
+    - {code: 224, type: string, always_send: true, data: "a value longer than one option's 255 bytes, so that it goes out split over two (RFC 3396) or is left out when the client's size does not take it ........................................................................................................................................................."}
   subnets:
-    - {subnet: 198.18.0.0/24, profile: p, pools: [{first: 198.18.0.100, last: 198.18.0.103}]}
+    - subnet: 198.18.0.0/24
+      profile: p
+      pools: [{first: 198.18.0.100, last: 198.18.0.103}]
+      options: [{name: domain-search, data: "lab.test, test"}, {name: interface-mtu, data: 9000}]
     - {subnet: 198.19.0.0/24, pools: [{first: 198.19.0.10, last: 198.19.0.11}]}
 hosts:
-  - {mac: "02:00:5e:00:00:07", ipv4: 198.18.0.7, profile: p}
+  - {name: n7, mac: "02:00:5e:00:00:07", ipv4: 198.18.0.7, profile: p,
+     options: [{name: ntp-servers, data: 198.18.0.9, always_send: true}]}
   - {circuit_id: "c1", profile: p}
 profiles:
   - {name: p, boot_files: {bios: pxelinux.0, efi_x64: ipxe.efi, efi_x64_http: x.efi}}

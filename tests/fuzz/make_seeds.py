@@ -131,6 +131,13 @@ def region_seeds():
     yield "policy_bad_profile", policy_region(boot_policy(GOOD_POLICY.replace("profile: 1", "profile: 7")))
     yield "policy_climbs", policy_region(boot_policy(GOOD_POLICY.replace("linux", "../../linux")))
     yield "policy_bytes", good
+    options = GOOD_POLICY.replace(
+        "profile: 1\n", "profile: 1\n                 options { code: 42 value: \"\\306\\022\\000\\002\" }\n"
+        "                 options { code: 224 value: \"x\" always_send: true }\n", 1)
+    yield "policy_options", policy_region(boot_policy(options))
+    yield "policy_options_unsorted", policy_region(boot_policy(
+        options.replace("code: 224", "code: 12")))
+    yield "policy_option_owned", policy_region(boot_policy(options.replace("code: 224", "code: 54")))
 
 
 def patch(offset, data):

@@ -6,7 +6,10 @@ handoff ring to the DHCP worker) and stampede-control serve a client namespace
 over a veth. Checked from the client side and from the appliance's counters:
 
 - busybox udhcpc, ISC dhclient and dhcpcd each get an address from the pool
-  and the subnet's options (mask, router, DNS, domain, lease time);
+  and the subnet's options (mask, router, DNS, domain, lease time), the
+  configured ones they ask for (NTP servers, domain search, MTU, classless
+  static routes) and their host entry's name as option 12;
+- an `always_send` option comes unasked, an unasked one does not;
 - a reserved MAC gets its fixed address;
 - PXE-looking requests (option 93/60) get the boot file of their
   architecture (BIOS, EFI x64, EFI x64 HTTP as a URL) with next-server and
@@ -34,6 +37,9 @@ def config(lab, mode="authoritative", extra_hosts=""):
 dhcp:
   mode: {mode}
   lease_time: 2h
+  options:
+    - {{name: ntp-servers, data: "198.18.0.123, 198.18.0.124"}}
+    - {{code: 224, type: string, data: stampede, always_send: true}}
   subnets:
     - subnet: 198.18.0.0/24
       router: 198.18.0.1
@@ -41,6 +47,10 @@ dhcp:
       domain: lab.test
       profile: install
       pools: [{{first: 198.18.0.100, last: 198.18.0.199}}]
+      options:
+        - {{name: domain-search, data: "lab.test, test"}}
+        - {{name: interface-mtu, data: 1500}}
+        - {{name: classless-static-route, data: "198.18.5.0/24 - 198.18.0.1"}}
     - subnet: 198.19.7.0/24
       router: 198.19.7.1
       pools: [{{first: 198.19.7.10, last: 198.19.7.250}}]
@@ -144,8 +154,12 @@ def main():
 
     with netlab.Lab() as lab, tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "stampede.yaml")
+        # The clients below run on the client interface: a host entry with
+        # no fixed address names it (option 12); its address is the pool's.
+        client_mac = lab.client(["cat", f"/sys/class/net/{lab.client_if}/address"]).stdout.strip()
+        named = f'  - {{name: client-one, mac: "{client_mac}"}}\n'
         with open(path, "w") as f:
-            f.write(config(lab))
+            f.write(config(lab, extra_hosts=named))
         run_dir = os.path.join(tmp, "run")
         lab.start_dataplane(args.dataplane, workers=2, extra=["--huge_pages=off"])
         control = lab.start_control(args.control, path, run_dir)
@@ -157,11 +171,13 @@ def main():
         script = os.path.join(tmp, "udhcpc.sh")
         with open(script, "w") as f:
             f.write("#!/bin/sh\n[ \"$1\" = bound ] && env | grep -E "
-                    "'^(ip|subnet|router|dns|domain|lease|serverid)=' > " + tmp + "/udhcpc.env\n"
+                    "'^(ip|subnet|router|dns|domain|lease|serverid|ntpsrv|search|mtu|"
+                    "staticroutes|hostname)=' > " + tmp + "/udhcpc.env\n"
                     "exit 0\n")
         os.chmod(script, 0o755)
+        asked = ["-O", "ntpsrv", "-O", "search", "-O", "mtu", "-O", "staticroutes"]
         out = lab.client(["busybox", "udhcpc", "-i", lab.client_if, "-n", "-q", "-f", "-t", "5",
-                          "-T", "2", "-s", script], check=False, timeout=60)
+                          "-T", "2", "-s", script] + asked, check=False, timeout=60)
         print(out.stdout)
         assert out.returncode == 0, out.stdout
         env = dict(line.split("=", 1) for line in open(f"{tmp}/udhcpc.env").read().splitlines())
@@ -171,6 +187,10 @@ def main():
         assert env["dns"].split() == ["198.18.0.53", "198.18.0.54"], env
         assert env["domain"] == "lab.test" and env["lease"] == "7200", env
         assert env["serverid"] == lab.server_ip, env
+        assert env["ntpsrv"].split() == ["198.18.0.123", "198.18.0.124"], env
+        assert env["search"].split() == ["lab.test", "test"], env
+        assert env["mtu"] == "1500" and env["hostname"] == "client-one", env
+        assert env["staticroutes"] == "198.18.5.0/24 198.18.0.1", env
 
         # ISC dhclient, one attempt, its script writes the new_* variables.
         dscript = os.path.join(tmp, "dhclient.sh")
@@ -178,8 +198,10 @@ def main():
             f.write(f"#!/bin/sh\nset | grep -E '^new_' > {tmp}/dhclient.env\nexit 0\n")
         os.chmod(dscript, 0o755)
         with open(os.path.join(tmp, "dhclient.conf"), "w") as f:
-            f.write("timeout 30;\nretry 1;\nrequest subnet-mask, routers, domain-name-servers, "
-                    "domain-name;\n")
+            f.write("timeout 30;\nretry 1;\n"
+                    "option rfc3442-classless-static-routes code 121 = array of unsigned integer 8;\n"
+                    "request subnet-mask, routers, domain-name-servers, domain-name, ntp-servers, "
+                    "domain-search, interface-mtu, host-name, rfc3442-classless-static-routes;\n")
         # -1: one try (exit 2 on failure); on success it forks to the
         # background to renew, and is stopped below with -x.
         out = lab.client(["dhclient", "-1", "-4", "-v", "-sf", dscript, "-cf",
@@ -194,6 +216,11 @@ def main():
         assert denv["new_routers"] == "198.18.0.1" and denv["new_domain_name"] == "lab.test", denv
         assert "198.18.0.53" in denv["new_domain_name_servers"], denv
         assert denv["new_dhcp_lease_time"] == "7200", denv
+        assert denv["new_ntp_servers"].split() == ["198.18.0.123", "198.18.0.124"], denv
+        assert denv["new_domain_search"].split() == ["lab.test.", "test."], denv
+        assert denv["new_interface_mtu"] == "1500", denv
+        assert denv["new_host_name"] == "client-one", denv
+        assert denv["new_rfc3442_classless_static_routes"] == "24 198 18 5 198 18 0 1", denv
         lab.client(["dhclient", "-x", "-sf", dscript, "-cf", f"{tmp}/dhclient.conf", "-lf",
                     f"{tmp}/dhclient.leases", "-pf", f"{tmp}/dhclient.pid", lab.client_if],
                    check=False, timeout=30)
@@ -206,6 +233,7 @@ def main():
         os.chmod(hook, 0o755)
         try:
             out = lab.client(["sh", "-c", f"dhcpcd -4 -1 -B -t 20 -c {hook} -f /dev/null "
+                              "-o ntp_servers -o domain_search -o host_name "
                               f"{lab.client_if} > {tmp}/dhcpcd.out 2>&1; echo rc=$?"],
                              check=False, timeout=60)
         finally:
@@ -218,11 +246,18 @@ def main():
         assert pool(got.get("new_ip_address", "")), got
         assert got.get("new_routers") == "198.18.0.1", got
         assert got.get("new_domain_name") == "lab.test", got
+        assert got.get("new_ntp_servers") == "198.18.0.123 198.18.0.124", got
+        assert got.get("new_domain_search") == "lab.test test", got
+        assert got.get("new_host_name") == "client-one", got
 
         # A reserved MAC gets its fixed address.
         reserved = bytes.fromhex("02005e007707")
         xid, payload = dhcp_request(reserved)
-        assert exchange(lab, payload, xid)["yiaddr"] == "198.18.0.7"
+        offer = exchange(lab, payload, xid)
+        assert offer["yiaddr"] == "198.18.0.7", offer
+        # Not asked for (no option 55): only the always_send option comes.
+        assert offer["options"].get(224) == b"stampede" and 42 not in offer["options"], offer
+        assert 12 not in offer["options"], offer
         xid, payload = dhcp_request(reserved, 3, [(54, socket.inet_aton(lab.server_ip)),
                                                   (50, socket.inet_aton("198.18.0.7"))])
         ack = exchange(lab, payload, xid)
