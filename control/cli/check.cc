@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "control/config/compile.h"
+#include "control/config/dhcp_options.h"
 #include "control/config/loader.h"
 #include "dataplane/net/address.h"
 #include "dataplane/port/options.h"
@@ -92,6 +93,28 @@ int Show(const v1::CompiledTftp& tftp, const std::string& path, std::ostream& ou
   return 1;
 }
 
+// A line per subnet with DHCP options, and one for the hosts with their own.
+void PrintOptions(const v1::BootPolicy& policy, std::ostream& out) {
+  for (const v1::CompiledSubnet& subnet : policy.dhcp().subnets()) {
+    if (subnet.options().empty()) continue;
+    std::vector<std::string> labels;
+    for (const v1::CompiledOption& option : subnet.options()) {
+      labels.push_back(config::OptionLabel(option.code()) + (option.always_send() ? " always" : ""));
+    }
+    out << "  options    " << net::Ipv4Address{subnet.network()}.ToString() << "/"
+        << subnet.prefix_length() << ": " << absl::StrJoin(labels, ", ") << "\n";
+  }
+  size_t hosts = 0, names = 0;
+  for (const v1::CompiledHost& host : policy.hosts()) {
+    hosts += host.options().empty() ? 0 : 1;
+    for (const v1::CompiledOption& option : host.options()) names += option.code() == 12 ? 1 : 0;
+  }
+  if (hosts > 0) {
+    out << "  options    " << Count(hosts, "host", "hosts") << " with options of their own ("
+        << Count(names, "host name", "host names") << ")\n";
+  }
+}
+
 }  // namespace
 
 int Check(const std::string& path, std::ostream& out, std::ostream& err, const std::string& show) {
@@ -129,6 +152,7 @@ int Check(const std::string& path, std::ostream& out, std::ostream& err, const s
       << Or(c.dhcp().lease_time(), "1h") << "\n";
   out << "  hosts      " << c.hosts_size() << " (" << by_mac << " by MAC, "
       << c.hosts_size() - by_mac << " by option 82)\n";
+  PrintOptions(*policy, out);
   for (const v1::BootProfile& profile : c.profiles()) {
     out << "  profile    " << profile.name() << ": " << BootFiles(profile)
         << (profile.menu_default() ? " (menu default)" : "") << "\n";
