@@ -42,7 +42,9 @@ ABSL_FLAG(uint32_t, clients, 100'000, "Distinct clients (one DORA each) per row"
 ABSL_FLAG(uint32_t, window, 512, "Clients in flight at once");
 ABSL_FLAG(std::string, disk_dir, "/var/tmp", "Where the on-disk journal row writes");
 ABSL_FLAG(std::vector<std::string>, rows, std::vector<std::string>({"memory", "tmpfs", "disk"}),
-          "Which rows to run: memory, tmpfs, disk (one alone, e.g. to profile it)");
+          "Which rows to run: memory, tmpfs, disk (one alone, e.g. to profile it); asking "
+          "(in memory, clients send dhclient's option 55, nothing configured), options (the "
+          "same with five options configured, docs/dhcp.md#options)");
 ABSL_FLAG(uint32_t, rounds, 1, "Runs of each row, in turn; the median is reported");
 
 namespace stampede::perf {
@@ -56,14 +58,25 @@ dhcp:
   subnets: [{subnet: 198.18.0.0/15, pools: [{first: 198.18.1.0, last: 198.19.255.250}]}]
 limits: {dhcp_rate_per_mac: 0}
 )";
+// The "options" row's additions: what a site typically sets.
+constexpr char kOptions[] = R"(
+  options:
+    - {name: ntp-servers, data: "198.18.0.123, 198.18.0.124"}
+    - {name: time-offset, data: 3600}
+    - {name: domain-search, data: "lab.example, example"}
+    - {name: interface-mtu, data: 9000}
+    - {name: classless-static-route, data: "198.18.64.0/18 - 198.18.0.254"}
+)";
+// Debian's dhclient.conf asks for these (option 55).
+constexpr uint8_t kParameterList[] = {1, 28, 2, 3, 15, 6, 119, 12, 44, 47, 26, 121, 42};
 
 net::MacAddress ClientMac(uint32_t i) {
   return {{0x02, 0x01, uint8_t(i >> 24), uint8_t(i >> 16), uint8_t(i >> 8), uint8_t(i)}};
 }
 
 // An Ethernet/IPv4/UDP broadcast DHCP request from client `i` into `m`.
-void BuildRequest(rte_mbuf* m, uint32_t i, uint8_t type, uint32_t requested) {
-  size_t options = 3 + (type == 3 ? 12 : 0) + 1;
+void BuildRequest(rte_mbuf* m, uint32_t i, uint8_t type, uint32_t requested, bool ask) {
+  size_t options = 3 + (type == 3 ? 12 : 0) + (ask ? 2 + sizeof(kParameterList) : 0) + 1;
   size_t dhcp = dhcp::kOptionsOffset + options;
   size_t length = 14 + 20 + 8 + dhcp;
   auto* data = reinterpret_cast<std::byte*>(rte_pktmbuf_append(m, static_cast<uint16_t>(length)));
@@ -105,6 +118,11 @@ void BuildRequest(rte_mbuf* m, uint32_t i, uint8_t type, uint32_t requested) {
     net::Store32(d, at, requested);
     at += 4;
   }
+  if (ask) {
+    net::Store8(d, at++, dhcp::option::kParameterList);
+    net::Store8(d, at++, sizeof(kParameterList));
+    for (uint8_t code : kParameterList) net::Store8(d, at++, code);
+  }
   net::Store8(d, at, dhcp::option::kEnd);
 }
 
@@ -112,6 +130,7 @@ struct Row {
   std::string name;
   uint64_t doras = 0;
   uint64_t cycles = 0;
+  uint64_t ack_bytes = 0;  // frame bytes of the ACKs: what the options add
   double wall_s = 0;
   double PerCpuSecond() const { return cycles ? double(doras) * rte_get_tsc_hz() / cycles : 0; }
   double PerWallSecond() const { return wall_s > 0 ? doras / wall_s : 0; }
@@ -120,7 +139,7 @@ struct Row {
 // Runs `clients` DORAs through a fresh worker; `journal_path` empty: none.
 Row RunRow(const std::string& name, const std::string& journal_path, uint16_t worker_port,
            uint16_t generator_port, rte_mempool* pool, const policy::PolicyTables& tables,
-           uint32_t first_client) {
+           uint32_t first_client, bool ask) {
   Row row{name};
   net::LocalAddresses local(kApplianceMac);
   local.AddIpv4({kApplianceIp, 15});
@@ -156,7 +175,7 @@ Row RunRow(const std::string& name, const std::string& journal_path, uint16_t wo
     if (next < clients && in_flight + kBurst <= window &&
         rte_pktmbuf_alloc_bulk(pool, burst, kBurst) == 0) {
       uint16_t n = static_cast<uint16_t>(std::min<uint32_t>(kBurst, clients - next));
-      for (uint16_t i = 0; i < n; ++i) BuildRequest(burst[i], first_client + next + i, 1, 0);
+      for (uint16_t i = 0; i < n; ++i) BuildRequest(burst[i], first_client + next + i, 1, 0, ask);
       rte_pktmbuf_free_bulk(burst + n, kBurst - n);
       uint16_t sent = rte_eth_tx_burst(generator_port, 0, burst, n);
       if (sent < n) rte_pktmbuf_free_bulk(burst + sent, n - sent);
@@ -179,12 +198,13 @@ Row RunRow(const std::string& name, const std::string& journal_path, uint16_t wo
       if (type == 2) {
         uint32_t yiaddr = net::Load32({d + 16, 4}, 0);
         rte_pktmbuf_reset(m);
-        BuildRequest(m, xid, 3, yiaddr);
+        BuildRequest(m, xid, 3, yiaddr, ask);
         requests[request_count++] = m;
         continue;
       }
       if (type == 5) {
         ++row.doras;
+        row.ack_bytes += rte_pktmbuf_pkt_len(m);
         --in_flight;
       }
       rte_pktmbuf_free(m);
@@ -212,29 +232,41 @@ int Main(int argc, char** argv) {
   if (!pair) return 1;
   rte_mempool* pool = pair->pool;
   int worker_port = pair->worker_port, generator_port = pair->generator_port;
-  auto loaded = config::ParseConfig(kConfig, "bench.yaml", config::Format::kYaml);
-  auto policy = config::Compile(*loaded);
-  std::string bytes = policy->SerializeAsString();
-  auto tables =
-      policy::BuildTables({reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()}, 1);
-  if (!tables.ok()) return 1;
+  auto build = [](const std::string& text) -> std::unique_ptr<policy::PolicyTables> {
+    auto loaded = config::ParseConfig(text, "bench.yaml", config::Format::kYaml);
+    auto policy = loaded.ok() ? config::Compile(*loaded) : loaded.status();
+    if (!policy.ok()) return nullptr;
+    std::string bytes = policy->SerializeAsString();
+    auto tables =
+        policy::BuildTables({reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()}, 1);
+    return tables.ok() ? *std::move(tables) : nullptr;
+  };
+  std::string with_options = kConfig;
+  with_options.insert(with_options.find("  subnets:"), std::string(kOptions).substr(1));
+  std::unique_ptr<policy::PolicyTables> plain = build(kConfig), optioned = build(with_options);
+  if (plain == nullptr || optioned == nullptr) return 1;
 
   uint32_t clients = absl::GetFlag(FLAGS_clients);
   uint32_t rounds = std::max<uint32_t>(1, absl::GetFlag(FLAGS_rounds));
   std::string pid = absl::StrCat(getpid());
   struct Kind {
     std::string name, journal;  // journal: empty for none
+    const policy::PolicyTables* tables;
+    bool ask = false;  // clients send option 55
   };
   std::vector<Kind> kinds;
   for (const std::string& row : absl::GetFlag(FLAGS_rows)) {
-    if (row == "memory") kinds.push_back({"leases in memory", ""});
+    if (row == "memory") kinds.push_back({"leases in memory", "", plain.get()});
     if (row == "tmpfs") {
-      kinds.push_back({"journal on tmpfs", "/dev/shm/dhcp_bench_" + pid + ".journal"});
+      kinds.push_back({"journal on tmpfs", "/dev/shm/dhcp_bench_" + pid + ".journal", plain.get()});
     }
     if (row == "disk") {
-      kinds.push_back(
-          {"journal on disk", absl::GetFlag(FLAGS_disk_dir) + "/dhcp_bench_" + pid + ".journal"});
+      kinds.push_back({"journal on disk",
+                       absl::GetFlag(FLAGS_disk_dir) + "/dhcp_bench_" + pid + ".journal",
+                       plain.get()});
     }
+    if (row == "asking") kinds.push_back({"option 55, none set", "", plain.get(), true});
+    if (row == "options") kinds.push_back({"option 55, 5 set", "", optioned.get(), true});
   }
   // Rounds run the rows in turn, so that a machine's slow moment spreads
   // over all of them; each row reports its median round and the range.
@@ -242,21 +274,23 @@ int Main(int argc, char** argv) {
   for (uint32_t round = 0; round < rounds; ++round) {
     for (size_t k = 0; k < kinds.size(); ++k) {
       runs[k].push_back(RunRow(kinds[k].name, kinds[k].journal, uint16_t(worker_port),
-                               uint16_t(generator_port), pool, **tables,
-                               static_cast<uint32_t>(k) * clients));
+                               uint16_t(generator_port), pool, *kinds[k].tables,
+                               static_cast<uint32_t>(k) * clients, kinds[k].ask));
     }
   }
   std::printf("\ndhcp_bench: one core, %u clients per row (one DORA each), window %u, %u round%s\n",
               clients, absl::GetFlag(FLAGS_window), rounds, rounds == 1 ? "" : "s (median, range)");
-  std::printf("%-20s %14s %16s %14s\n", "row", "DORA/s (cpu)", "DORA/s (wall)", "cycles/DORA");
+  std::printf("%-20s %14s %16s %14s %10s\n", "row", "DORA/s (cpu)", "DORA/s (wall)", "cycles/DORA",
+              "ACK bytes");
   bool complete = true;
   for (std::vector<Row>& run : runs) {
     for (const Row& r : run) complete = complete && r.doras == clients;
     std::sort(run.begin(), run.end(),
               [](const Row& a, const Row& b) { return a.PerCpuSecond() < b.PerCpuSecond(); });
     const Row& r = run[run.size() / 2];
-    std::printf("%-20s %14.0f %16.0f %14.0f", r.name.c_str(), r.PerCpuSecond(), r.PerWallSecond(),
-                r.doras ? double(r.cycles) / r.doras : 0.0);
+    std::printf("%-20s %14.0f %16.0f %14.0f %10.0f", r.name.c_str(), r.PerCpuSecond(),
+                r.PerWallSecond(), r.doras ? double(r.cycles) / r.doras : 0.0,
+                r.doras ? double(r.ack_bytes) / r.doras : 0.0);
     if (run.size() > 1) {
       std::printf("   (%.0f-%.0f)", run.front().PerCpuSecond(), run.back().PerCpuSecond());
     }
