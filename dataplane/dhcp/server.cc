@@ -47,6 +47,11 @@ bool IsIpxe(const Message& m) {
   return user_class && Text(*user_class).find("iPXE") != std::string_view::npos;
 }
 
+// Whether the request may get boot options (AddBootOptions).
+bool WantsBoot(const Message& m) {
+  return IsIpxe(m) || ArchOf(m) != BootArch::kNone || IsHttpClient(m);
+}
+
 // Option 82 sub-option `code` (RFC 3046 §2.0: 1 circuit id, 2 remote id).
 std::string_view RelaySubOption(const Message& m, uint8_t code) {
   auto info = m.Option(option::kRelayAgentInfo);
@@ -475,13 +480,27 @@ void Server::AddNetworkOptions(const Client& c, ReplyBuilder& out, uint32_t leas
     }
     return nullptr;
   };
+  // A boot client's configured options go after its boot options: when the
+  // client's maximum message size cannot take everything, they are the ones
+  // left out, never the boot file.
+  bool defer = WantsBoot(c.request);
+  uint8_t deferred[256];
+  size_t deferred_count = 0;
+  auto add_configured = [&](const v1::CompiledOption& o) {
+    out.Add(static_cast<uint8_t>(o.code()),
+            std::as_bytes(std::span(o.value().data(), o.value().size())));
+  };
   uint64_t sent[4] = {};  // a bit per option code: 32 bytes to clear, not 256
   auto add = [&](uint8_t code) {
     uint64_t bit = uint64_t{1} << (code & 63);
     if (sent[code >> 6] & bit) return;
     sent[code >> 6] |= bit;
     if (const v1::CompiledOption* o = configured(code)) {
-      out.Add(code, std::as_bytes(std::span(o->value().data(), o->value().size())));
+      if (defer) {
+        deferred[deferred_count++] = code;  // each code once (`sent`): never past 256
+      } else {
+        add_configured(*o);
+      }
       return;
     }
     switch (code) {
@@ -517,20 +536,22 @@ void Server::AddNetworkOptions(const Client& c, ReplyBuilder& out, uint32_t leas
   for (uint8_t code : {option::kSubnetMask, option::kRouter, option::kDns, option::kDomainName}) {
     add(code);
   }
+  AddBootOptions(c, out, final);
+  for (size_t i = 0; i < deferred_count; ++i) add_configured(*configured(deferred[i]));
+  defer = false;
   for (const auto* list : {host_options, &s.options()}) {
     if (list == nullptr) continue;
     for (const v1::CompiledOption& o : *list) {
       if (o.always_send()) add(static_cast<uint8_t>(o.code()));
     }
   }
-  AddBootOptions(c, out, final);
 }
 
 bool Server::AddBootOptions(const Client& c, ReplyBuilder& out, bool final) {
   const Message& r = c.request;
+  if (!WantsBoot(r)) return false;
   bool ipxe = IsIpxe(r);
   BootArch arch = ArchOf(r);
-  if (!ipxe && arch == BootArch::kNone && !IsHttpClient(r)) return false;
   // The profile: a one-shot next boot (until an ACK carried it), the
   // host's, else the subnet's.
   uint32_t index = 0;

@@ -66,7 +66,8 @@ class ServerTest : public ::testing::Test {
     now_ms_ += step_ms_;  // time passes between requests (the rate limit refills)
     RequestContext context{{{kServer}, 24}, boot_server_port, now_ms_};
     std::vector<std::byte> buffer(1500);
-    Decision d = server_.Handle(request, context, *tables_, buffer, 1472);
+    size_t limit = client_limit_ ? ReplyLimit(request, 1472) : 1472;
+    Decision d = server_.Handle(request, context, *tables_, buffer, limit);
     if (d.reply) {
       buffer[0] = std::byte{kBootRequest};
       EXPECT_TRUE(Parse(std::span(buffer).first(d.reply_length), reply_).ok());
@@ -113,6 +114,7 @@ class ServerTest : public ::testing::Test {
   std::vector<std::byte> reply_bytes_;
   uint64_t now_ms_ = 1'000'000;
   uint64_t step_ms_ = 250;
+  bool client_limit_ = false;  // the client's maximum message size, as the worker does
 };
 
 // The lease table is sized for what the policy can hand out: both subnets'
@@ -562,6 +564,37 @@ TEST_F(ServerTest, SendsConfiguredOptionsInTheParameterListOrder) {
                   .reply);
   EXPECT_FALSE(reply_.Has(42));
   EXPECT_FALSE(reply_.Has(26));
+}
+
+// A boot client's configured options come after its boot options, so that a
+// small maximum message size leaves out those, never the boot file.
+TEST_F(ServerTest, ConfiguredOptionsNeverCrowdOutTheBootFile) {
+  std::string text = kConfig;
+  text.replace(text.find("  lease_time: 1h\n"), 16,
+               "  lease_time: 1h\n"
+               "  options: [{name: ntp-servers, data: 198.18.0.123}, {code: 224, type: string, "
+               "data: " +
+                   std::string(250, 'x') + "}]\n");
+  Load(text);
+  client_limit_ = true;
+  const std::string wanted{static_cast<char>(224), 42, option::kSubnetMask};
+  // A PXE ROM (no option 57: 576 bytes): 224 does not fit after the boot
+  // options and is left out; ntp-servers, asked for, comes after them.
+  ASSERT_TRUE(
+      Send(Discover(1, {{option::kParameterList, wanted}, {option::kClientArch, U16(0)},
+                        {option::kVendorClass, "PXEClient:Arch:00000:UNDI:002001"}}))
+          .reply);
+  EXPECT_EQ(File(), "pxelinux.0");
+  EXPECT_FALSE(reply_.Has(224));
+  EXPECT_EQ(server_.counters().options_dropped.load(), 1u);
+  std::vector<uint8_t> codes = Codes();
+  auto at = [&](uint8_t code) { return std::find(codes.begin(), codes.end(), code) - codes.begin(); };
+  EXPECT_LT(at(option::kSubnetMask), at(option::kBootfileName));
+  EXPECT_LT(at(option::kBootfileName), at(42));
+  ASSERT_LT(static_cast<size_t>(at(42)), codes.size());
+  // Any other client gets them in its order: 224 first, as asked.
+  ASSERT_TRUE(Send(Discover(2, {{option::kParameterList, wanted}})).reply);
+  EXPECT_EQ(Codes()[5], 224);
 }
 
 TEST_F(ServerTest, RelayedRequestsUseTheRelaysSubnetAndEchoOption82Last) {
