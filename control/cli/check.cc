@@ -137,8 +137,11 @@ int Check(const std::string& path, std::ostream& out, std::ostream& err, const s
   absl::StatusOr<uint32_t> workers = port::CountWorkers(Or(c.dataplane().lcores(), "0"));
   size_t by_mac = 0;
   for (const v1::Host& host : c.hosts()) by_mac += host.mac().empty() ? 0 : 1;
-  size_t pools = 0;
-  for (const v1::Subnet& subnet : c.dhcp().subnets()) pools += subnet.pools_size();
+  size_t pools = 0, known_only = 0;
+  for (const v1::Subnet& subnet : c.dhcp().subnets()) {
+    pools += subnet.pools_size();
+    known_only += subnet.known_clients_only() ? 1 : 0;
+  }
   std::string mode = c.dhcp().mode() == v1::Dhcp::PROXY ? "proxy" : "authoritative";
 
   out << path << ": valid\n";
@@ -149,7 +152,8 @@ int Check(const std::string& path, std::ostream& out, std::ostream& err, const s
   out << "  dhcp       " << mode << ", " << Count(c.dhcp().subnets_size(), "subnet", "subnets")
       << ", " << Count(pools, "pool", "pools") << " ("
       << Count(PoolAddresses(c.dhcp()), "address", "addresses") << "), lease "
-      << Or(c.dhcp().lease_time(), "1h") << "\n";
+      << Or(c.dhcp().lease_time(), "1h")
+      << (known_only > 0 ? ", known clients only on " + Count(known_only, "subnet", "subnets") : "") << "\n";
   out << "  hosts      " << c.hosts_size() << " (" << by_mac << " by MAC, "
       << c.hosts_size() - by_mac << " by option 82)\n";
   PrintOptions(*policy, out);

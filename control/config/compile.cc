@@ -326,6 +326,7 @@ absl::StatusOr<v1::BootPolicy> Compile(const LoadedConfig& loaded,
     OptionsByCode options = global_options;
     Encode(in.options(), options);
     Store(options, *out->mutable_options());
+    out->set_known_clients_only(in.known_clients_only());
   }
 
   for (const v1::Host& in : config.hosts()) {

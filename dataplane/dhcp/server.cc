@@ -165,6 +165,13 @@ Decision Server::Handle(const Message& request, const RequestContext& context,
     DhcpCounters::Bump(counters_.ignored);
     return {};
   }
+  // A known_clients_only subnet answers hosts[] alone; what a client gives
+  // back (RELEASE, DECLINE) is still taken.
+  if (host == nullptr && subnet != nullptr && subnet->known_clients_only() &&
+      type != MessageType::kRelease && type != MessageType::kDecline) {
+    DhcpCounters::Bump(counters_.unknown_clients);
+    return {};
+  }
   if (RateLimited(c)) {
     DhcpCounters::Bump(counters_.rate_limited);
     return {};

@@ -44,6 +44,7 @@ inline constexpr uint32_t kT2Permille = 875;
   X(other_server)          /* REQUESTs selecting another server */          \
   X(ignored)               /* BOOTP, unknown types, not ours to answer */   \
   X(options_dropped)       /* options that did not fit the client's size */ \
+  X(unknown_clients)       /* no host entry, on a known_clients_only subnet */ \
   X(client_directory_full) /* ACKs whose profile the client directory had no room for */
 
 // Written by the DHCP worker only (relaxed load + store, no locked

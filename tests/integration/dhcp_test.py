@@ -32,7 +32,7 @@ import netlab
 MAGIC = 0x63825363
 
 
-def config(lab, mode="authoritative", extra_hosts=""):
+def config(lab, mode="authoritative", extra_hosts="", known_only=False):
     return f"""dataplane: {{port: net_null0, ipv4: [{lab.server_ip}/{lab.prefix}]}}
 dhcp:
   mode: {mode}
@@ -46,6 +46,7 @@ dhcp:
       dns: [198.18.0.53, 198.18.0.54]
       domain: lab.test
       profile: install
+      known_clients_only: {str(known_only).lower()}
       pools: [{{first: 198.18.0.100, last: 198.18.0.199}}]
       options:
         - {{name: domain-search, data: "lab.test, test"}}
@@ -303,6 +304,23 @@ def main():
             time.sleep(0.1)
         assert granted >= 100, events[-2000:]
         assert "lease_granted 198.18.0.7 client=02:00:5e:00:77:07" in events, events[-2000:]
+        control.stop()
+
+        # known_clients_only: a MAC without a host entry gets no answer (and
+        # is counted); the reserved one still does.
+        with open(path, "w") as f:
+            f.write(config(lab, extra_hosts=named, known_only=True))
+        before = telemetry.query("/stampede/policy")["applied_generation"]
+        control = lab.start_control(args.control, path, run_dir)
+        lab.wait_serving(telemetry, after_generation=before)
+        unknown_before = telemetry.query("/stampede/dhcp")["unknown_clients"]
+        xid, payload = dhcp_request(bytes.fromhex("02005e0000c1"))
+        out = lab.client(["python3", "-c", CLIENT, lab.client_if, payload.hex(), "68",
+                          struct.pack("!I", xid).hex(), "255.255.255.255", "67"], check=False)
+        assert out.returncode == 3, f"an unknown client was answered: {out.stdout}"
+        assert telemetry.query("/stampede/dhcp")["unknown_clients"] == unknown_before + 1
+        xid, payload = dhcp_request(reserved)
+        assert exchange(lab, payload, xid)["yiaddr"] == "198.18.0.7"
         control.stop()
 
         # proxyDHCP: no address, only the boot fields, and only for PXE clients.

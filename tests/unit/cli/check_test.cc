@@ -37,12 +37,14 @@ TEST(CheckTest, ShowsTheDhcpOptions) {
                            "dataplane: {port: net_null0, ipv4: [198.18.0.1/24]}\n"
                            "dhcp:\n  options: [{name: ntp-servers, data: 198.18.0.2}]\n"
                            "  subnets:\n    - subnet: 198.18.0.0/24\n"
+                           "      known_clients_only: true\n"
                            "      options: [{code: 224, type: uint8, data: 1, always_send: true}]\n"
                            "hosts:\n  - {name: n1, mac: \"02:00:00:00:00:01\"}\n"
                            "  - {name: n_2, mac: \"02:00:00:00:00:02\"}\n");
   std::ostringstream out, err;
   EXPECT_EQ(Check(path, out, err), 0);
   EXPECT_EQ(err.str(), "");
+  EXPECT_THAT(out.str(), HasSubstr("0 pools (0 addresses), lease 1h, known clients only on 1 subnet\n"));
   EXPECT_THAT(out.str(),
               HasSubstr("  options    198.18.0.0/24: ntp-servers (42), option 224 always\n"
                         "  options    1 host with options of their own (1 host name)\n"));

@@ -158,6 +158,15 @@ TEST(CompileTest, MergesDhcpOptions) {
   EXPECT_EQ(policy.hosts(2).options(0).value(), "other");
 }
 
+TEST(CompileTest, CarriesKnownClientsOnly) {
+  v1::BootPolicy policy = CompileOrDie(
+      "dataplane: {port: net_null0, ipv4: [198.18.0.1/24]}\n"
+      "dhcp: {subnets: [{subnet: 198.18.0.0/24, known_clients_only: true}, {subnet: "
+      "198.19.0.0/24}]}\n");
+  EXPECT_TRUE(policy.dhcp().subnets(0).known_clients_only());
+  EXPECT_FALSE(policy.dhcp().subnets(1).known_clients_only());
+}
+
 TEST(CompileTest, WarnsThatProxyModeSendsNoOptions) {
   absl::StatusOr<LoadedConfig> loaded = ParseConfig(
       "dataplane: {port: net_null0, ipv4: [198.18.0.1/24]}\n"

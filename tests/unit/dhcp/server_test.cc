@@ -597,6 +597,42 @@ TEST_F(ServerTest, ConfiguredOptionsNeverCrowdOutTheBootFile) {
   EXPECT_EQ(Codes()[5], 224);
 }
 
+// known_clients_only: hosts[] alone are answered, in both modes; others are
+// counted, and what they give back is still taken.
+TEST_F(ServerTest, KnownClientsOnlyAnswersHostEntriesAlone) {
+  std::string text = kConfig;
+  text.replace(text.find("      profile: install\n"), 22,
+               "      profile: install\n      known_clients_only: true\n");
+  Load(text);
+  EXPECT_FALSE(Send(Discover(1)).reply);
+  EXPECT_EQ(server_.counters().unknown_clients.load(), 1u);
+  RequestSpec inform = Discover(1);
+  inform.type = MessageType::kInform;
+  inform.ciaddr = 0xc6120032;
+  EXPECT_FALSE(Send(inform).reply);
+  EXPECT_EQ(server_.counters().unknown_clients.load(), 2u);
+  // A host with a fixed address, and one without (it takes the pool's).
+  ASSERT_TRUE(Send(Discover(0x63)).reply);
+  EXPECT_EQ(reply_.yiaddr.value, 0xc6120007u);
+  ASSERT_TRUE(Send(Discover(0x64)).reply);
+  uint32_t pooled = reply_.yiaddr.value;
+  EXPECT_EQ(Send(Select(0x64, pooled)).reply_type, MessageType::kAck);
+  // The other subnet is not restricted.
+  RequestSpec relayed = Discover(2);
+  relayed.giaddr = 0xc6130701;
+  EXPECT_TRUE(Send(relayed).reply);
+  EXPECT_EQ(server_.counters().unknown_clients.load(), 2u);
+  // proxyDHCP too: an unknown PXE client is left to the site server alone.
+  text.replace(text.find("dhcp:\n"), 6, "dhcp:\n  mode: proxy\n");
+  Load(text);
+  std::vector<std::pair<uint8_t, std::string>> pxe = {{option::kClientArch, U16(0)},
+                                                      {option::kVendorClass, "PXEClient"}};
+  EXPECT_FALSE(Send(Discover(3, pxe)).reply);
+  EXPECT_EQ(server_.counters().unknown_clients.load(), 3u);
+  ASSERT_TRUE(Send(Discover(0x63, pxe)).reply);
+  EXPECT_EQ(File(), "pxelinux.0");
+}
+
 TEST_F(ServerTest, RelayedRequestsUseTheRelaysSubnetAndEchoOption82Last) {
   RequestSpec spec =
       Discover(9, {{option::kClientArch, U16(0)},
