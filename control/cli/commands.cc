@@ -187,11 +187,13 @@ int Leases(const std::string& api, bool json, std::ostream& out, std::ostream& e
   int exit_code = 0;
   std::optional<Struct> result = GetListing(api, "/leases", json, out, err, exit_code);
   if (!result) return exit_code;
-  out << absl::StrFormat("%-16s %-20s %-9s %s\n", "ADDRESS", "CLIENT", "STATE", "EXPIRES");
+  out << absl::StrFormat("%-16s %-20s %-9s %-23s %s\n", "ADDRESS", "CLIENT", "STATE", "EXPIRES",
+                         "HOST");
   for (const Value& value : Field(*result, "leases").list_value().values()) {
     const Struct& l = value.struct_value();
-    out << absl::StrFormat("%-16s %-20s %-9s %s\n", Text(l, "address"), Text(l, "client"),
-                           Text(l, "state"), FormatTime(Number(l, "expires_unix_ms") * 1'000'000));
+    out << absl::StrFormat("%-16s %-20s %-9s %-23s %s\n", Text(l, "address"), Text(l, "client"),
+                           Text(l, "state"), FormatTime(Number(l, "expires_unix_ms") * 1'000'000),
+                           Text(l, "host"));
   }
   return 0;
 }

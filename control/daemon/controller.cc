@@ -16,6 +16,7 @@
 #include <fstream>
 #include <limits>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -659,15 +660,35 @@ api::HttpResponse Controller::LeasesJson() {
   table.ForEach([&](const dhcp::Lease& lease) { leases.push_back(lease); });
   std::sort(leases.begin(), leases.end(),
             [](const dhcp::Lease& a, const dhcp::Lease& b) { return a.address < b.address; });
+  // Which host entry of the running config a bound lease is: the one whose
+  // fixed address it is, else the one whose MAC holds it.
+  absl::flat_hash_map<uint32_t, std::string> host_by_address;
+  absl::flat_hash_map<std::string, std::string> host_by_mac;
+  if (config_) {
+    for (const v1::Host& host : config_->hosts()) {
+      if (auto ip = net::Ipv4Address::Parse(std::string_view(host.ipv4()))) {
+        host_by_address.emplace(ip->value, host.name());
+      }
+      if (auto mac = net::MacAddress::Parse(std::string_view(host.mac()))) {
+        host_by_mac.emplace(mac->ToString(), host.name());
+      }
+    }
+  }
   std::string out = "{\"leases\":[";
   for (size_t i = 0; i < leases.size(); ++i) {
     const dhcp::Lease& l = leases[i];
     std::string id(reinterpret_cast<const char*>(l.client.bytes.data()), l.client.length);
+    bool bound = l.state != dhcp::LeaseState::kDeclined;
+    std::string client = ClientText(id), host;
+    if (auto it = host_by_address.find(l.address); bound && it != host_by_address.end()) {
+      host = it->second;
+    } else if (auto by_mac = host_by_mac.find(client); bound && by_mac != host_by_mac.end()) {
+      host = by_mac->second;
+    }
     absl::StrAppend(
         &out, i ? "," : "", "{\"address\":", JsonString(net::Ipv4Address{l.address}.ToString()),
-        ",\"client\":", JsonString(ClientText(id)),
-        ",\"state\":", JsonString(l.state == dhcp::LeaseState::kDeclined ? "declined" : "bound"),
-        ",\"expires_unix_ms\":", l.expires_ms, "}");
+        ",\"client\":", JsonString(client), ",\"state\":", JsonString(bound ? "bound" : "declined"),
+        ",\"expires_unix_ms\":", l.expires_ms, ",\"host\":", JsonString(host), "}");
   }
   absl::StrAppend(&out, "],\"journal\":", JsonString(options_.lease_journal),
                   ",\"tail_skipped_bytes\":", replay.skipped_bytes, "}");

@@ -24,7 +24,7 @@ dhcp:
       profile: p
       pools: [{first: 198.18.0.100, last: 198.18.0.103}]
       options: [{name: domain-search, data: "lab.test, test"}, {name: interface-mtu, data: 9000}]
-    - {subnet: 198.19.0.0/24, pools: [{first: 198.19.0.10, last: 198.19.0.11}]}
+    - {subnet: 198.19.0.0/24, known_clients_only: true, pools: [{first: 198.19.0.10, last: 198.19.0.11}]}
 hosts:
   - {name: n7, mac: "02:00:5e:00:00:07", ipv4: 198.18.0.7, profile: p,
      options: [{name: ntp-servers, data: 198.18.0.9, always_send: true}]}

@@ -292,7 +292,10 @@ def main():
         sock = os.path.join(run_dir, f"{lab.instance}.sock")
         leases = netlab.run([args.cli, "leases", f"--api={sock}"]).stdout
         print(leases)
-        assert re.search(r"^198\.18\.0\.7 +02:00:5e:00:77:07 +bound", leases, re.M), leases
+        assert re.search(r"^198\.18\.0\.7 +02:00:5e:00:77:07 +bound .* fixed$", leases, re.M), leases
+        # The host entry of the running config that holds each lease.
+        assert re.search(rf"^198\.18\.0\.1\d\d +{client_mac} +bound .* client-one$", leases,
+                         re.M), leases
         bound = re.findall(r"^198\.19\.7\.\d+ ", leases, re.M)
         assert len(bound) == 100, f"{len(bound)} relay leases listed"
         deadline = time.monotonic() + 10
