@@ -99,7 +99,8 @@ void PrintOptions(const v1::BootPolicy& policy, std::ostream& out) {
     if (subnet.options().empty()) continue;
     std::vector<std::string> labels;
     for (const v1::CompiledOption& option : subnet.options()) {
-      labels.push_back(config::OptionLabel(option.code()) + (option.always_send() ? " always" : ""));
+      labels.push_back(config::OptionLabel(option.code()) +
+                       (option.always_send() ? " always" : ""));
     }
     out << "  options    " << net::Ipv4Address{subnet.network()}.ToString() << "/"
         << subnet.prefix_length() << ": " << absl::StrJoin(labels, ", ") << "\n";
@@ -153,7 +154,8 @@ int Check(const std::string& path, std::ostream& out, std::ostream& err, const s
       << ", " << Count(pools, "pool", "pools") << " ("
       << Count(PoolAddresses(c.dhcp()), "address", "addresses") << "), lease "
       << Or(c.dhcp().lease_time(), "1h")
-      << (known_only > 0 ? ", known clients only on " + Count(known_only, "subnet", "subnets") : "") << "\n";
+      << (known_only > 0 ? ", known clients only on " + Count(known_only, "subnet", "subnets") : "")
+      << "\n";
   out << "  hosts      " << c.hosts_size() << " (" << by_mac << " by MAC, "
       << c.hosts_size() - by_mac << " by option 82)\n";
   PrintOptions(*policy, out);

@@ -80,9 +80,9 @@ constexpr Known kKnown[] = {
 
 // What `type` may say, for an option by code.
 constexpr std::pair<absl::string_view, Type> kTypeNames[] = {
-    {"ipv4", Type::kIpv4},       {"uint8", Type::kUint8},     {"uint16", Type::kUint16},
-    {"uint32", Type::kUint32},   {"int32", Type::kInt32},     {"boolean", Type::kBoolean},
-    {"string", Type::kString},   {"fqdn", Type::kFqdn},       {"binary", Type::kBinary},
+    {"ipv4", Type::kIpv4},     {"uint8", Type::kUint8}, {"uint16", Type::kUint16},
+    {"uint32", Type::kUint32}, {"int32", Type::kInt32}, {"boolean", Type::kBoolean},
+    {"string", Type::kString}, {"fqdn", Type::kFqdn},   {"binary", Type::kBinary},
 };
 
 std::string_view Std(absl::string_view text) { return {text.data(), text.size()}; }
@@ -273,8 +273,8 @@ absl::StatusOr<v1::CompiledOption> EncodeOption(const v1::DhcpOption& option, st
                                         "' here; give its code and type instead"));
     }
     if (option.code() != 0 && option.code() != known->code) {
-      return error("code", absl::StrCat(option.name(), " is option ", known->code, ", not ",
-                                        option.code()));
+      return error(
+          "code", absl::StrCat(option.name(), " is option ", known->code, ", not ", option.code()));
     }
   } else if (option.code() == 0) {
     return error("name", "needs a name or a code");
@@ -282,11 +282,11 @@ absl::StatusOr<v1::CompiledOption> EncodeOption(const v1::DhcpOption& option, st
   uint32_t code = known != nullptr ? known->code : option.code();
   if (code > 254) return error("code", absl::StrCat(code, " is not an option code 1..254"));
   if (dhcp::option::ServerOwned(static_cast<uint8_t>(code))) {
-    absl::string_view instead = code == dhcp::option::kSubnetMask   ? ": the subnet's prefix sets it"
-                               : code == dhcp::option::kRouter     ? ": use the subnet's router"
-                               : code == dhcp::option::kDns        ? ": use the subnet's dns"
-                               : code == dhcp::option::kDomainName ? ": use the subnet's domain"
-                                                                   : "";
+    absl::string_view instead = code == dhcp::option::kSubnetMask ? ": the subnet's prefix sets it"
+                                : code == dhcp::option::kRouter   ? ": use the subnet's router"
+                                : code == dhcp::option::kDns      ? ": use the subnet's dns"
+                                : code == dhcp::option::kDomainName ? ": use the subnet's domain"
+                                                                    : "";
     return error(option.name().empty() ? "code" : "name",
                  absl::StrCat("option ", code, " is set by stampede itself", instead));
   }
@@ -301,10 +301,10 @@ absl::StatusOr<v1::CompiledOption> EncodeOption(const v1::DhcpOption& option, st
       auto it = std::find_if(std::begin(kTypeNames), std::end(kTypeNames),
                              [&](const auto& t) { return t.first == option.type(); });
       if (it == std::end(kTypeNames)) {
-        return error("type", option.type().empty()
-                                 ? absl::StrCat("option ", code, " needs a type: ", TypeNames())
-                                 : absl::StrCat("'", option.type(), "' is not one of: ",
-                                                TypeNames()));
+        return error("type",
+                     option.type().empty()
+                         ? absl::StrCat("option ", code, " needs a type: ", TypeNames())
+                         : absl::StrCat("'", option.type(), "' is not one of: ", TypeNames()));
       }
       type = it->second;
       list = type != Type::kString && type != Type::kBinary;

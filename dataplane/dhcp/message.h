@@ -51,7 +51,6 @@ enum class MessageType : uint8_t {
   kInform = 8,
 };
 
-
 // Why a request was not accepted; counted by the server.
 enum class ParseError : uint8_t {
   kNone,

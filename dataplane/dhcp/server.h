@@ -27,23 +27,23 @@ inline constexpr uint64_t kDeclineQuarantineMs = 600'000;
 inline constexpr uint32_t kT1Permille = 500;
 inline constexpr uint32_t kT2Permille = 875;
 
-#define STAMPEDE_DHCP_COUNTERS(X)                                           \
-  X(discovers)                                                              \
-  X(requests)                                                               \
-  X(declines)                                                               \
-  X(releases)                                                               \
-  X(informs)                                                                \
-  X(offers)                                                                 \
-  X(acks)                                                                   \
-  X(naks)                                                                   \
-  X(boot_replies) /* replies carrying a boot file or script */              \
-  X(proxy_offers)                                                           \
-  X(pool_exhausted)                                                         \
-  X(rate_limited)                                                           \
-  X(no_subnet)                                                              \
-  X(other_server)          /* REQUESTs selecting another server */          \
-  X(ignored)               /* BOOTP, unknown types, not ours to answer */   \
-  X(options_dropped)       /* options that did not fit the client's size */ \
+#define STAMPEDE_DHCP_COUNTERS(X)                                              \
+  X(discovers)                                                                 \
+  X(requests)                                                                  \
+  X(declines)                                                                  \
+  X(releases)                                                                  \
+  X(informs)                                                                   \
+  X(offers)                                                                    \
+  X(acks)                                                                      \
+  X(naks)                                                                      \
+  X(boot_replies) /* replies carrying a boot file or script */                 \
+  X(proxy_offers)                                                              \
+  X(pool_exhausted)                                                            \
+  X(rate_limited)                                                              \
+  X(no_subnet)                                                                 \
+  X(other_server)          /* REQUESTs selecting another server */             \
+  X(ignored)               /* BOOTP, unknown types, not ours to answer */      \
+  X(options_dropped)       /* options that did not fit the client's size */    \
   X(unknown_clients)       /* no host entry, on a known_clients_only subnet */ \
   X(client_directory_full) /* ACKs whose profile the client directory had no room for */
 

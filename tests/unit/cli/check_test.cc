@@ -44,7 +44,8 @@ TEST(CheckTest, ShowsTheDhcpOptions) {
   std::ostringstream out, err;
   EXPECT_EQ(Check(path, out, err), 0);
   EXPECT_EQ(err.str(), "");
-  EXPECT_THAT(out.str(), HasSubstr("0 pools (0 addresses), lease 1h, known clients only on 1 subnet\n"));
+  EXPECT_THAT(out.str(),
+              HasSubstr("0 pools (0 addresses), lease 1h, known clients only on 1 subnet\n"));
   EXPECT_THAT(out.str(),
               HasSubstr("  options    198.18.0.0/24: ntp-servers (42), option 224 always\n"
                         "  options    1 host with options of their own (1 host name)\n"));

@@ -43,13 +43,13 @@ INSTANTIATE_TEST_SUITE_P(
         Good{"name_and_code_agree", Option("interface-mtu", 26, "", "9000"), 26, "\x23\x28"},
         Good{"known_code_alone", Option("", 26, "", "1500"), 26, "\x05\xdc"},
         Good{"known_code_own_type", Option("", 26, "uint32", "1500"), 26, "\x00\x00\x05\xdc"s},
-        Good{"time_offset_negative", Option("time-offset", 0, "", "-3600"), 2,
-             "\xff\xff\xf1\xf0"},
+        Good{"time_offset_negative", Option("time-offset", 0, "", "-3600"), 2, "\xff\xff\xf1\xf0"},
         Good{"domain_search", Option("domain-search", 0, "", "lab.example., example"), 119,
              "\x03lab\x07\x65xample\x00\x07\x65xample\x00"s},
-        Good{"static_routes", Option("classless-static-route", 0, "",
-                                     "198.18.5.0/24 - 198.18.0.1, 0.0.0.0/0 - 198.18.0.254, "
-                                     "198.19.128.0/17 - 198.18.0.9"),
+        Good{"static_routes",
+             Option("classless-static-route", 0, "",
+                    "198.18.5.0/24 - 198.18.0.1, 0.0.0.0/0 - 198.18.0.254, "
+                    "198.19.128.0/17 - 198.18.0.9"),
              121,
              "\x18\xc6\x12\x05\xc6\x12\x00\x01"
              "\x00\xc6\x12\x00\xfe"
@@ -106,8 +106,7 @@ INSTANTIATE_TEST_SUITE_P(
             "'65536' is not a number 0..65535"},
         Bad{"int32_range", Option("time-offset", 0, "", "2147483648"), "data",
             "'2147483648' is not a number -2147483648..2147483647"},
-        Bad{"boolean", Option("ip-forwarding", 0, "", "yes"), "data",
-            "'yes' is not true or false"},
+        Bad{"boolean", Option("ip-forwarding", 0, "", "yes"), "data", "'yes' is not true or false"},
         Bad{"label_too_long", Option("domain-search", 0, "", std::string(64, 'a') + ".b"), "data",
             "'" + std::string(64, 'a') + ".b' is not a domain (label '" + std::string(64, 'a') +
                 "')"},

@@ -128,8 +128,7 @@ INSTANTIATE_TEST_SUITE_P(
                   "dhcp:\n  options:\n    - {name: interface-mtu, data: 9000}\n    - {code: "
                   "26, data: 1500}\n",
                   "c.yaml:5:7: dhcp.options[1]: interface-mtu (26) is also dhcp.options[0]"},
-        BadConfig{"option_small_mtu",
-                  "dhcp:\n  options:\n    - {name: interface-mtu, data: 60}\n",
+        BadConfig{"option_small_mtu", "dhcp:\n  options:\n    - {name: interface-mtu, data: 60}\n",
                   "c.yaml:4:35: dhcp.options[0].data: an MTU is at least 68 (RFC 2132 \u00a75.1)"},
         BadConfig{"option_no_data", "dhcp:\n  options:\n    - {name: domain-search}\n",
                   "c.yaml:4:7: dhcp.options[0].data: is required: the option's value"}),

@@ -580,15 +580,17 @@ TEST_F(ServerTest, ConfiguredOptionsNeverCrowdOutTheBootFile) {
   const std::string wanted{static_cast<char>(224), 42, option::kSubnetMask};
   // A PXE ROM (no option 57: 576 bytes): 224 does not fit after the boot
   // options and is left out; ntp-servers, asked for, comes after them.
-  ASSERT_TRUE(
-      Send(Discover(1, {{option::kParameterList, wanted}, {option::kClientArch, U16(0)},
-                        {option::kVendorClass, "PXEClient:Arch:00000:UNDI:002001"}}))
-          .reply);
+  ASSERT_TRUE(Send(Discover(1, {{option::kParameterList, wanted},
+                                {option::kClientArch, U16(0)},
+                                {option::kVendorClass, "PXEClient:Arch:00000:UNDI:002001"}}))
+                  .reply);
   EXPECT_EQ(File(), "pxelinux.0");
   EXPECT_FALSE(reply_.Has(224));
   EXPECT_EQ(server_.counters().options_dropped.load(), 1u);
   std::vector<uint8_t> codes = Codes();
-  auto at = [&](uint8_t code) { return std::find(codes.begin(), codes.end(), code) - codes.begin(); };
+  auto at = [&](uint8_t code) {
+    return std::find(codes.begin(), codes.end(), code) - codes.begin();
+  };
   EXPECT_LT(at(option::kSubnetMask), at(option::kBootfileName));
   EXPECT_LT(at(option::kBootfileName), at(42));
   ASSERT_LT(static_cast<size_t>(at(42)), codes.size());
