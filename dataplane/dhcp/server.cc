@@ -491,7 +491,7 @@ void Server::AddNetworkOptions(const Client& c, ReplyBuilder& out, uint32_t leas
   // client's maximum message size cannot take everything, they are the ones
   // left out, never the boot file.
   bool defer = WantsBoot(c.request);
-  uint8_t deferred[256];
+  const v1::CompiledOption* deferred[256];
   size_t deferred_count = 0;
   auto add_configured = [&](const v1::CompiledOption& o) {
     out.Add(static_cast<uint8_t>(o.code()),
@@ -504,7 +504,7 @@ void Server::AddNetworkOptions(const Client& c, ReplyBuilder& out, uint32_t leas
     sent[code >> 6] |= bit;
     if (const v1::CompiledOption* o = configured(code)) {
       if (defer) {
-        deferred[deferred_count++] = code;  // each code once (`sent`): never past 256
+        deferred[deferred_count++] = o;  // each code once (`sent`): never past 256
       } else {
         add_configured(*o);
       }
@@ -544,7 +544,7 @@ void Server::AddNetworkOptions(const Client& c, ReplyBuilder& out, uint32_t leas
     add(code);
   }
   AddBootOptions(c, out, final);
-  for (size_t i = 0; i < deferred_count; ++i) add_configured(*configured(deferred[i]));
+  for (size_t i = 0; i < deferred_count; ++i) add_configured(*deferred[i]);
   defer = false;
   for (const auto* list : {host_options, &s.options()}) {
     if (list == nullptr) continue;
