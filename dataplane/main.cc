@@ -443,6 +443,7 @@ absl::Status Dataplane::Start(uint32_t workers) {
   std::span<port::LcoreCounters> counters = status_->counters();
   dhcp_ = std::make_unique<dhcp::Endpoint>(local_);
   dhcp_->server().set_client_directory(&clients_);
+  dhcp_->server().UseCounters(status_->dhcp_counters());  // control reads them there
   if (absl::Status status = OpenJournal(); !status.ok()) return status;
   if (workers > 1) {
     dhcp_ring_ = rte_ring_create("stampede_dhcp", kDhcpRingSize, rte_socket_id(), RING_F_SC_DEQ);

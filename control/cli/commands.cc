@@ -115,6 +115,12 @@ int Status(const std::string& api, bool json, std::ostream& out, std::ostream& e
   }
   out << "packets     rx " << Number(counters, "rx_packets") << ", tx "
       << Number(counters, "tx_packets") << ", dropped " << Number(counters, "drops") << "\n";
+  const Struct& dhcp = Object(status, "dhcp");
+  out << "dhcp        " << Number(dhcp, "offers") << " offers, " << Number(dhcp, "acks")
+      << " acks, " << Number(dhcp, "naks") << " naks, " << Number(dhcp, "proxy_offers")
+      << " proxy offers; pool exhausted " << Number(dhcp, "pool_exhausted") << ", rate limited "
+      << Number(dhcp, "rate_limited") << ", unknown clients " << Number(dhcp, "unknown_clients")
+      << "\n";
   const Struct& http = Object(status, "http");
   if (Number(http, "listening_port") == 0) {
     out << "http        not listening";

@@ -624,15 +624,17 @@ std::string Controller::StatusJson() {
     }
   }
   counters += "}";
-  std::string http = "{";
-  if (have_status) {
-    std::vector<std::string> names = policy::HttpCounterNames();
-    std::vector<uint64_t> values = status_->HttpCounterValues();
+  auto named = [](const std::vector<std::string>& names, const std::vector<uint64_t>& values) {
+    std::string json = "{";
     for (size_t i = 0; i < names.size() && i < values.size(); ++i) {
-      absl::StrAppend(&http, i ? "," : "", JsonString(names[i]), ":", values[i]);
+      absl::StrAppend(&json, i ? "," : "", JsonString(names[i]), ":", values[i]);
     }
-  }
-  http += "}";
+    return json + "}";
+  };
+  std::string http =
+      have_status ? named(policy::HttpCounterNames(), status_->HttpCounterValues()) : "{}";
+  std::string dhcp =
+      have_status ? named(policy::DhcpCounterNames(), status_->DhcpCounterValues()) : "{}";
   return absl::StrCat(
       "{\"instance\":", JsonString(options_.instance),
       ",\"config\":", JsonString(options_.config_path), ",\"control\":{\"pid\":", getpid(),
@@ -643,7 +645,7 @@ std::string Controller::StatusJson() {
       "},\"last_reload\":{\"ok\":", last_reload_.ok ? "true" : "false",
       ",\"reason\":", JsonString(last_reload_reason_), ",\"time_ns\":", last_reload_ns_,
       ",\"error\":", JsonString(last_reload_.error), "}},\"dataplane\":", dataplane,
-      ",\"counters\":", counters, ",\"http\":", http, "}");
+      ",\"counters\":", counters, ",\"http\":", http, ",\"dhcp\":", dhcp, "}");
 }
 
 api::HttpResponse Controller::LeasesJson() {
@@ -806,21 +808,24 @@ std::string Controller::Metrics() {
       absl::StrAppend(&out, name, "{worker=\"", lcore, "\"} ", per_lcore[lcore][i], "\n");
     }
   }
-  HttpMetrics(out);
+  ServerMetrics(out, "http", "HTTP server", "docs/http.md", policy::HttpCounterNames(),
+                status_->HttpCounterValues(), policy::kHttpGauges);
+  ServerMetrics(out, "dhcp", "DHCP server", "docs/dhcp.md", policy::DhcpCounterNames(),
+                status_->DhcpCounterValues(), 0);
   return out;
 }
 
-// The HTTP server's: stampede_http_<counter>_total, the gauges without _total.
-void Controller::HttpMetrics(std::string& out) {
-  std::vector<std::string> names = policy::HttpCounterNames();
-  std::vector<uint64_t> values = status_->HttpCounterValues();
+// A server's block: stampede_<server>_<counter>_total, the last `gauges`
+// without _total.
+void Controller::ServerMetrics(std::string& out, const char* server, const char* what,
+                               const char* doc, const std::vector<std::string>& names,
+                               const std::vector<uint64_t>& values, size_t gauges) {
   for (size_t i = 0; i < names.size() && i < values.size(); ++i) {
-    bool gauge = i + policy::kHttpGauges >= names.size();
-    std::string name = absl::StrCat("stampede_http_", names[i], gauge ? "" : "_total");
-    absl::StrAppend(&out, "# HELP ", name, " HTTP server: ", names[i],
-                    gauge ? ", now" : ", since the dataplane started", " (docs/http.md).\n",
-                    "# TYPE ", name, " ", gauge ? "gauge" : "counter", "\n", name, " ", values[i],
-                    "\n");
+    bool gauge = i + gauges >= names.size();
+    std::string name = absl::StrCat("stampede_", server, "_", names[i], gauge ? "" : "_total");
+    absl::StrAppend(&out, "# HELP ", name, " ", what, ": ", names[i],
+                    gauge ? ", now" : ", since the dataplane started", " (", doc, ").\n", "# TYPE ",
+                    name, " ", gauge ? "gauge" : "counter", "\n", name, " ", values[i], "\n");
   }
 }
 

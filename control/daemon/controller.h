@@ -81,7 +81,9 @@ class Controller {
   api::HttpResponse LeasesJson();
   std::string ImagesJson() const;
   std::string Metrics();
-  void HttpMetrics(std::string& out);
+  void ServerMetrics(std::string& out, const char* server, const char* what, const char* doc,
+                     const std::vector<std::string>& names, const std::vector<uint64_t>& values,
+                     size_t gauges);
   void PollDataplane();
   void UpdateWatches();
   // Watches `root` and its folders (bounded), unwatches folders no longer

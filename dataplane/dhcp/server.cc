@@ -162,24 +162,24 @@ Decision Server::Handle(const Message& request, const RequestContext& context,
 
   if (type == MessageType::kNone || type == MessageType::kOffer || type == MessageType::kAck ||
       type == MessageType::kNak) {
-    DhcpCounters::Bump(counters_.ignored);
+    DhcpCounters::Bump(counters_->ignored);
     return {};
   }
   // A known_clients_only subnet answers hosts[] alone; what a client gives
   // back (RELEASE, DECLINE) is still taken.
   if (host == nullptr && subnet != nullptr && subnet->known_clients_only() &&
       type != MessageType::kRelease && type != MessageType::kDecline) {
-    DhcpCounters::Bump(counters_.unknown_clients);
+    DhcpCounters::Bump(counters_->unknown_clients);
     return {};
   }
   if (RateLimited(c)) {
-    DhcpCounters::Bump(counters_.rate_limited);
+    DhcpCounters::Bump(counters_->rate_limited);
     return {};
   }
   ReplyBuilder out(reply, reply_limit);
   if (policy.policy.dhcp().mode() == v1::CompiledDhcp::PROXY) return Proxy(c, out);
   if (context.boot_server_port) {
-    DhcpCounters::Bump(counters_.ignored);  // port 4011 serves proxyDHCP only
+    DhcpCounters::Bump(counters_->ignored);  // port 4011 serves proxyDHCP only
     return {};
   }
   switch (type) {
@@ -194,7 +194,7 @@ Decision Server::Handle(const Message& request, const RequestContext& context,
     case MessageType::kInform:
       return Inform(c, out);
     default:
-      DhcpCounters::Bump(counters_.ignored);
+      DhcpCounters::Bump(counters_->ignored);
       return {};
   }
 }
@@ -284,16 +284,16 @@ std::optional<uint32_t> Server::ChooseAddress(const Client& c,
 }
 
 Decision Server::Discover(const Client& c, ReplyBuilder& out) {
-  DhcpCounters::Bump(counters_.discovers);
+  DhcpCounters::Bump(counters_->discovers);
   if (c.subnet == nullptr) {
-    DhcpCounters::Bump(counters_.no_subnet);
+    DhcpCounters::Bump(counters_->no_subnet);
     return {};
   }
   // What it holds and what it held last, from one probe of the table.
   LeaseTable::ClientLeases mine = leases_.ForClient(c.key);
   std::optional<uint32_t> address = ChooseAddress(c, mine);
   if (!address) {
-    DhcpCounters::Bump(counters_.pool_exhausted);
+    DhcpCounters::Bump(counters_->pool_exhausted);
     Decision d;
     d.exhausted_subnet = c.subnet->network();
     d.exhausted_prefix = c.subnet->prefix_length();
@@ -311,12 +311,12 @@ Decision Server::Discover(const Client& c, ReplyBuilder& out) {
   out.Begin(c.request, MessageType::kOffer);
   out.SetYiaddr({*address});
   AddNetworkOptions(c, out, c.subnet->lease_seconds(), /*final=*/false);
-  DhcpCounters::Bump(counters_.offers);
+  DhcpCounters::Bump(counters_->offers);
   return Finish(c, out, MessageType::kOffer, *address);
 }
 
 Decision Server::Request(const Client& c, ReplyBuilder& out) {
-  DhcpCounters::Bump(counters_.requests);
+  DhcpCounters::Bump(counters_->requests);
   const Message& r = c.request;
   std::optional<net::Ipv4Address> server_id = r.Address(option::kServerId);
   std::optional<net::Ipv4Address> requested = r.Address(option::kRequestedAddress);
@@ -327,7 +327,7 @@ Decision Server::Request(const Client& c, ReplyBuilder& out) {
           held != nullptr && held->state == LeaseState::kOffered) {
         leases_.Remove(held->address);  // the offer it turned down
       }
-      DhcpCounters::Bump(counters_.other_server);
+      DhcpCounters::Bump(counters_->other_server);
       return {};
     }
     if (!requested || r.ciaddr.value != 0 || c.subnet == nullptr) return Nak(c, out);
@@ -358,10 +358,10 @@ Decision Server::Ack(const Client& c, uint32_t address, ReplyBuilder& out) {
     // without boot options empties it (the address may have changed hands).
     if (!directory_->Set(address, std::exchange(boot_profile_, 0), std::exchange(boot_once_, false),
                          c.policy.profile_fingerprint)) {
-      DhcpCounters::Bump(counters_.client_directory_full);
+      DhcpCounters::Bump(counters_->client_directory_full);
     }
   }
-  DhcpCounters::Bump(counters_.acks);
+  DhcpCounters::Bump(counters_->acks);
   Decision d = Finish(c, out, MessageType::kAck, address);
   d.change = LeaseChange::kGranted;
   d.lease = lease;
@@ -372,7 +372,7 @@ Decision Server::Nak(const Client& c, ReplyBuilder& out) {
   out.Begin(c.request, MessageType::kNak);
   out.AddAddress(option::kServerId, c.context.local.address);
   out.AddText(option::kMessage, "address not available");
-  DhcpCounters::Bump(counters_.naks);
+  DhcpCounters::Bump(counters_->naks);
   Decision d;
   d.reply = true;
   d.reply_type = MessageType::kNak;
@@ -385,7 +385,7 @@ Decision Server::Nak(const Client& c, ReplyBuilder& out) {
 }
 
 Decision Server::Decline(const Client& c) {
-  DhcpCounters::Bump(counters_.declines);
+  DhcpCounters::Bump(counters_->declines);
   auto server_id = c.request.Address(option::kServerId);
   auto requested = c.request.Address(option::kRequestedAddress);
   if (!server_id || server_id->value != c.context.local.address.value || !requested) return {};
@@ -405,7 +405,7 @@ Decision Server::Decline(const Client& c) {
 }
 
 Decision Server::Release(const Client& c) {
-  DhcpCounters::Bump(counters_.releases);
+  DhcpCounters::Bump(counters_->releases);
   auto server_id = c.request.Address(option::kServerId);
   if (!server_id || server_id->value != c.context.local.address.value) return {};
   const Lease* held = leases_.ByAddress(c.request.ciaddr.value);
@@ -419,15 +419,15 @@ Decision Server::Release(const Client& c) {
 }
 
 Decision Server::Inform(const Client& c, ReplyBuilder& out) {
-  DhcpCounters::Bump(counters_.informs);
+  DhcpCounters::Bump(counters_->informs);
   if (c.subnet == nullptr || c.request.ciaddr.value == 0) {
-    DhcpCounters::Bump(counters_.no_subnet);
+    DhcpCounters::Bump(counters_->no_subnet);
     return {};
   }
   // RFC 2131 §3.4: configuration only, no lease, no lease time.
   out.Begin(c.request, MessageType::kAck);
   AddNetworkOptions(c, out, 0, /*final=*/false);
-  DhcpCounters::Bump(counters_.acks);
+  DhcpCounters::Bump(counters_->acks);
   return Finish(c, out, MessageType::kAck, 0);
 }
 
@@ -435,23 +435,24 @@ Decision Server::Proxy(const Client& c, ReplyBuilder& out) {
   // proxyDHCP (PXE spec §2.2.5): only PXE clients, no address, boot fields
   // only; DISCOVERs on 67 and REQUESTs on 4011.
   if (!IsPxeClient(c.request) && !IsHttpClient(c.request)) {
-    DhcpCounters::Bump(counters_.ignored);
+    DhcpCounters::Bump(counters_->ignored);
     return {};
   }
   bool discover = c.type == MessageType::kDiscover && !c.context.boot_server_port;
   bool boot_request = c.type == MessageType::kRequest && c.context.boot_server_port;
   if (!discover && !boot_request) {
-    DhcpCounters::Bump(counters_.ignored);
+    DhcpCounters::Bump(counters_->ignored);
     return {};
   }
   MessageType type = discover ? MessageType::kOffer : MessageType::kAck;
   out.Begin(c.request, type);
   out.AddAddress(option::kServerId, c.context.local.address);
   if (!AddBootOptions(c, out, /*final=*/boot_request)) {
-    DhcpCounters::Bump(counters_.ignored);  // nothing to boot: stay silent, the site server answers
+    DhcpCounters::Bump(
+        counters_->ignored);  // nothing to boot: stay silent, the site server answers
     return {};
   }
-  DhcpCounters::Bump(counters_.proxy_offers);
+  DhcpCounters::Bump(counters_->proxy_offers);
   Decision d = Finish(c, out, type, 0);
   if (boot_request) {
     d.broadcast = false;
@@ -665,7 +666,7 @@ bool Server::AddBootOptions(const Client& c, ReplyBuilder& out, bool final) {
     out.AddText(option::kVendorClass, "HTTPClient");  // UEFI HTTP boot wants it echoed
   }
   if (auto uuid = r.Option(option::kClientUuid)) out.Add(option::kClientUuid, *uuid);
-  DhcpCounters::Bump(counters_.boot_replies);
+  DhcpCounters::Bump(counters_->boot_replies);
   return true;
 }
 
@@ -674,7 +675,7 @@ Decision Server::Finish(const Client& c, ReplyBuilder& out, MessageType type, ui
   if (auto relay = c.request.Option(option::kRelayAgentInfo)) {
     out.Add(option::kRelayAgentInfo, *relay);
   }
-  DhcpCounters::Bump(counters_.options_dropped, out.dropped());
+  DhcpCounters::Bump(counters_->options_dropped, out.dropped());
   Decision d;
   d.reply = true;
   d.reply_type = type;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
+#include "dataplane/dhcp/counters.h"
 #include "dataplane/dhcp/journal.h"
 #include "dataplane/dhcp/leases.h"
 #include "dataplane/dhcp/message.h"
@@ -26,37 +27,6 @@ inline constexpr uint64_t kDeclineQuarantineMs = 600'000;
 // Renewal (T1) and rebinding (T2) as fractions of the lease (RFC 2131 §4.4.5).
 inline constexpr uint32_t kT1Permille = 500;
 inline constexpr uint32_t kT2Permille = 875;
-
-#define STAMPEDE_DHCP_COUNTERS(X)                                              \
-  X(discovers)                                                                 \
-  X(requests)                                                                  \
-  X(declines)                                                                  \
-  X(releases)                                                                  \
-  X(informs)                                                                   \
-  X(offers)                                                                    \
-  X(acks)                                                                      \
-  X(naks)                                                                      \
-  X(boot_replies) /* replies carrying a boot file or script */                 \
-  X(proxy_offers)                                                              \
-  X(pool_exhausted)                                                            \
-  X(rate_limited)                                                              \
-  X(no_subnet)                                                                 \
-  X(other_server)          /* REQUESTs selecting another server */             \
-  X(ignored)               /* BOOTP, unknown types, not ours to answer */      \
-  X(options_dropped)       /* options that did not fit the client's size */    \
-  X(unknown_clients)       /* no host entry, on a known_clients_only subnet */ \
-  X(client_directory_full) /* ACKs whose profile the client directory had no room for */
-
-// Written by the DHCP worker only (relaxed load + store, no locked
-// instruction), read by telemetry.
-struct DhcpCounters {
-#define STAMPEDE_DHCP_FIELD(name) std::atomic<uint64_t> name{0};
-  STAMPEDE_DHCP_COUNTERS(STAMPEDE_DHCP_FIELD)
-#undef STAMPEDE_DHCP_FIELD
-  static void Bump(std::atomic<uint64_t>& c, uint64_t n = 1) {
-    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-  }
-};
 
 // Where and how a request arrived.
 struct RequestContext {
@@ -104,7 +74,10 @@ class Server {
   LeaseTable& leases() { return leases_; }
   // Hosts whose one-shot next boot an ACK carried (the journal restores it).
   NextBootUsed& next_boot_used() { return next_boot_used_; }
-  const DhcpCounters& counters() const { return counters_; }
+  const DhcpCounters& counters() const { return *counters_; }
+  // Counts into `counters` (the status region's block, which control reads)
+  // from now on; call before the first request. Default: its own.
+  void UseCounters(DhcpCounters& counters) { counters_ = &counters; }
   // Where each ACK says which profile its address boots (null: nowhere).
   void set_client_directory(policy::ClientDirectory* directory) { directory_ = directory; }
 
@@ -131,7 +104,8 @@ class Server {
   bool Allowed(const Client& c, uint32_t address) const;
 
   LeaseTable leases_;
-  DhcpCounters counters_;
+  DhcpCounters own_counters_;
+  DhcpCounters* counters_ = &own_counters_;
   RateLimiter rate_limiter_;
   absl::flat_hash_map<uint32_t, uint32_t> pool_cursor_;  // subnet network -> next try
   // Hosts whose one-shot next boot an ACK carried (HostKey -> the next_boot

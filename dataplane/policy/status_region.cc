@@ -35,9 +35,13 @@ http::HttpCounters* HttpCountersIn(std::byte* data) {
   return reinterpret_cast<http::HttpCounters*>(data + sizeof(StatusHeader) +
                                                kEventRings * kRingBytes);
 }
-port::LcoreCounters* Counters(std::byte* data) {
-  return reinterpret_cast<port::LcoreCounters*>(
+dhcp::DhcpCounters* DhcpCountersIn(std::byte* data) {
+  return reinterpret_cast<dhcp::DhcpCounters*>(
       data + sizeof(StatusHeader) + kEventRings * kRingBytes + sizeof(http::HttpCounters));
+}
+port::LcoreCounters* Counters(std::byte* data) {
+  return reinterpret_cast<port::LcoreCounters*>(reinterpret_cast<std::byte*>(DhcpCountersIn(data)) +
+                                                sizeof(dhcp::DhcpCounters));
 }
 
 constexpr size_t kCounterFields = 0
@@ -62,6 +66,7 @@ void Format(std::byte* bytes, uint32_t lcores) {
     for (uint32_t i = 0; i < kEventSlots; ++i) new (&Records(bytes, ring)[i]) EventRecord{};
   }
   new (HttpCountersIn(bytes)) http::HttpCounters{};
+  new (DhcpCountersIn(bytes)) dhcp::DhcpCounters{};
   for (uint32_t i = 0; i < lcores; ++i) new (&Counters(bytes)[i]) port::LcoreCounters{};
   header->layout_version = kStatusLayoutVersion;
   header->event_slots = kEventSlots;
@@ -69,6 +74,7 @@ void Format(std::byte* bytes, uint32_t lcores) {
   header->lcore_count = lcores;
   header->counters_bytes = sizeof(port::LcoreCounters);
   header->http_counters_bytes = sizeof(http::HttpCounters);
+  header->dhcp_counters_bytes = sizeof(dhcp::DhcpCounters);
   header->event_rings = kEventRings;
   header->pid = static_cast<uint32_t>(getpid());
   // The magic last: a reader that sees it sees a complete header.
@@ -100,6 +106,14 @@ std::vector<std::string> HttpCounterNames() {
 #undef STAMPEDE_COUNTER_NAME
           "connections_open",
       "listening_port",
+  };
+}
+
+std::vector<std::string> DhcpCounterNames() {
+  return {
+#define STAMPEDE_COUNTER_NAME(name) #name,
+      STAMPEDE_DHCP_COUNTERS(STAMPEDE_COUNTER_NAME)
+#undef STAMPEDE_COUNTER_NAME
   };
 }
 
@@ -167,6 +181,7 @@ StatusWriter::~StatusWriter() {
 std::span<port::LcoreCounters> StatusWriter::counters() const { return {Counters(data_), lcores_}; }
 
 http::HttpCounters& StatusWriter::http_counters() const { return *HttpCountersIn(data_); }
+dhcp::DhcpCounters& StatusWriter::dhcp_counters() const { return *DhcpCountersIn(data_); }
 
 bool StatusWriter::Push(std::span<const std::byte> event, EventRing ring) {
   uint64_t head = Head(data_, ring).value.load(std::memory_order_relaxed);
@@ -196,6 +211,7 @@ absl::StatusOr<StatusReader> StatusReader::Attach(std::span<std::byte> region) {
       header->record_bytes != kEventRecordBytes ||
       header->counters_bytes != sizeof(port::LcoreCounters) ||
       header->http_counters_bytes != sizeof(http::HttpCounters) ||
+      header->dhcp_counters_bytes != sizeof(dhcp::DhcpCounters) ||
       header->event_rings != kEventRings) {
     return absl::FailedPreconditionError(
         "status region layout differs from this build's (dataplane and control versions differ)");
@@ -320,6 +336,15 @@ std::vector<uint64_t> StatusReader::HttpCounterValues() const {
 #undef STAMPEDE_COUNTER_VALUE
   values.push_back(c.connections_open.load(std::memory_order_relaxed));
   values.push_back(c.listening_port.load(std::memory_order_relaxed));
+  return values;
+}
+
+std::vector<uint64_t> StatusReader::DhcpCounterValues() const {
+  std::vector<uint64_t> values;
+  const dhcp::DhcpCounters& c = *DhcpCountersIn(data_);
+#define STAMPEDE_COUNTER_VALUE(name) values.push_back(c.name.load(std::memory_order_relaxed));
+  STAMPEDE_DHCP_COUNTERS(STAMPEDE_COUNTER_VALUE)
+#undef STAMPEDE_COUNTER_VALUE
   return values;
 }
 

@@ -3,14 +3,15 @@
 // by the dataplane:
 //
 //   StatusHeader | ring 0 (head | tail | records) | ring 1 | ring 2 |
-//   HttpCounters | LcoreCounters[lcores]
+//   HttpCounters | DhcpCounters | LcoreCounters[lcores]
 //
 // Events (serialized stampede.v1.Event) travel through single-producer,
 // single-consumer rings, one per producer: ring 0 the service thread's
 // (policy applied/refused), ring 1 the DHCP worker's (leases), ring 2 the
 // HTTP thread's (finished transfers); stampede-control consumes them all. A
 // full ring drops the new event and counts it; the dataplane never waits for
-// control. The counters are the HTTP thread's and the workers' own blocks,
+// control. The counters are the HTTP thread's, the DHCP server's and the
+// workers' own blocks,
 // living here so control reads them without a syscall.
 //
 // The control side treats the region as untrusted bytes: every index and
@@ -26,6 +27,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "dataplane/dhcp/counters.h"
 #include "dataplane/http/counters.h"
 #include "dataplane/port/counters.h"
 
@@ -34,7 +36,8 @@ namespace stampede::policy {
 inline constexpr uint64_t kStatusMagic = 0x315453504d415453;  // "STAMPST1" little-endian
 // 4: drop reason rx_ring_full (the counters keep their size, not their order).
 // 5: counter router_advertisements, the IPv6 and ICMPv6 drop reasons.
-inline constexpr uint32_t kStatusLayoutVersion = 5;
+// 6: the DHCP server's counters after the HTTP server's.
+inline constexpr uint32_t kStatusLayoutVersion = 6;
 // Events between two reads by control (which reads every 100 ms): a boot
 // storm's worth of lease events later; power of two.
 inline constexpr uint32_t kEventSlots = 4096;
@@ -71,6 +74,8 @@ struct alignas(64) StatusHeader {
   uint32_t http_counters_bytes;  // sizeof(http::HttpCounters) in the writer's build
   uint32_t event_rings;          // kEventRings
   std::atomic<uint64_t> ring_events_dropped[kEventRings];  // by EventRing
+  // Appended in layout 6.
+  uint32_t dhcp_counters_bytes;  // sizeof(dhcp::DhcpCounters) in the writer's build
 };
 // The fuzzer's seeds patch header fields at fixed offsets.
 static_assert(sizeof(StatusHeader) == 128);
@@ -90,7 +95,7 @@ inline constexpr size_t kRingBytes =
 
 constexpr size_t StatusRegionSize(uint32_t lcores) {
   return sizeof(StatusHeader) + kEventRings * kRingBytes + sizeof(http::HttpCounters) +
-         size_t{lcores} * sizeof(port::LcoreCounters);
+         sizeof(dhcp::DhcpCounters) + size_t{lcores} * sizeof(port::LcoreCounters);
 }
 
 // "/dev/shm/stampede-<instance>-status".
@@ -115,6 +120,9 @@ class StatusWriter {
   std::span<port::LcoreCounters> counters() const;
   // The HTTP server's counters (its thread the only writer).
   http::HttpCounters& http_counters() const;
+  // The DHCP server's counters (the DHCP worker the only writer;
+  // dhcp::Server::UseCounters).
+  dhcp::DhcpCounters& dhcp_counters() const;
   // Appends one event; false (and counted) when the ring is full or the
   // event is larger than a record.
   bool Push(std::span<const std::byte> event, EventRing ring = EventRing::kService);
@@ -162,6 +170,8 @@ class StatusReader {
   std::vector<uint64_t> CounterValues(uint32_t lcore) const;
   // The HTTP server's counters and gauges in HttpCounterNames() order.
   std::vector<uint64_t> HttpCounterValues() const;
+  // The DHCP server's counters in DhcpCounterNames() order.
+  std::vector<uint64_t> DhcpCounterValues() const;
   uint32_t lcores() const { return lcores_; }
   uint64_t bad_records() const { return bad_records_; }
   // The region file was replaced (a restarted dataplane): reopen.
@@ -195,6 +205,9 @@ std::vector<std::string> CounterNames();
 // then the kHttpGauges gauges (connections_open, listening_port).
 std::vector<std::string> HttpCounterNames();
 inline constexpr size_t kHttpGauges = 2;
+
+// DHCP counter names in DhcpCounterValues() order: the STAMPEDE_DHCP_COUNTERS.
+std::vector<std::string> DhcpCounterNames();
 
 // "service", "dhcp", "http".
 const char* EventRingName(EventRing ring);

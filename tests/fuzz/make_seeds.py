@@ -146,10 +146,11 @@ def patch(offset, data):
 
 def status_seeds():
     # dataplane/policy/status_region.h: header 0..127 (lcore_count at 20,
-    # counters_bytes at 24, http_counters_bytes at 88, event_rings at 92),
-    # ring head at 128, tail at 192, records from 256. status_fuzz.cc maps
-    # offsets 0x8000.. to the HTTP ring's start (head, tail, records at 128)
-    # and 0xC000.. to the counters (the HTTP block first).
+    # counters_bytes at 24, http_counters_bytes at 88, event_rings at 92,
+    # dhcp_counters_bytes at 120), ring head at 128, tail at 192, records
+    # from 256. status_fuzz.cc maps offsets 0x8000.. to the HTTP ring's start
+    # (head, tail, records at 128) and 0xC000.. to the counters (the HTTP
+    # block, the DHCP block, then the lcores').
     yield "valid", b""
     yield "head_far_ahead", patch(128, struct.pack("<Q", 3 * 4096))
     yield "tail_past_head", patch(192, struct.pack("<Q", 10))
@@ -160,6 +161,7 @@ def status_seeds():
     yield "bad_magic", patch(0, b"NOTSTAMP")
     yield "bad_http_counter_size", patch(88, struct.pack("<I", 64))
     yield "two_rings", patch(92, struct.pack("<I", 2))
+    yield "bad_dhcp_counter_size", patch(120, struct.pack("<I", 8))
     yield "http_head_far_ahead", patch(0x8000, struct.pack("<Q", 3 * 4096))
     yield "http_tail_past_head", patch(0x8000 + 64, struct.pack("<Q", 10))
     yield "http_record_too_long", patch(0x8000 + 128, struct.pack("<I", 4096))

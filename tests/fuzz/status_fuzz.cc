@@ -4,7 +4,7 @@
 // holding a few events on every ring: [u16 offset][u8 length][length
 // bytes]..., the offset's top two bits choosing a 16 KiB window: 0 the
 // region's start (header, ring 0's indexes, its first records), 1 ring 1's
-// start, 2 ring 2's (HTTP), 3 the counters (HTTP, then the lcores'). The
+// start, 2 ring 2's (HTTP), 3 the counters (HTTP, DHCP, then the lcores'). The
 // reader must never read outside the region nor trust an index or length it
 // finds there; the writer, pushing after the scribbles, must stay inside it.
 #include <cstddef>
@@ -94,7 +94,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!reader.ok()) return 0;
   reader->Snapshot();
   for (uint32_t lcore = 0; lcore <= reader->lcores(); ++lcore) reader->CounterValues(lcore);
-  if (reader->HttpCounterValues().size() != stampede::policy::HttpCounterNames().size()) {
+  if (reader->HttpCounterValues().size() != stampede::policy::HttpCounterNames().size() ||
+      reader->DhcpCounterValues().size() != stampede::policy::DhcpCounterNames().size()) {
     __builtin_trap();
   }
   for (EventRing ring : kRings) {

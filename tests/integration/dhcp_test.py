@@ -16,6 +16,8 @@ over a veth. Checked from the client side and from the appliance's counters:
   option 66/67/file agreeing; an iPXE request gets the script URL;
 - perfdhcp as a relay (giaddr on a second subnet) gets leases from the
   relay's subnet, with no drops;
+- control's `stampede status` and /metrics show the DHCP server's counters;
+- `known_clients_only`: a MAC without a host entry gets no answer;
 - proxyDHCP mode: a PXE client gets an offer with no address and the boot file.
 """
 
@@ -151,7 +153,7 @@ def main():
     parser.add_argument("--control", required=True)
     parser.add_argument("--cli", required=True)
     args = parser.parse_args()
-    netlab.require(["ip", "nft", "ethtool", "busybox", "dhclient", "dhcpcd", "perfdhcp"])
+    netlab.require(["ip", "nft", "ethtool", "busybox", "dhclient", "dhcpcd", "perfdhcp", "curl"])
 
     with netlab.Lab() as lab, tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "stampede.yaml")
@@ -298,6 +300,19 @@ def main():
                          re.M), leases
         bound = re.findall(r"^198\.19\.7\.\d+ ", leases, re.M)
         assert len(bound) == 100, f"{len(bound)} relay leases listed"
+        # Control shows the DHCP server's counters (the status region): the
+        # same numbers as the dataplane's telemetry, in stampede status and
+        # in /metrics.
+        dhcp = telemetry.query("/stampede/dhcp")
+        status = netlab.run([args.cli, "status", f"--api={sock}"], check=False).stdout
+        print(status)
+        assert f"dhcp        {dhcp['offers']} offers, {dhcp['acks']} acks, {dhcp['naks']} naks" \
+            in status, (dhcp, status)
+        metrics = netlab.run(["curl", "-sS", "--max-time", "5", "--unix-socket", sock,
+                              "http://stampede/metrics"]).stdout.splitlines()
+        for name in ("acks", "offers", "discovers", "options_dropped"):
+            assert f"stampede_dhcp_{name}_total {dhcp[name]}" in metrics, (name, dhcp)
+        assert "# TYPE stampede_dhcp_acks_total counter" in metrics
         deadline = time.monotonic() + 10
         while True:
             events = netlab.run([args.cli, "events", f"--api={sock}"]).stdout

@@ -162,6 +162,34 @@ TEST_F(StatusRegionTest, ARestartedDataplaneMakesTheOldMappingStale) {
   EXPECT_TRUE(reader->Stale());
 }
 
+TEST_F(StatusRegionTest, DhcpCountersAreSharedAndNamed) {
+  absl::StatusOr<StatusWriter> writer = StatusWriter::Create(path_, 1);
+  ASSERT_TRUE(writer.ok());
+  dhcp::DhcpCounters& c = writer->dhcp_counters();
+  dhcp::DhcpCounters::Bump(c.acks, 11);
+  dhcp::DhcpCounters::Bump(c.unknown_clients, 2);
+  dhcp::DhcpCounters::Bump(c.client_directory_full);
+  http::Bump(writer->http_counters().requests, 5);
+  port::LcoreCounters::Add(writer->counters()[0].rx_packets, 9);
+  absl::StatusOr<StatusReader> reader = StatusReader::Open(path_);
+  ASSERT_TRUE(reader.ok());
+  std::vector<std::string> names = DhcpCounterNames();
+  std::vector<uint64_t> values = reader->DhcpCounterValues();
+  ASSERT_EQ(values.size(), names.size());
+  auto value = [&](const std::string& name) {
+    auto it = std::find(names.begin(), names.end(), name);
+    EXPECT_NE(it, names.end()) << name;
+    return it == names.end() ? ~uint64_t{0} : values[it - names.begin()];
+  };
+  EXPECT_EQ(value("acks"), 11u);
+  EXPECT_EQ(value("unknown_clients"), 2u);
+  EXPECT_EQ(value("client_directory_full"), 1u);  // the last: the block is whole
+  EXPECT_EQ(value("offers"), 0u);
+  // Its neighbours keep their own.
+  EXPECT_EQ(reader->HttpCounterValues()[0], 0u);  // connections_accepted
+  EXPECT_EQ(reader->CounterValues(0)[0], 9u);     // rx_packets
+}
+
 TEST_F(StatusRegionTest, ReaderRefusesMalformedRegions) {
   alignas(64) std::byte small[64] = {};
   EXPECT_FALSE(StatusReader::Attach(small).ok());
@@ -191,6 +219,9 @@ TEST_F(StatusRegionTest, ReaderRefusesMalformedRegions) {
   header->http_counters_bytes = sizeof(http::HttpCounters) + 64;
   EXPECT_FALSE(StatusReader::Attach(region).ok());
   header->http_counters_bytes = sizeof(http::HttpCounters);
+  header->dhcp_counters_bytes = 8;
+  EXPECT_FALSE(StatusReader::Attach(region).ok());
+  header->dhcp_counters_bytes = sizeof(dhcp::DhcpCounters);
   header->event_rings = 2;
   EXPECT_FALSE(StatusReader::Attach(region).ok());
   header->event_rings = kEventRings;
