@@ -82,6 +82,17 @@ class YamlMapper {
                                 : reflection.MutableMessage(&message, &field);
       return Fill(node, *child, path, depth + 1);
     }
+    // A DHCP option's value may be written as a YAML list too: its items
+    // joined as Kea's comma-separated text (docs/dhcp.md#options).
+    if (node.IsSequence() && field.full_name() == "stampede.v1.DhcpOption.data") {
+      std::vector<std::string> items;
+      for (const YAML::Node& item : node) {
+        if (!item.IsScalar()) return Error(item, path, "expected a list of single values");
+        items.push_back(item.Scalar());
+      }
+      reflection.SetString(&message, &field, absl::StrJoin(items, ", "));
+      return absl::OkStatus();
+    }
     if (!node.IsScalar()) return Error(node, path, "expected a single value");
     const std::string& text = node.Scalar();
     switch (field.cpp_type()) {

@@ -42,6 +42,22 @@ TEST(LoaderTest, MapsYamlOntoTheProto) {
   EXPECT_TRUE(Validate(*loaded).empty());
 }
 
+// A DHCP option's data may be a YAML list: its items joined, Kea's way.
+TEST(LoaderTest, TakesAnOptionsDataAsAListToo) {
+  absl::StatusOr<LoadedConfig> loaded = ParseConfig(
+      "dhcp:\n  options:\n    - {name: ntp-servers, data: [198.18.0.2, 198.18.0.3]}\n"
+      "    - {name: interface-mtu, data: 9000}\n",
+      "c.yaml", Format::kYaml);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->config.dhcp().options(0).data(), "198.18.0.2, 198.18.0.3");
+  EXPECT_EQ(loaded->config.dhcp().options(1).data(), "9000");
+  absl::StatusOr<LoadedConfig> nested = ParseConfig(
+      "dhcp: {options: [{name: ntp-servers, data: [[198.18.0.2]]}]}\n", "c.yaml", Format::kYaml);
+  ASSERT_FALSE(nested.ok());
+  EXPECT_EQ(nested.status().message(),
+            "c.yaml:1:45: dhcp.options[0].data: expected a list of single values");
+}
+
 TEST(LoaderTest, ReadsJsonAndTextFormatToo) {
   absl::StatusOr<LoadedConfig> json = ParseConfig(
       R"({"dataplane": {"port": "net_null0", "ipv4": ["198.18.0.1/24"]}, "http": {"port": 8080}})",
