@@ -45,6 +45,9 @@ std::string BootFiles(const v1::BootProfile& profile) {
   if (!files.efi_x64().empty()) parts.push_back("efi_x64=" + files.efi_x64());
   if (!files.efi_arm64().empty()) parts.push_back("efi_arm64=" + files.efi_arm64());
   if (!files.efi_x64_http().empty()) parts.push_back("efi_x64_http=" + files.efi_x64_http());
+  if (!files.efi_arm64_http().empty()) {
+    parts.push_back("efi_arm64_http=" + files.efi_arm64_http());
+  }
   if (!profile.kernel().empty()) parts.push_back("kernel=" + profile.kernel());
   if (!profile.image().empty()) parts.push_back("image=" + profile.image());
   return absl::StrJoin(parts, " ");

@@ -284,6 +284,7 @@ absl::StatusOr<v1::BootPolicy> Compile(const LoadedConfig& loaded,
     out->set_efi_x64(in.boot_files().efi_x64());
     out->set_efi_arm64(in.boot_files().efi_arm64());
     out->set_efi_x64_http(in.boot_files().efi_x64_http());
+    out->set_efi_arm64_http(in.boot_files().efi_arm64_http());
     out->set_ipxe(in.boot_files().ipxe());
     out->set_kernel(in.kernel());
     *out->mutable_initrds() = in.initrds();

@@ -112,6 +112,8 @@ BootArch ArchOf(const Message& request) {
       return BootArch::kEfiArm64;
     case 16:
       return BootArch::kEfiX64Http;
+    case 19:
+      return BootArch::kEfiArm64Http;
     default:
       return BootArch::kNone;
   }
@@ -621,8 +623,12 @@ bool Server::AddBootOptions(const Client& c, ReplyBuilder& out, bool final) {
   } else if (ipxe && !as_pxe) {
     file = make_url(script.empty() ? std::string_view("boot.ipxe") : std::string_view(script));
     is_url = true;
-  } else if (arch == BootArch::kEfiX64Http || IsHttpClient(r)) {
-    const std::string& path = profile.efi_x64_http();
+  } else if (arch == BootArch::kEfiX64Http || arch == BootArch::kEfiArm64Http ||
+             (IsHttpClient(r) && !r.Has(option::kClientArch))) {
+    // An HTTP client of another architecture (x86 or ARM32 HTTP, RISC-V)
+    // gets nothing rather than an x64 program.
+    const std::string& path =
+        arch == BootArch::kEfiArm64Http ? profile.efi_arm64_http() : profile.efi_x64_http();
     if (path.empty()) return false;
     file = path.starts_with("http") ? std::string_view(path) : make_url(path);
     is_url = true;

@@ -124,7 +124,17 @@ class Server {
 
 // The PXE client architecture (RFC 4578 §2.1, IANA "Processor Architecture
 // Types") to the profile's boot file field.
-enum class BootArch : uint8_t { kNone, kBios, kEfiIa32, kEfiX64, kEfiArm64, kEfiX64Http };
+// Option 93's architectures a profile has a boot file for (RFC 4578 and
+// IANA's list); kNone: none, or one of the others (x86 or ARM32 HTTP, RISC-V).
+enum class BootArch : uint8_t {
+  kNone,
+  kBios,
+  kEfiIa32,
+  kEfiX64,
+  kEfiArm64,
+  kEfiX64Http,
+  kEfiArm64Http,
+};
 BootArch ArchOf(const Message& request);
 
 }  // namespace stampede::dhcp

@@ -314,15 +314,23 @@ TEST_F(ServerTest, ReservedHostGetsItsAddressAndNobodyElseDoes) {
 }
 
 TEST_F(ServerTest, BootFileFollowsTheClientArchitecture) {
+  std::string text = kConfig;
+  std::string_view x64_http = "efi_x64_http: boot/grubx64.efi}}";
+  text.replace(text.find(x64_http), x64_http.size(),
+               "efi_x64_http: boot/grubx64.efi, efi_arm64_http: "
+               "\"http://198.18.0.9/arm64/grubaa64.efi\"}}");
+  Load(text);
   struct Case {
     uint16_t arch;
     std::string vendor;
     std::string file;
   };
-  for (const Case& c : {Case{0, "PXEClient:Arch:00000", "pxelinux.0"},
-                        Case{7, "PXEClient:Arch:00007", "bootnetx64.efi"},
-                        Case{9, "PXEClient:Arch:00009", "bootnetx64.efi"},
-                        Case{16, "HTTPClient:Arch:00016", "http://198.18.0.1/boot/grubx64.efi"}}) {
+  for (const Case& c :
+       {Case{0, "PXEClient:Arch:00000", "pxelinux.0"},
+        Case{7, "PXEClient:Arch:00007", "bootnetx64.efi"},
+        Case{9, "PXEClient:Arch:00009", "bootnetx64.efi"},
+        Case{16, "HTTPClient:Arch:00016", "http://198.18.0.1/boot/grubx64.efi"},
+        Case{19, "HTTPClient:Arch:00019", "http://198.18.0.9/arm64/grubaa64.efi"}}) {
     Decision d = Send(Discover(1, {{option::kClientArch, U16(c.arch)},
                                    {option::kVendorClass, c.vendor},
                                    {option::kClientUuid, std::string(17, 'u')}}));
@@ -334,6 +342,17 @@ TEST_F(ServerTest, BootFileFollowsTheClientArchitecture) {
     EXPECT_EQ(std::string(reinterpret_cast<const char*>(reply_bytes_.data()) + kFileOffset),
               c.file);
   }
+  // An HTTP client of an architecture with no boot file (x86 HTTP, 15) gets
+  // no x64 program: no answer at all (no boot options, not a PXE offer).
+  Decision other = Send(Discover(
+      2, {{option::kClientArch, U16(15)}, {option::kVendorClass, "HTTPClient:Arch:00015"}}));
+  ASSERT_TRUE(other.reply);  // authoritative: an address, no boot file
+  EXPECT_FALSE(reply_.Has(option::kBootfileName));
+  // An ARM64 HTTP client whose profile has no efi_arm64_http neither.
+  Send(Discover(3, {{option::kClientArch, U16(19)},
+                    {option::kVendorClass, "HTTPClient:Arch:00019"},
+                    {option::kRelayAgentInfo, std::string("\x01\x0brack1/port3", 13)}}));
+  EXPECT_FALSE(reply_.Has(option::kBootfileName));  // the host "relayed": profile burn
   // iPXE gets its script, not the NBP again (no chainload loop).
   Send(Discover(1, {{option::kClientArch, U16(0)},
                     {option::kVendorClass, "PXEClient:Arch:00000"},
