@@ -12,7 +12,7 @@ over a veth. Checked from the client side and from the appliance's counters:
 - an `always_send` option comes unasked, an unasked one does not;
 - a reserved MAC gets its fixed address;
 - PXE-looking requests (option 93/60) get the boot file of their
-  architecture (BIOS, EFI x64, EFI x64 HTTP as a URL) with next-server and
+  architecture (BIOS, EFI x64, x64 and ARM64 HTTP as URLs) with next-server and
   option 66/67/file agreeing; an iPXE request gets the script URL;
 - perfdhcp as a relay (giaddr on a second subnet) gets leases from the
   relay's subnet, with no drops;
@@ -61,7 +61,8 @@ hosts:
   - {{name: fixed, mac: "02:00:5e:00:77:07", ipv4: 198.18.0.7, profile: install}}
 {extra_hosts}profiles:
   - name: install
-    boot_files: {{bios: pxelinux.0, efi_x64: bootnetx64.efi, efi_x64_http: boot/grubx64.efi}}
+    boot_files: {{bios: pxelinux.0, efi_x64: bootnetx64.efi, efi_x64_http: boot/grubx64.efi,
+                 efi_arm64_http: boot/grubaa64.efi}}
 """
 
 
@@ -129,6 +130,8 @@ def check_pxe(lab, mac):
          "bootnetx64.efi", True),
         ("efi_http", [(93, b"\0\x10"), (60, b"HTTPClient:Arch:00016:UNDI:003001")],
          f"http://{lab.server_ip}/boot/grubx64.efi", False),
+        ("efi_arm64_http", [(93, b"\0\x13"), (60, b"HTTPClient:Arch:00019:UNDI:003001")],
+         f"http://{lab.server_ip}/boot/grubaa64.efi", False),
         ("ipxe", [(93, b"\0\0"), (60, b"PXEClient:Arch:00000"), (77, b"iPXE"),
                   (175, b"\x13\x01\x01")], f"http://{lab.server_ip}/boot.ipxe", False),
     ]
