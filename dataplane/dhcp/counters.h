@@ -28,7 +28,9 @@ namespace stampede::dhcp {
   X(unknown_clients)       /* no host entry, on a known_clients_only subnet */ \
   X(client_directory_full) /* ACKs whose profile the client directory had no room for */
 
-struct DhcpCounters {
+// A cache line of its own (the status region lays the lcores' blocks after
+// it, and the DHCP worker writes it while others write theirs).
+struct alignas(64) DhcpCounters {
 #define STAMPEDE_DHCP_FIELD(name) std::atomic<uint64_t> name{0};
   STAMPEDE_DHCP_COUNTERS(STAMPEDE_DHCP_FIELD)
 #undef STAMPEDE_DHCP_FIELD
