@@ -39,5 +39,4 @@ struct alignas(64) DhcpCounters {
   }
 };
 
-
 }  // namespace stampede::dhcp

@@ -24,6 +24,14 @@ class StatusRegionTest : public ::testing::Test {
   std::string path_ = absl::StrCat("/dev/shm/stampede-status-test-", getpid());
 };
 
+// The value of counter `name`, `names` naming `values`; ~0 when there is none.
+uint64_t ValueOf(const std::vector<std::string>& names, const std::vector<uint64_t>& values,
+                 const std::string& name) {
+  auto it = std::find(names.begin(), names.end(), name);
+  EXPECT_NE(it, names.end()) << name;
+  return it == names.end() ? ~uint64_t{0} : values[it - names.begin()];
+}
+
 TEST_F(StatusRegionTest, EventsArriveInOrderAndAFullRingCountsDrops) {
   absl::StatusOr<StatusWriter> writer = StatusWriter::Create(path_, 2);
   ASSERT_TRUE(writer.ok()) << writer.status();
@@ -99,11 +107,7 @@ TEST_F(StatusRegionTest, HttpCountersAreSharedAndNamed) {
   std::vector<std::string> names = HttpCounterNames();
   std::vector<uint64_t> values = reader->HttpCounterValues();
   ASSERT_EQ(values.size(), names.size());
-  auto value = [&](const std::string& name) {
-    auto it = std::find(names.begin(), names.end(), name);
-    EXPECT_NE(it, names.end()) << name;
-    return it == names.end() ? ~uint64_t{0} : values[it - names.begin()];
-  };
+  auto value = [&](const std::string& name) { return ValueOf(names, values, name); };
   EXPECT_EQ(value("requests"), 7u);
   EXPECT_EQ(value("bytes_sent"), 123456u);
   EXPECT_EQ(value("listen_errors"), 1u);
@@ -176,11 +180,7 @@ TEST_F(StatusRegionTest, DhcpCountersAreSharedAndNamed) {
   std::vector<std::string> names = DhcpCounterNames();
   std::vector<uint64_t> values = reader->DhcpCounterValues();
   ASSERT_EQ(values.size(), names.size());
-  auto value = [&](const std::string& name) {
-    auto it = std::find(names.begin(), names.end(), name);
-    EXPECT_NE(it, names.end()) << name;
-    return it == names.end() ? ~uint64_t{0} : values[it - names.begin()];
-  };
+  auto value = [&](const std::string& name) { return ValueOf(names, values, name); };
   EXPECT_EQ(value("acks"), 11u);
   EXPECT_EQ(value("unknown_clients"), 2u);
   EXPECT_EQ(value("client_directory_full"), 1u);  // the last: the block is whole
