@@ -450,8 +450,8 @@ Decision Server::Proxy(const Client& c, ReplyBuilder& out) {
   out.Begin(c.request, type);
   out.AddAddress(option::kServerId, c.context.local.address);
   if (!AddBootOptions(c, out, /*final=*/boot_request)) {
-    DhcpCounters::Bump(
-        counters_->ignored);  // nothing to boot: stay silent, the site server answers
+    // Nothing to boot: stay silent, the site server answers.
+    DhcpCounters::Bump(counters_->ignored);
     return {};
   }
   DhcpCounters::Bump(counters_->proxy_offers);
