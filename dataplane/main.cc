@@ -623,6 +623,7 @@ absl::Status Dataplane::StartTftp(uint32_t workers, uint32_t pool_size) {
     config.max_running = in_flight;
     config.lcore = &status_->counters()[i];
     config.clients = &clients_;
+    config.events = &*status_;
     absl::StatusOr<std::unique_ptr<port::TftpEngine>> engine =
         port::TftpEngine::Create(config, local_, tftp_counters_[i]);
     if (!engine.ok()) {

@@ -204,6 +204,71 @@ int Leases(const std::string& api, bool json, std::ostream& out, std::ostream& e
   return 0;
 }
 
+namespace {
+
+// One step of a machine's boot: what, how it ended, how much.
+std::string StepText(const Struct& step) {
+  std::string kind = Text(step, "kind"), outcome = Text(step, "outcome");
+  std::string text = absl::StrFormat("%-5s %-10s %s", kind, outcome, Text(step, "what"));
+  if (kind == "lease") return text;
+  if (kind == "http") absl::StrAppend(&text, "  ", Number(step, "status"));
+  double seconds = static_cast<double>(Number(step, "duration_us")) / 1e6;
+  absl::StrAppend(&text, absl::StrFormat("  %u of %u bytes in %.3f s", Number(step, "bytes"),
+                                         Number(step, "size"), seconds));
+  if (!Text(step, "detail").empty()) {
+    absl::StrAppend(&text, "  (",
+                    kind == "tftp" ? absl::StrCat("error ", Number(step, "status"), ": ") : "",
+                    Text(step, "detail"), ")");
+  }
+  return text;
+}
+
+}  // namespace
+
+int Boots(const std::string& api, const std::string& machine, bool json, std::ostream& out,
+          std::ostream& err) {
+  int exit_code = 0;
+  std::string target = machine.empty() ? "/boots" : absl::StrCat("/boots?client=", machine);
+  std::optional<Struct> result = GetListing(api, target, json, out, err, exit_code);
+  if (!result) return exit_code;
+  if (machine.empty()) {
+    out << absl::StrFormat("%-20s %-15s %-16s %6s %5s %9s %6s %12s  %-23s %s\n", "CLIENT",
+                           "ADDRESS", "HOST", "LEASES", "FILES", "NOT-FOUND", "FAILED", "BYTES",
+                           "LAST SEEN", "LAST STEP");
+    for (const Value& value : Field(*result, "machines").list_value().values()) {
+      const Struct& m = value.struct_value();
+      out << absl::StrFormat("%-20s %-15s %-16s %6u %5u %9u %6u %12u  %-23s %s\n",
+                             Text(m, "client").empty() ? "-" : Text(m, "client"),
+                             Text(m, "address"), Text(m, "host").empty() ? "-" : Text(m, "host"),
+                             Number(m, "leases"), Number(m, "files"), Number(m, "not_found"),
+                             Number(m, "failed"), Number(m, "bytes"),
+                             FormatTime(Number(m, "last_ns")), StepText(Object(m, "last")));
+    }
+    if (Number(*result, "evicted") > 0) {
+      out << Number(*result, "evicted") << " machines seen longest ago are no longer listed\n";
+    }
+    return 0;
+  }
+  const Struct& m = Object(*result, "machine");
+  out << "client  " << (Text(m, "client").empty() ? "- (no lease of ours)" : Text(m, "client"))
+      << "  address " << Text(m, "address") << "  host "
+      << (Text(m, "host").empty() ? "-" : Text(m, "host")) << "\n";
+  uint64_t first = Number(m, "first_ns");
+  out << "first seen " << FormatTime(first) << "; leases " << Number(m, "leases") << ", files "
+      << Number(m, "files") << ", not found " << Number(m, "not_found") << ", failed "
+      << Number(m, "failed") << ", bytes " << Number(m, "bytes") << "\n";
+  if (Number(m, "steps_dropped") > 0) {
+    out << "(" << Number(m, "steps_dropped") << " earlier steps no longer kept)\n";
+  }
+  for (const Value& value : Field(m, "steps").list_value().values()) {
+    const Struct& step = value.struct_value();
+    uint64_t t = Number(step, "time_ns");
+    double since = t >= first ? static_cast<double>(t - first) / 1e9 : 0;
+    out << absl::StrFormat("  +%9.3f s  %s\n", since, StepText(step));
+  }
+  return 0;
+}
+
 int Images(const std::string& api, bool json, std::ostream& out, std::ostream& err) {
   int exit_code = 0;
   std::optional<Struct> result = GetListing(api, "/images", json, out, err, exit_code);

@@ -25,6 +25,8 @@ constexpr char kUsage[] =
     "                          exit 3 when the dataplane is not running\n"
     "  reload                  reload the config now; exit 1 if it was refused\n"
     "  leases [--json]          the leases the dataplane holds (from its journal)\n"
+    "  boots [--json] [MACHINE] each machine's boot: leases, TFTP and HTTP fetches;\n"
+    "                          with MACHINE (a MAC or an address) its steps in order\n"
     "  images [--json]          the images folder: what is served, what is not and why\n"
     "  events [--follow] [--since=SEQ]\n"
     "                          policy and dataplane events, oldest first\n"
@@ -92,6 +94,10 @@ int main(int argc, char** argv) {
   }
   if (command == "leases" && positional.empty()) {
     return stampede::cli::Leases(api, json, std::cout, std::cerr);
+  }
+  if (command == "boots" && positional.size() <= 1) {
+    return stampede::cli::Boots(api, positional.empty() ? "" : positional[0], json, std::cout,
+                                std::cerr);
   }
   if (command == "images" && positional.empty()) {
     return stampede::cli::Images(api, json, std::cout, std::cerr);

@@ -69,28 +69,46 @@ HttpResponse Error(int status, const std::string& message) {
   return Json(status, absl::StrCat("{\"error\":", JsonString(message), "}"));
 }
 
-// A client id as people read it: the MAC for hardware type 1 + 6 bytes,
-// else hex.
-std::string ClientText(const std::string& id) {
-  if (id.size() == 7 && id[0] == 1) {
-    net::MacAddress mac;
-    std::memcpy(mac.octets.data(), id.data() + 1, 6);
-    return mac.ToString();
-  }
-  static const char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char c : id) {
-    hex += kHex[c >> 4];
-    hex += kHex[c & 15];
-  }
-  return hex;
-}
-
 // Control reads this many events per ring per pass of its loop (every
 // 100 ms at most): a whole ring's worth for the busy producers.
 constexpr size_t kServiceEventsPerPass = 1024;
 constexpr size_t kDhcpEventsPerPass = policy::kEventSlots;
 constexpr size_t kHttpEventsPerPass = policy::kEventSlots;
+constexpr size_t kTftpEventsPerPass = policy::kEventSlots;
+
+std::string TftpOutcomeName(v1::TftpTransfer::Outcome outcome) {
+  switch (outcome) {
+    case v1::TftpTransfer::COMPLETED:
+      return "completed";
+    case v1::TftpTransfer::REFUSED:
+      return "refused";
+    case v1::TftpTransfer::ABORTED:
+      return "aborted";
+    case v1::TftpTransfer::TIMED_OUT:
+      return "timeout";
+    case v1::TftpTransfer::READ_ERROR:
+      return "read_error";
+    case v1::TftpTransfer::UNANSWERED:
+      return "unanswered";
+    default:
+      return "unknown";
+  }
+}
+
+// A TFTP transfer's event detail, in the shape of the HTTP access log's.
+std::string TftpDetail(const v1::TftpTransfer& t) {
+  double ms = static_cast<double>(t.duration_us()) / 1e3;
+  std::string detail = absl::StrFormat(
+      "client=%s:%u file=%s%s outcome=%s bytes=%u size=%u ms=%.0f blksize=%u windowsize=%u",
+      net::Ipv4Address{t.client_address()}.ToString(), t.client_port(),
+      t.file().empty() ? "-" : t.file(), t.file_truncated() ? "..." : "",
+      TftpOutcomeName(t.outcome()), t.bytes(), t.size(), ms, t.block_size(), t.window_size());
+  if (t.retransmits() != 0) absl::StrAppend(&detail, " retransmits=", t.retransmits());
+  if (t.outcome() != v1::TftpTransfer::COMPLETED && t.outcome() != v1::TftpTransfer::UNANSWERED) {
+    absl::StrAppend(&detail, " error=", t.error_code(), " message=", Quote(t.detail()));
+  }
+  return detail;
+}
 
 std::string OutcomeName(v1::HttpTransfer::Outcome outcome) {
   switch (outcome) {
@@ -153,7 +171,7 @@ std::string RingDropsJson(const policy::StatusSnapshot& s) {
                     policy::EventRingName(static_cast<policy::EventRing>(ring)),
                     "\":", s.ring_events_dropped[ring]);
   }
-  return out + "}";
+  return absl::StrCat(out, ",\"tftp\":", s.tftp_events_dropped, "}");
 }
 
 }  // namespace
@@ -446,6 +464,11 @@ void Controller::PollDataplane() {
       records.push_back(std::move(bytes));
     }
   }
+  for (uint32_t lcore = 0; lcore < status_->lcores(); ++lcore) {
+    for (std::vector<std::byte>& bytes : status_->PopTftpEvents(kTftpEventsPerPass, lcore)) {
+      records.push_back(std::move(bytes));
+    }
+  }
   for (const std::vector<std::byte>& bytes : records) {
     v1::Event event;
     if (!event.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
@@ -482,9 +505,17 @@ void Controller::PollDataplane() {
                                                                       : "http_transfer_aborted";
       logged.detail = TransferDetail(transfer);
       logged.http = transfer;
+    } else if (event.has_tftp_transfer()) {
+      // Kept, not logged, as HTTP's: a storm has thousands.
+      const v1::TftpTransfer& transfer = event.tftp_transfer();
+      logged.kind = transfer.outcome() == v1::TftpTransfer::COMPLETED ? "tftp_transfer"
+                    : transfer.outcome() == v1::TftpTransfer::REFUSED ? "tftp_refused"
+                                                                      : "tftp_transfer_failed";
+      logged.detail = TftpDetail(transfer);
     } else {
       logged.kind = "unknown";
     }
+    boots_.Add(event);
     events_.Add(std::move(logged));
   }
 }
@@ -564,6 +595,7 @@ api::HttpResponse Controller::HandleApi(const api::HttpRequest& request, const s
     if (!get) return Error(405, "use GET");
     return LeasesJson();
   }
+  if (path == "/boots") return get ? BootsJson(request) : Error(405, "use GET");
   if (path == "/images") return get ? Json(200, ImagesJson()) : Error(405, "use GET");
   if (path == "/reload") {
     if (!post) return Error(405, "use POST");
@@ -586,7 +618,7 @@ api::HttpResponse Controller::HandleApi(const api::HttpRequest& request, const s
     return {
         200, "text/plain",
         "stampede-control API\n  GET  /status\n  GET  /images\n  GET  /events?since=SEQ&limit=N\n"
-        "  GET  /leases\n"
+        "  GET  /leases\n  GET  /boots[?client=MAC|ADDRESS]\n"
         "  POST /reload\n  POST /dataplane/restart\n  GET  /metrics\n"};
   }
   return Error(404, absl::StrCat("no such endpoint: ", path));
@@ -664,29 +696,14 @@ api::HttpResponse Controller::LeasesJson() {
             [](const dhcp::Lease& a, const dhcp::Lease& b) { return a.address < b.address; });
   // Which host entry of the running config a bound lease is: the one whose
   // fixed address it is, else the one whose MAC holds it.
-  absl::flat_hash_map<uint32_t, std::string> host_by_address;
-  absl::flat_hash_map<std::string, std::string> host_by_mac;
-  if (config_) {
-    for (const v1::Host& host : config_->hosts()) {
-      if (auto ip = net::Ipv4Address::Parse(std::string_view(host.ipv4()))) {
-        host_by_address.emplace(ip->value, host.name());
-      }
-      if (auto mac = net::MacAddress::Parse(std::string_view(host.mac()))) {
-        host_by_mac.emplace(mac->ToString(), host.name());
-      }
-    }
-  }
+  HostNames hosts = config_ ? HostNames(*config_) : HostNames();
   std::string out = "{\"leases\":[";
   for (size_t i = 0; i < leases.size(); ++i) {
     const dhcp::Lease& l = leases[i];
     std::string id(reinterpret_cast<const char*>(l.client.bytes.data()), l.client.length);
     bool bound = l.state != dhcp::LeaseState::kDeclined;
-    std::string client = ClientText(id), host;
-    if (auto it = host_by_address.find(l.address); bound && it != host_by_address.end()) {
-      host = it->second;
-    } else if (auto by_mac = host_by_mac.find(client); bound && by_mac != host_by_mac.end()) {
-      host = by_mac->second;
-    }
+    std::string client = ClientText(id);
+    std::string host = bound ? hosts.Find(l.address, client) : "";
     absl::StrAppend(
         &out, i ? "," : "", "{\"address\":", JsonString(net::Ipv4Address{l.address}.ToString()),
         ",\"client\":", JsonString(client), ",\"state\":", JsonString(bound ? "bound" : "declined"),
@@ -694,6 +711,24 @@ api::HttpResponse Controller::LeasesJson() {
   }
   absl::StrAppend(&out, "],\"journal\":", JsonString(options_.lease_journal),
                   ",\"tail_skipped_bytes\":", replay.skipped_bytes, "}");
+  return Json(200, out);
+}
+
+api::HttpResponse Controller::BootsJson(const api::HttpRequest& request) const {
+  HostNames hosts = config_ ? HostNames(*config_) : HostNames();
+  auto host_of = [&](const BootMachine& m) { return hosts.Find(m.address, m.client); };
+  if (auto it = request.query.find("client"); it != request.query.end()) {
+    const BootMachine* m = boots_.Find(it->second);
+    if (m == nullptr) return Error(404, absl::StrCat("no boot seen from ", it->second));
+    return Json(200, absl::StrCat("{\"machine\":", BootMachineJson(*m, host_of(*m), true), "}"));
+  }
+  std::string out = "{\"machines\":[";
+  std::vector<const BootMachine*> machines = boots_.Machines();
+  for (size_t i = 0; i < machines.size(); ++i) {
+    absl::StrAppend(&out, i ? "," : "",
+                    BootMachineJson(*machines[i], host_of(*machines[i]), false));
+  }
+  absl::StrAppend(&out, "],\"evicted\":", boots_.evicted(), "}");
   return Json(200, out);
 }
 
@@ -782,6 +817,8 @@ std::string Controller::Metrics() {
                     policy::EventRingName(static_cast<policy::EventRing>(ring)), "\"} ",
                     s.ring_events_dropped[ring], "\n");
   }
+  absl::StrAppend(&out, "stampede_events_dropped_total{ring=\"tftp\"} ", s.tftp_events_dropped,
+                  "\n");
   if (supervisor_) {
     metric("stampede_dataplane_restarts_total", "counter", "Dataplane restarts by control.");
     absl::StrAppend(&out, "stampede_dataplane_restarts_total ", supervisor_->restarts(), "\n");

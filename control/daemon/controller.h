@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "control/api/server.h"
 #include "control/catalog/images.h"
+#include "control/daemon/boot_log.h"
 #include "control/daemon/event_log.h"
 #include "control/daemon/supervisor.h"
 #include "control/publish/publisher.h"
@@ -79,6 +80,9 @@ class Controller {
   std::string StatusJson();
   std::string EventsJson(uint64_t since, size_t limit);
   api::HttpResponse LeasesJson();
+  // GET /boots (every machine's summary) and /boots?client=MAC|ADDRESS (one
+  // machine with its steps).
+  api::HttpResponse BootsJson(const api::HttpRequest& request) const;
   std::string ImagesJson() const;
   std::string Metrics();
   void ServerMetrics(std::string& out, const char* server, const char* what, const char* doc,
@@ -104,6 +108,7 @@ class Controller {
   std::string images_folder_;
   std::optional<policy::StatusReader> status_;
   EventLog events_;
+  BootLog boots_;
   std::unique_ptr<Supervisor> supervisor_;
   std::unique_ptr<api::HttpServer> server_;
   int inotify_fd_ = -1;

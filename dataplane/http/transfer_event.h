@@ -9,6 +9,8 @@
 #include <span>
 #include <string_view>
 
+#include "dataplane/net/proto_wire.h"
+
 namespace stampede::http {
 
 // How a response ended (stampede.v1.HttpTransfer.Outcome's numbers).
@@ -51,9 +53,6 @@ inline constexpr size_t kMaxHttpTransferEventBytes =
 size_t EncodeHttpTransferEvent(const TransferReport& report,
                                std::span<std::byte, kMaxHttpTransferEventBytes> out);
 
-// `text` as the access log writes it: escaped as above, at most `max`
-// bytes (an escape is never cut); `truncated` when some of it did not fit.
-// Writes into `out` (at least `max` bytes) and returns the length.
-size_t EscapeLogged(std::string_view text, size_t max, char* out, bool& truncated);
+using net::EscapeLogged;
 
 }  // namespace stampede::http

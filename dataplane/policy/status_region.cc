@@ -22,14 +22,10 @@ absl::Status Errno(const std::string& what) {
 std::byte* RingBase(std::byte* data, EventRing ring) {
   return data + sizeof(StatusHeader) + static_cast<size_t>(ring) * kRingBytes;
 }
-RingIndex& Head(std::byte* data, EventRing ring) {
-  return *reinterpret_cast<RingIndex*>(RingBase(data, ring));
-}
-RingIndex& Tail(std::byte* data, EventRing ring) {
-  return *reinterpret_cast<RingIndex*>(RingBase(data, ring) + sizeof(RingIndex));
-}
-EventRecord* Records(std::byte* data, EventRing ring) {
-  return reinterpret_cast<EventRecord*>(RingBase(data, ring) + 2 * sizeof(RingIndex));
+RingIndex& Head(std::byte* ring) { return *reinterpret_cast<RingIndex*>(ring); }
+RingIndex& Tail(std::byte* ring) { return *reinterpret_cast<RingIndex*>(ring + sizeof(RingIndex)); }
+EventRecord* Records(std::byte* ring) {
+  return reinterpret_cast<EventRecord*>(ring + 2 * sizeof(RingIndex));
 }
 http::HttpCounters* HttpCountersIn(std::byte* data) {
   return reinterpret_cast<http::HttpCounters*>(data + sizeof(StatusHeader) +
@@ -42,6 +38,28 @@ dhcp::DhcpCounters* DhcpCountersIn(std::byte* data) {
 port::LcoreCounters* Counters(std::byte* data) {
   return reinterpret_cast<port::LcoreCounters*>(reinterpret_cast<std::byte*>(DhcpCountersIn(data)) +
                                                 sizeof(dhcp::DhcpCounters));
+}
+// Worker `lcore`'s TFTP ring, after the `lcores` counter blocks.
+std::byte* TftpRingBase(std::byte* data, uint32_t lcores, uint32_t lcore) {
+  return reinterpret_cast<std::byte*>(Counters(data) + lcores) + size_t{lcore} * kRingBytes;
+}
+
+void FormatRing(std::byte* ring) {
+  new (&Head(ring)) RingIndex{};
+  new (&Tail(ring)) RingIndex{};
+  for (uint32_t i = 0; i < kEventSlots; ++i) new (&Records(ring)[i]) EventRecord{};
+}
+
+// Appends to a ring; false when it is full or the event too large.
+bool PushTo(std::byte* ring, std::span<const std::byte> event) {
+  uint64_t head = Head(ring).value.load(std::memory_order_relaxed);
+  uint64_t tail = Tail(ring).value.load(std::memory_order_acquire);
+  if (event.size() > kMaxEventBytes || head - tail >= kEventSlots) return false;
+  EventRecord& record = Records(ring)[head % kEventSlots];
+  if (!event.empty()) std::memcpy(record.data, event.data(), event.size());
+  record.length.store(static_cast<uint32_t>(event.size()), std::memory_order_relaxed);
+  Head(ring).value.store(head + 1, std::memory_order_release);
+  return true;
 }
 
 constexpr size_t kCounterFields = 0
@@ -60,14 +78,11 @@ static_assert(std::size(kRings) == kEventRings);
 
 void Format(std::byte* bytes, uint32_t lcores) {
   auto* header = new (bytes) StatusHeader{};
-  for (EventRing ring : kRings) {
-    new (&Head(bytes, ring)) RingIndex{};
-    new (&Tail(bytes, ring)) RingIndex{};
-    for (uint32_t i = 0; i < kEventSlots; ++i) new (&Records(bytes, ring)[i]) EventRecord{};
-  }
+  for (EventRing ring : kRings) FormatRing(RingBase(bytes, ring));
   new (HttpCountersIn(bytes)) http::HttpCounters{};
   new (DhcpCountersIn(bytes)) dhcp::DhcpCounters{};
   for (uint32_t i = 0; i < lcores; ++i) new (&Counters(bytes)[i]) port::LcoreCounters{};
+  for (uint32_t i = 0; i < lcores; ++i) FormatRing(TftpRingBase(bytes, lcores, i));
   header->layout_version = kStatusLayoutVersion;
   header->event_slots = kEventSlots;
   header->record_bytes = kEventRecordBytes;
@@ -75,7 +90,7 @@ void Format(std::byte* bytes, uint32_t lcores) {
   header->counters_bytes = sizeof(port::LcoreCounters);
   header->http_counters_bytes = sizeof(http::HttpCounters);
   header->dhcp_counters_bytes = sizeof(dhcp::DhcpCounters);
-  header->event_rings = kEventRings;
+  header->event_rings = kEventRings + lcores;
   header->pid = static_cast<uint32_t>(getpid());
   // The magic last: a reader that sees it sees a complete header.
   std::atomic_thread_fence(std::memory_order_release);
@@ -184,20 +199,21 @@ http::HttpCounters& StatusWriter::http_counters() const { return *HttpCountersIn
 dhcp::DhcpCounters& StatusWriter::dhcp_counters() const { return *DhcpCountersIn(data_); }
 
 bool StatusWriter::Push(std::span<const std::byte> event, EventRing ring) {
-  uint64_t head = Head(data_, ring).value.load(std::memory_order_relaxed);
-  uint64_t tail = Tail(data_, ring).value.load(std::memory_order_acquire);
-  if (event.size() > kMaxEventBytes || head - tail >= kEventSlots) {
-    // Each ring has one producer, but they share the total.
-    header().events_dropped.fetch_add(1, std::memory_order_relaxed);
-    std::atomic<uint64_t>& dropped = header().ring_events_dropped[static_cast<size_t>(ring)];
-    dropped.store(dropped.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    return false;
-  }
-  EventRecord& record = Records(data_, ring)[head % kEventSlots];
-  if (!event.empty()) std::memcpy(record.data, event.data(), event.size());
-  record.length.store(static_cast<uint32_t>(event.size()), std::memory_order_relaxed);
-  Head(data_, ring).value.store(head + 1, std::memory_order_release);
-  return true;
+  if (PushTo(RingBase(data_, ring), event)) return true;
+  // Each ring has one producer, but they share the total.
+  header().events_dropped.fetch_add(1, std::memory_order_relaxed);
+  std::atomic<uint64_t>& dropped = header().ring_events_dropped[static_cast<size_t>(ring)];
+  dropped.store(dropped.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  return false;
+}
+
+bool StatusWriter::PushTftp(std::span<const std::byte> event, uint32_t lcore) {
+  if (lcore >= lcores_) return false;
+  if (PushTo(TftpRingBase(data_, lcores_, lcore), event)) return true;
+  header().events_dropped.fetch_add(1, std::memory_order_relaxed);
+  std::atomic<uint64_t>& dropped = Counters(data_)[lcore].events_dropped;
+  dropped.store(dropped.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  return false;
 }
 
 absl::StatusOr<StatusReader> StatusReader::Attach(std::span<std::byte> region) {
@@ -212,7 +228,7 @@ absl::StatusOr<StatusReader> StatusReader::Attach(std::span<std::byte> region) {
       header->counters_bytes != sizeof(port::LcoreCounters) ||
       header->http_counters_bytes != sizeof(http::HttpCounters) ||
       header->dhcp_counters_bytes != sizeof(dhcp::DhcpCounters) ||
-      header->event_rings != kEventRings) {
+      header->event_rings != kEventRings + header->lcore_count) {
     return absl::FailedPreconditionError(
         "status region layout differs from this build's (dataplane and control versions differ)");
   }
@@ -286,22 +302,34 @@ StatusSnapshot StatusReader::Snapshot() const {
   for (size_t i = 0; i < kEventRings; ++i) {
     s.ring_events_dropped[i] = h.ring_events_dropped[i].load(std::memory_order_relaxed);
   }
+  for (uint32_t i = 0; i < lcores_; ++i) {
+    s.tftp_events_dropped += Counters(data_)[i].events_dropped.load(std::memory_order_relaxed);
+  }
   s.lcores = lcores_;
   return s;
 }
 
 std::vector<std::vector<std::byte>> StatusReader::PopEvents(size_t max, EventRing ring) {
+  if (static_cast<uint32_t>(ring) >= kEventRings) return {};
+  return PopFrom(RingBase(data_, ring), max);
+}
+
+std::vector<std::vector<std::byte>> StatusReader::PopTftpEvents(size_t max, uint32_t lcore) {
+  if (lcore >= lcores_) return {};
+  return PopFrom(TftpRingBase(data_, lcores_, lcore), max);
+}
+
+std::vector<std::vector<std::byte>> StatusReader::PopFrom(std::byte* ring, size_t max) {
   std::vector<std::vector<std::byte>> events;
-  if (static_cast<uint32_t>(ring) >= kEventRings) return events;
-  uint64_t tail = Tail(data_, ring).value.load(std::memory_order_relaxed);
-  uint64_t head = Head(data_, ring).value.load(std::memory_order_acquire);
+  uint64_t tail = Tail(ring).value.load(std::memory_order_relaxed);
+  uint64_t head = Head(ring).value.load(std::memory_order_acquire);
   if (head - tail > kEventSlots) {
     // Impossible for a well-behaved producer: resynchronise rather than read garbage.
     ++bad_records_;
     tail = head;
   }
   while (tail != head && events.size() < max) {
-    const EventRecord& record = Records(data_, ring)[tail % kEventSlots];
+    const EventRecord& record = Records(ring)[tail % kEventSlots];
     uint32_t length = record.length.load(std::memory_order_relaxed);
     if (length > kMaxEventBytes) {
       ++bad_records_;
@@ -310,7 +338,7 @@ std::vector<std::vector<std::byte>> StatusReader::PopEvents(size_t max, EventRin
     }
     ++tail;
   }
-  Tail(data_, ring).value.store(tail, std::memory_order_release);
+  Tail(ring).value.store(tail, std::memory_order_release);
   return events;
 }
 

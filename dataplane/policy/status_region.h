@@ -3,16 +3,16 @@
 // by the dataplane:
 //
 //   StatusHeader | ring 0 (head | tail | records) | ring 1 | ring 2 |
-//   HttpCounters | DhcpCounters | LcoreCounters[lcores]
+//   HttpCounters | DhcpCounters | LcoreCounters[lcores] | TFTP rings[lcores]
 //
 // Events (serialized stampede.v1.Event) travel through single-producer,
 // single-consumer rings, one per producer: ring 0 the service thread's
 // (policy applied/refused), ring 1 the DHCP worker's (leases), ring 2 the
-// HTTP thread's (finished transfers); stampede-control consumes them all. A
-// full ring drops the new event and counts it; the dataplane never waits for
-// control. The counters are the HTTP thread's, the DHCP server's and the
-// workers' own blocks,
-// living here so control reads them without a syscall.
+// HTTP thread's (finished transfers), and one per worker for its TFTP
+// transfers; stampede-control consumes them all. A full ring drops the new
+// event and counts it; the dataplane never waits for control. The counters are the HTTP thread's,
+// the DHCP server's and the workers' own blocks, living here so control reads them without a
+// syscall.
 //
 // The control side treats the region as untrusted bytes: every index and
 // length is checked before use (a bad one is counted, never followed).
@@ -37,7 +37,9 @@ inline constexpr uint64_t kStatusMagic = 0x315453504d415453;  // "STAMPST1" litt
 // 4: drop reason rx_ring_full (the counters keep their size, not their order).
 // 5: counter router_advertisements, the IPv6 and ICMPv6 drop reasons.
 // 6: the DHCP server's counters after the HTTP server's.
-inline constexpr uint32_t kStatusLayoutVersion = 6;
+// 7: a TFTP event ring per worker after the lcores' counters (event_rings
+//    counts them too), counter events_dropped.
+inline constexpr uint32_t kStatusLayoutVersion = 7;
 // Events between two reads by control (which reads every 100 ms): a boot
 // storm's worth of lease events later; power of two.
 inline constexpr uint32_t kEventSlots = 4096;
@@ -45,7 +47,8 @@ inline constexpr uint32_t kEventRecordBytes = 512;
 inline constexpr uint32_t kMaxEventBytes = kEventRecordBytes - sizeof(uint32_t);
 inline constexpr uint32_t kMaxStatusLcores = 128;
 
-// One ring per producer (single producer, single consumer each).
+// One ring per producer (single producer, single consumer each): these
+// three, then each worker's TFTP ring (PushTftp, PopTftpEvents).
 enum class EventRing : uint32_t { kService = 0, kDhcp = 1, kHttp = 2 };
 inline constexpr uint32_t kEventRings = 3;
 
@@ -72,8 +75,9 @@ struct alignas(64) StatusHeader {
   std::atomic<uint64_t> events_dropped;      // ring full, every ring
   // Appended in layout 3 (the fields above keep their offsets).
   uint32_t http_counters_bytes;  // sizeof(http::HttpCounters) in the writer's build
-  uint32_t event_rings;          // kEventRings
-  std::atomic<uint64_t> ring_events_dropped[kEventRings];  // by EventRing
+  uint32_t event_rings;          // kEventRings + lcore_count (the TFTP rings)
+  // By EventRing; a TFTP ring's drops are its worker's events_dropped.
+  std::atomic<uint64_t> ring_events_dropped[kEventRings];
   // Appended in layout 6.
   uint32_t dhcp_counters_bytes;  // sizeof(dhcp::DhcpCounters) in the writer's build
 };
@@ -95,7 +99,8 @@ inline constexpr size_t kRingBytes =
 
 constexpr size_t StatusRegionSize(uint32_t lcores) {
   return sizeof(StatusHeader) + kEventRings * kRingBytes + sizeof(http::HttpCounters) +
-         sizeof(dhcp::DhcpCounters) + size_t{lcores} * sizeof(port::LcoreCounters);
+         sizeof(dhcp::DhcpCounters) + size_t{lcores} * sizeof(port::LcoreCounters) +
+         size_t{lcores} * kRingBytes;
 }
 
 // "/dev/shm/stampede-<instance>-status".
@@ -126,6 +131,9 @@ class StatusWriter {
   // Appends one event; false (and counted) when the ring is full or the
   // event is larger than a record.
   bool Push(std::span<const std::byte> event, EventRing ring = EventRing::kService);
+  // The same into worker `lcore`'s TFTP ring (that worker its only
+  // producer); a drop is counted in its counters' events_dropped.
+  bool PushTftp(std::span<const std::byte> event, uint32_t lcore);
 
  private:
   StatusWriter(std::byte* data, size_t size, uint32_t lcores, bool owned, std::string path)
@@ -148,6 +156,7 @@ struct StatusSnapshot {
   uint64_t refused_generation = 0;
   uint64_t events_dropped = 0;
   uint64_t ring_events_dropped[kEventRings] = {};  // by EventRing
+  uint64_t tftp_events_dropped = 0;                // every worker's TFTP ring
   uint32_t lcores = 0;
 };
 
@@ -166,6 +175,8 @@ class StatusReader {
   // Up to `max` events, oldest first (serialized stampede.v1.Event); records
   // with an impossible length are skipped and counted in bad_records().
   std::vector<std::vector<std::byte>> PopEvents(size_t max, EventRing ring = EventRing::kService);
+  // The same from worker `lcore`'s TFTP ring; empty past the last lcore.
+  std::vector<std::vector<std::byte>> PopTftpEvents(size_t max, uint32_t lcore);
   // One lcore's counters in CounterNames() order; empty past the last lcore.
   std::vector<uint64_t> CounterValues(uint32_t lcore) const;
   // The HTTP server's counters and gauges in HttpCounterNames() order.
@@ -187,6 +198,7 @@ class StatusReader {
         inode_(inode),
         path_(std::move(path)) {}
   const StatusHeader& header() const { return *reinterpret_cast<const StatusHeader*>(data_); }
+  std::vector<std::vector<std::byte>> PopFrom(std::byte* ring, size_t max);
 
   std::byte* data_ = nullptr;
   size_t size_ = 0;

@@ -32,6 +32,7 @@ namespace stampede::port {
   X(ipv4_fragments)    /* the fragments they became */                  \
   X(frag_needed)       /* ICMP "fragmentation needed" to the kernel */  \
   X(idle_sleeps)       /* --idle_sleep_us: sleeps after idle polls */   \
+  X(events_dropped)    /* TFTP transfer events its full ring refused */ \
   X(drops)
 
 struct alignas(64) LcoreCounters {

@@ -86,6 +86,7 @@ TftpEngine::~TftpEngine() {
 
 void TftpEngine::Handle(rte_mbuf* m, const net::ParsedPacket& p, const policy::PolicyTables& policy,
                         uint64_t now_ms) {
+  now_ms_ = now_ms;
   net::ConstByteSpan datagram(rte_pktmbuf_mtod(m, const std::byte*) + p.udp.payload_offset,
                               p.udp.payload_length);
   if (p.udp.destination_port == net::kTftpPort) {
@@ -126,26 +127,27 @@ void TftpEngine::HandleRequest(const net::ParsedPacket& p, net::ConstByteSpan da
     // every block went out, it had them all and only its last ACK has not
     // reached us yet: with several workers a new request can overtake an
     // ACK handed over from another worker.
-    Count(running.session->all_sent() ? counters_.sessions_completed : counters_.sessions_aborted);
-    Free(it->second);
+    bool all_sent = running.session->all_sent();
+    Count(all_sent ? counters_.sessions_completed : counters_.sessions_aborted);
+    End(it->second, all_sent ? tftp::TransferOutcome::kCompleted : tftp::TransferOutcome::kAborted);
   }
   Endpoint e{p.source_mac,  p.has_vlan, p.vlan_tci,       p.ipv4.destination,
              p.ipv4.source, NextPort(), p.udp.source_port};
   if (request.opcode == tftp::Opcode::kWrq) {
     Count(counters_.error_access_violation);
-    return SendError(e, tftp::ErrorCode::kAccessViolation, "read-only server");
+    return Refuse(e, request.path, tftp::ErrorCode::kAccessViolation, "read-only server");
   }
   std::optional<std::string> path = tftp::NormalisePath(request.path);
   if (!path) {
     Count(counters_.error_access_violation);
-    return SendError(e, tftp::ErrorCode::kAccessViolation, "access violation");
+    return Refuse(e, request.path, tftp::ErrorCode::kAccessViolation, "access violation");
   }
   std::optional<uint32_t> index = policy.FindFileIndex(*path);
   if (index) index = policy.ForClient(*index, p.ipv4.source.value, config_.clients);
   uint32_t file = index ? policy.file_ids[*index] : io::FileRegistry::kNoFile;
   if (file == io::FileRegistry::kNoFile) {
     Count(counters_.error_file_not_found);
-    return SendError(e, tftp::ErrorCode::kFileNotFound, "file not found");
+    return Refuse(e, request.path, tftp::ErrorCode::kFileNotFound, "file not found");
   }
   const v1::CatalogFile& entry = policy.policy.tftp().files(static_cast<int>(*index));
   const v1::CompiledTftp& tftp = policy.policy.tftp();
@@ -165,7 +167,7 @@ void TftpEngine::HandleRequest(const net::ParsedPacket& p, net::ConstByteSpan da
   tftp::Negotiated n = tftp::Negotiate(request.options, limits);
   if (n.refuse) {
     Count(counters_.error_option_refused);
-    return SendError(e, tftp::ErrorCode::kOptionRefused, "option value out of range");
+    return Refuse(e, request.path, tftp::ErrorCode::kOptionRefused, "option value out of range");
   }
   // netascii's size is known only once converted; an empty file's tsize 0
   // is refused by curl (7.88: "invalid tsize"): neither gets one (RFC 2347
@@ -176,15 +178,15 @@ void TftpEngine::HandleRequest(const net::ParsedPacket& p, net::ConstByteSpan da
   }
   if (netascii) {
     if (entry.length() > kMaxNetasciiFile) {
-      return SendError(e, tftp::ErrorCode::kUndefined,
-                       "netascii is served for files up to 64 KiB: ask in octet mode");
+      return Refuse(e, request.path, tftp::ErrorCode::kUndefined,
+                    "netascii is served for files up to 64 KiB: ask in octet mode");
     }
   }
   uint32_t limit =
       std::min<uint32_t>(config_.max_sessions, policy.policy.limits().max_tftp_sessions());
   if (active_ >= limit || free_head_ >= config_.max_sessions) {
     Count(counters_.sessions_refused);
-    return SendError(e, tftp::ErrorCode::kUndefined, "too many transfers: try again");
+    return Refuse(e, request.path, tftp::ErrorCode::kUndefined, "too many transfers: try again");
   }
   uint32_t id = free_head_;
   Slot& s = slots_[id];
@@ -199,6 +201,9 @@ void TftpEngine::HandleRequest(const net::ParsedPacket& p, net::ConstByteSpan da
   s.file_length = entry.length();
   s.netascii = netascii;
   s.rollover_to = client_class ? client_class->rollover_to() : tftp.rollover_to();
+  s.path.assign(request.path);
+  s.requested_ms = now_ms;
+  s.retransmits = 0;
   s.waiting = s.retransmission = false;
   s.starting = true;
   // Behind those already waiting, or when the running ones are at the bound.
@@ -226,7 +231,7 @@ void TftpEngine::AdmitQueued(uint64_t now_ms) {
     s.queued = false;
     if (expired) {
       Count(counters_.queue_expired);
-      Free(id);
+      End(id, tftp::TransferOutcome::kUnanswered);
     } else {
       Begin(id, now_ms);
     }
@@ -242,7 +247,8 @@ void TftpEngine::Begin(uint32_t id, uint64_t now_ms) {
       wheel_.Schedule(id, now_ms + kStartDeadlineMs);
       return Wait(id);
     }
-    if (status == BlockStatus::kFailed) return Fail(id, "read error");
+    if (status == BlockStatus::kFailed)
+      return Fail(id, "read error", tftp::TransferOutcome::kReadError);
   }
   Start(id, now_ms);
 }
@@ -310,7 +316,10 @@ void TftpEngine::HandleSessionPacket(const net::ParsedPacket& p, net::ConstByteS
   }
   if (opcode == tftp::Opcode::kError) {
     Count(counters_.sessions_aborted);
-    return Free(id);
+    std::optional<tftp::ErrorMessage> error = tftp::ParseError(datagram);
+    return End(id, tftp::TransferOutcome::kAborted,
+               error ? error->code : tftp::ErrorCode::kUndefined,
+               error ? error->message : std::string_view("the client sent an ERROR"));
   }
   std::optional<uint16_t> block = tftp::ParseAck(datagram);
   if (!block) {
@@ -318,7 +327,8 @@ void TftpEngine::HandleSessionPacket(const net::ParsedPacket& p, net::ConstByteS
     Count(counters_.error_illegal_operation);
     Count(counters_.sessions_aborted);
     SendError(s.endpoint, tftp::ErrorCode::kIllegalOperation, "illegal TFTP operation");
-    return Free(id);
+    return End(id, tftp::TransferOutcome::kAborted, tftp::ErrorCode::kIllegalOperation,
+               "illegal TFTP operation");
   }
   if (!s.session) return;  // still preparing (netascii): the client is early
   uint64_t duplicates = s.session->duplicate_acks();
@@ -331,7 +341,7 @@ void TftpEngine::HandleSessionPacket(const net::ParsedPacket& p, net::ConstByteS
   }
   if (s.session->done()) {
     Count(counters_.sessions_completed);
-    return Free(id);
+    return End(id, tftp::TransferOutcome::kCompleted);
   }
   if (!action.empty()) {
     s.waiting = false;  // a new window replaces one waiting for the cache
@@ -358,7 +368,7 @@ bool TftpEngine::SendBlocks(uint32_t id, uint64_t first, uint64_t count) {
     if (status != BlockStatus::kReady) {
       ReleasePins(pins);
       if (status == BlockStatus::kFailed) {
-        Fail(id, "read error");
+        Fail(id, "read error", tftp::TransferOutcome::kReadError);
         return false;
       }
       s.wait_first = i;
@@ -604,21 +614,70 @@ void TftpEngine::Flush() {
 void TftpEngine::Expire(uint32_t id, uint64_t now_ms) {
   Slot& s = slots_[id];
   if (!s.session) {
-    if (s.starting) Fail(id, "timed out");  // its bytes never came
+    // Its bytes never came.
+    if (s.starting) Fail(id, "timed out", tftp::TransferOutcome::kReadError);
     return;
   }
   std::optional<tftp::SendAction> action = s.session->OnTimeout(now_ms);
-  if (!action) return Fail(id, "timed out");
+  if (!action) return Fail(id, "timed out", tftp::TransferOutcome::kTimedOut);
   s.waiting = false;
   s.retransmission = true;
+  ++s.retransmits;
   Transmit(id, *action, now_ms);
   if (s.session) s.retransmission = false;
 }
 
-void TftpEngine::Fail(uint32_t id, std::string_view message) {
+void TftpEngine::Fail(uint32_t id, std::string_view message, tftp::TransferOutcome outcome) {
   SendError(slots_[id].endpoint, tftp::ErrorCode::kUndefined, message);
   Count(counters_.sessions_failed);
+  End(id, outcome, tftp::ErrorCode::kUndefined, message);
+}
+
+void TftpEngine::Refuse(const Endpoint& e, std::string_view path, tftp::ErrorCode code,
+                        std::string_view message) {
+  SendError(e, code, message);
+  tftp::TransferReport r;
+  r.client_address = e.client_ip.value;
+  r.client_port = e.client_port;
+  r.file = path;
+  r.outcome = tftp::TransferOutcome::kRefused;
+  r.error_code = static_cast<uint16_t>(code);
+  r.detail = message;
+  Report(r);
+}
+
+void TftpEngine::End(uint32_t id, tftp::TransferOutcome outcome, tftp::ErrorCode code,
+                     std::string_view detail) {
+  const Slot& s = slots_[id];
+  tftp::TransferReport r;
+  r.client_address = s.endpoint.client_ip.value;
+  r.client_port = s.endpoint.client_port;
+  r.file = s.path;
+  r.outcome = outcome;
+  if (outcome != tftp::TransferOutcome::kCompleted && outcome != tftp::TransferOutcome::kUnanswered)
+    r.error_code = static_cast<uint16_t>(code);
+  r.detail = detail;
+  r.size = s.file_length;
+  if (outcome == tftp::TransferOutcome::kCompleted) {
+    r.bytes = s.file_length;
+  } else if (s.session) {
+    r.bytes = std::min(s.session->acked() * s.negotiated.blksize, s.file_length);
+  }
+  r.duration_us = (now_ms_ - std::min(now_ms_, s.requested_ms)) * 1000;
+  r.block_size = s.negotiated.blksize;
+  r.window_size = s.negotiated.windowsize;
+  r.retransmits = s.retransmits;
+  Report(r);
   Free(id);
+}
+
+void TftpEngine::Report(const tftp::TransferReport& report) {
+  if (config_.events == nullptr) return;
+  tftp::TransferReport r = report;
+  r.time_ns = now_ms_ * 1'000'000;
+  std::byte event[tftp::kMaxTftpTransferEventBytes];
+  size_t n = tftp::EncodeTftpTransferEvent(r, event);
+  config_.events->PushTftp({event, n}, config_.worker);  // a full ring counts, never waits
 }
 
 void TftpEngine::Free(uint32_t id) {
@@ -661,7 +720,7 @@ void TftpEngine::RetryWaiting(uint64_t now_ms) {
         Start(id, now_ms);
       } else if (status == BlockStatus::kFailed) {
         s.listed = false;
-        Fail(id, "read error");
+        Fail(id, "read error", tftp::TransferOutcome::kReadError);
       } else {
         still_waiting_.push_back(id);
       }
@@ -684,6 +743,7 @@ void TftpEngine::RetryWaiting(uint64_t now_ms) {
 }
 
 void TftpEngine::Poll(uint64_t now_ms) {
+  now_ms_ = now_ms;
   uint32_t reaped = reader_->Reap();
   if (reaped > 0) {
     Count(counters_.cache_read_errors, reader_->read_errors() - read_errors_seen_);

@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -21,12 +23,14 @@
 #include "dataplane/net/local_addresses.h"
 #include "dataplane/net/packet.h"
 #include "dataplane/net/responder.h"
+#include "dataplane/policy/status_region.h"
 #include "dataplane/policy/tables.h"
 #include "dataplane/port/counters.h"
 #include "dataplane/port/tx_backlog.h"
 #include "dataplane/tftp/message.h"
 #include "dataplane/tftp/session.h"
 #include "dataplane/tftp/timer_wheel.h"
+#include "dataplane/tftp/transfer_event.h"
 
 struct rte_mbuf;
 struct rte_mempool;
@@ -103,6 +107,9 @@ struct TftpEngineConfig {
   // Leased addresses' profiles, for the files answered per client (null:
   // every client gets the catalog's file).
   const policy::ClientDirectory* clients = nullptr;
+  // Where each ended request is reported (a TftpTransfer event in this
+  // worker's ring of the status region); null: not reported.
+  policy::StatusWriter* events = nullptr;
 };
 
 class TftpEngine {
@@ -152,6 +159,11 @@ class TftpEngine {
     uint32_t rollover_to = 0;
     uint32_t next_free = 0;
     std::vector<std::byte> netascii_bytes;  // the converted file (small)
+    // For its event: the file as asked for (the slot keeps its capacity, so
+    // a reused slot does not allocate), when, windows sent again.
+    std::string path;
+    uint64_t requested_ms = 0;
+    uint32_t retransmits = 0;
   };
 
   enum class BlockStatus { kReady, kWait, kFailed };
@@ -205,8 +217,16 @@ class TftpEngine {
   void Enqueue(rte_mbuf* m);
   void Flush();
   void Expire(uint32_t id, uint64_t now_ms);
+  // Answers a request with an ERROR and reports it refused.
+  void Refuse(const Endpoint& e, std::string_view path, tftp::ErrorCode code,
+              std::string_view message);
+  // Reports how a transfer ended, then frees its slot.
+  void End(uint32_t id, tftp::TransferOutcome outcome,
+           tftp::ErrorCode code = tftp::ErrorCode::kUndefined, std::string_view detail = {});
+  void Report(const tftp::TransferReport& report);
   void Free(uint32_t id);
-  void Fail(uint32_t id, std::string_view message);
+  // Sends an ERROR with `message`, counts the failure and ends the transfer.
+  void Fail(uint32_t id, std::string_view message, tftp::TransferOutcome outcome);
   void RetryWaiting(uint64_t now_ms);
 
   TftpEngineConfig config_;
@@ -224,6 +244,7 @@ class TftpEngine {
   std::vector<uint32_t> queue_;
   uint32_t queue_head_ = 0;
   uint32_t queue_count_ = 0;
+  uint64_t now_ms_ = 0;  // the last Handle's or Poll's
   uint64_t completions_seen_ = 0;
   uint64_t last_retry_ms_ = 0;
   uint64_t read_errors_seen_ = 0;

@@ -177,6 +177,19 @@ std::optional<uint16_t> ParseAck(std::span<const std::byte> datagram) {
                                static_cast<uint8_t>(datagram[3]));
 }
 
+std::optional<ErrorMessage> ParseError(std::span<const std::byte> datagram) {
+  if (datagram.size() < 4 || static_cast<uint8_t>(datagram[0]) != 0 ||
+      static_cast<uint8_t>(datagram[1]) != static_cast<uint8_t>(Opcode::kError)) {
+    return std::nullopt;
+  }
+  ErrorMessage error;
+  error.code = static_cast<ErrorCode>(static_cast<uint8_t>(datagram[2]) << 8 |
+                                      static_cast<uint8_t>(datagram[3]));
+  std::string_view text(reinterpret_cast<const char*>(datagram.data()) + 4, datagram.size() - 4);
+  error.message = text.substr(0, text.find('\0'));
+  return error;
+}
+
 std::optional<std::string> NormalisePath(std::string_view path) {
   if (path.empty() || path.size() > kMaxPathLength) return std::nullopt;
   std::string out;

@@ -116,6 +116,14 @@ void BuildDataHeader(uint16_t block, std::span<std::byte> out);
 // An ACK's block number, or nullopt if `datagram` is not an ACK.
 std::optional<uint16_t> ParseAck(std::span<const std::byte> datagram);
 
+// An ERROR's code and message (a view into `datagram`, up to its NUL or its
+// end: a missing NUL is forgiven), or nullopt if it is not an ERROR.
+struct ErrorMessage {
+  ErrorCode code = ErrorCode::kUndefined;
+  std::string_view message;
+};
+std::optional<ErrorMessage> ParseError(std::span<const std::byte> datagram);
+
 // RFC 1350 netascii (RFC 764's NVT ASCII): a newline becomes CR LF, a bare
 // CR becomes CR NUL. Replaces `out`.
 void ToNetascii(std::span<const std::byte> in, std::vector<std::byte>& out);

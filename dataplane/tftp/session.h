@@ -62,6 +62,7 @@ class Session {
   uint64_t deadline_ms() const { return sent_at_ + rto_ms_; }
   uint32_t rto_ms() const { return rto_ms_; }
   uint64_t blocks() const { return blocks_; }
+  uint64_t acked() const { return acked_; }
   uint64_t duplicate_acks() const { return duplicate_acks_; }
   uint32_t retries() const { return retries_; }
 

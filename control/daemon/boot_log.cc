@@ -1,0 +1,302 @@
+#include "control/daemon/boot_log.h"
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "control/api/json.h"
+#include "dataplane/net/address.h"
+
+namespace stampede::control {
+namespace {
+
+using api::JsonString;
+
+std::string AddressKey(uint32_t address) { return absl::StrCat("@", address); }
+
+const char* LeaseOutcome(v1::Lease::Change change) {
+  switch (change) {
+    case v1::Lease::GRANTED:
+      return "granted";
+    case v1::Lease::RELEASED:
+      return "released";
+    case v1::Lease::DECLINED:
+      return "declined";
+    default:
+      return "unknown";
+  }
+}
+
+const char* TftpOutcome(v1::TftpTransfer::Outcome outcome) {
+  switch (outcome) {
+    case v1::TftpTransfer::COMPLETED:
+      return "completed";
+    case v1::TftpTransfer::REFUSED:
+      return "refused";
+    case v1::TftpTransfer::ABORTED:
+      return "aborted";
+    case v1::TftpTransfer::TIMED_OUT:
+      return "timeout";
+    case v1::TftpTransfer::READ_ERROR:
+      return "read_error";
+    case v1::TftpTransfer::UNANSWERED:
+      return "unanswered";
+    default:
+      return "unknown";
+  }
+}
+
+const char* HttpOutcome(v1::HttpTransfer::Outcome outcome) {
+  switch (outcome) {
+    case v1::HttpTransfer::COMPLETED:
+      return "completed";
+    case v1::HttpTransfer::ABORTED:
+      return "aborted";
+    case v1::HttpTransfer::TIMED_OUT:
+      return "timeout";
+    case v1::HttpTransfer::READ_ERROR:
+      return "read_error";
+    default:
+      return "unknown";
+  }
+}
+
+const char* KindName(BootStep::Kind kind) {
+  switch (kind) {
+    case BootStep::Kind::kLease:
+      return "lease";
+    case BootStep::Kind::kTftp:
+      return "tftp";
+    case BootStep::Kind::kHttp:
+      return "http";
+  }
+  return "unknown";
+}
+
+// TFTP error 1 (RFC 1350).
+constexpr uint32_t kTftpFileNotFound = 1;
+
+std::string StepJson(const BootStep& s) {
+  return absl::StrCat("{\"time_ns\":", s.time_ns, ",\"kind\":", JsonString(KindName(s.kind)),
+                      ",\"outcome\":", JsonString(s.outcome), ",\"what\":", JsonString(s.what),
+                      ",\"status\":", s.status, ",\"bytes\":", s.bytes, ",\"size\":", s.size,
+                      ",\"duration_us\":", s.duration_us, ",\"detail\":", JsonString(s.detail),
+                      ",\"ok\":", s.ok() ? "true" : "false", "}");
+}
+
+}  // namespace
+
+std::string ClientText(const std::string& id) {
+  if (id.size() == 7 && id[0] == 1) {
+    net::MacAddress mac;
+    std::memcpy(mac.octets.data(), id.data() + 1, 6);
+    return mac.ToString();
+  }
+  static const char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char c : id) {
+    hex += kHex[c >> 4];
+    hex += kHex[c & 15];
+  }
+  return hex;
+}
+
+bool BootStep::ok() const {
+  switch (kind) {
+    case Kind::kLease:
+      return false;
+    case Kind::kTftp:
+      return outcome == "completed";
+    case Kind::kHttp:
+      return outcome == "completed" && status < 400;
+  }
+  return false;
+}
+
+bool BootStep::not_found() const {
+  return (kind == Kind::kTftp && outcome == "refused" && status == kTftpFileNotFound) ||
+         (kind == Kind::kHttp && status == 404);
+}
+
+void BootLog::Add(const v1::Event& event) {
+  uint64_t t = event.time_ns();
+  if (event.has_lease()) {
+    const v1::Lease& lease = event.lease();
+    if (lease.client_id().empty()) return;
+    std::string client = ClientText(lease.client_id());
+    if (lease.change() == v1::Lease::GRANTED) {
+      client_of_address_[lease.address()] = client;
+    } else if (auto it = client_of_address_.find(lease.address());
+               it != client_of_address_.end() && it->second == client) {
+      client_of_address_.erase(it);
+    }
+    BootMachine& m = Named(client, t);
+    m.address = lease.address();
+    if (lease.change() == v1::Lease::GRANTED) ++m.leases;
+    BootStep step;
+    step.time_ns = t;
+    step.kind = BootStep::Kind::kLease;
+    step.outcome = LeaseOutcome(lease.change());
+    step.what = net::Ipv4Address{lease.address()}.ToString();
+    Append(m, std::move(step));
+  } else if (event.has_tftp_transfer()) {
+    const v1::TftpTransfer& x = event.tftp_transfer();
+    BootStep step;
+    step.time_ns = t;
+    step.kind = BootStep::Kind::kTftp;
+    step.outcome = TftpOutcome(x.outcome());
+    step.what = x.file_truncated() ? absl::StrCat(x.file(), "...") : x.file();
+    step.status = x.error_code();
+    step.bytes = x.bytes();
+    step.size = x.size();
+    step.duration_us = x.duration_us();
+    step.detail = x.detail();
+    Append(MachineFor(x.client_address(), t), std::move(step));
+  } else if (event.has_http_transfer()) {
+    const v1::HttpTransfer& x = event.http_transfer();
+    BootStep step;
+    step.time_ns = t;
+    step.kind = BootStep::Kind::kHttp;
+    step.outcome = HttpOutcome(x.outcome());
+    step.what = x.path_truncated() ? absl::StrCat(x.path(), "...") : x.path();
+    step.status = x.status();
+    step.bytes = x.bytes();
+    step.size = x.length();
+    step.duration_us = x.duration_us();
+    if (x.error() != 0) step.detail = std::strerror(static_cast<int>(x.error()));
+    Append(MachineFor(x.client_address(), t), std::move(step));
+  }
+}
+
+BootMachine& BootLog::MachineFor(uint32_t address, uint64_t time_ns) {
+  auto it = client_of_address_.find(address);
+  // A copy: making room may erase the entry.
+  std::string key = it != client_of_address_.end() ? it->second : AddressKey(address);
+  BootMachine& m = Named(key, time_ns);
+  m.address = address;
+  return m;
+}
+
+BootMachine& BootLog::Named(const std::string& key, uint64_t time_ns) {
+  if (!machines_.contains(key) && machines_.size() >= max_machines_) EvictOldest();
+  auto [it, inserted] = machines_.try_emplace(key);
+  BootMachine& m = it->second;
+  if (inserted) {
+    if (key[0] != '@') m.client = key;
+    m.first_ns = time_ns;
+  }
+  m.first_ns = std::min(m.first_ns, time_ns);
+  m.last_ns = std::max(m.last_ns, time_ns);
+  return m;
+}
+
+void BootLog::Append(BootMachine& m, BootStep step) {
+  if (step.kind != BootStep::Kind::kLease) {
+    m.bytes += step.bytes;
+    if (step.ok()) {
+      ++m.files;
+    } else if (step.not_found()) {
+      ++m.not_found;
+    } else {
+      ++m.failed;
+    }
+  }
+  m.steps.push_back(std::move(step));
+  while (m.steps.size() > max_steps_) {
+    m.steps.pop_front();
+    ++m.steps_dropped;
+  }
+}
+
+void BootLog::EvictOldest() {
+  // A sixteenth of the machines (at least one) at a time: full, the log
+  // scans once per that many new machines, not once per machine.
+  std::vector<uint64_t> seen;
+  seen.reserve(machines_.size());
+  for (const auto& [key, m] : machines_) seen.push_back(m.last_ns);
+  size_t batch = std::max<size_t>(1, machines_.size() / 16);
+  std::nth_element(seen.begin(), seen.begin() + static_cast<ptrdiff_t>(batch - 1), seen.end());
+  uint64_t cutoff = seen[batch - 1];
+  size_t removed = 0;
+  for (auto it = machines_.begin(); it != machines_.end() && removed < batch;) {
+    if (it->second.last_ns > cutoff) {
+      ++it;
+      continue;
+    }
+    if (auto a = client_of_address_.find(it->second.address);
+        a != client_of_address_.end() && a->second == it->first) {
+      client_of_address_.erase(a);
+    }
+    machines_.erase(it++);
+    ++removed;
+    ++evicted_;
+  }
+}
+
+std::vector<const BootMachine*> BootLog::Machines() const {
+  std::vector<const BootMachine*> out;
+  out.reserve(machines_.size());
+  for (const auto& [key, m] : machines_) out.push_back(&m);
+  std::sort(out.begin(), out.end(), [](const BootMachine* a, const BootMachine* b) {
+    return a->last_ns != b->last_ns ? a->last_ns > b->last_ns : a->client < b->client;
+  });
+  return out;
+}
+
+const BootMachine* BootLog::Find(std::string_view text) const {
+  auto lookup = [&](const std::string& key) -> const BootMachine* {
+    auto it = machines_.find(key);
+    return it == machines_.end() ? nullptr : &it->second;
+  };
+  if (std::optional<net::Ipv4Address> address = net::Ipv4Address::Parse(text)) {
+    if (auto it = client_of_address_.find(address->value); it != client_of_address_.end()) {
+      if (const BootMachine* m = lookup(it->second)) return m;
+    }
+    return lookup(AddressKey(address->value));
+  }
+  if (std::optional<net::MacAddress> mac = net::MacAddress::Parse(text)) {
+    return lookup(mac->ToString());
+  }
+  std::string key(text);
+  absl::AsciiStrToLower(&key);
+  return lookup(key);
+}
+
+HostNames::HostNames(const v1::Config& config) {
+  for (const v1::Host& host : config.hosts()) {
+    if (auto ip = net::Ipv4Address::Parse(std::string_view(host.ipv4()))) {
+      by_address_.emplace(ip->value, host.name());
+    }
+    if (auto mac = net::MacAddress::Parse(std::string_view(host.mac()))) {
+      by_mac_.emplace(mac->ToString(), host.name());
+    }
+  }
+}
+
+std::string HostNames::Find(uint32_t address, const std::string& client) const {
+  if (auto it = by_address_.find(address); it != by_address_.end()) return it->second;
+  if (auto it = by_mac_.find(client); it != by_mac_.end()) return it->second;
+  return "";
+}
+
+std::string BootMachineJson(const BootMachine& m, const std::string& host, bool steps) {
+  std::string out = absl::StrCat(
+      "{\"client\":", JsonString(m.client),
+      ",\"address\":", JsonString(m.address ? net::Ipv4Address{m.address}.ToString() : ""),
+      ",\"host\":", JsonString(host), ",\"first_ns\":", m.first_ns, ",\"last_ns\":", m.last_ns,
+      ",\"leases\":", m.leases, ",\"files\":", m.files, ",\"not_found\":", m.not_found,
+      ",\"failed\":", m.failed, ",\"bytes\":", m.bytes, ",\"steps_dropped\":", m.steps_dropped,
+      ",\"last\":", m.steps.empty() ? "null" : StepJson(m.steps.back()));
+  if (steps) {
+    absl::StrAppend(&out, ",\"steps\":[");
+    for (size_t i = 0; i < m.steps.size(); ++i) {
+      absl::StrAppend(&out, i ? "," : "", StepJson(m.steps[i]));
+    }
+    absl::StrAppend(&out, "]");
+  }
+  return out + "}";
+}
+
+}  // namespace stampede::control

@@ -1,0 +1,115 @@
+// Each machine's boot as the dataplane saw it (`stampede boots`): its
+// leases, and the TFTP and HTTP requests from its address, in order. Built
+// in control's memory from the dataplane's events, so it starts empty when
+// control starts; a TFTP or HTTP event belongs to the client holding the
+// address's lease at the time (by its address alone when no lease of ours
+// names it: proxyDHCP, static addresses).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "stampede/v1/config.pb.h"
+#include "stampede/v1/event.pb.h"
+
+namespace stampede::control {
+
+// Machines remembered (the least recently seen go first) and steps per
+// machine (its oldest go first): a boot storm of a few thousand machines
+// with every file they fetch, in a few tens of MB.
+inline constexpr size_t kBootLogMachines = 16384;
+inline constexpr size_t kBootLogSteps = 64;
+
+// A client id as people read it: the MAC for hardware type 1 + 6 bytes,
+// else hex.
+std::string ClientText(const std::string& id);
+
+struct BootStep {
+  enum class Kind : uint8_t { kLease, kTftp, kHttp };
+  uint64_t time_ns = 0;
+  Kind kind = Kind::kLease;
+  // kLease: "granted", "released", "declined"; kTftp and kHttp: the
+  // transfer's outcome ("completed", "refused", "aborted", "timeout",
+  // "read_error", "unanswered").
+  std::string outcome;
+  std::string what;     // the leased address, the TFTP file, the HTTP path
+  uint32_t status = 0;  // HTTP status, TFTP error code
+  uint64_t bytes = 0;
+  uint64_t size = 0;
+  uint64_t duration_us = 0;
+  std::string detail;  // a TFTP error's message, an errno's text
+  // A file (or answer) the client got whole: a completed TFTP transfer, a
+  // completed HTTP response under 400.
+  bool ok() const;
+  // Asked for something not there: TFTP "file not found", HTTP 404.
+  bool not_found() const;
+};
+
+struct BootMachine {
+  std::string client;  // ClientText of its lease; empty: known by address only
+  uint32_t address = 0;
+  uint64_t first_ns = 0;
+  uint64_t last_ns = 0;
+  uint64_t leases = 0;     // granted
+  uint64_t files = 0;      // steps ok()
+  uint64_t not_found = 0;  // steps not_found()
+  uint64_t failed = 0;     // TFTP and HTTP steps neither
+  uint64_t bytes = 0;      // of TFTP and HTTP steps
+  uint64_t steps_dropped = 0;
+  std::deque<BootStep> steps;
+};
+
+class BootLog {
+ public:
+  explicit BootLog(size_t max_machines = kBootLogMachines, size_t max_steps = kBootLogSteps)
+      : max_machines_(max_machines), max_steps_(max_steps) {}
+
+  // Takes a dataplane event: leases, TFTP and HTTP transfers; others are
+  // ignored.
+  void Add(const v1::Event& event);
+  // Most recently seen first.
+  std::vector<const BootMachine*> Machines() const;
+  // By client (a MAC in any case, or the client id's hex) or by address
+  // (the machine holding its lease, else the one known by it); null: none.
+  const BootMachine* Find(std::string_view client_or_address) const;
+  size_t size() const { return machines_.size(); }
+  uint64_t evicted() const { return evicted_; }
+
+ private:
+  BootMachine& MachineFor(uint32_t address, uint64_t time_ns);
+  BootMachine& Named(const std::string& key, uint64_t time_ns);
+  void Append(BootMachine& m, BootStep step);
+  void EvictOldest();
+
+  size_t max_machines_;
+  size_t max_steps_;
+  // Keyed by client text, or "@<address>" for a machine known by address.
+  absl::flat_hash_map<std::string, BootMachine> machines_;
+  absl::flat_hash_map<uint32_t, std::string> client_of_address_;  // bound leases
+  uint64_t evicted_ = 0;
+};
+
+// The host entries of a config by MAC and by fixed address, to name a
+// lease's or a machine's host as `stampede leases` does.
+class HostNames {
+ public:
+  HostNames() = default;
+  explicit HostNames(const v1::Config& config);
+  // The host whose fixed address `address` is, else whose MAC `client` is.
+  std::string Find(uint32_t address, const std::string& client) const;
+
+ private:
+  absl::flat_hash_map<uint32_t, std::string> by_address_;
+  absl::flat_hash_map<std::string, std::string> by_mac_;
+};
+
+// JSON for the API: a machine's summary (its last step as "last"), and
+// with `steps` every step it has.
+std::string BootMachineJson(const BootMachine& m, const std::string& host, bool steps);
+
+}  // namespace stampede::control

@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""Each machine's boot as the appliance saw it: `stampede boots`.
+
+stampede-dataplane (net_af_packet, two workers: each reports its TFTP
+transfers in its own ring) and stampede-control serve a client namespace
+over a veth. A client takes a lease with busybox udhcpc, then fetches what
+a PXE boot fetches: its boot file over TFTP (tftp-hpa), a config file that
+is not there (as pxelinux probes), a kernel over HTTP (curl) and a path
+that is not there. Checked:
+
+- `stampede boots` lists the client by its MAC, with its leased address,
+  its host entry's name, one lease, two files, two not found, no failures
+  and the bytes of both files;
+- `stampede boots MAC` (and by its address) prints the steps in order:
+  lease granted, TFTP completed, TFTP refused with error 1, HTTP 200, 404;
+- a TFTP fetch from an address no lease of ours names (curl --interface)
+  is listed by that address, with no client;
+- the events carry the TFTP transfers (`tftp_transfer`, `tftp_refused`)
+  and /metrics counts no TFTP event dropped.
+"""
+
+import argparse
+import json
+import os
+import re
+import tempfile
+
+import netlab
+
+HTTP_PORT = 8080
+
+
+def config(lab, root, mac):
+    return f"""dataplane: {{port: net_null0, ipv4: [{lab.server_ip}/{lab.prefix}]}}
+tftp: {{root: {root}}}
+http: {{port: {HTTP_PORT}}}
+dhcp:
+  subnets:
+    - subnet: 198.18.0.0/24
+      router: 198.18.0.1
+      profile: install
+      pools: [{{first: 198.18.0.100, last: 198.18.0.199}}]
+hosts:
+  - {{name: node-one, mac: "{mac}"}}
+profiles:
+  - name: install
+    boot_files: {{bios: pxelinux.0}}
+"""
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dataplane", required=True)
+    parser.add_argument("--control", required=True)
+    parser.add_argument("--cli", required=True)
+    args = parser.parse_args()
+    netlab.require(["ip", "ethtool", "busybox", "tftp", "curl"])
+
+    with netlab.Lab() as lab, tempfile.TemporaryDirectory() as tmp:
+        root = os.path.join(tmp, "root")
+        os.makedirs(os.path.join(root, "boot"))
+        nbp, kernel = os.urandom(70_000), os.urandom(1_500_000)
+        with open(os.path.join(root, "pxelinux.0"), "wb") as f:
+            f.write(nbp)
+        with open(os.path.join(root, "boot", "vmlinuz"), "wb") as f:
+            f.write(kernel)
+        mac = lab.client(["cat", f"/sys/class/net/{lab.client_if}/address"]).stdout.strip()
+        path = os.path.join(tmp, "stampede.yaml")
+        with open(path, "w") as f:
+            f.write(config(lab, root, mac))
+        run_dir = os.path.join(tmp, "run")
+        lab.start_dataplane(args.dataplane, workers=2, extra=["--huge_pages=off"])
+        lab.start_control(args.control, path, run_dir)
+        telemetry = netlab.Telemetry(lab.file_prefix)
+        lab.wait_serving(telemetry)
+        sock = os.path.join(run_dir, f"{lab.instance}.sock")
+
+        def cli(*words):
+            return netlab.run([args.cli, *words, f"--api={sock}"]).stdout
+
+        # The lease; the leased address becomes the interface's primary one
+        # (the lab's own stays as a secondary), so tftp-hpa sends from it.
+        script = os.path.join(tmp, "udhcpc.sh")
+        with open(script, "w") as f:
+            f.write(f"#!/bin/sh\n[ \"$1\" = bound ] && echo $ip > {tmp}/ip\nexit 0\n")
+        os.chmod(script, 0o755)
+        out = lab.client(["busybox", "udhcpc", "-i", lab.client_if, "-n", "-q", "-f", "-t", "5",
+                          "-T", "2", "-s", script], check=False, timeout=60)
+        assert out.returncode == 0, out.stdout
+        leased = open(f"{tmp}/ip").read().strip()
+        print("leased", leased)
+        lab.client(["ip", "addr", "flush", "dev", lab.client_if])
+        for address in (leased, lab.client_ip):
+            lab.client(["ip", "addr", "add", f"{address}/24", "dev", lab.client_if])
+
+        got = os.path.join(tmp, "got")
+        lab.client(["tftp", "-m", "binary", lab.server_ip, "-c", "get", "pxelinux.0", got])
+        assert open(got, "rb").read() == nbp, "tftp-hpa: pxelinux.0 differs"
+        lab.client(["tftp", "-m", "binary", lab.server_ip, "-c", "get",
+                    "pxelinux.cfg/01-missing", os.path.join(tmp, "missing")], check=False)
+        url = f"http://{lab.server_ip}:{HTTP_PORT}"
+        out = lab.client(["curl", "-sS", "--max-time", "20", "-o", got, "-w", "%{http_code}",
+                          f"{url}/boot/vmlinuz"])
+        assert out.stdout == "200" and open(got, "rb").read() == kernel, out.stdout
+        out = lab.client(["curl", "-sS", "--max-time", "20", "-o", "/dev/null", "-w",
+                          "%{http_code}", f"{url}/boot/nothing"], check=False)
+        assert out.stdout == "404", out.stdout
+        # From the lab's own address: no lease of ours names it.
+        out = lab.client(["curl", "-sS", "--max-time", "20", "--interface", lab.client_ip,
+                          "-o", got, f"tftp://{lab.server_ip}/pxelinux.0"])
+        assert open(got, "rb").read() == nbp, "curl tftp: pxelinux.0 differs"
+
+        # Control reads the events every 100 ms: wait (bounded) for all six.
+        def machines():
+            return {m["client"] or m["address"]: m
+                    for m in json.loads(cli("boots", "--json"))["machines"]}
+        listed = netlab.poll(machines, lambda m: mac in m and lab.client_ip in m and
+                             m[mac]["not_found"] == 2 and m[mac]["files"] == 2,
+                             "the boot steps in stampede boots", timeout=10)
+        print(json.dumps(listed, indent=1))
+        m = listed[mac]
+        assert m["address"] == leased and m["host"] == "node-one", m
+        assert (m["leases"], m["files"], m["not_found"], m["failed"]) == (1, 2, 2, 0), m
+        # The 404's body counts too: bytes sent.
+        total = len(nbp) + len(kernel) + m["last"]["bytes"]
+        assert m["last"]["status"] == 404 and m["bytes"] == total, m
+        other = listed[lab.client_ip]
+        assert other["client"] == "" and other["files"] == 1 and other["leases"] == 0, other
+        assert other["last"]["kind"] == "tftp" and other["last"]["bytes"] == len(nbp), other
+
+        table = cli("boots")
+        print(table)
+        assert re.search(rf"^{mac} +{re.escape(leased)} +node-one +1 +2 +2 +0 +"
+                         rf"{total} ", table, re.M), table
+        assert re.search(rf"^- +{re.escape(lab.client_ip)} +- +0 +1 +0 +0 ", table, re.M), table
+
+        story = cli("boots", mac.upper())
+        print(story)
+        steps = re.findall(r"^  \+ *[\d.]+ s  (\w+) +(\w+) +(\S+)(.*)$", story, re.M)
+        assert [s[:3] for s in steps] == [
+            ("lease", "granted", leased),
+            ("tftp", "completed", "pxelinux.0"),
+            ("tftp", "refused", "pxelinux.cfg/01-missing"),
+            ("http", "completed", "/boot/vmlinuz"),
+            ("http", "completed", "/boot/nothing"),
+        ], steps
+        assert f"{len(nbp)} of {len(nbp)} bytes" in steps[1][3], steps[1]
+        assert "(error 1: file not found)" in steps[2][3], steps[2]
+        assert steps[3][3].startswith("  200 ") and steps[4][3].startswith("  404 "), steps
+        assert cli("boots", leased) == story, "by address"
+        assert "no boot seen" in netlab.run([args.cli, "boots", "02:00:5e:00:00:99",
+                                             f"--api={sock}"], check=False).stdout
+
+        events = cli("events")
+        assert re.search(r"dataplane tftp_transfer client=\S+ file=pxelinux.0 outcome=completed "
+                         rf"bytes={len(nbp)} size={len(nbp)} ", events), events[-3000:]
+        assert "dataplane tftp_refused" in events and "message=\"file not found\"" in events
+        metrics = netlab.run(["curl", "-sS", "--max-time", "5", "--unix-socket", sock,
+                              "http://stampede/metrics"]).stdout
+        assert 'stampede_events_dropped_total{ring="tftp"} 0' in metrics, metrics
+        telemetry.close()
+    print("PASS")
+
+
+if __name__ == "__main__":
+    main()
