@@ -211,6 +211,9 @@ std::string StepText(const Struct& step) {
   std::string kind = Text(step, "kind"), outcome = Text(step, "outcome");
   std::string text = absl::StrFormat("%-5s %-10s %s", kind, outcome, Text(step, "what"));
   if (kind == "lease") return text;
+  if (outcome == "refused") {
+    return absl::StrCat(text, "  (error ", Number(step, "status"), ": ", Text(step, "detail"), ")");
+  }
   if (kind == "http") absl::StrAppend(&text, "  ", Number(step, "status"));
   double seconds = static_cast<double>(Number(step, "duration_us")) / 1e6;
   absl::StrAppend(&text, absl::StrFormat("  %u of %u bytes in %.3f s", Number(step, "bytes"),

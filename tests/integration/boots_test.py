@@ -13,6 +13,9 @@ that is not there. Checked:
   and the bytes of both files;
 - `stampede boots MAC` (and by its address) prints the steps in order:
   lease granted, TFTP completed, TFTP refused with error 1, HTTP 200, 404;
+- a client that answers the first packet with an ERROR, and one that never
+  answers (timeout 1, RFC 2349), end as `aborted` (with the client's
+  message) and `timeout` (after 8 retransmissions): two failures;
 - a TFTP fetch from an address no lease of ours names (curl --interface)
   is listed by that address, with no client;
 - the events carry the TFTP transfers (`tftp_transfer`, `tftp_refused`)
@@ -28,6 +31,20 @@ import tempfile
 import netlab
 
 HTTP_PORT = 8080
+
+# A TFTP client that asks with "timeout 1", then answers the server's first
+# packet with an ERROR (abort) or not at all (silent); prints what it got.
+RAW_CLIENT = r'''
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 0))
+s.settimeout(5)
+s.sendto(b"\0\1pxelinux.0\0octet\0timeout\0" + b"1\0", (sys.argv[2], 69))
+data, server = s.recvfrom(2048)
+print(data[:2].hex())
+if sys.argv[3] == "abort":
+    s.sendto(b"\0\5\0\0user cancelled\0", server)
+'''
 
 
 def config(lab, root, mac):
@@ -105,32 +122,39 @@ def main():
         out = lab.client(["curl", "-sS", "--max-time", "20", "-o", "/dev/null", "-w",
                           "%{http_code}", f"{url}/boot/nothing"], check=False)
         assert out.stdout == "404", out.stdout
+        for how in ("abort", "silent"):
+            out = lab.client(["python3", "-c", RAW_CLIENT, leased, lab.server_ip, how])
+            assert out.stdout.strip() == "0006", out.stdout  # an OACK
         # From the lab's own address: no lease of ours names it.
         out = lab.client(["curl", "-sS", "--max-time", "20", "--interface", lab.client_ip,
                           "-o", got, f"tftp://{lab.server_ip}/pxelinux.0"])
         assert open(got, "rb").read() == nbp, "curl tftp: pxelinux.0 differs"
 
-        # Control reads the events every 100 ms: wait (bounded) for all six.
+        # Control reads the events every 100 ms; the silent client's transfer
+        # ends after 8 retransmissions a second apart: wait (bounded) for all.
         def machines():
             return {m["client"] or m["address"]: m
                     for m in json.loads(cli("boots", "--json"))["machines"]}
         listed = netlab.poll(machines, lambda m: mac in m and lab.client_ip in m and
-                             m[mac]["not_found"] == 2 and m[mac]["files"] == 2,
-                             "the boot steps in stampede boots", timeout=10)
+                             m[mac]["not_found"] == 2 and m[mac]["files"] == 2 and
+                             m[mac]["failed"] == 2,
+                             "the boot steps in stampede boots", timeout=30)
         print(json.dumps(listed, indent=1))
         m = listed[mac]
         assert m["address"] == leased and m["host"] == "node-one", m
-        assert (m["leases"], m["files"], m["not_found"], m["failed"]) == (1, 2, 2, 0), m
+        assert (m["leases"], m["files"], m["not_found"], m["failed"]) == (1, 2, 2, 2), m
+        assert m["last"]["outcome"] == "timeout", m
         # The 404's body counts too: bytes sent.
-        total = len(nbp) + len(kernel) + m["last"]["bytes"]
-        assert m["last"]["status"] == 404 and m["bytes"] == total, m
+        story = json.loads(cli("boots", mac, "--json"))["machine"]
+        total = len(nbp) + len(kernel) + story["steps"][4]["bytes"]
+        assert story["steps"][4]["status"] == 404 and m["bytes"] == total, story
         other = listed[lab.client_ip]
         assert other["client"] == "" and other["files"] == 1 and other["leases"] == 0, other
         assert other["last"]["kind"] == "tftp" and other["last"]["bytes"] == len(nbp), other
 
         table = cli("boots")
         print(table)
-        assert re.search(rf"^{mac} +{re.escape(leased)} +node-one +1 +2 +2 +0 +"
+        assert re.search(rf"^{mac} +{re.escape(leased)} +node-one +1 +2 +2 +2 +"
                          rf"{total} ", table, re.M), table
         assert re.search(rf"^- +{re.escape(lab.client_ip)} +- +0 +1 +0 +0 ", table, re.M), table
 
@@ -143,10 +167,14 @@ def main():
             ("tftp", "refused", "pxelinux.cfg/01-missing"),
             ("http", "completed", "/boot/vmlinuz"),
             ("http", "completed", "/boot/nothing"),
+            ("tftp", "aborted", "pxelinux.0"),
+            ("tftp", "timeout", "pxelinux.0"),
         ], steps
         assert f"{len(nbp)} of {len(nbp)} bytes" in steps[1][3], steps[1]
         assert "(error 1: file not found)" in steps[2][3], steps[2]
         assert steps[3][3].startswith("  200 ") and steps[4][3].startswith("  404 "), steps
+        assert "(error 0: user cancelled)" in steps[5][3], steps[5]
+        assert "(error 0: timed out)" in steps[6][3], steps[6]
         assert cli("boots", leased) == story, "by address"
         assert "no boot seen" in netlab.run([args.cli, "boots", "02:00:5e:00:00:99",
                                              f"--api={sock}"], check=False).stdout

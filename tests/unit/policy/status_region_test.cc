@@ -93,6 +93,46 @@ TEST_F(StatusRegionTest, RingsAreIndependent) {
   EXPECT_STREQ(EventRingName(EventRing::kHttp), "http");
 }
 
+// Each worker reports its TFTP transfers in a ring of its own, after the
+// counters: a full one loses only its own events, counted in its worker's
+// events_dropped (and the total).
+TEST_F(StatusRegionTest, EachWorkerHasATftpRing) {
+  absl::StatusOr<StatusWriter> writer = StatusWriter::Create(path_, 2);
+  ASSERT_TRUE(writer.ok());
+  absl::StatusOr<StatusReader> reader = StatusReader::Open(path_);
+  ASSERT_TRUE(reader.ok());
+  for (uint32_t i = 0; i < kEventSlots; ++i) {
+    ASSERT_TRUE(writer->PushTftp(Bytes(absl::StrCat("w1-", i)), 1));
+  }
+  EXPECT_FALSE(writer->PushTftp(Bytes("lost"), 1));
+  EXPECT_TRUE(writer->PushTftp(Bytes("w0"), 0));
+  EXPECT_FALSE(writer->PushTftp(Bytes("no such worker"), 2));
+  EXPECT_TRUE(writer->Push(Bytes("policy")));
+  StatusSnapshot s = reader->Snapshot();
+  EXPECT_EQ(s.events_dropped, 1u);
+  EXPECT_EQ(s.tftp_events_dropped, 1u);
+  std::vector<std::string> names = CounterNames();
+  EXPECT_EQ(ValueOf(names, reader->CounterValues(1), "events_dropped"), 1u);
+  EXPECT_EQ(ValueOf(names, reader->CounterValues(0), "events_dropped"), 0u);
+  auto texts = [&](uint32_t lcore, size_t max) {
+    std::vector<std::string> out;
+    for (const auto& bytes : reader->PopTftpEvents(max, lcore)) {
+      out.emplace_back(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    }
+    return out;
+  };
+  EXPECT_EQ(texts(0, 10), std::vector<std::string>{"w0"});
+  std::vector<std::string> w1 = texts(1, kEventSlots + 1);
+  ASSERT_EQ(w1.size(), kEventSlots);
+  EXPECT_EQ(w1.front(), "w1-0");
+  EXPECT_EQ(w1.back(), absl::StrCat("w1-", kEventSlots - 1));
+  EXPECT_TRUE(texts(2, 10).empty());
+  EXPECT_EQ(reader->PopEvents(10).size(), 1u);  // the service ring kept its own
+  // The last ring ends the region: its last record is inside it.
+  EXPECT_TRUE(writer->PushTftp(Bytes("room"), 1));
+  EXPECT_EQ(texts(1, 10), std::vector<std::string>{"room"});
+}
+
 TEST_F(StatusRegionTest, HttpCountersAreSharedAndNamed) {
   absl::StatusOr<StatusWriter> writer = StatusWriter::Create(path_, 1);
   ASSERT_TRUE(writer.ok());
@@ -222,9 +262,9 @@ TEST_F(StatusRegionTest, ReaderRefusesMalformedRegions) {
   header->dhcp_counters_bytes = 8;
   EXPECT_FALSE(StatusReader::Attach(region).ok());
   header->dhcp_counters_bytes = sizeof(dhcp::DhcpCounters);
-  header->event_rings = 2;
+  header->event_rings = kEventRings;  // a layout 6 count: no TFTP rings
   EXPECT_FALSE(StatusReader::Attach(region).ok());
-  header->event_rings = kEventRings;
+  header->event_rings = kEventRings + 2;
   // A region one byte short of its lcores' counters.
   EXPECT_FALSE(StatusReader::Attach(region.first(region.size() - 1)).ok());
   // An impossible head and a record length past its slot are skipped, counted.
@@ -263,6 +303,11 @@ TEST_F(StatusRegionTest, ReaderRefusesMalformedRegions) {
   // The HTTP counters are plain numbers: whatever they hold is read as such.
   std::memset(http + kRingBytes, 0xff, sizeof(http::HttpCounters));
   for (uint64_t v : reader->HttpCounterValues()) EXPECT_EQ(v, UINT64_MAX);
+  // A TFTP ring (the last two rings end the region) with an impossible head.
+  std::byte* tftp = region.data() + StatusRegionSize(2) - 2 * kRingBytes;
+  reinterpret_cast<RingIndex*>(tftp)->value.store(kEventSlots * 5);
+  EXPECT_TRUE(reader->PopTftpEvents(10, 0).empty());
+  EXPECT_EQ(reader->bad_records(), 5u);
 }
 
 }  // namespace

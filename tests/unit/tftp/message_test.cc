@@ -96,6 +96,27 @@ TEST(TftpMessageTest, BuildsErrorsDataAndReadsAcks) {
   EXPECT_FALSE(ParseAck(Bytes(std::string("\0\3\1\2", 4))));
 }
 
+// A client's ERROR (it gave a transfer up): code and message, a missing NUL
+// forgiven, anything else not an ERROR.
+TEST(TftpMessageTest, ParsesErrors) {
+  // The message is a view into the datagram: the datagrams outlive it.
+  const std::vector<std::byte> denied = Bytes(std::string("\0\5\0\2denied\0", 11));
+  const std::vector<std::byte> no_nul = Bytes(std::string("\0\5\0\0no nul", 10));
+  std::optional<ErrorMessage> e = ParseError(denied);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->code, ErrorCode::kAccessViolation);
+  EXPECT_EQ(e->message, "denied");
+  e = ParseError(no_nul);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->message, "no nul");
+  e = ParseError(Bytes(std::string("\0\5\1\0", 4)));
+  ASSERT_TRUE(e);
+  EXPECT_EQ(static_cast<uint16_t>(e->code), 256);  // unknown codes are kept as sent
+  EXPECT_EQ(e->message, "");
+  EXPECT_FALSE(ParseError(Bytes(std::string("\0\5\0", 3))));
+  EXPECT_FALSE(ParseError(Bytes(std::string("\0\4\0\1", 4))));
+}
+
 TEST(TftpMessageTest, NormalisesPathsAndRefusesEscapes) {
   EXPECT_EQ(NormalisePath("/pxelinux.0"), "pxelinux.0");
   EXPECT_EQ(NormalisePath("\\boot\\grub\\grub.cfg"), "boot/grub/grub.cfg");

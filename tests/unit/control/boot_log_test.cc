@@ -1,0 +1,190 @@
+// stampede boots' memory: machines from lease, TFTP and HTTP events.
+#include "control/daemon/boot_log.h"
+
+#include <string>
+
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+
+namespace stampede::control {
+namespace {
+
+constexpr uint32_t kLeased = 0xc6120064;  // 198.18.0.100
+constexpr uint32_t kOther = 0xc6120002;   // 198.18.0.2
+
+std::string MacId(uint8_t last) { return std::string("\x01\x02\x00\x5e\x00\x00", 6) + char(last); }
+
+v1::Event Lease(uint64_t t, v1::Lease::Change change, uint32_t address, const std::string& id) {
+  v1::Event e;
+  e.set_time_ns(t);
+  e.mutable_lease()->set_change(change);
+  e.mutable_lease()->set_address(address);
+  e.mutable_lease()->set_client_id(id);
+  return e;
+}
+
+v1::Event Tftp(uint64_t t, uint32_t address, const std::string& file,
+               v1::TftpTransfer::Outcome outcome, uint64_t bytes, uint32_t code = 0) {
+  v1::Event e;
+  e.set_time_ns(t);
+  v1::TftpTransfer* x = e.mutable_tftp_transfer();
+  x->set_client_address(address);
+  x->set_file(file);
+  x->set_outcome(outcome);
+  x->set_bytes(bytes);
+  x->set_size(bytes);
+  x->set_error_code(code);
+  if (outcome == v1::TftpTransfer::REFUSED) x->set_detail("file not found");
+  return e;
+}
+
+v1::Event Http(uint64_t t, uint32_t address, const std::string& path, uint32_t status,
+               v1::HttpTransfer::Outcome outcome, uint64_t bytes) {
+  v1::Event e;
+  e.set_time_ns(t);
+  v1::HttpTransfer* x = e.mutable_http_transfer();
+  x->set_client_address(address);
+  x->set_path(path);
+  x->set_status(status);
+  x->set_outcome(outcome);
+  x->set_bytes(bytes);
+  return e;
+}
+
+TEST(BootLogTest, AMachinesStepsFollowItsLease) {
+  BootLog log;
+  log.Add(Lease(100, v1::Lease::GRANTED, kLeased, MacId(7)));
+  log.Add(Tftp(200, kLeased, "pxelinux.0", v1::TftpTransfer::COMPLETED, 42'000));
+  log.Add(Tftp(300, kLeased, "pxelinux.cfg/default", v1::TftpTransfer::REFUSED, 0, 1));
+  log.Add(Http(400, kLeased, "/boot/vmlinuz", 200, v1::HttpTransfer::COMPLETED, 9'000'000));
+  log.Add(Http(500, kLeased, "/boot/gone", 404, v1::HttpTransfer::COMPLETED, 14));
+  log.Add(Http(600, kLeased, "/boot/initrd", 200, v1::HttpTransfer::ABORTED, 1'000));
+  log.Add(Tftp(700, kLeased, "x", v1::TftpTransfer::TIMED_OUT, 512));
+  ASSERT_EQ(log.size(), 1u);
+  const BootMachine* m = log.Find("02:00:5E:00:00:07");
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m, log.Find("198.18.0.100"));
+  EXPECT_EQ(m->client, "02:00:5e:00:00:07");
+  EXPECT_EQ(m->address, kLeased);
+  EXPECT_EQ(m->first_ns, 100u);
+  EXPECT_EQ(m->last_ns, 700u);
+  EXPECT_EQ(m->leases, 1u);
+  EXPECT_EQ(m->files, 2u);
+  EXPECT_EQ(m->not_found, 2u);
+  EXPECT_EQ(m->failed, 2u);
+  EXPECT_EQ(m->bytes, 42'000u + 9'000'000u + 14u + 1'000u + 512u);
+  ASSERT_EQ(m->steps.size(), 7u);
+  EXPECT_EQ(m->steps[0].kind, BootStep::Kind::kLease);
+  EXPECT_EQ(m->steps[0].outcome, "granted");
+  EXPECT_EQ(m->steps[0].what, "198.18.0.100");
+  EXPECT_EQ(m->steps[2].outcome, "refused");
+  EXPECT_EQ(m->steps[2].status, 1u);
+  EXPECT_EQ(m->steps[2].detail, "file not found");
+  EXPECT_EQ(m->steps[5].outcome, "aborted");
+  EXPECT_EQ(m->steps[6].outcome, "timeout");
+}
+
+TEST(BootLogTest, WithoutALeaseAMachineIsKnownByItsAddress) {
+  BootLog log;
+  log.Add(Tftp(100, kOther, "ipxe.efi", v1::TftpTransfer::COMPLETED, 1'000));
+  const BootMachine* m = log.Find("198.18.0.2");
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->client, "");
+  EXPECT_EQ(m->files, 1u);
+  EXPECT_EQ(log.Find("198.18.0.3"), nullptr);
+  EXPECT_EQ(log.Find("02:00:5e:00:00:07"), nullptr);
+  EXPECT_EQ(log.Find("not an address"), nullptr);
+  // A lease of that address afterwards names a new machine; the address's
+  // next steps are the client's.
+  log.Add(Lease(200, v1::Lease::GRANTED, kOther, MacId(9)));
+  log.Add(Tftp(300, kOther, "ipxe.efi", v1::TftpTransfer::COMPLETED, 1'000));
+  EXPECT_EQ(log.size(), 2u);
+  EXPECT_EQ(log.Find("198.18.0.2")->client, "02:00:5e:00:00:09");
+  EXPECT_EQ(log.Find("02:00:5e:00:00:09")->files, 1u);
+}
+
+TEST(BootLogTest, AnAddressBelongsToItsLatestLease) {
+  BootLog log;
+  log.Add(Lease(100, v1::Lease::GRANTED, kLeased, MacId(1)));
+  log.Add(Lease(200, v1::Lease::RELEASED, kLeased, MacId(1)));
+  log.Add(Tftp(300, kLeased, "a", v1::TftpTransfer::COMPLETED, 1));
+  // Released: the transfer is the address's, not the old client's.
+  EXPECT_EQ(log.Find("02:00:5e:00:00:01")->files, 0u);
+  EXPECT_EQ(log.Find("198.18.0.100")->client, "");
+  log.Add(Lease(400, v1::Lease::GRANTED, kLeased, MacId(2)));
+  // A RELEASE of another client's old lease leaves the new one alone.
+  log.Add(Lease(500, v1::Lease::RELEASED, kLeased, MacId(1)));
+  log.Add(Tftp(600, kLeased, "b", v1::TftpTransfer::COMPLETED, 1));
+  EXPECT_EQ(log.Find("02:00:5e:00:00:02")->files, 1u);
+  EXPECT_EQ(log.Find("198.18.0.100")->client, "02:00:5e:00:00:02");
+  // A client id that is not a MAC is kept as hex; an empty one is ignored.
+  log.Add(Lease(700, v1::Lease::GRANTED, 0xc6120065, std::string("\xff\x01\x02", 3)));
+  EXPECT_NE(log.Find("ff0102"), nullptr);
+  EXPECT_NE(log.Find("FF0102"), nullptr);
+  size_t before = log.size();
+  log.Add(Lease(800, v1::Lease::GRANTED, 0xc6120066, ""));
+  v1::Event other;
+  other.mutable_policy_applied()->set_generation(3);
+  log.Add(other);
+  EXPECT_EQ(log.size(), before);
+}
+
+TEST(BootLogTest, StepsAndMachinesAreBounded) {
+  BootLog log(/*max_machines=*/32, /*max_steps=*/3);
+  for (uint64_t i = 0; i < 5; ++i) {
+    log.Add(Tftp(i, kOther, "f" + std::to_string(i), v1::TftpTransfer::COMPLETED, 10));
+  }
+  const BootMachine* m = log.Find("198.18.0.2");
+  EXPECT_EQ(m->steps.size(), 3u);
+  EXPECT_EQ(m->steps_dropped, 2u);
+  EXPECT_EQ(m->steps.front().what, "f2");
+  EXPECT_EQ(m->files, 5u);  // the counts keep every step
+  for (uint32_t i = 0; i < 100; ++i) {
+    log.Add(Lease(1000 + i, v1::Lease::GRANTED, 0xc6130000 + i, MacId(static_cast<uint8_t>(i))));
+  }
+  EXPECT_LE(log.size(), 32u);
+  EXPECT_EQ(log.evicted(), 101u - log.size());
+  // The most recent stay; listed most recent first.
+  std::vector<const BootMachine*> machines = log.Machines();
+  ASSERT_EQ(machines.size(), log.size());
+  EXPECT_EQ(machines.front()->client, "02:00:5e:00:00:63");
+  for (size_t i = 1; i < machines.size(); ++i) {
+    EXPECT_GE(machines[i - 1]->last_ns, machines[i]->last_ns);
+  }
+  EXPECT_EQ(log.Find("198.18.0.2"), nullptr);
+  // An evicted lease's address no longer points at it.
+  EXPECT_EQ(log.Find("198.19.0.0"), nullptr);
+}
+
+TEST(BootLogTest, JsonParsesAndHostsAreNamed) {
+  v1::Config config;
+  v1::Host* fixed = config.add_hosts();
+  fixed->set_name("fixed");
+  fixed->set_ipv4("198.18.0.100");
+  v1::Host* by_mac = config.add_hosts();
+  by_mac->set_name("by-mac");
+  by_mac->set_mac("02:00:5E:00:00:07");
+  HostNames hosts(config);
+  EXPECT_EQ(hosts.Find(kLeased, "aa:bb:cc:dd:ee:ff"), "fixed");
+  EXPECT_EQ(hosts.Find(kOther, "02:00:5e:00:00:07"), "by-mac");
+  EXPECT_EQ(hosts.Find(kOther, "aa:bb:cc:dd:ee:ff"), "");
+
+  BootLog log;
+  log.Add(Lease(100, v1::Lease::GRANTED, kLeased, MacId(7)));
+  log.Add(Tftp(200, kLeased, "a \"quoted\" name", v1::TftpTransfer::REFUSED, 0, 1));
+  const BootMachine* m = log.Find("198.18.0.100");
+  for (bool steps : {false, true}) {
+    google::protobuf::Struct json;
+    std::string text = BootMachineJson(*m, "fixed", steps);
+    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(text, &json).ok()) << text;
+    EXPECT_EQ(json.fields().at("host").string_value(), "fixed");
+    EXPECT_EQ(json.fields().at("not_found").number_value(), 1);
+    const auto& last = json.fields().at("last").struct_value().fields();
+    EXPECT_EQ(last.at("what").string_value(), "a \"quoted\" name");
+    EXPECT_EQ(json.fields().contains("steps"), steps);
+  }
+}
+
+}  // namespace
+}  // namespace stampede::control
