@@ -128,6 +128,8 @@ def print_how_to_look(lab, vm, name):
 The lab is up and stays up until `scripts/lab --down{'' if name == 'lab' else f' --name={name}'}`:
   status      {cli} status {api}
   leases      {cli} leases {api}
+  boots       {cli} boots {api}
+              {cli} boots {vm.spec.mac} {api}   (the VM's boot, step by step)
   events      {cli} events --follow {api}
   counters    DPDK telemetry /var/run/dpdk/{lab.file_prefix}/dpdk_telemetry.v2
               (/stampede/dhcp, /stampede/tftp, /stampede/stats)

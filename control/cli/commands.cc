@@ -218,6 +218,7 @@ std::string StepText(const Struct& step) {
   double seconds = static_cast<double>(Number(step, "duration_us")) / 1e6;
   absl::StrAppend(&text, absl::StrFormat("  %u of %u bytes in %.3f s", Number(step, "bytes"),
                                          Number(step, "size"), seconds));
+  if (Number(step, "count") > 1) absl::StrAppend(&text, " (", Number(step, "count"), " ranges)");
   if (!Text(step, "detail").empty()) {
     absl::StrAppend(&text, "  (",
                     kind == "tftp" ? absl::StrCat("error ", Number(step, "status"), ": ") : "",

@@ -83,7 +83,7 @@ std::string StepJson(const BootStep& s) {
                       ",\"outcome\":", JsonString(s.outcome), ",\"what\":", JsonString(s.what),
                       ",\"status\":", s.status, ",\"bytes\":", s.bytes, ",\"size\":", s.size,
                       ",\"duration_us\":", s.duration_us, ",\"detail\":", JsonString(s.detail),
-                      ",\"ok\":", s.ok() ? "true" : "false", "}");
+                      ",\"ok\":", s.ok() ? "true" : "false", ",\"count\":", s.count, "}");
 }
 
 }  // namespace
@@ -201,6 +201,19 @@ void BootLog::Append(BootMachine& m, BootStep step) {
       ++m.not_found;
     } else {
       ++m.failed;
+    }
+  }
+  if (step.kind == BootStep::Kind::kHttp && step.status == 206 && step.outcome == "completed" &&
+      !m.steps.empty()) {
+    BootStep& last = m.steps.back();
+    if (last.kind == BootStep::Kind::kHttp && last.status == 206 && last.outcome == "completed" &&
+        last.what == step.what) {
+      ++last.count;
+      last.time_ns = step.time_ns;
+      last.bytes += step.bytes;
+      last.size += step.size;
+      last.duration_us += step.duration_us;
+      return;
     }
   }
   m.steps.push_back(std::move(step));

@@ -43,6 +43,10 @@ struct BootStep {
   uint64_t size = 0;
   uint64_t duration_us = 0;
   std::string detail;  // a TFTP error's message, an errno's text
+  // Range responses (206) for the same path one after another are one step
+  // (iPXE's sanboot reads a whole ISO so): how many, their bytes and time
+  // summed.
+  uint32_t count = 1;
   // A file (or answer) the client got whole: a completed TFTP transfer, a
   // completed HTTP response under 400.
   bool ok() const;

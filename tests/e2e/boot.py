@@ -5,6 +5,7 @@ scripts/lab (scenario "bios" or "uefi", left up with --keep), so the lab an
 operator runs is the code the tests exercise.
 """
 
+import json
 import os
 import shutil
 import time
@@ -104,6 +105,38 @@ def check_transfers(lab, scenario, line, root, before):
             f"retransmitted, {delta['sessions_aborted']} aborted by clients, 0 failed")
 
 
+def check_boots(lab, scenario, line, timeout=10):
+    """`stampede boots` tells each guest's boot as the wire saw it: its lease
+    (not in proxy mode, where the site's server leases), and every file of
+    `fetched` (TFTP) and of `http_fetched` and `http_ranged` (HTTP) among its
+    completed steps, none of its steps pushed out."""
+    notes = []
+    for guest in line.guests.values():
+        tftp = {("tftp", path) for path in scenario.fetched}
+        http = {("http", path) for path in scenario.http_fetched + scenario.http_ranged}
+        deadline = time.monotonic() + timeout
+        while True:  # control reads the dataplane's events every 100 ms
+            out = lab.cli("boots", guest.address, "--json")
+            machine = json.loads(out.stdout)["machine"] if out.returncode == 0 else None
+            done = {(s["kind"], s["what"].lstrip("/").split("?")[0])
+                    for s in (machine or {}).get("steps", []) if s["ok"]}
+            missing = sorted((tftp | http) - done)
+            if machine and not missing:
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{guest.vm.spec.name}: stampede boots {guest.address} "
+                                     f"lacks {missing}: {out.stdout[-3000:]}")
+            time.sleep(0.1)  # polling the API, bounded by the deadline
+        assert machine["steps_dropped"] == 0, machine
+        if not scenario.site_dhcp:
+            assert machine["client"] == guest.vm.spec.mac.lower(), machine
+            first = machine["steps"][0]
+            assert (first["kind"], first["outcome"]) == ("lease", "granted"), machine
+        notes.append(f"{guest.vm.spec.name} {machine['files']} files, "
+                     f"{machine['not_found']} not found, {machine['failed']} failed")
+    return "stampede boots: " + "; ".join(notes)
+
+
 def http_access(lab):
     """The dataplane's event=http_access log lines, as dicts of their fields."""
     with open(lab.dataplane_log, errors="replace") as f:
@@ -196,4 +229,5 @@ def run(lab, scenario, serve=False, out=None, timeout=None):
     if http:
         line.note(http)
     line.note(check_router_advertisements(lab, scenario))
+    line.note(check_boots(lab, scenario, line))
     return line

@@ -148,9 +148,10 @@ def status_seeds():
     # dataplane/policy/status_region.h: header 0..127 (lcore_count at 20,
     # counters_bytes at 24, http_counters_bytes at 88, event_rings at 92,
     # dhcp_counters_bytes at 120), ring head at 128, tail at 192, records
-    # from 256. status_fuzz.cc maps offsets 0x8000.. to the HTTP ring's start
-    # (head, tail, records at 128) and 0xC000.. to the counters (the HTTP
-    # block, the DHCP block, then the lcores').
+    # from 256. status_fuzz.cc maps offsets 0x4000.. to the HTTP ring's start
+    # (head, tail, records at 128), 0x6000.. to the counters (the HTTP
+    # block, the DHCP block, then the lcores') and 0x8000.. to worker 0's
+    # TFTP ring.
     yield "valid", b""
     yield "head_far_ahead", patch(128, struct.pack("<Q", 3 * 4096))
     yield "tail_past_head", patch(192, struct.pack("<Q", 10))
@@ -161,13 +162,20 @@ def status_seeds():
     yield "bad_magic", patch(0, b"NOTSTAMP")
     yield "bad_http_counter_size", patch(88, struct.pack("<I", 64))
     yield "two_rings", patch(92, struct.pack("<I", 2))
+    yield "no_tftp_rings", patch(92, struct.pack("<I", 3))
     yield "bad_dhcp_counter_size", patch(120, struct.pack("<I", 8))
-    yield "http_head_far_ahead", patch(0x8000, struct.pack("<Q", 3 * 4096))
-    yield "http_tail_past_head", patch(0x8000 + 64, struct.pack("<Q", 10))
-    yield "http_record_too_long", patch(0x8000 + 128, struct.pack("<I", 4096))
-    yield "http_record_garbage", patch(0x8000 + 132, b"\x32\xff\xff\xff\xff\x0f")
-    yield "http_path_past_record", patch(0x8000 + 132 + 2, b"\x22\xf0\x03")
-    yield "http_counters_garbage", patch(0xC000, b"\xff" * 200)
+    yield "http_head_far_ahead", patch(0x4000, struct.pack("<Q", 3 * 4096))
+    yield "http_tail_past_head", patch(0x4000 + 64, struct.pack("<Q", 10))
+    yield "http_record_too_long", patch(0x4000 + 128, struct.pack("<I", 4096))
+    yield "http_record_garbage", patch(0x4000 + 132, b"\x32\xff\xff\xff\xff\x0f")
+    yield "http_path_past_record", patch(0x4000 + 132 + 2, b"\x22\xf0\x03")
+    yield "http_counters_garbage", patch(0x6000, b"\xff" * 200)
+    yield "tftp_head_far_ahead", patch(0x8000, struct.pack("<Q", 3 * 4096))
+    yield "tftp_tail_past_head", patch(0x8000 + 64, struct.pack("<Q", 10))
+    yield "tftp_record_too_long", patch(0x8000 + 128, struct.pack("<I", 4096))
+    yield "tftp_record_garbage", patch(0x8000 + 132, b"\x3a\xff\xff\xff\xff\x0f")
+    # A TftpTransfer whose file's length runs past the record.
+    yield "tftp_file_past_record", patch(0x8000 + 132 + 2, b"\x3a\xf0\x03")
 
 
 def dhcp(msg_type, mac_last=1, options=(), ciaddr=0, giaddr=0, flags=0, xid=0x1234,

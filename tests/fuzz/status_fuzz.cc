@@ -2,17 +2,20 @@
 // region (event rings, HTTP and per-lcore counters) over a region the fuzzer
 // has scribbled on. The input is a list of patches applied to a valid region
 // holding a few events on every ring: [u16 offset][u8 length][length
-// bytes]..., the offset's top two bits choosing a 16 KiB window: 0 the
+// bytes]..., the offset's top three bits choosing an 8 KiB window: 0 the
 // region's start (header, ring 0's indexes, its first records), 1 ring 1's
-// start, 2 ring 2's (HTTP), 3 the counters (HTTP, DHCP, then the lcores'). The
-// reader must never read outside the region nor trust an index or length it
-// finds there; the writer, pushing after the scribbles, must stay inside it.
+// start, 2 ring 2's (HTTP), 3 the counters (HTTP, DHCP, then the lcores'),
+// 4 and 5 the workers' TFTP rings, 6 and 7 the start again. The reader must
+// never read outside the region nor trust an index or length it finds
+// there; the writer, pushing after the scribbles, must stay inside it.
+// What control makes of the events (stampede boots' log) takes them all.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <new>
 #include <string>
 
+#include "control/daemon/boot_log.h"
 #include "dataplane/policy/status_region.h"
 #include "stampede/v1/event.pb.h"
 
@@ -27,13 +30,16 @@ using stampede::policy::StatusRegionSize;
 using stampede::policy::StatusWriter;
 
 constexpr uint32_t kLcores = 2;
-constexpr size_t kWindowBits = 14;
+constexpr size_t kWindowBits = 13;
 
 constexpr EventRing kRings[] = {EventRing::kService, EventRing::kDhcp, EventRing::kHttp};
 
 size_t WindowBase(size_t window) {
   if (window < kEventRings) return sizeof(StatusHeader) + window * kRingBytes;
-  return sizeof(StatusHeader) + kEventRings * kRingBytes;
+  size_t rings_end = StatusRegionSize(kLcores) - kLcores * kRingBytes;
+  if (window == 3) return sizeof(StatusHeader) + kEventRings * kRingBytes;  // counters
+  if (window < 4 + kLcores) return rings_end + (window - 4) * kRingBytes;   // TFTP rings
+  return 0;
 }
 
 void Push(StatusWriter& writer, const stampede::v1::Event& event, EventRing ring) {
@@ -68,6 +74,19 @@ void Fill(StatusWriter& writer) {
     t->set_range_last((1 << 20) - 1);
     t->set_outcome(stampede::v1::HttpTransfer::COMPLETED);
     Push(writer, transfer, EventRing::kHttp);
+    stampede::v1::Event tftp;
+    tftp.set_time_ns(generation * 1000);
+    stampede::v1::TftpTransfer* x = tftp.mutable_tftp_transfer();
+    x->set_client_address(0xc6120064 + static_cast<uint32_t>(generation));
+    x->set_client_port(2000);
+    x->set_file(generation == 2 ? "pxelinux.cfg/default" : "pxelinux.0");
+    x->set_outcome(generation == 2 ? stampede::v1::TftpTransfer::REFUSED
+                                   : stampede::v1::TftpTransfer::COMPLETED);
+    x->set_bytes(70000);
+    x->set_size(70000);
+    std::string bytes = tftp.SerializeAsString();
+    writer.PushTftp({reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()},
+                    static_cast<uint32_t>(generation % kLcores));
   }
 }
 
@@ -98,21 +117,35 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       reader->DhcpCounterValues().size() != stampede::policy::DhcpCounterNames().size()) {
     __builtin_trap();
   }
-  for (EventRing ring : kRings) {
-    for (const std::vector<std::byte>& bytes : reader->PopEvents(64, ring)) {
+  stampede::control::BootLog boots(/*max_machines=*/8, /*max_steps=*/4);
+  auto take = [&](const std::vector<std::vector<std::byte>>& events) {
+    for (const std::vector<std::byte>& bytes : events) {
       if (bytes.size() > stampede::policy::kMaxEventBytes) __builtin_trap();
       stampede::v1::Event event;
-      if (event.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) &&
-          event.has_http_transfer()) {
+      if (!event.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) continue;
+      if (event.has_http_transfer()) {
         // What control makes of one: the fields it formats.
         const stampede::v1::HttpTransfer& t = event.http_transfer();
         if (t.path().size() > bytes.size() || t.method().size() > bytes.size()) __builtin_trap();
       }
+      boots.Add(event);
     }
+  };
+  std::byte one[1] = {std::byte{0}};
+  for (EventRing ring : kRings) {
+    take(reader->PopEvents(64, ring));
     // The producer after the consumer moved the tail wherever the bytes said.
-    std::byte one[1] = {std::byte{0}};
     writer.Push(one, ring);
   }
+  for (uint32_t lcore = 0; lcore <= kLcores; ++lcore) {
+    take(reader->PopTftpEvents(64, lcore));
+    writer.PushTftp(one, lcore);
+  }
   if (!reader->PopEvents(1, static_cast<EventRing>(kEventRings)).empty()) __builtin_trap();
+  if (boots.size() > 8) __builtin_trap();
+  for (const stampede::control::BootMachine* m : boots.Machines()) {
+    if (m->steps.size() > 4) __builtin_trap();
+    stampede::control::BootMachineJson(*m, "", true);
+  }
   return 0;
 }

@@ -157,6 +157,28 @@ TEST(BootLogTest, StepsAndMachinesAreBounded) {
   EXPECT_EQ(log.Find("198.19.0.0"), nullptr);
 }
 
+// iPXE's sanboot reads an ISO by thousands of ranges: one step for them.
+TEST(BootLogTest, RangesOfOnePathInARowAreOneStep) {
+  BootLog log(/*max_machines=*/8, /*max_steps=*/4);
+  for (uint64_t i = 0; i < 1000; ++i) {
+    log.Add(Http(i, kOther, "/images/live.iso", 206, v1::HttpTransfer::COMPLETED, 4096));
+  }
+  log.Add(Http(1000, kOther, "/images/other.iso", 206, v1::HttpTransfer::COMPLETED, 4096));
+  log.Add(Http(1001, kOther, "/images/other.iso", 206, v1::HttpTransfer::ABORTED, 100));
+  log.Add(Http(1002, kOther, "/images/other.iso", 206, v1::HttpTransfer::COMPLETED, 4096));
+  const BootMachine* m = log.Find("198.18.0.2");
+  ASSERT_EQ(m->steps.size(), 4u);
+  EXPECT_EQ(m->steps_dropped, 0u);
+  EXPECT_EQ(m->steps[0].count, 1000u);
+  EXPECT_EQ(m->steps[0].bytes, 4'096'000u);
+  EXPECT_EQ(m->steps[0].time_ns, 999u);
+  EXPECT_EQ(m->steps[1].count, 1u);  // another path
+  EXPECT_EQ(m->steps[2].outcome, "aborted");
+  EXPECT_EQ(m->steps[3].count, 1u);  // after an aborted one
+  EXPECT_EQ(m->files, 1002u);        // the counts keep every response
+  EXPECT_EQ(m->failed, 1u);
+}
+
 TEST(BootLogTest, JsonParsesAndHostsAreNamed) {
   v1::Config config;
   v1::Host* fixed = config.add_hosts();
