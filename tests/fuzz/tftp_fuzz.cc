@@ -9,6 +9,7 @@
 
 #include "dataplane/tftp/message.h"
 #include "dataplane/tftp/session.h"
+#include "dataplane/tftp/transfer_event.h"
 
 namespace {
 
@@ -53,8 +54,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   DriveSession(data, size);
   std::span<const std::byte> datagram(reinterpret_cast<const std::byte*>(data), size);
   stampede::tftp::ParseAck(datagram);
+  // A client's ERROR ends its transfer, and its message goes into the
+  // transfer's event, as a request's path does: the event stays in bounds.
+  std::byte event[stampede::tftp::kMaxTftpTransferEventBytes];
+  stampede::tftp::TransferReport report;
+  report.outcome = stampede::tftp::TransferOutcome::kAborted;
+  if (std::optional<stampede::tftp::ErrorMessage> error = stampede::tftp::ParseError(datagram)) {
+    if (error->message.size() + 4 > size) __builtin_trap();
+    report.detail = error->message;
+    report.file = error->message;
+    if (stampede::tftp::EncodeTftpTransferEvent(report, event) > sizeof(event)) __builtin_trap();
+  }
   stampede::tftp::ParsedRequest r = stampede::tftp::ParseRequest(datagram);
   if (!r.ok()) return 0;
+  report.file = r.request.path;
+  if (stampede::tftp::EncodeTftpTransferEvent(report, event) > sizeof(event)) __builtin_trap();
   stampede::tftp::Negotiated n = stampede::tftp::Negotiate(r.request.options, {1468, 16});
   std::byte oack[128];
   if (!n.refuse && stampede::tftp::BuildOack(n, UINT64_MAX, oack) > sizeof(oack)) __builtin_trap();
