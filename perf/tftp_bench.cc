@@ -12,15 +12,22 @@
 //               the peer the TFTP rows are a fraction of
 //   50k sessions  that many sessions alive at once on the worker, then all
 //               finished: sessions per CPU second and the peak reached
+//   1 KB files, with and without events: --small transfers of a 1,000-byte
+//               file, 64 at a time, in turn --rounds times (medians): with
+//               events, each ended transfer is reported as a TftpTransfer
+//               event into the worker's ring of a status region (drained
+//               between polls, outside the timed part): the events' cost
 // Reported per core: payload Gbit/s per second of worker CPU (cycles spent
 // in the worker's poll loop). Fails only when transfers did not complete.
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <new>
 #include <random>
 #include <string>
 #include <vector>
@@ -50,6 +57,8 @@ ABSL_FLAG(uint32_t, file_mb, 8, "Size of the file the throughput rows fetch, MiB
 ABSL_FLAG(uint32_t, blksize, 1468, "blksize the clients ask for");
 ABSL_FLAG(uint32_t, windowsize, 16, "windowsize the clients ask for");
 ABSL_FLAG(uint32_t, many, 50'000, "Sessions alive at once in the last row");
+ABSL_FLAG(uint32_t, small, 20'000, "Transfers of a 1,000-byte file in the events rows");
+ABSL_FLAG(uint32_t, rounds, 3, "Rounds of the events rows (medians)");
 
 namespace stampede::perf {
 namespace {
@@ -108,7 +117,8 @@ struct Client {
   uint16_t server_port = 0;
   uint64_t blocks = 0;  // DATA blocks received in order
   bool done = false;
-  bool pending_ack = false;  // the last-row clients hold their ACK
+  bool pending_ack = false;   // the last-row clients hold their first ACK
+  bool pending_last = false;  // and it acknowledges the last block
   uint16_t ack_block = 0;
 };
 
@@ -127,6 +137,7 @@ struct Row {
   uint64_t cycles = 0;
   uint64_t frames = 0;
   uint32_t peak_sessions = 0;
+  uint64_t events = 0;  // TFTP transfer events read back
   bool complete = false;
   double Gbps() const { return cycles ? bytes * 8.0 * rte_get_tsc_hz() / cycles / 1e9 : 0; }
   double PerCpuSecond(uint64_t n) const {
@@ -135,9 +146,11 @@ struct Row {
 };
 
 // Runs `total` transfers of `file`, `concurrent` at a time; with
-// `hold_acks` every client's first ACK waits until all are alive.
+// `hold_acks` every client's first ACK waits until all are alive; with
+// `status` the engine reports its transfers there (worker 0's ring).
 Row RunTransfers(const Bench& b, const std::string& name, const std::string& file, uint32_t total,
-                 uint32_t concurrent, bool zero_copy, bool hold_acks) {
+                 uint32_t concurrent, bool zero_copy, bool hold_acks,
+                 policy::StatusWriter* status = nullptr, policy::StatusReader* reader = nullptr) {
   Row row{name};
   net::LocalAddresses local(kApplianceMac);
   local.AddIpv4({kApplianceIp, 15});
@@ -151,6 +164,7 @@ Row RunTransfers(const Bench& b, const std::string& name, const std::string& fil
   tc.files = b.files;
   tc.max_sessions = std::max<uint32_t>(concurrent, 1024);
   tc.lcore = &counters;
+  tc.events = status;
   auto engine = port::TftpEngine::Create(tc, local, tftp_counters);
   if (!engine.ok()) {
     std::fprintf(stderr, "tftp_bench: %s\n", std::string(engine.status().message()).c_str());
@@ -163,6 +177,14 @@ Row RunTransfers(const Bench& b, const std::string& name, const std::string& fil
   config.policy = &current;
   config.tftp = engine->get();
   port::Worker worker(config, local, counters);
+  // One worker poll, timed; control's side drains the events after it.
+  auto poll = [&]() {
+    uint64_t t0 = rte_rdtsc_precise();
+    uint32_t moved = worker.PollOnce();
+    row.cycles += rte_rdtsc_precise() - t0;
+    if (reader != nullptr) row.events += reader->PopTftpEvents(policy::kEventSlots, 0).size();
+    return moved;
+  };
 
   uint32_t blksize = absl::GetFlag(FLAGS_blksize), window = absl::GetFlag(FLAGS_windowsize);
   if (hold_acks) window = 0;
@@ -175,6 +197,7 @@ Row RunTransfers(const Bench& b, const std::string& name, const std::string& fil
   rte_mbuf* burst[kBurst];
   rte_mbuf* out[kBurst];
   bool released = !hold_acks;
+  uint32_t release_next = hold_acks ? 0 : total;
   uint64_t start = rte_rdtsc();
   while (finished < total && idle < 50'000'000) {
     uint16_t out_count = 0;
@@ -189,9 +212,7 @@ Row RunTransfers(const Bench& b, const std::string& name, const std::string& fil
       next += sent;
       active += sent;
     }
-    uint64_t t0 = rte_rdtsc_precise();
-    uint32_t moved = worker.PollOnce();
-    row.cycles += rte_rdtsc_precise() - t0;
+    uint32_t moved = poll();
     row.peak_sessions = std::max(row.peak_sessions, (*engine)->active());
     if (!released && next == total && row.peak_sessions == total) {
       released = true;
@@ -199,22 +220,28 @@ Row RunTransfers(const Bench& b, const std::string& name, const std::string& fil
         std::fprintf(stderr, "tftp_bench: all %u alive after %.3f s\n", total,
                      double(rte_rdtsc() - start) / rte_get_tsc_hz());
       }
-      for (uint32_t i = 0; i < total; ++i) {
+    }
+    if (released && release_next < total) {
+      // The held ACKs go a burst at a time, the answers read in between: all
+      // at once, the DATA in answer would overflow the generator's ring.
+      uint32_t end = std::min<uint32_t>(total, release_next + kBurst);
+      uint32_t i = release_next;
+      for (; i < end; ++i) {
         if (!clients[i].pending_ack) continue;
         rte_mbuf* m = rte_pktmbuf_alloc(b.pair.pool);
         if (m == nullptr) break;
         clients[i].pending_ack = false;
-        clients[i].done = true;
-        --active;
-        ++finished;
-        ++row.transfers;
-        BuildDatagram(m, i, clients[i].server_port, Ack(clients[i].ack_block));
-        while (rte_eth_tx_burst(b.pair.generator_port, 0, &m, 1) == 0) {
-          uint64_t t1 = rte_rdtsc_precise();
-          worker.PollOnce();
-          row.cycles += rte_rdtsc_precise() - t1;
+        // An ACK of the OACK: the DATA comes back and is acknowledged below.
+        if (clients[i].pending_last) {
+          clients[i].done = true;
+          --active;
+          ++finished;
+          ++row.transfers;
         }
+        BuildDatagram(m, i, clients[i].server_port, Ack(clients[i].ack_block));
+        while (rte_eth_tx_burst(b.pair.generator_port, 0, &m, 1) == 0) poll();
       }
+      release_next = i;
     }
     uint16_t back = rte_eth_rx_burst(b.pair.generator_port, 0, burst, kBurst);
     idle = (moved == 0 && back == 0) ? idle + 1 : 0;
@@ -253,6 +280,7 @@ Row RunTransfers(const Bench& b, const std::string& name, const std::string& fil
       if (!ack) continue;
       if (!released) {
         c.pending_ack = true;
+        c.pending_last = last;
         c.ack_block = block;
         continue;
       }
@@ -274,20 +302,21 @@ Row RunTransfers(const Bench& b, const std::string& name, const std::string& fil
   for (int quiet = 0; quiet < 1000;) {
     uint16_t back = rte_eth_rx_burst(b.pair.generator_port, 0, burst, kBurst);
     rte_pktmbuf_free_bulk(burst, back);
-    quiet = worker.PollOnce() == 0 && back == 0 ? quiet + 1 : 0;
+    quiet = poll() == 0 && back == 0 ? quiet + 1 : 0;
   }
   row.complete = row.transfers == total;
   if (!row.complete || getenv("TFTP_BENCH_DEBUG")) {
     std::fprintf(stderr,
                  "tftp_bench: %s: %lu/%u transfers, data_sent=%lu retransmitted=%lu "
                  "duplicate_acks=%lu errors=%lu tx_dropped=%lu cache_busy=%lu tid=%lu failed=%lu "
-                 "refused=%lu dupreq=%lu\n",
+                 "refused=%lu dupreq=%lu completed=%lu events=%lu\n",
                  name.c_str(), row.transfers, total, tftp_counters.data_sent.load(),
                  tftp_counters.data_retransmitted.load(), tftp_counters.duplicate_acks.load(),
                  tftp_counters.errors_sent.load(), tftp_counters.tx_dropped.load(),
                  tftp_counters.cache_busy.load(), tftp_counters.error_unknown_tid.load(),
                  tftp_counters.sessions_failed.load(), tftp_counters.sessions_refused.load(),
-                 tftp_counters.duplicate_requests.load());
+                 tftp_counters.duplicate_requests.load(), tftp_counters.sessions_completed.load(),
+                 row.events);
   }
   return row;
 }
@@ -374,6 +403,31 @@ int Main(int argc, char** argv) {
   rows.push_back(RunCeiling(b, rows[0].frames, 46 + absl::GetFlag(FLAGS_blksize)));
   Row all =
       RunTransfers(b, absl::StrCat(many, " sessions at once"), "small.bin", many, many, true, true);
+  size_t status_bytes = policy::StatusRegionSize(1);
+  auto* status_memory =
+      static_cast<std::byte*>(::operator new (status_bytes, std::align_val_t{64}));
+  policy::StatusWriter status = policy::StatusWriter::Over({status_memory, status_bytes}, 1);
+  absl::StatusOr<policy::StatusReader> reader =
+      policy::StatusReader::Attach({status_memory, status_bytes});
+  if (!reader.ok()) return 1;
+  uint32_t small = absl::GetFlag(FLAGS_small), rounds = std::max(1u, absl::GetFlag(FLAGS_rounds));
+  std::vector<double> quiet_rates, reported_rates;
+  uint64_t events = 0;
+  bool small_complete = true;
+  for (uint32_t round = 0; round < rounds; ++round) {
+    Row quiet = RunTransfers(b, "1 KB files", "small.bin", small, sessions, true, false);
+    Row reported = RunTransfers(b, "1 KB files, events", "small.bin", small, sessions, true, false,
+                                &status, &*reader);
+    quiet_rates.push_back(quiet.PerCpuSecond(quiet.transfers));
+    reported_rates.push_back(reported.PerCpuSecond(reported.transfers));
+    events += reported.events;
+    small_complete = small_complete && quiet.complete && reported.complete;
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  uint64_t dropped = reader->Snapshot().tftp_events_dropped;
 
   std::printf(
       "\ntftp_bench: one core, %u transfers of %u MiB, %u at a time, blksize %u, windowsize %u\n",
@@ -391,6 +445,14 @@ int Main(int argc, char** argv) {
   }
   std::printf("%-22s %u alive at once (peak), %.0f sessions/s/core (RRQ to last ACK)\n",
               all.name.c_str(), all.peak_sessions, all.PerCpuSecond(all.transfers));
+  double quiet_rate = median(quiet_rates), reported_rate = median(reported_rates);
+  std::printf("1 KB files, %u at a time, %u rounds (medians):\n", sessions, rounds);
+  std::printf("  %-20s %.0f transfers/s/core\n", "no events", quiet_rate);
+  std::printf("  %-20s %.0f transfers/s/core, %.2fx; %lu events read, %lu dropped\n",
+              "TftpTransfer events", reported_rate, quiet_rate > 0 ? reported_rate / quiet_rate : 0,
+              events, dropped);
+  complete = complete && small_complete && events + dropped == uint64_t{small} * rounds;
+  ::operator delete (status_memory, std::align_val_t{64});
   for (uint16_t id : {pair->worker_port, pair->generator_port}) port::ClosePort(id);
   std::filesystem::remove_all(root);
   rte_eal_cleanup();

@@ -132,8 +132,13 @@ def check_boots(lab, scenario, line, timeout=10):
             assert machine["client"] == guest.vm.spec.mac.lower(), machine
             first = machine["steps"][0]
             assert (first["kind"], first["outcome"]) == ("lease", "granted"), machine
+        failed = [f"{s['kind']} {s['what']} {s['outcome']}" +
+                  (f" ({s['status']}: {s['detail']})" if s["detail"] else "")
+                  for s in machine["steps"]
+                  if s["kind"] != "lease" and not s["ok"] and s["status"] not in (1, 404)]
         notes.append(f"{guest.vm.spec.name} {machine['files']} files, "
-                     f"{machine['not_found']} not found, {machine['failed']} failed")
+                     f"{machine['not_found']} not found, {machine['failed']} failed"
+                     + (f" ({'; '.join(failed)})" if failed else ""))
     return "stampede boots: " + "; ".join(notes)
 
 
