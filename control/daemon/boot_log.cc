@@ -29,7 +29,9 @@ const char* LeaseOutcome(v1::Lease::Change change) {
   }
 }
 
-const char* TftpOutcome(v1::TftpTransfer::Outcome outcome) {
+}  // namespace
+
+const char* TftpOutcomeName(v1::TftpTransfer::Outcome outcome) {
   switch (outcome) {
     case v1::TftpTransfer::COMPLETED:
       return "completed";
@@ -48,7 +50,7 @@ const char* TftpOutcome(v1::TftpTransfer::Outcome outcome) {
   }
 }
 
-const char* HttpOutcome(v1::HttpTransfer::Outcome outcome) {
+const char* HttpOutcomeName(v1::HttpTransfer::Outcome outcome) {
   switch (outcome) {
     case v1::HttpTransfer::COMPLETED:
       return "completed";
@@ -62,6 +64,8 @@ const char* HttpOutcome(v1::HttpTransfer::Outcome outcome) {
       return "unknown";
   }
 }
+
+namespace {
 
 const char* KindName(BootStep::Kind kind) {
   switch (kind) {
@@ -146,7 +150,7 @@ void BootLog::Add(const v1::Event& event) {
     BootStep step;
     step.time_ns = t;
     step.kind = BootStep::Kind::kTftp;
-    step.outcome = TftpOutcome(x.outcome());
+    step.outcome = TftpOutcomeName(x.outcome());
     step.what = x.file_truncated() ? absl::StrCat(x.file(), "...") : x.file();
     step.status = x.error_code();
     step.bytes = x.bytes();
@@ -159,7 +163,7 @@ void BootLog::Add(const v1::Event& event) {
     BootStep step;
     step.time_ns = t;
     step.kind = BootStep::Kind::kHttp;
-    step.outcome = HttpOutcome(x.outcome());
+    step.outcome = HttpOutcomeName(x.outcome());
     step.what = x.path_truncated() ? absl::StrCat(x.path(), "...") : x.path();
     step.status = x.status();
     step.bytes = x.bytes();

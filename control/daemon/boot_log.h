@@ -29,6 +29,11 @@ inline constexpr size_t kBootLogSteps = 64;
 // else hex.
 std::string ClientText(const std::string& id);
 
+// Outcomes as the API, the events' details and `stampede boots` name them:
+// "completed", "refused", "aborted", "timeout", "read_error", "unanswered".
+const char* TftpOutcomeName(v1::TftpTransfer::Outcome outcome);
+const char* HttpOutcomeName(v1::HttpTransfer::Outcome outcome);
+
 struct BootStep {
   enum class Kind : uint8_t { kLease, kTftp, kHttp };
   uint64_t time_ns = 0;

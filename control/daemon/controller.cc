@@ -76,25 +76,6 @@ constexpr size_t kDhcpEventsPerPass = policy::kEventSlots;
 constexpr size_t kHttpEventsPerPass = policy::kEventSlots;
 constexpr size_t kTftpEventsPerPass = policy::kEventSlots;
 
-std::string TftpOutcomeName(v1::TftpTransfer::Outcome outcome) {
-  switch (outcome) {
-    case v1::TftpTransfer::COMPLETED:
-      return "completed";
-    case v1::TftpTransfer::REFUSED:
-      return "refused";
-    case v1::TftpTransfer::ABORTED:
-      return "aborted";
-    case v1::TftpTransfer::TIMED_OUT:
-      return "timeout";
-    case v1::TftpTransfer::READ_ERROR:
-      return "read_error";
-    case v1::TftpTransfer::UNANSWERED:
-      return "unanswered";
-    default:
-      return "unknown";
-  }
-}
-
 // A TFTP transfer's event detail, in the shape of the HTTP access log's.
 std::string TftpDetail(const v1::TftpTransfer& t) {
   double ms = static_cast<double>(t.duration_us()) / 1e3;
@@ -108,21 +89,6 @@ std::string TftpDetail(const v1::TftpTransfer& t) {
     absl::StrAppend(&detail, " error=", t.error_code(), " message=", Quote(t.detail()));
   }
   return detail;
-}
-
-std::string OutcomeName(v1::HttpTransfer::Outcome outcome) {
-  switch (outcome) {
-    case v1::HttpTransfer::COMPLETED:
-      return "completed";
-    case v1::HttpTransfer::ABORTED:
-      return "aborted";
-    case v1::HttpTransfer::TIMED_OUT:
-      return "timeout";
-    case v1::HttpTransfer::READ_ERROR:
-      return "read_error";
-    default:
-      return "unknown";
-  }
 }
 
 std::string ClientAddress(const v1::HttpTransfer& t) {
@@ -139,7 +105,7 @@ std::string TransferDetail(const v1::HttpTransfer& t) {
       t.path_truncated() ? "..." : "", t.status(), t.bytes(), ms, mb_per_s);
   if (t.range()) absl::StrAppend(&detail, " range=", t.range_first(), "-", t.range_last());
   if (t.outcome() != v1::HttpTransfer::COMPLETED) {
-    absl::StrAppend(&detail, " outcome=", OutcomeName(t.outcome()));
+    absl::StrAppend(&detail, " outcome=", HttpOutcomeName(t.outcome()));
   }
   if (t.error() != 0) absl::StrAppend(&detail, " error=", Quote(std::strerror(t.error())));
   return detail;
@@ -153,7 +119,7 @@ std::string TransferJson(const v1::HttpTransfer& t) {
       ",\"bytes\":", t.bytes(), ",\"length\":", t.length(), ",\"duration_us\":", t.duration_us(),
       ",\"range\":",
       t.range() ? absl::StrCat("[", t.range_first(), ",", t.range_last(), "]") : "null",
-      ",\"outcome\":", JsonString(OutcomeName(t.outcome())),
+      ",\"outcome\":", JsonString(HttpOutcomeName(t.outcome())),
       ",\"error\":", JsonString(t.error() != 0 ? std::strerror(t.error()) : ""), "}");
 }
 
