@@ -174,6 +174,10 @@ void BootLog::Add(const v1::Event& event) {
   }
 }
 
+void BootLog::Remember(uint32_t address, const std::string& client) {
+  if (!client.empty()) client_of_address_[address] = client;
+}
+
 BootMachine& BootLog::MachineFor(uint32_t address, uint64_t time_ns) {
   auto it = client_of_address_.find(address);
   // A copy: making room may erase the entry.

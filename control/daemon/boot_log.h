@@ -81,6 +81,9 @@ class BootLog {
   // Takes a dataplane event: leases, TFTP and HTTP transfers; others are
   // ignored.
   void Add(const v1::Event& event);
+  // `client` holds `address` (a lease from the journal, when control
+  // starts): that address's transfers are the client's, with no step.
+  void Remember(uint32_t address, const std::string& client);
   // Most recently seen first.
   std::vector<const BootMachine*> Machines() const;
   // By client (a MAC in any case, or the client id's hex) or by address

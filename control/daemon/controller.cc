@@ -69,6 +69,11 @@ HttpResponse Error(int status, const std::string& message) {
   return Json(status, absl::StrCat("{\"error\":", JsonString(message), "}"));
 }
 
+std::string LeaseClient(const dhcp::Lease& lease) {
+  return ClientText(
+      std::string(reinterpret_cast<const char*>(lease.client.bytes.data()), lease.client.length));
+}
+
 // Control reads this many events per ring per pass of its loop (every
 // 100 ms at most): a whole ring's worth for the busy producers.
 constexpr size_t kServiceEventsPerPass = 1024;
@@ -195,6 +200,16 @@ absl::Status Controller::Start() {
                                      published_bytes_.size());
     absl::StatusOr<uint64_t> generation = publisher_->Publish(bytes);
     if (!generation.ok()) return generation.status();
+  }
+  // A restarted control plane still knows whose address is whose (the
+  // journal's bound leases): stampede boots names the machines by them.
+  if (access(options_.lease_journal.c_str(), R_OK) == 0) {
+    uint64_t skipped_bytes = 0;
+    for (const dhcp::Lease& lease : JournalLeases(skipped_bytes)) {
+      if (lease.state != dhcp::LeaseState::kDeclined) {
+        boots_.Remember(lease.address, LeaseClient(lease));
+      }
+    }
   }
 
   std::error_code ignored;
@@ -646,18 +661,24 @@ std::string Controller::StatusJson() {
       ",\"counters\":", counters, ",\"http\":", http, ",\"dhcp\":", dhcp, "}");
 }
 
+std::vector<dhcp::Lease> Controller::JournalLeases(uint64_t& skipped_bytes) const {
+  dhcp::ReplayResult replay = dhcp::ReplayJournal(options_.lease_journal);
+  skipped_bytes = replay.skipped_bytes;
+  dhcp::LeaseTable table;
+  dhcp::Restore(replay.records, WallNs() / 1'000'000, table);
+  std::vector<dhcp::Lease> leases;
+  table.ForEach([&](const dhcp::Lease& lease) { leases.push_back(lease); });
+  return leases;
+}
+
 api::HttpResponse Controller::LeasesJson() {
   // The journal is the truth about leases: what it holds is what the
   // dataplane promised (an ACK leaves only once its record is durable).
   // Its base file and the segments beside it (dhcp/journal.h).
   if (access(options_.lease_journal.c_str(), R_OK) != 0)
     return Error(503, absl::StrCat("cannot read the lease journal ", options_.lease_journal));
-  dhcp::ReplayResult replay = dhcp::ReplayJournal(options_.lease_journal);
-  dhcp::LeaseTable table;
-  uint64_t now_ms = WallNs() / 1'000'000;
-  dhcp::Restore(replay.records, now_ms, table);
-  std::vector<dhcp::Lease> leases;
-  table.ForEach([&](const dhcp::Lease& lease) { leases.push_back(lease); });
+  uint64_t skipped_bytes = 0;
+  std::vector<dhcp::Lease> leases = JournalLeases(skipped_bytes);
   std::sort(leases.begin(), leases.end(),
             [](const dhcp::Lease& a, const dhcp::Lease& b) { return a.address < b.address; });
   // Which host entry of the running config a bound lease is: the one whose
@@ -666,9 +687,8 @@ api::HttpResponse Controller::LeasesJson() {
   std::string out = "{\"leases\":[";
   for (size_t i = 0; i < leases.size(); ++i) {
     const dhcp::Lease& l = leases[i];
-    std::string id(reinterpret_cast<const char*>(l.client.bytes.data()), l.client.length);
     bool bound = l.state != dhcp::LeaseState::kDeclined;
-    std::string client = ClientText(id);
+    std::string client = LeaseClient(l);
     std::string host = bound ? hosts.Find(l.address, client) : "";
     absl::StrAppend(
         &out, i ? "," : "", "{\"address\":", JsonString(net::Ipv4Address{l.address}.ToString()),
@@ -676,7 +696,7 @@ api::HttpResponse Controller::LeasesJson() {
         ",\"expires_unix_ms\":", l.expires_ms, ",\"host\":", JsonString(host), "}");
   }
   absl::StrAppend(&out, "],\"journal\":", JsonString(options_.lease_journal),
-                  ",\"tail_skipped_bytes\":", replay.skipped_bytes, "}");
+                  ",\"tail_skipped_bytes\":", skipped_bytes, "}");
   return Json(200, out);
 }
 

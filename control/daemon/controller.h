@@ -20,6 +20,7 @@
 #include "control/daemon/event_log.h"
 #include "control/daemon/supervisor.h"
 #include "control/publish/publisher.h"
+#include "dataplane/dhcp/leases.h"
 #include "dataplane/policy/status_region.h"
 #include "stampede/v1/config.pb.h"
 
@@ -80,6 +81,9 @@ class Controller {
   std::string StatusJson();
   std::string EventsJson(uint64_t since, size_t limit);
   api::HttpResponse LeasesJson();
+  // The lease journal's leases now (bound and declined); `skipped_bytes`:
+  // its torn tail.
+  std::vector<dhcp::Lease> JournalLeases(uint64_t& skipped_bytes) const;
   // GET /boots (every machine's summary) and /boots?client=MAC|ADDRESS (one
   // machine with its steps).
   api::HttpResponse BootsJson(const api::HttpRequest& request) const;

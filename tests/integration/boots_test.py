@@ -19,7 +19,9 @@ that is not there. Checked:
 - a TFTP fetch from an address no lease of ours names (curl --interface)
   is listed by that address, with no client;
 - the events carry the TFTP transfers (`tftp_transfer`, `tftp_refused`)
-  and /metrics counts no TFTP event dropped.
+  and /metrics counts no TFTP event dropped;
+- after a restart control still names the leased address's machine by its
+  MAC (from the lease journal).
 """
 
 import argparse
@@ -87,7 +89,7 @@ def main():
             f.write(config(lab, root, mac))
         run_dir = os.path.join(tmp, "run")
         lab.start_dataplane(args.dataplane, workers=2, extra=["--huge_pages=off"])
-        lab.start_control(args.control, path, run_dir)
+        control = lab.start_control(args.control, path, run_dir)
         telemetry = netlab.Telemetry(lab.file_prefix)
         lab.wait_serving(telemetry)
         sock = os.path.join(run_dir, f"{lab.instance}.sock")
@@ -186,6 +188,16 @@ def main():
         metrics = netlab.run(["curl", "-sS", "--max-time", "5", "--unix-socket", sock,
                               "http://stampede/metrics"]).stdout
         assert 'stampede_events_dropped_total{ring="tftp"} 0' in metrics, metrics
+
+        # A restarted control plane starts with no steps, but knows whose
+        # address is whose from the lease journal.
+        control.stop()
+        lab.start_control(args.control, path, run_dir)
+        lab.client(["tftp", "-m", "binary", lab.server_ip, "-c", "get", "pxelinux.0", got])
+        listed = netlab.poll(machines, lambda m: mac in m, "the MAC after a restart", timeout=10)
+        m = listed[mac]
+        assert (m["leases"], m["files"], m["address"]) == (0, 1, leased), m
+        assert lab.client_ip not in listed, listed
         telemetry.close()
     print("PASS")
 

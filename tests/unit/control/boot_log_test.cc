@@ -104,6 +104,20 @@ TEST(BootLogTest, WithoutALeaseAMachineIsKnownByItsAddress) {
   EXPECT_EQ(log.Find("02:00:5e:00:00:09")->files, 1u);
 }
 
+// After a restart, control learns the bound leases from the journal: the
+// transfers of their addresses are their clients'.
+TEST(BootLogTest, RememberedLeasesNameTheirAddresses) {
+  BootLog log;
+  log.Remember(kLeased, "02:00:5e:00:00:07");
+  log.Remember(kOther, "");
+  EXPECT_EQ(log.size(), 0u);
+  log.Add(Tftp(100, kLeased, "a", v1::TftpTransfer::COMPLETED, 1));
+  log.Add(Tftp(200, kOther, "b", v1::TftpTransfer::COMPLETED, 1));
+  EXPECT_EQ(log.Find("198.18.0.100")->client, "02:00:5e:00:00:07");
+  EXPECT_EQ(log.Find("02:00:5e:00:00:07")->leases, 0u);
+  EXPECT_EQ(log.Find("198.18.0.2")->client, "");
+}
+
 TEST(BootLogTest, AnAddressBelongsToItsLatestLease) {
   BootLog log;
   log.Add(Lease(100, v1::Lease::GRANTED, kLeased, MacId(1)));
