@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -211,20 +212,25 @@ void BootLog::Append(BootMachine& m, BootStep step) {
       ++m.failed;
     }
   }
-  if (step.kind == BootStep::Kind::kHttp && step.status == 206 && step.outcome == "completed" &&
-      !m.steps.empty()) {
-    BootStep& last = m.steps.back();
-    if (last.kind == BootStep::Kind::kHttp && last.status == 206 && last.outcome == "completed" &&
-        last.what == step.what) {
-      ++last.count;
-      last.time_ns = step.time_ns;
-      last.bytes += step.bytes;
-      last.size += step.size;
-      last.duration_us += step.duration_us;
+  // The rings are read one after another, so a step can come after a later
+  // one of the same machine (an HTTP request read before the TFTP transfer
+  // that preceded it): each goes where its time puts it.
+  auto at = m.steps.end();
+  while (at != m.steps.begin() && std::prev(at)->time_ns > step.time_ns) --at;
+  if (at != m.steps.begin() && step.kind == BootStep::Kind::kHttp && step.status == 206 &&
+      step.outcome == "completed") {
+    BootStep& before = *std::prev(at);
+    if (before.kind == BootStep::Kind::kHttp && before.status == 206 &&
+        before.outcome == "completed" && before.what == step.what) {
+      ++before.count;
+      before.time_ns = step.time_ns;  // not past the step after it
+      before.bytes += step.bytes;
+      before.size += step.size;
+      before.duration_us += step.duration_us;
       return;
     }
   }
-  m.steps.push_back(std::move(step));
+  m.steps.insert(at, std::move(step));
   while (m.steps.size() > max_steps_) {
     m.steps.pop_front();
     ++m.steps_dropped;

@@ -193,6 +193,26 @@ TEST(BootLogTest, RangesOfOnePathInARowAreOneStep) {
   EXPECT_EQ(m->failed, 1u);
 }
 
+// Control reads the rings one after another: a step read late goes where
+// its time puts it.
+TEST(BootLogTest, StepsAreInTimeOrder) {
+  BootLog log;
+  log.Add(Lease(100, v1::Lease::GRANTED, kLeased, MacId(7)));
+  log.Add(Http(300, kLeased, "/boot.ipxe", 200, v1::HttpTransfer::COMPLETED, 10));
+  log.Add(Tftp(200, kLeased, "undionly.kpxe", v1::TftpTransfer::COMPLETED, 70'000));
+  log.Add(Http(400, kLeased, "/x.iso", 206, v1::HttpTransfer::COMPLETED, 4096));
+  log.Add(Http(500, kLeased, "/x.iso", 206, v1::HttpTransfer::COMPLETED, 4096));
+  log.Add(Tftp(450, kLeased, "late", v1::TftpTransfer::COMPLETED, 1));
+  const BootMachine* m = log.Find("198.18.0.100");
+  std::vector<std::string> order;
+  for (const BootStep& s : m->steps) order.push_back(s.what);
+  // The two ranges are one step, at the time of its last: after "late".
+  EXPECT_EQ(order, (std::vector<std::string>{"198.18.0.100", "undionly.kpxe", "/boot.ipxe", "late",
+                                             "/x.iso"}));
+  EXPECT_EQ(m->steps.back().count, 2u);
+  EXPECT_EQ(m->last_ns, 500u);
+}
+
 TEST(BootLogTest, JsonParsesAndHostsAreNamed) {
   v1::Config config;
   v1::Host* fixed = config.add_hosts();
