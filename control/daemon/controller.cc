@@ -96,6 +96,19 @@ std::string TftpDetail(const v1::TftpTransfer& t) {
   return detail;
 }
 
+std::string TftpJson(const v1::TftpTransfer& t) {
+  return absl::StrCat(
+      "{\"client\":",
+      JsonString(
+          absl::StrCat(net::Ipv4Address{t.client_address()}.ToString(), ":", t.client_port())),
+      ",\"file\":", JsonString(t.file()),
+      ",\"file_truncated\":", t.file_truncated() ? "true" : "false",
+      ",\"outcome\":", JsonString(TftpOutcomeName(t.outcome())), ",\"error_code\":", t.error_code(),
+      ",\"detail\":", JsonString(t.detail()), ",\"bytes\":", t.bytes(), ",\"size\":", t.size(),
+      ",\"duration_us\":", t.duration_us(), ",\"block_size\":", t.block_size(),
+      ",\"window_size\":", t.window_size(), ",\"retransmits\":", t.retransmits(), "}");
+}
+
 std::string ClientAddress(const v1::HttpTransfer& t) {
   return absl::StrCat(net::Ipv4Address{t.client_address()}.ToString(), ":", t.client_port());
 }
@@ -132,7 +145,8 @@ std::string EventJson(const LoggedEvent& e) {
   return absl::StrCat("{\"seq\":", e.seq, ",\"time_ns\":", e.time_ns,
                       ",\"source\":", JsonString(e.source), ",\"kind\":", JsonString(e.kind),
                       ",\"generation\":", e.generation, ",\"detail\":", JsonString(e.detail),
-                      e.http ? absl::StrCat(",\"http\":", TransferJson(*e.http)) : "", "}");
+                      e.http ? absl::StrCat(",\"http\":", TransferJson(*e.http)) : "",
+                      e.tftp ? absl::StrCat(",\"tftp\":", TftpJson(*e.tftp)) : "", "}");
 }
 
 std::string RingDropsJson(const policy::StatusSnapshot& s) {
@@ -493,6 +507,7 @@ void Controller::PollDataplane() {
                     : transfer.outcome() == v1::TftpTransfer::REFUSED ? "tftp_refused"
                                                                       : "tftp_transfer_failed";
       logged.detail = TftpDetail(transfer);
+      logged.tftp = transfer;
     } else {
       logged.kind = "unknown";
     }

@@ -25,6 +25,8 @@ struct LoggedEvent {
   std::string detail;
   // An HTTP transfer's fields (kinds http_transfer*), for the API's "http".
   std::optional<v1::HttpTransfer> http;
+  // A TFTP transfer's (kinds tftp_*), for the API's "tftp".
+  std::optional<v1::TftpTransfer> tftp;
 };
 
 class EventLog {

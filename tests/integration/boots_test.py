@@ -185,6 +185,12 @@ def main():
         assert re.search(r"dataplane tftp_transfer client=\S+ file=pxelinux.0 outcome=completed "
                          rf"bytes={len(nbp)} size={len(nbp)} ", events), events[-3000:]
         assert "dataplane tftp_refused" in events and "message=\"file not found\"" in events
+        page = json.loads(netlab.run(["curl", "-sS", "--max-time", "5", "--unix-socket", sock,
+                                      "http://stampede/events?since=0"]).stdout)
+        tftp = [e["tftp"] for e in page["events"] if e["kind"] == "tftp_transfer_failed"]
+        assert [(t["outcome"], t["detail"]) for t in tftp] == [
+            ("aborted", "user cancelled"), ("timeout", "timed out")], tftp
+        assert tftp[1]["retransmits"] == 8 and tftp[1]["size"] == len(nbp), tftp
         metrics = netlab.run(["curl", "-sS", "--max-time", "5", "--unix-socket", sock,
                               "http://stampede/metrics"]).stdout
         assert 'stampede_events_dropped_total{ring="tftp"} 0' in metrics, metrics
