@@ -210,7 +210,10 @@ namespace {
 std::string StepText(const Struct& step) {
   std::string kind = Text(step, "kind"), outcome = Text(step, "outcome");
   std::string text = absl::StrFormat("%-5s %-10s %s", kind, outcome, Text(step, "what"));
-  if (kind == "lease") return text;
+  if (kind == "lease") {
+    return Text(step, "detail").empty() ? text
+                                        : absl::StrCat(text, "  (", Text(step, "detail"), ")");
+  }
   if (outcome == "refused") {
     return absl::StrCat(text, "  (error ", Number(step, "status"), ": ", Text(step, "detail"), ")");
   }
@@ -236,16 +239,16 @@ int Boots(const std::string& api, const std::string& machine, bool json, std::os
   std::optional<Struct> result = GetListing(api, target, json, out, err, exit_code);
   if (!result) return exit_code;
   if (machine.empty()) {
-    out << absl::StrFormat("%-20s %-15s %-16s %6s %5s %9s %6s %12s  %-23s %s\n", "CLIENT",
-                           "ADDRESS", "HOST", "LEASES", "FILES", "NOT-FOUND", "FAILED", "BYTES",
-                           "LAST SEEN", "LAST STEP");
+    out << absl::StrFormat("%-20s %-15s %-16s %-14s %-12s %6s %5s %9s %6s %12s  %-23s %s\n",
+                           "CLIENT", "ADDRESS", "HOST", "ARCH", "PROFILE", "LEASES", "FILES",
+                           "NOT-FOUND", "FAILED", "BYTES", "LAST SEEN", "LAST STEP");
     for (const Value& value : Field(*result, "machines").list_value().values()) {
       const Struct& m = value.struct_value();
-      out << absl::StrFormat("%-20s %-15s %-16s %6u %5u %9u %6u %12u  %-23s %s\n",
-                             Text(m, "client").empty() ? "-" : Text(m, "client"),
-                             Text(m, "address"), Text(m, "host").empty() ? "-" : Text(m, "host"),
-                             Number(m, "leases"), Number(m, "files"), Number(m, "not_found"),
-                             Number(m, "failed"), Number(m, "bytes"),
+      auto dash = [&](const char* name) { return Text(m, name).empty() ? "-" : Text(m, name); };
+      out << absl::StrFormat("%-20s %-15s %-16s %-14s %-12s %6u %5u %9u %6u %12u  %-23s %s\n",
+                             dash("client"), Text(m, "address"), dash("host"), dash("arch"),
+                             dash("profile"), Number(m, "leases"), Number(m, "files"),
+                             Number(m, "not_found"), Number(m, "failed"), Number(m, "bytes"),
                              FormatTime(Number(m, "last_ns")), StepText(Object(m, "last")));
     }
     if (Number(*result, "evicted") > 0) {
@@ -256,7 +259,10 @@ int Boots(const std::string& api, const std::string& machine, bool json, std::os
   const Struct& m = Object(*result, "machine");
   out << "client  " << (Text(m, "client").empty() ? "- (no lease of ours)" : Text(m, "client"))
       << "  address " << Text(m, "address") << "  host "
-      << (Text(m, "host").empty() ? "-" : Text(m, "host")) << "\n";
+      << (Text(m, "host").empty() ? "-" : Text(m, "host"));
+  if (!Text(m, "arch").empty()) out << "  arch " << Text(m, "arch");
+  if (!Text(m, "profile").empty()) out << "  profile " << Text(m, "profile");
+  out << "\n";
   uint64_t first = Number(m, "first_ns");
   out << "first seen " << FormatTime(first) << "; leases " << Number(m, "leases") << ", files "
       << Number(m, "files") << ", not found " << Number(m, "not_found") << ", failed "

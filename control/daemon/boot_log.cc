@@ -108,6 +108,32 @@ std::string ClientText(const std::string& id) {
   return hex;
 }
 
+std::string ClientArchName(uint32_t arch) {
+  switch (arch) {
+    case 0:
+      return "bios";
+    case 6:
+      return "efi-ia32";
+    case 7:
+    case 9:
+      return "efi-x64";
+    case 10:
+      return "efi-arm32";
+    case 11:
+      return "efi-arm64";
+    case 15:
+      return "efi-ia32-http";
+    case 16:
+      return "efi-x64-http";
+    case 18:
+      return "efi-arm32-http";
+    case 19:
+      return "efi-arm64-http";
+    default:
+      return absl::StrCat("arch-", arch);
+  }
+}
+
 bool BootStep::ok() const {
   switch (kind) {
     case Kind::kLease:
@@ -139,12 +165,25 @@ void BootLog::Add(const v1::Event& event) {
     }
     BootMachine& m = Named(client, t);
     m.address = lease.address();
-    if (lease.change() == v1::Lease::GRANTED) ++m.leases;
     BootStep step;
     step.time_ns = t;
     step.kind = BootStep::Kind::kLease;
     step.outcome = LeaseOutcome(lease.change());
     step.what = net::Ipv4Address{lease.address()}.ToString();
+    if (lease.change() == v1::Lease::GRANTED) {
+      ++m.leases;
+      // The machine keeps its last boot lease's: the DHCP client of the
+      // kernel it booted (no option 93, no boot options) changes neither.
+      std::string arch = lease.has_client_arch() ? ClientArchName(lease.client_arch()) : "";
+      uint32_t index = lease.boot_profile();
+      std::string profile = index == 0                  ? ""
+                            : index <= profiles_.size() ? profiles_[index - 1]
+                                                        : absl::StrCat("profile-", index);
+      step.detail = absl::StrCat(arch.empty() ? "no option 93" : arch, ", ",
+                                 profile.empty() ? "no boot profile" : "profile " + profile);
+      if (!arch.empty()) m.arch = std::move(arch);
+      if (!profile.empty()) m.profile = std::move(profile);
+    }
     Append(m, std::move(step));
   } else if (event.has_tftp_transfer()) {
     const v1::TftpTransfer& x = event.tftp_transfer();
@@ -314,7 +353,8 @@ std::string BootMachineJson(const BootMachine& m, const std::string& host, bool 
       ",\"address\":", JsonString(m.address ? net::Ipv4Address{m.address}.ToString() : ""),
       ",\"host\":", JsonString(host), ",\"first_ns\":", m.first_ns, ",\"last_ns\":", m.last_ns,
       ",\"leases\":", m.leases, ",\"files\":", m.files, ",\"not_found\":", m.not_found,
-      ",\"failed\":", m.failed, ",\"bytes\":", m.bytes, ",\"steps_dropped\":", m.steps_dropped,
+      ",\"failed\":", m.failed, ",\"bytes\":", m.bytes, ",\"arch\":", JsonString(m.arch),
+      ",\"profile\":", JsonString(m.profile), ",\"steps_dropped\":", m.steps_dropped,
       ",\"last\":", m.steps.empty() ? "null" : StepJson(m.steps.back()));
   if (steps) {
     absl::StrAppend(&out, ",\"steps\":[");

@@ -29,6 +29,12 @@ inline constexpr size_t kBootLogSteps = 64;
 // else hex.
 std::string ClientText(const std::string& id);
 
+// Option 93's architecture as people read it (RFC 4578 with its errata,
+// IANA's "Processor Architecture Types"): "bios" (0), "efi-ia32" (6),
+// "efi-x64" (7 and 9), "efi-arm32" (10), "efi-arm64" (11), and the HTTP
+// boot ones (15, 16, 18, 19: "efi-x64-http", ...); else "arch-N".
+std::string ClientArchName(uint32_t arch);
+
 // Outcomes as the API, the events' details and `stampede boots` name them:
 // "completed", "refused", "aborted", "timeout", "read_error", "unanswered".
 const char* TftpOutcomeName(v1::TftpTransfer::Outcome outcome);
@@ -69,6 +75,10 @@ struct BootMachine {
   uint64_t not_found = 0;  // steps not_found()
   uint64_t failed = 0;     // TFTP and HTTP steps neither
   uint64_t bytes = 0;      // of TFTP and HTTP steps
+  // From its last lease granted that had them: its firmware
+  // (ClientArchName) and the profile it was given ("" when none yet).
+  std::string arch;
+  std::string profile;
   uint64_t steps_dropped = 0;
   std::deque<BootStep> steps;
 };
@@ -84,6 +94,9 @@ class BootLog {
   // `client` holds `address` (a lease from the journal, when control
   // starts): that address's transfers are the client's, with no step.
   void Remember(uint32_t address, const std::string& client);
+  // The published policy's profile names, in its order: a lease event's
+  // boot_profile is an index into them.
+  void SetProfiles(std::vector<std::string> names) { profiles_ = std::move(names); }
   // Most recently seen first.
   std::vector<const BootMachine*> Machines() const;
   // By client (a MAC in any case, or the client id's hex) or by address
@@ -103,6 +116,7 @@ class BootLog {
   // Keyed by client text, or "@<address>" for a machine known by address.
   absl::flat_hash_map<std::string, BootMachine> machines_;
   absl::flat_hash_map<uint32_t, std::string> client_of_address_;  // bound leases
+  std::vector<std::string> profiles_;
   uint64_t evicted_ = 0;
 };
 

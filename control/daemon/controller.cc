@@ -307,6 +307,10 @@ ReloadResult Controller::Reload(const std::string& why) {
     return result;
   }
   published_bytes_ = std::move(bytes);
+  // A lease event names its profile by its index in this policy.
+  std::vector<std::string> names;
+  for (const v1::CompiledProfile& profile : policy->profiles()) names.push_back(profile.name());
+  boots_.SetProfiles(std::move(names));
   result.published = true;
   result.generation = *generation;
   last_reload_ = result;

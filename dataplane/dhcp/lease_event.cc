@@ -14,8 +14,8 @@ constexpr int kEventPoolExhausted = 5;
 }  // namespace
 
 size_t EncodeLeaseEvent(uint64_t time_ns, LeaseChange change, uint32_t address,
-                        const ClientKey& client, uint64_t expires_unix_ms,
-                        std::span<std::byte> out) {
+                        const ClientKey& client, uint64_t expires_unix_ms, std::span<std::byte> out,
+                        LeaseBoot boot) {
   // The Lease message first, into a scratch area, to know its length.
   std::byte lease[64];
   net::ProtoWriter l(lease);
@@ -23,6 +23,9 @@ size_t EncodeLeaseEvent(uint64_t time_ns, LeaseChange change, uint32_t address,
   l.Fixed32Field(2, address);
   l.BytesField(3, client.bytes.data(), client.length);
   l.VarintField(4, expires_unix_ms);
+  l.VarintField(5, boot.profile);
+  // proto3 optional: present even when 0 (BIOS).
+  if (boot.client_arch <= UINT16_MAX) l.VarintFieldPresent(6, boot.client_arch);
   net::ProtoWriter e(out.data());
   e.VarintField(kEventTime, time_ns);
   e.MessageField(kEventLease, lease, l.size());

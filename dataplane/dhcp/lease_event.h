@@ -13,12 +13,18 @@
 namespace stampede::dhcp {
 
 // At most: Event tag + length + time varint + Lease fields.
-inline constexpr size_t kMaxLeaseEventBytes = 96;
+inline constexpr size_t kMaxLeaseEventBytes = 112;
+
+// What a granted lease boots (dhcp::Decision's boot_profile, client_arch).
+struct LeaseBoot {
+  uint32_t profile = 0;               // 1-based index into the policy's profiles; 0: none
+  uint32_t client_arch = UINT32_MAX;  // option 93; UINT32_MAX: none
+};
 
 // Returns the encoded size (`out` holds at least kMaxLeaseEventBytes).
 size_t EncodeLeaseEvent(uint64_t time_ns, LeaseChange change, uint32_t address,
-                        const ClientKey& client, uint64_t expires_unix_ms,
-                        std::span<std::byte> out);
+                        const ClientKey& client, uint64_t expires_unix_ms, std::span<std::byte> out,
+                        LeaseBoot boot = {});
 
 // A stampede.v1.Event carrying a PoolExhausted.
 size_t EncodePoolExhaustedEvent(uint64_t time_ns, uint32_t network, uint32_t prefix_length,

@@ -92,13 +92,18 @@ uint64_t HostKey(const v1::CompiledHost& host) {
 
 }  // namespace
 
-BootArch ArchOf(const Message& request) {
+std::optional<uint16_t> ClientArchOf(const Message& request) {
   std::optional<uint16_t> arch = request.U16(option::kClientArch);
   if (!arch) {
     // Option 93 can also be a list; take the first entry.
     auto value = request.Option(option::kClientArch);
     if (value && value->size() >= 2 && value->size() % 2 == 0) arch = net::Load16(*value, 0);
   }
+  return arch;
+}
+
+BootArch ArchOf(const Message& request) {
+  std::optional<uint16_t> arch = ClientArchOf(request);
   if (!arch) return IsPxeClient(request) ? BootArch::kBios : BootArch::kNone;
   switch (*arch) {
     case 0:
@@ -355,18 +360,22 @@ Decision Server::Ack(const Client& c, uint32_t address, ReplyBuilder& out) {
   boot_profile_ = 0;
   boot_once_ = false;
   AddNetworkOptions(c, out, lease_seconds, /*final=*/true);
+  uint32_t boot_profile = std::exchange(boot_profile_, 0);
   if (directory_ != nullptr) {
     // What this address boots, for the files answered per client; an ACK
     // without boot options empties it (the address may have changed hands).
-    if (!directory_->Set(address, std::exchange(boot_profile_, 0), std::exchange(boot_once_, false),
+    if (!directory_->Set(address, boot_profile, std::exchange(boot_once_, false),
                          c.policy.profile_fingerprint)) {
       DhcpCounters::Bump(counters_->client_directory_full);
     }
   }
+  boot_once_ = false;
   DhcpCounters::Bump(counters_->acks);
   Decision d = Finish(c, out, MessageType::kAck, address);
   d.change = LeaseChange::kGranted;
   d.lease = lease;
+  d.boot_profile = boot_profile;
+  if (std::optional<uint16_t> arch = ClientArchOf(c.request)) d.client_arch = *arch;
   return d;
 }
 

@@ -37,6 +37,9 @@ struct RequestContext {
 
 // What changed in the lease table, for the journal and the events.
 
+// No option 93 in the request.
+inline constexpr uint32_t kNoClientArch = UINT32_MAX;
+
 struct Decision {
   bool reply = false;
   size_t reply_length = 0;
@@ -56,6 +59,11 @@ struct Decision {
   // is used up once the journal has it, like the lease.
   uint64_t next_boot_host = 0;
   uint32_t next_boot_profile = 0;
+  // An ACK's boot, for its lease event: the profile its boot options came
+  // from (1-based index into the policy's profiles; 0: none) and the
+  // client's architecture (option 93's first value; kNoClientArch: none).
+  uint32_t boot_profile = 0;
+  uint32_t client_arch = kNoClientArch;
 };
 
 class Server {
@@ -136,5 +144,7 @@ enum class BootArch : uint8_t {
   kEfiArm64Http,
 };
 BootArch ArchOf(const Message& request);
+// Option 93's value (the first of a list); nullopt when absent or malformed.
+std::optional<uint16_t> ClientArchOf(const Message& request);
 
 }  // namespace stampede::dhcp

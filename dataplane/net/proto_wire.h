@@ -29,6 +29,11 @@ class ProtoWriter {
     Tag(field, kVarint);
     Varint(v);
   }
+  // A proto3 `optional` field: written even with its default value.
+  void VarintFieldPresent(int field, uint64_t v) {
+    Tag(field, kVarint);
+    Varint(v);
+  }
   void Fixed32Field(int field, uint32_t v) {
     if (v == 0) return;
     Tag(field, kFixed32);

@@ -77,8 +77,9 @@ Worker::Worker(const WorkerConfig& config, const net::LocalAddresses& local,
 void Worker::ReportLease(const HeldAck& change) {
   if (config_.events == nullptr) return;
   std::byte event[dhcp::kMaxLeaseEventBytes];
+  dhcp::LeaseBoot boot{change.boot_profile, change.client_arch};
   size_t n = dhcp::EncodeLeaseEvent(now_ms_ * 1'000'000, change.change, change.address,
-                                    change.client, change.expires_unix_ms, event);
+                                    change.client, change.expires_unix_ms, event, boot);
   config_.events->Push({event, n}, policy::EventRing::kDhcp);  // a full ring counts, never waits
 }
 
@@ -508,8 +509,9 @@ Worker::DhcpOutcome Worker::HandleDhcp(rte_mbuf* m, const net::ParsedPacket& p) 
       return DhcpOutcome::kDone;
     }
   }
-  HeldAck change{r.send ? m : nullptr, batch,          d.change,        d.lease.address,
-                 d.lease.expires_ms,   d.lease.client, d.next_boot_host};
+  HeldAck change{r.send ? m : nullptr, batch,          d.change,         d.lease.address,
+                 d.lease.expires_ms,   d.lease.client, d.next_boot_host, d.boot_profile,
+                 d.client_arch};
   if (r.send) {
     m->data_len = static_cast<uint16_t>(r.length);
     m->pkt_len = static_cast<uint32_t>(r.length);

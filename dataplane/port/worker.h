@@ -175,6 +175,8 @@ class Worker {
     uint64_t expires_unix_ms;
     dhcp::ClientKey client;
     uint64_t next_boot_host;  // the one-shot next boot it carries (0: none)
+    uint32_t boot_profile;    // for the event (dhcp::Decision)
+    uint32_t client_arch;
   };
   // Reports a durable lease change to the control plane (its own event ring).
   void ReportLease(const HeldAck& change);

@@ -107,7 +107,8 @@ def check_transfers(lab, scenario, line, root, before):
 
 def check_boots(lab, scenario, line, timeout=10):
     """`stampede boots` tells each guest's boot as the wire saw it: its lease
-    (not in proxy mode, where the site's server leases), and every file of
+    (not in proxy mode, where the site's server leases) with its firmware
+    and profile, and every file of
     `fetched` (TFTP) and of `http_fetched` and `http_ranged` (HTTP) among its
     completed steps, none of its steps pushed out."""
     notes = []
@@ -132,6 +133,10 @@ def check_boots(lab, scenario, line, timeout=10):
             assert machine["client"] == guest.vm.spec.mac.lower(), machine
             first = machine["steps"][0]
             assert (first["kind"], first["outcome"]) == ("lease", "granted"), machine
+            # Its last lease's option 93: SeaBIOS's iPXE says BIOS; OVMF, and
+            # the ipxe.efi it runs after HTTP boot, say x64 UEFI.
+            want = "bios" if scenario.firmware == "bios" else "efi-x64"
+            assert machine["arch"] == want and machine["profile"], machine
         failed = [f"{s['kind']} {s['what']} {s['outcome']}" +
                   (f" ({s['status']}: {s['detail']})" if s["detail"] else "")
                   for s in machine["steps"]

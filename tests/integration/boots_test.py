@@ -9,8 +9,9 @@ is not there (as pxelinux probes), a kernel over HTTP (curl) and a path
 that is not there. Checked:
 
 - `stampede boots` lists the client by its MAC, with its leased address,
-  its host entry's name, one lease, two files, two not found, no failures
-  and the bytes of both files;
+  its host entry's name, its architecture (option 93) and the profile its
+  lease gave, one lease, two files, two not found, the failures below and
+  the bytes;
 - `stampede boots MAC` (and by its address) prints the steps in order:
   lease granted, TFTP completed, TFTP refused with error 1, HTTP 200, 404;
 - a client that answers the first packet with an ERROR, and one that never
@@ -103,8 +104,9 @@ def main():
         with open(script, "w") as f:
             f.write(f"#!/bin/sh\n[ \"$1\" = bound ] && echo $ip > {tmp}/ip\nexit 0\n")
         os.chmod(script, 0o755)
+        # As a BIOS PXE client (option 93 = 0): the lease gets the profile.
         out = lab.client(["busybox", "udhcpc", "-i", lab.client_if, "-n", "-q", "-f", "-t", "5",
-                          "-T", "2", "-s", script], check=False, timeout=60)
+                          "-T", "2", "-s", script, "-x", "0x5d:0000"], check=False, timeout=60)
         assert out.returncode == 0, out.stdout
         leased = open(f"{tmp}/ip").read().strip()
         print("leased", leased)
@@ -144,6 +146,7 @@ def main():
         print(json.dumps(listed, indent=1))
         m = listed[mac]
         assert m["address"] == leased and m["host"] == "node-one", m
+        assert m["arch"] == "bios" and m["profile"] == "install", m
         assert (m["leases"], m["files"], m["not_found"], m["failed"]) == (1, 2, 2, 2), m
         assert m["last"]["outcome"] == "timeout", m
         # The 404's body counts too: bytes sent.
@@ -156,12 +159,14 @@ def main():
 
         table = cli("boots")
         print(table)
-        assert re.search(rf"^{mac} +{re.escape(leased)} +node-one +1 +2 +2 +2 +"
+        assert re.search(rf"^{mac} +{re.escape(leased)} +node-one +bios +install +1 +2 +2 +2 +"
                          rf"{total} ", table, re.M), table
-        assert re.search(rf"^- +{re.escape(lab.client_ip)} +- +0 +1 +0 +0 ", table, re.M), table
+        assert re.search(rf"^- +{re.escape(lab.client_ip)} +- +- +- +0 +1 +0 +0 ", table, re.M), \
+            table
 
         story = cli("boots", mac.upper())
         print(story)
+        assert "  arch bios  profile install" in story.splitlines()[0], story
         steps = re.findall(r"^  \+ *[\d.]+ s  (\w+) +(\w+) +(\S+)(.*)$", story, re.M)
         assert [s[:3] for s in steps] == [
             ("lease", "granted", leased),
@@ -172,6 +177,7 @@ def main():
             ("tftp", "aborted", "pxelinux.0"),
             ("tftp", "timeout", "pxelinux.0"),
         ], steps
+        assert steps[0][3] == "  (bios, profile install)", steps[0]
         assert f"{len(nbp)} of {len(nbp)} bytes" in steps[1][3], steps[1]
         assert "(error 1: file not found)" in steps[2][3], steps[2]
         assert steps[3][3].startswith("  200 ") and steps[4][3].startswith("  404 "), steps

@@ -213,6 +213,34 @@ TEST(BootLogTest, StepsAreInTimeOrder) {
   EXPECT_EQ(m->last_ns, 500u);
 }
 
+// A granted lease says what the machine is and was given to boot.
+TEST(BootLogTest, LeasesNameTheArchitectureAndProfile) {
+  BootLog log;
+  log.SetProfiles({"install", "burn-in"});
+  v1::Event lease = Lease(100, v1::Lease::GRANTED, kLeased, MacId(7));
+  lease.mutable_lease()->set_boot_profile(2);
+  lease.mutable_lease()->set_client_arch(7);
+  log.Add(lease);
+  const BootMachine* m = log.Find("198.18.0.100");
+  EXPECT_EQ(m->arch, "efi-x64");
+  EXPECT_EQ(m->profile, "burn-in");
+  EXPECT_EQ(m->steps.back().detail, "efi-x64, profile burn-in");
+  // A later lease without option 93 or boot options (the DHCP client of the
+  // kernel it booted) changes neither; a profile index past the list (a
+  // policy control has not seen) is named by its number.
+  log.Add(Lease(200, v1::Lease::GRANTED, kLeased, MacId(7)));
+  EXPECT_EQ(m->arch, "efi-x64");
+  EXPECT_EQ(m->profile, "burn-in");
+  EXPECT_EQ(m->steps.back().detail, "no option 93, no boot profile");
+  lease.mutable_lease()->set_boot_profile(9);
+  lease.mutable_lease()->set_client_arch(0);
+  log.Add(lease);
+  EXPECT_EQ(m->arch, "bios");
+  EXPECT_EQ(m->profile, "profile-9");
+  EXPECT_EQ(ClientArchName(19), "efi-arm64-http");
+  EXPECT_EQ(ClientArchName(4242), "arch-4242");
+}
+
 TEST(BootLogTest, JsonParsesAndHostsAreNamed) {
   v1::Config config;
   v1::Host* fixed = config.add_hosts();

@@ -385,6 +385,26 @@ TEST(LeaseEventTest, EncodesWhatProtobufParses) {
   }
 }
 
+// A granted lease's boot: the profile index and option 93, which is there
+// even when 0 (BIOS) and absent without one.
+TEST(LeaseEventTest, CarriesWhatTheLeaseBoots) {
+  for (auto [boot, has_arch] :
+       {std::pair{LeaseBoot{3, 0}, true}, std::pair{LeaseBoot{1, 0xffff}, true},
+        std::pair{LeaseBoot{0, UINT32_MAX}, false}}) {
+    std::byte buffer[kMaxLeaseEventBytes];
+    size_t n =
+        EncodeLeaseEvent(1, LeaseChange::kGranted, 0xc6120064, Key(7), UINT64_MAX, buffer, boot);
+    ASSERT_LE(n, kMaxLeaseEventBytes);
+    v1::Event event;
+    ASSERT_TRUE(event.ParseFromArray(buffer, static_cast<int>(n)));
+    EXPECT_EQ(event.lease().boot_profile(), boot.profile);
+    EXPECT_EQ(event.lease().has_client_arch(), has_arch);
+    if (has_arch) {
+      EXPECT_EQ(event.lease().client_arch(), boot.client_arch);
+    }
+  }
+}
+
 TEST(LeaseEventTest, EncodesPoolExhaustion) {
   std::byte buffer[kMaxLeaseEventBytes];
   size_t n = EncodePoolExhaustedEvent(42, 0xc6120000, 24, buffer);

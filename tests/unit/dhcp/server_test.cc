@@ -163,6 +163,29 @@ TEST_F(ServerTest, DiscoverOfferRequestAck) {
   EXPECT_EQ(lease->expires_ms, now_ms_ + 3'600'000);
 }
 
+// An ACK says what it boots, for its lease event (stampede boots): the
+// profile its boot options came from and the client's option 93.
+TEST_F(ServerTest, AnAckSaysWhatItBoots) {
+  Load(kConfig);
+  Send(Discover(1));
+  Decision plain = Send(Select(1, reply_.yiaddr.value));
+  ASSERT_EQ(plain.change, LeaseChange::kGranted);
+  EXPECT_EQ(plain.boot_profile, 0u);  // not a PXE client: no boot options
+  EXPECT_EQ(plain.client_arch, kNoClientArch);
+  std::vector<std::pair<uint8_t, std::string>> pxe = {
+      {option::kClientArch, U16(7)}, {option::kVendorClass, "PXEClient:Arch:00007"}};
+  Decision offer = Send(Discover(2, pxe));
+  EXPECT_EQ(offer.boot_profile, 0u);  // an OFFER is no lease
+  RequestSpec select = Select(2, reply_.yiaddr.value);
+  select.options.insert(select.options.end(), pxe.begin(), pxe.end());
+  Decision ack = Send(select);
+  ASSERT_EQ(ack.change, LeaseChange::kGranted);
+  EXPECT_EQ(File(), "bootnetx64.efi");
+  ASSERT_GT(ack.boot_profile, 0u);
+  EXPECT_EQ(tables_->policy.profiles(static_cast<int>(ack.boot_profile - 1)).name(), "install");
+  EXPECT_EQ(ack.client_arch, 7u);
+}
+
 TEST_F(ServerTest, RetriedDiscoverGetsTheSameOfferAndClientsDifferentOnes) {
   ASSERT_TRUE(Send(Discover(1)).reply);
   uint32_t first = reply_.yiaddr.value;
