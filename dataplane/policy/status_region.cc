@@ -198,21 +198,27 @@ std::span<port::LcoreCounters> StatusWriter::counters() const { return {Counters
 http::HttpCounters& StatusWriter::http_counters() const { return *HttpCountersIn(data_); }
 dhcp::DhcpCounters& StatusWriter::dhcp_counters() const { return *DhcpCountersIn(data_); }
 
+namespace {
+
+// A dropped event: counted in the total (every producer's, so atomic) and in
+// `own`, which only this ring's producer writes.
+void CountDrop(StatusHeader& header, std::atomic<uint64_t>& own) {
+  header.events_dropped.fetch_add(1, std::memory_order_relaxed);
+  own.store(own.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+}  // namespace
+
 bool StatusWriter::Push(std::span<const std::byte> event, EventRing ring) {
   if (PushTo(RingBase(data_, ring), event)) return true;
-  // Each ring has one producer, but they share the total.
-  header().events_dropped.fetch_add(1, std::memory_order_relaxed);
-  std::atomic<uint64_t>& dropped = header().ring_events_dropped[static_cast<size_t>(ring)];
-  dropped.store(dropped.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  CountDrop(header(), header().ring_events_dropped[static_cast<size_t>(ring)]);
   return false;
 }
 
 bool StatusWriter::PushTftp(std::span<const std::byte> event, uint32_t lcore) {
   if (lcore >= lcores_) return false;
   if (PushTo(TftpRingBase(data_, lcores_, lcore), event)) return true;
-  header().events_dropped.fetch_add(1, std::memory_order_relaxed);
-  std::atomic<uint64_t>& dropped = Counters(data_)[lcore].events_dropped;
-  dropped.store(dropped.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  CountDrop(header(), Counters(data_)[lcore].events_dropped);
   return false;
 }
 

@@ -671,9 +671,8 @@ void TftpEngine::End(uint32_t id, tftp::TransferOutcome outcome, tftp::ErrorCode
   Free(id);
 }
 
-void TftpEngine::Report(const tftp::TransferReport& report) {
+void TftpEngine::Report(tftp::TransferReport r) {
   if (config_.events == nullptr) return;
-  tftp::TransferReport r = report;
   r.time_ns = now_ms_ * 1'000'000;
   std::byte event[tftp::kMaxTftpTransferEventBytes];
   size_t n = tftp::EncodeTftpTransferEvent(r, event);

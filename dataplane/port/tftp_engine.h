@@ -223,7 +223,8 @@ class TftpEngine {
   // Reports how a transfer ended, then frees its slot.
   void End(uint32_t id, tftp::TransferOutcome outcome,
            tftp::ErrorCode code = tftp::ErrorCode::kUndefined, std::string_view detail = {});
-  void Report(const tftp::TransferReport& report);
+  // Stamps it with now and pushes it into this worker's ring.
+  void Report(tftp::TransferReport report);
   void Free(uint32_t id);
   // Sends an ERROR with `message`, counts the failure and ends the transfer.
   void Fail(uint32_t id, std::string_view message, tftp::TransferOutcome outcome);
