@@ -26,6 +26,11 @@ size_t EncodeLeaseEvent(uint64_t time_ns, LeaseChange change, uint32_t address,
                         const ClientKey& client, uint64_t expires_unix_ms, std::span<std::byte> out,
                         LeaseBoot boot = {});
 
+// A stampede.v1.Event carrying a ProxyBoot (`boot` as a lease's; a
+// kRequested step has no boot options).
+size_t EncodeProxyBootEvent(uint64_t time_ns, ProxyStep step, uint32_t address,
+                            const ClientKey& client, std::span<std::byte> out, LeaseBoot boot = {});
+
 // A stampede.v1.Event carrying a PoolExhausted.
 size_t EncodePoolExhaustedEvent(uint64_t time_ns, uint32_t network, uint32_t prefix_length,
                                 std::span<std::byte> out);

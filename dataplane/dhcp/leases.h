@@ -78,6 +78,15 @@ enum class LeaseChange : uint8_t {
   kNextBootUsed = 4,
 };
 
+// What proxyDHCP learnt of a PXE client (stampede.v1.ProxyBoot.Step's
+// numbers).
+enum class ProxyStep : uint8_t {
+  kNone = 0,
+  kOffered = 1,    // boot fields offered on port 67
+  kAcked = 2,      // a boot-server REQUEST on port 4011 answered
+  kRequested = 3,  // seen asking another server for an address
+};
+
 enum class LeaseState : uint8_t {
   kOffered,   // held for a client that was offered it, until offer expiry
   kBound,     // acknowledged

@@ -453,11 +453,26 @@ Decision Server::Proxy(const Client& c, ReplyBuilder& out) {
   bool boot_request = c.type == MessageType::kRequest && c.context.boot_server_port;
   if (!discover && !boot_request) {
     DhcpCounters::Bump(counters_->ignored);
-    return {};
+    Decision d;
+    if (c.type == MessageType::kRequest) {
+      // A REQUEST on 67 is the site server's (stampede never ACKs there):
+      // it says which address this client asks for, the one its TFTP and
+      // HTTP requests will likely come from.
+      std::optional<net::Ipv4Address> asked = c.request.Address(option::kRequestedAddress);
+      uint32_t address = asked ? asked->value : c.request.ciaddr.value;
+      if (address != 0) {
+        d.proxy = ProxyStep::kRequested;
+        d.lease.client = c.key;
+        d.lease.address = address;
+        if (std::optional<uint16_t> arch = ClientArchOf(c.request)) d.client_arch = *arch;
+      }
+    }
+    return d;
   }
   MessageType type = discover ? MessageType::kOffer : MessageType::kAck;
   out.Begin(c.request, type);
   out.AddAddress(option::kServerId, c.context.local.address);
+  boot_profile_ = 0;
   if (!AddBootOptions(c, out, /*final=*/boot_request)) {
     // Nothing to boot: stay silent, the site server answers.
     DhcpCounters::Bump(counters_->ignored);
@@ -465,6 +480,11 @@ Decision Server::Proxy(const Client& c, ReplyBuilder& out) {
   }
   DhcpCounters::Bump(counters_->proxy_offers);
   Decision d = Finish(c, out, type, 0);
+  d.proxy = discover ? ProxyStep::kOffered : ProxyStep::kAcked;
+  d.lease.client = c.key;
+  d.lease.address = discover ? 0 : c.request.ciaddr.value;
+  d.boot_profile = std::exchange(boot_profile_, 0);
+  if (std::optional<uint16_t> arch = ClientArchOf(c.request)) d.client_arch = *arch;
   if (boot_request) {
     d.broadcast = false;
     d.to_source = true;
@@ -593,10 +613,10 @@ bool Server::AddBootOptions(const Client& c, ReplyBuilder& out, bool final) {
   }
   if (index == 0 && c.subnet != nullptr) index = c.subnet->profile();
   if (index == 0 || index > static_cast<uint32_t>(c.policy.policy.profiles_size())) return false;
-  if (final) {
-    boot_profile_ = index;
-    boot_once_ = once;
-  }
+  // For the reply's event (an ACK's lease, a proxy step): whoever reads it
+  // zeroes it first.
+  boot_profile_ = index;
+  if (final) boot_once_ = once;
   const v1::CompiledProfile& profile = c.policy.policy.profiles(static_cast<int>(index - 1));
   // Built in place: no allocation per reply.
   char server[16];

@@ -64,6 +64,11 @@ struct Decision {
   // client's architecture (option 93's first value; kNoClientArch: none).
   uint32_t boot_profile = 0;
   uint32_t client_arch = kNoClientArch;
+  // proxyDHCP: what this request told of a PXE client (a ProxyBoot event),
+  // with the client in lease.client and its address (0: not known) in
+  // lease.address; boot_profile and client_arch as an ACK's. No lease
+  // changes (change stays kNone).
+  ProxyStep proxy = ProxyStep::kNone;
 };
 
 class Server {

@@ -15,6 +15,7 @@ class ProtoWriter {
  public:
   explicit ProtoWriter(std::byte* out) : out_(out) {}
   size_t size() const { return n_; }
+  const std::byte* data() const { return out_; }
 
   void Varint(uint64_t v) {
     while (v >= 0x80) {

@@ -83,6 +83,14 @@ void Worker::ReportLease(const HeldAck& change) {
   config_.events->Push({event, n}, policy::EventRing::kDhcp);  // a full ring counts, never waits
 }
 
+void Worker::ReportProxy(const dhcp::Decision& d) {
+  if (config_.events == nullptr) return;
+  std::byte event[dhcp::kMaxLeaseEventBytes];
+  size_t n = dhcp::EncodeProxyBootEvent(now_ms_ * 1'000'000, d.proxy, d.lease.address,
+                                        d.lease.client, event, {d.boot_profile, d.client_arch});
+  config_.events->Push({event, n}, policy::EventRing::kDhcp);
+}
+
 Worker::~Worker() {
   for (; held_count_ > 0; --held_count_) {
     if (held_[held_head_].m != nullptr) rte_pktmbuf_free(held_[held_head_].m);
@@ -493,6 +501,7 @@ Worker::DhcpOutcome Worker::HandleDhcp(rte_mbuf* m, const net::ParsedPacket& p) 
       config_.events->Push({event, n}, policy::EventRing::kDhcp);
     }
   }
+  if (d.proxy != dhcp::ProxyStep::kNone) ReportProxy(d);
   if (d.change != dhcp::LeaseChange::kNone && config_.journal != nullptr) {
     batch =
         config_.journal->Append({d.change, d.lease.address, d.lease.expires_ms, d.lease.client});

@@ -22,6 +22,7 @@ struct rte_rcu_qsbr;
 struct rte_ring;
 
 namespace stampede::dhcp {
+struct Decision;
 class Endpoint;
 class JournalWriter;
 }  // namespace stampede::dhcp
@@ -180,6 +181,8 @@ class Worker {
   };
   // Reports a durable lease change to the control plane (its own event ring).
   void ReportLease(const HeldAck& change);
+  // A proxyDHCP step (a ProxyBoot event), when the decision has one.
+  void ReportProxy(const dhcp::Decision& d);
   std::array<HeldAck, kPendingAcks> held_{};
   TxBacklog tx_backlog_{kTxBacklog};
   uint64_t last_exhausted_event_ms_ = 0;

@@ -405,6 +405,38 @@ TEST(LeaseEventTest, CarriesWhatTheLeaseBoots) {
   }
 }
 
+// proxyDHCP's steps: each step, the address (0 left out), the longest
+// client id, the boot profile and option 93 when there is one.
+TEST(LeaseEventTest, EncodesProxyBootSteps) {
+  std::byte long_id[40] = {};
+  for (auto [step, want] : {std::pair{ProxyStep::kOffered, v1::ProxyBoot::OFFERED},
+                            std::pair{ProxyStep::kAcked, v1::ProxyBoot::ACKED},
+                            std::pair{ProxyStep::kRequested, v1::ProxyBoot::REQUESTED}}) {
+    for (auto [boot, address] :
+         {std::pair{LeaseBoot{2, 7}, 0u}, std::pair{LeaseBoot{0, UINT32_MAX}, 0xc6120064u},
+          std::pair{LeaseBoot{UINT32_MAX, 0xffff}, UINT32_MAX}}) {
+      ClientKey client = ClientKey::From(long_id);
+      std::byte buffer[kMaxLeaseEventBytes];
+      size_t n = EncodeProxyBootEvent(UINT64_MAX, step, address, client, buffer, boot);
+      ASSERT_LE(n, kMaxLeaseEventBytes);
+      v1::Event event;
+      ASSERT_TRUE(event.ParseFromArray(buffer, static_cast<int>(n)));
+      EXPECT_EQ(event.time_ns(), UINT64_MAX);
+      ASSERT_TRUE(event.has_proxy_boot());
+      const v1::ProxyBoot& p = event.proxy_boot();
+      EXPECT_EQ(p.step(), want);
+      EXPECT_EQ(p.address(), address);
+      EXPECT_EQ(p.client_id(),
+                std::string(reinterpret_cast<const char*>(client.bytes.data()), client.length));
+      EXPECT_EQ(p.boot_profile(), boot.profile);
+      EXPECT_EQ(p.has_client_arch(), boot.client_arch != UINT32_MAX);
+      if (p.has_client_arch()) {
+        EXPECT_EQ(p.client_arch(), boot.client_arch);
+      }
+    }
+  }
+}
+
 TEST(LeaseEventTest, EncodesPoolExhaustion) {
   std::byte buffer[kMaxLeaseEventBytes];
   size_t n = EncodePoolExhaustedEvent(42, 0xc6120000, 24, buffer);

@@ -763,6 +763,13 @@ TEST_F(ServerTest, ProxyModeAnswersOnlyPxeClientsWithBootFieldsOnly) {
   EXPECT_FALSE(reply_.Has(option::kLeaseTime));
   EXPECT_EQ(File(), "bootnetx64.efi");
   EXPECT_EQ(Str(*reply_.Option(option::kVendorSpecific)), std::string("\x06\x01\x08\xff", 4));
+  // No lease; a proxy step for control's `stampede boots`, with no address.
+  EXPECT_EQ(offer.change, LeaseChange::kNone);
+  EXPECT_EQ(offer.proxy, ProxyStep::kOffered);
+  EXPECT_EQ(offer.lease.client.length, 7u);  // hardware type + MAC
+  EXPECT_EQ(offer.lease.address, 0u);
+  EXPECT_EQ(offer.client_arch, 7u);
+  EXPECT_NE(offer.boot_profile, 0u);
   // The boot server request on 4011 gets an ACK back to where it came from.
   RequestSpec boot =
       Discover(1, {{option::kClientArch, U16(7)}, {option::kVendorClass, "PXEClient:Arch:00007"}});
@@ -773,9 +780,48 @@ TEST_F(ServerTest, ProxyModeAnswersOnlyPxeClientsWithBootFieldsOnly) {
   EXPECT_EQ(ack.reply_type, MessageType::kAck);
   EXPECT_TRUE(ack.to_source);
   EXPECT_EQ(File(), "bootnetx64.efi");
+  EXPECT_EQ(ack.proxy, ProxyStep::kAcked);
+  EXPECT_EQ(ack.lease.address, 0xc6120099u);  // the address it has
+  EXPECT_EQ(ack.lease.client, offer.lease.client);
+  EXPECT_EQ(ack.boot_profile, offer.boot_profile);
+  EXPECT_EQ(ack.change, LeaseChange::kNone);
   // A REQUEST on 67 belongs to the site server.
   boot.ciaddr = 0;
   EXPECT_FALSE(Send(boot).reply);
+}
+
+// Which address a PXE client asks the site server for (option 50, else
+// ciaddr) is a proxy step; a plain client's REQUEST, or one naming no
+// address, is none.
+TEST_F(ServerTest, ProxyModeNotesTheAddressAPxeClientAsksTheSiteServerFor) {
+  std::string proxy = kConfig;
+  proxy.replace(proxy.find("dhcp:\n"), 6, "dhcp:\n  mode: proxy\n");
+  Load(proxy);
+  RequestSpec request =
+      Discover(2, {{option::kClientArch, U16(0)}, {option::kVendorClass, "PXEClient:Arch:00000"}});
+  request.type = MessageType::kRequest;
+  Decision none = Send(request);
+  EXPECT_FALSE(none.reply);
+  EXPECT_EQ(none.proxy, ProxyStep::kNone);
+  request.options.push_back({option::kServerId, U32(0xc61200fa)});
+  request.options.push_back({option::kRequestedAddress, U32(0xc6120096)});
+  Decision asked = Send(request);
+  EXPECT_FALSE(asked.reply);
+  EXPECT_EQ(asked.proxy, ProxyStep::kRequested);
+  EXPECT_EQ(asked.lease.address, 0xc6120096u);
+  EXPECT_EQ(asked.client_arch, 0u);
+  EXPECT_EQ(asked.change, LeaseChange::kNone);
+  RequestSpec renewing =
+      Discover(2, {{option::kClientArch, U16(0)}, {option::kVendorClass, "PXEClient:Arch:00000"}});
+  renewing.type = MessageType::kRequest;
+  renewing.ciaddr = 0xc6120097;
+  Decision renew = Send(renewing);
+  EXPECT_EQ(renew.proxy, ProxyStep::kRequested);
+  EXPECT_EQ(renew.lease.address, 0xc6120097u);
+  EXPECT_EQ(renew.lease.client, asked.lease.client);
+  RequestSpec plain = Discover(3, {{option::kRequestedAddress, U32(0xc6120098)}});
+  plain.type = MessageType::kRequest;
+  EXPECT_EQ(Send(plain).proxy, ProxyStep::kNone);
 }
 
 TEST_F(ServerTest, InformGetsConfigurationWithoutALease) {
