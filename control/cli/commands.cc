@@ -210,7 +210,7 @@ namespace {
 std::string StepText(const Struct& step) {
   std::string kind = Text(step, "kind"), outcome = Text(step, "outcome");
   std::string text = absl::StrFormat("%-5s %-10s %s", kind, outcome, Text(step, "what"));
-  if (kind == "lease") {
+  if (kind == "lease" || kind == "proxy") {
     return Text(step, "detail").empty() ? text
                                         : absl::StrCat(text, "  (", Text(step, "detail"), ")");
   }
@@ -257,15 +257,16 @@ int Boots(const std::string& api, const std::string& machine, bool json, std::os
     return 0;
   }
   const Struct& m = Object(*result, "machine");
-  out << "client  " << (Text(m, "client").empty() ? "- (no lease of ours)" : Text(m, "client"))
+  out << "client  " << (Text(m, "client").empty() ? "- (known by address only)" : Text(m, "client"))
       << "  address " << Text(m, "address") << "  host "
       << (Text(m, "host").empty() ? "-" : Text(m, "host"));
   if (!Text(m, "arch").empty()) out << "  arch " << Text(m, "arch");
   if (!Text(m, "profile").empty()) out << "  profile " << Text(m, "profile");
   out << "\n";
   uint64_t first = Number(m, "first_ns");
-  out << "first seen " << FormatTime(first) << "; leases " << Number(m, "leases") << ", files "
-      << Number(m, "files") << ", not found " << Number(m, "not_found") << ", failed "
+  out << "first seen " << FormatTime(first) << "; leases " << Number(m, "leases");
+  if (Number(m, "proxy") > 0) out << ", proxyDHCP answers " << Number(m, "proxy");
+  out << ", files " << Number(m, "files") << ", not found " << Number(m, "not_found") << ", failed "
       << Number(m, "failed") << ", bytes " << Number(m, "bytes") << "\n";
   if (Number(m, "steps_dropped") > 0) {
     out << "(" << Number(m, "steps_dropped") << " earlier steps no longer kept)\n";

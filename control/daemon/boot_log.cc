@@ -17,6 +17,19 @@ using api::JsonString;
 
 std::string AddressKey(uint32_t address) { return absl::StrCat("@", address); }
 
+const char* ProxyOutcome(v1::ProxyBoot::Step step) {
+  switch (step) {
+    case v1::ProxyBoot::OFFERED:
+      return "offered";
+    case v1::ProxyBoot::ACKED:
+      return "acked";
+    case v1::ProxyBoot::REQUESTED:
+      return "requested";
+    default:
+      return "unknown";
+  }
+}
+
 const char* LeaseOutcome(v1::Lease::Change change) {
   switch (change) {
     case v1::Lease::GRANTED:
@@ -76,6 +89,8 @@ const char* KindName(BootStep::Kind kind) {
       return "tftp";
     case BootStep::Kind::kHttp:
       return "http";
+    case BootStep::Kind::kProxy:
+      return "proxy";
   }
   return "unknown";
 }
@@ -137,6 +152,7 @@ std::string ClientArchName(uint32_t arch) {
 bool BootStep::ok() const {
   switch (kind) {
     case Kind::kLease:
+    case Kind::kProxy:
       return false;
     case Kind::kTftp:
       return outcome == "completed";
@@ -172,17 +188,28 @@ void BootLog::Add(const v1::Event& event) {
     step.what = net::Ipv4Address{lease.address()}.ToString();
     if (lease.change() == v1::Lease::GRANTED) {
       ++m.leases;
-      // The machine keeps its last boot lease's: the DHCP client of the
-      // kernel it booted (no option 93, no boot options) changes neither.
-      std::string arch = lease.has_client_arch() ? ClientArchName(lease.client_arch()) : "";
-      uint32_t index = lease.boot_profile();
-      std::string profile = index == 0                  ? ""
-                            : index <= profiles_.size() ? profiles_[index - 1]
-                                                        : absl::StrCat("profile-", index);
-      step.detail = absl::StrCat(arch.empty() ? "no option 93" : arch, ", ",
-                                 profile.empty() ? "no boot profile" : "profile " + profile);
-      if (!arch.empty()) m.arch = std::move(arch);
-      if (!profile.empty()) m.profile = std::move(profile);
+      step.detail = Boot(m, lease.has_client_arch(), lease.client_arch(), lease.boot_profile());
+    }
+    Append(m, std::move(step));
+  } else if (event.has_proxy_boot()) {
+    const v1::ProxyBoot& proxy = event.proxy_boot();
+    if (proxy.client_id().empty()) return;
+    std::string client = ClientText(proxy.client_id());
+    // No lease: the address it has (4011) or asks the site's server for
+    // stands for one until another client names it.
+    if (proxy.address() != 0) client_of_address_[proxy.address()] = client;
+    BootMachine& m = Named(client, t);
+    if (proxy.address() != 0) m.address = proxy.address();
+    BootStep step;
+    step.time_ns = t;
+    step.kind = BootStep::Kind::kProxy;
+    step.outcome = ProxyOutcome(proxy.step());
+    if (proxy.address() != 0) step.what = net::Ipv4Address{proxy.address()}.ToString();
+    if (proxy.step() == v1::ProxyBoot::REQUESTED) {
+      step.detail = "of the site's DHCP server";
+    } else {
+      ++m.proxy;
+      step.detail = Boot(m, proxy.has_client_arch(), proxy.client_arch(), proxy.boot_profile());
     }
     Append(m, std::move(step));
   } else if (event.has_tftp_transfer()) {
@@ -214,6 +241,22 @@ void BootLog::Add(const v1::Event& event) {
   }
 }
 
+std::string BootLog::Boot(BootMachine& m, bool has_arch, uint32_t arch_number,
+                          uint32_t profile_index) {
+  // The machine keeps its last boot lease's: the DHCP client of the
+  // kernel it booted (no option 93, no boot options) changes neither.
+  std::string arch = has_arch ? ClientArchName(arch_number) : "";
+  std::string profile = profile_index == 0 ? ""
+                        : profile_index <= profiles_.size()
+                            ? profiles_[profile_index - 1]
+                            : absl::StrCat("profile-", profile_index);
+  std::string text = absl::StrCat(arch.empty() ? "no option 93" : arch, ", ",
+                                  profile.empty() ? "no boot profile" : "profile " + profile);
+  if (!arch.empty()) m.arch = std::move(arch);
+  if (!profile.empty()) m.profile = std::move(profile);
+  return text;
+}
+
 void BootLog::Remember(uint32_t address, const std::string& client) {
   if (!client.empty()) client_of_address_[address] = client;
 }
@@ -241,7 +284,7 @@ BootMachine& BootLog::Named(const std::string& key, uint64_t time_ns) {
 }
 
 void BootLog::Append(BootMachine& m, BootStep step) {
-  if (step.kind != BootStep::Kind::kLease) {
+  if (step.kind == BootStep::Kind::kTftp || step.kind == BootStep::Kind::kHttp) {
     m.bytes += step.bytes;
     if (step.ok()) {
       ++m.files;
@@ -352,9 +395,10 @@ std::string BootMachineJson(const BootMachine& m, const std::string& host, bool 
       "{\"client\":", JsonString(m.client),
       ",\"address\":", JsonString(m.address ? net::Ipv4Address{m.address}.ToString() : ""),
       ",\"host\":", JsonString(host), ",\"first_ns\":", m.first_ns, ",\"last_ns\":", m.last_ns,
-      ",\"leases\":", m.leases, ",\"files\":", m.files, ",\"not_found\":", m.not_found,
-      ",\"failed\":", m.failed, ",\"bytes\":", m.bytes, ",\"arch\":", JsonString(m.arch),
-      ",\"profile\":", JsonString(m.profile), ",\"steps_dropped\":", m.steps_dropped,
+      ",\"leases\":", m.leases, ",\"proxy\":", m.proxy, ",\"files\":", m.files,
+      ",\"not_found\":", m.not_found, ",\"failed\":", m.failed, ",\"bytes\":", m.bytes,
+      ",\"arch\":", JsonString(m.arch), ",\"profile\":", JsonString(m.profile),
+      ",\"steps_dropped\":", m.steps_dropped,
       ",\"last\":", m.steps.empty() ? "null" : StepJson(m.steps.back()));
   if (steps) {
     absl::StrAppend(&out, ",\"steps\":[");

@@ -2,8 +2,10 @@
 // leases, and the TFTP and HTTP requests from its address, in order. Built
 // in control's memory from the dataplane's events, so it starts empty when
 // control starts; a TFTP or HTTP event belongs to the client holding the
-// address's lease at the time (by its address alone when no lease of ours
-// names it: proxyDHCP, static addresses).
+// address's lease at the time. In proxyDHCP mode, where stampede grants no
+// lease, the address a PXE client asked the site's server for, or named on
+// port 4011, stands for one (by its address alone when nothing names it:
+// static addresses, a client that did not ask where stampede could see).
 #pragma once
 
 #include <cstddef>
@@ -41,14 +43,15 @@ const char* TftpOutcomeName(v1::TftpTransfer::Outcome outcome);
 const char* HttpOutcomeName(v1::HttpTransfer::Outcome outcome);
 
 struct BootStep {
-  enum class Kind : uint8_t { kLease, kTftp, kHttp };
+  enum class Kind : uint8_t { kLease, kTftp, kHttp, kProxy };
   uint64_t time_ns = 0;
   Kind kind = Kind::kLease;
-  // kLease: "granted", "released", "declined"; kTftp and kHttp: the
-  // transfer's outcome ("completed", "refused", "aborted", "timeout",
-  // "read_error", "unanswered").
+  // kLease: "granted", "released", "declined"; kProxy: "offered",
+  // "acked" (port 4011), "requested" (of the site's server); kTftp and
+  // kHttp: the transfer's outcome ("completed", "refused", "aborted",
+  // "timeout", "read_error", "unanswered").
   std::string outcome;
-  std::string what;     // the leased address, the TFTP file, the HTTP path
+  std::string what;     // the address (leased, asked for), the TFTP file, the HTTP path
   uint32_t status = 0;  // HTTP status, TFTP error code
   uint64_t bytes = 0;
   uint64_t size = 0;
@@ -66,17 +69,21 @@ struct BootStep {
 };
 
 struct BootMachine {
-  std::string client;  // ClientText of its lease; empty: known by address only
+  // ClientText of its lease (or its proxyDHCP requests); empty: known by
+  // address only.
+  std::string client;
   uint32_t address = 0;
   uint64_t first_ns = 0;
   uint64_t last_ns = 0;
   uint64_t leases = 0;     // granted
+  uint64_t proxy = 0;      // proxyDHCP answers (offered, acked)
   uint64_t files = 0;      // steps ok()
   uint64_t not_found = 0;  // steps not_found()
   uint64_t failed = 0;     // TFTP and HTTP steps neither
   uint64_t bytes = 0;      // of TFTP and HTTP steps
-  // From its last lease granted that had them: its firmware
-  // (ClientArchName) and the profile it was given ("" when none yet).
+  // From its last lease granted (or proxyDHCP answer) that had them: its
+  // firmware (ClientArchName) and the profile it was given ("" when none
+  // yet).
   std::string arch;
   std::string profile;
   uint64_t steps_dropped = 0;
@@ -88,8 +95,8 @@ class BootLog {
   explicit BootLog(size_t max_machines = kBootLogMachines, size_t max_steps = kBootLogSteps)
       : max_machines_(max_machines), max_steps_(max_steps) {}
 
-  // Takes a dataplane event: leases, TFTP and HTTP transfers; others are
-  // ignored.
+  // Takes a dataplane event: leases, proxyDHCP steps, TFTP and HTTP
+  // transfers; others are ignored.
   void Add(const v1::Event& event);
   // `client` holds `address` (a lease from the journal, when control
   // starts): that address's transfers are the client's, with no step.
@@ -109,6 +116,9 @@ class BootLog {
   BootMachine& MachineFor(uint32_t address, uint64_t time_ns);
   BootMachine& Named(const std::string& key, uint64_t time_ns);
   void Append(BootMachine& m, BootStep step);
+  // "efi-x64, profile ubuntu" for a lease or proxy step; the machine takes
+  // the ones it has.
+  std::string Boot(BootMachine& m, bool has_arch, uint32_t arch, uint32_t profile);
   void EvictOldest();
 
   size_t max_machines_;

@@ -492,6 +492,14 @@ void Controller::PollDataplane() {
                                                             : "lease_unknown";
       logged.detail = absl::StrCat(net::Ipv4Address{lease.address()}.ToString(),
                                    " client=", ClientText(lease.client_id()));
+    } else if (event.has_proxy_boot()) {
+      const v1::ProxyBoot& proxy = event.proxy_boot();
+      logged.kind = proxy.step() == v1::ProxyBoot::OFFERED ? "proxy_offered"
+                    : proxy.step() == v1::ProxyBoot::ACKED ? "proxy_acked"
+                                                           : "proxy_requested";
+      logged.detail =
+          absl::StrCat(proxy.address() != 0 ? net::Ipv4Address{proxy.address()}.ToString() : "-",
+                       " client=", ClientText(proxy.client_id()));
     } else if (event.has_pool_exhausted()) {
       logged.kind = "pool_exhausted";
       logged.detail = absl::StrCat(net::Ipv4Address{event.pool_exhausted().network()}.ToString(),

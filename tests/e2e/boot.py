@@ -107,8 +107,8 @@ def check_transfers(lab, scenario, line, root, before):
 
 def check_boots(lab, scenario, line, timeout=10):
     """`stampede boots` tells each guest's boot as the wire saw it: its lease
-    (not in proxy mode, where the site's server leases) with its firmware
-    and profile, and every file of
+    (in proxy mode, where the site's server leases, stampede's proxy offer)
+    with its firmware and profile, and every file of
     `fetched` (TFTP) and of `http_fetched` and `http_ranged` (HTTP) among its
     completed steps, none of its steps pushed out."""
     notes = []
@@ -129,18 +129,21 @@ def check_boots(lab, scenario, line, timeout=10):
                                      f"lacks {missing}: {out.stdout[-3000:]}")
             time.sleep(0.1)  # polling the API, bounded by the deadline
         assert machine["steps_dropped"] == 0, machine
-        if not scenario.site_dhcp:
-            assert machine["client"] == guest.vm.spec.mac.lower(), machine
-            first = machine["steps"][0]
-            assert (first["kind"], first["outcome"]) == ("lease", "granted"), machine
-            # Its last lease's option 93: SeaBIOS's iPXE says BIOS; OVMF, and
-            # the ipxe.efi it runs after HTTP boot, say x64 UEFI.
-            want = "bios" if scenario.firmware == "bios" else "efi-x64"
-            assert machine["arch"] == want and machine["profile"], machine
+        # Named by its MAC, its first step its lease, or in proxy mode (the
+        # site's server leases) stampede's proxy offer.
+        assert machine["client"] == guest.vm.spec.mac.lower(), machine
+        first = machine["steps"][0]
+        want = ("proxy", "offered") if scenario.site_dhcp else ("lease", "granted")
+        assert (first["kind"], first["outcome"]) == want, machine
+        # Its last lease's option 93: SeaBIOS's iPXE says BIOS; OVMF, and
+        # the ipxe.efi it runs after HTTP boot, say x64 UEFI.
+        arch = "bios" if scenario.firmware == "bios" else "efi-x64"
+        assert machine["arch"] == arch and machine["profile"], machine
         failed = [f"{s['kind']} {s['what']} {s['outcome']}" +
                   (f" ({s['status']}: {s['detail']})" if s["detail"] else "")
                   for s in machine["steps"]
-                  if s["kind"] != "lease" and not s["ok"] and s["status"] not in (1, 404)]
+                  if s["kind"] in ("tftp", "http") and not s["ok"]
+                  and s["status"] not in (1, 404)]
         notes.append(f"{guest.vm.spec.name} {machine['files']} files, "
                      f"{machine['not_found']} not found, {machine['failed']} failed"
                      + (f" ({'; '.join(failed)})" if failed else ""))

@@ -7,9 +7,14 @@ DISCOVER gets two offers: dnsmasq's with an address and no boot file, and
 stampede's with no address and the boot file. The client then takes its
 address from dnsmasq (REQUEST/ACK), and its boot file from stampede's answer
 on UDP 4011. A plain client's DISCOVER gets only dnsmasq's offer.
+
+`stampede boots` names the PXE client by its MAC though stampede leased it
+nothing: the proxy offer (with its firmware and profile), the address it
+asked dnsmasq for, the answer on 4011; and that address finds it.
 """
 
 import argparse
+import json
 import os
 import shutil
 import socket
@@ -85,6 +90,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--dataplane", required=True)
     parser.add_argument("--control", required=True)
+    parser.add_argument("--cli", required=True)
     args = parser.parse_args()
     netlab.require(["ip", "nft", "ethtool", "dnsmasq"])
     dnsmasq = shutil.which("dnsmasq")
@@ -167,6 +173,35 @@ def main():
         dhcp = telemetry.query("/stampede/dhcp")
         print(dhcp)
         assert dhcp["proxy_offers"] == 2 and dhcp["acks"] == 0, dhcp
+
+        # stampede boots: the client by its MAC, with no lease of stampede's.
+        sock = os.path.join(tmp, "run", f"{lab.instance}.sock")
+        want = [("offered", ""), ("requested", address), ("acked", address)]
+        deadline = time.monotonic() + 10
+        while True:  # control reads the dataplane's events every 100 ms
+            out = netlab.run([args.cli, "boots", "02:00:5e:00:c0:01", "--json",
+                              f"--api={sock}"], check=False)
+            machine = json.loads(out.stdout)["machine"] if out.returncode == 0 else {}
+            steps = [(s["outcome"], s["what"]) for s in machine.get("steps", [])
+                     if s["kind"] == "proxy"]
+            if steps == want or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)  # polling the API, bounded by the deadline
+        assert steps == want, (want, out.stdout)
+        assert machine["address"] == address and machine["leases"] == 0, machine
+        assert machine["proxy"] == 2 and machine["arch"] == "bios", machine
+        assert machine["profile"] == "install", machine
+        by_address = json.loads(netlab.run([args.cli, "boots", address, "--json",
+                                            f"--api={sock}"]).stdout)["machine"]
+        assert by_address["client"] == "02:00:5e:00:c0:01", by_address
+        text = netlab.run([args.cli, "boots", address, f"--api={sock}"]).stdout
+        print(text)
+        assert "proxy offered" in text and "bios, profile install" in text, text
+        assert "proxyDHCP answers 2" in text, text
+        # The plain client got nothing of stampede's: no machine.
+        plain = netlab.run([args.cli, "boots", "02:00:5e:00:c0:02", f"--api={sock}"],
+                           check=False)
+        assert plain.returncode != 0, plain.stdout
         telemetry.close()
         control.stop()
         site.stop()

@@ -241,6 +241,59 @@ TEST(BootLogTest, LeasesNameTheArchitectureAndProfile) {
   EXPECT_EQ(ClientArchName(4242), "arch-4242");
 }
 
+v1::Event Proxy(uint64_t t, v1::ProxyBoot::Step step, uint32_t address, const std::string& id) {
+  v1::Event e;
+  e.set_time_ns(t);
+  e.mutable_proxy_boot()->set_step(step);
+  e.mutable_proxy_boot()->set_address(address);
+  e.mutable_proxy_boot()->set_client_id(id);
+  return e;
+}
+
+// proxyDHCP grants no lease: the offer names the machine, its firmware and
+// profile; the address it asks the site's server for (or names on 4011)
+// makes that address's transfers its own.
+TEST(BootLogTest, ProxyStepsNameAMachineWithoutALease) {
+  BootLog log;
+  log.SetProfiles({"install"});
+  v1::Event offer = Proxy(100, v1::ProxyBoot::OFFERED, 0, MacId(7));
+  offer.mutable_proxy_boot()->set_boot_profile(1);
+  offer.mutable_proxy_boot()->set_client_arch(0);
+  log.Add(offer);
+  const BootMachine* m = log.Find("02:00:5e:00:00:07");
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->address, 0u);
+  EXPECT_EQ(m->arch, "bios");
+  EXPECT_EQ(m->profile, "install");
+  EXPECT_EQ(m->proxy, 1u);
+  EXPECT_EQ(m->leases, 0u);
+  log.Add(Proxy(200, v1::ProxyBoot::REQUESTED, kOther, MacId(7)));
+  log.Add(Tftp(300, kOther, "pxelinux.0", v1::TftpTransfer::COMPLETED, 42'000));
+  EXPECT_EQ(log.size(), 1u);
+  EXPECT_EQ(log.Find("198.18.0.2"), m);
+  EXPECT_EQ(m->address, kOther);
+  EXPECT_EQ(m->files, 1u);
+  EXPECT_EQ(m->bytes, 42'000u);
+  ASSERT_EQ(m->steps.size(), 3u);
+  EXPECT_EQ(m->steps[0].kind, BootStep::Kind::kProxy);
+  EXPECT_EQ(m->steps[0].outcome, "offered");
+  EXPECT_EQ(m->steps[0].what, "");
+  EXPECT_EQ(m->steps[0].detail, "bios, profile install");
+  EXPECT_EQ(m->steps[1].outcome, "requested");
+  EXPECT_EQ(m->steps[1].what, "198.18.0.2");
+  EXPECT_FALSE(m->steps[1].ok());
+  // Another client answered on 4011 from that address takes it over.
+  log.Add(Proxy(400, v1::ProxyBoot::ACKED, kOther, MacId(9)));
+  log.Add(Tftp(500, kOther, "pxelinux.0", v1::TftpTransfer::COMPLETED, 42'000));
+  EXPECT_EQ(log.Find("198.18.0.2")->client, "02:00:5e:00:00:09");
+  EXPECT_EQ(log.Find("02:00:5e:00:00:09")->proxy, 1u);
+  EXPECT_EQ(log.Find("02:00:5e:00:00:09")->steps[0].outcome, "acked");
+  EXPECT_EQ(m->files, 1u);
+  // No client id: nothing to name.
+  log.Add(Proxy(600, v1::ProxyBoot::OFFERED, 0, ""));
+  EXPECT_EQ(log.size(), 2u);
+}
+
 TEST(BootLogTest, JsonParsesAndHostsAreNamed) {
   v1::Config config;
   v1::Host* fixed = config.add_hosts();
