@@ -2,6 +2,8 @@
 
 #include <time.h>
 
+#include <algorithm>
+
 namespace stampede::control {
 
 uint64_t WallNs() {
@@ -13,16 +15,23 @@ uint64_t WallNs() {
 void EventLog::Add(LoggedEvent event) {
   event.seq = next_seq_++;
   if (event.time_ns == 0) event.time_ns = WallNs();
-  events_.push_back(std::move(event));
-  if (events_.size() > kEventLogCapacity) events_.pop_front();
+  std::deque<LoggedEvent>& kept = event.http || event.tftp ? transfers_ : others_;
+  kept.push_back(std::move(event));
+  if (kept.size() > capacity_) kept.pop_front();
 }
 
 std::vector<LoggedEvent> EventLog::Since(uint64_t since, size_t limit) const {
+  // Each class is in seq order: merge the two from their first seq >= since.
+  auto from = [since](const std::deque<LoggedEvent>& events) {
+    return std::lower_bound(events.begin(), events.end(), since,
+                            [](const LoggedEvent& e, uint64_t seq) { return e.seq < seq; });
+  };
+  auto t = from(transfers_), o = from(others_);
   std::vector<LoggedEvent> out;
-  if (events_.empty()) return out;
-  uint64_t first = events_.front().seq;
-  size_t start = since <= first ? 0 : static_cast<size_t>(since - first);
-  for (size_t i = start; i < events_.size() && out.size() < limit; ++i) out.push_back(events_[i]);
+  while (out.size() < limit && (t != transfers_.end() || o != others_.end())) {
+    bool take_transfer = o == others_.end() || (t != transfers_.end() && t->seq < o->seq);
+    out.push_back(take_transfer ? *t++ : *o++);
+  }
   return out;
 }
 

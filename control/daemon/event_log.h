@@ -1,7 +1,7 @@
 // The control plane's memory of recent events, from the dataplane (policy
-// applied/refused, leases, HTTP transfers) and from control itself
-// (config published/rejected, dataplane started/exited), numbered so API
-// clients can follow them with ?since=.
+// applied/refused, leases, proxyDHCP steps, TFTP and HTTP transfers) and
+// from control itself (config published/rejected, dataplane started/exited),
+// numbered so API clients can follow them with ?since=.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +14,10 @@
 
 namespace stampede::control {
 
+// Events kept of each class: transfers (TFTP and HTTP), and everything else.
+// A boot storm's transfers (iPXE's sanboot alone makes about 170 range
+// responses per machine) push out older transfers, never the leases and
+// policy events.
 inline constexpr size_t kEventLogCapacity = 10000;
 
 struct LoggedEvent {
@@ -31,13 +35,17 @@ struct LoggedEvent {
 
 class EventLog {
  public:
+  explicit EventLog(size_t capacity = kEventLogCapacity) : capacity_(capacity) {}
   void Add(LoggedEvent event);
-  // Events with seq >= `since`, oldest first, at most `limit`.
+  // Events with seq >= `since`, oldest first, at most `limit`: of both
+  // classes, in the order they were added.
   std::vector<LoggedEvent> Since(uint64_t since, size_t limit) const;
   uint64_t next_seq() const { return next_seq_; }
 
  private:
-  std::deque<LoggedEvent> events_;
+  size_t capacity_;
+  std::deque<LoggedEvent> transfers_;  // events with `http` or `tftp`
+  std::deque<LoggedEvent> others_;
   uint64_t next_seq_ = 1;
 };
 

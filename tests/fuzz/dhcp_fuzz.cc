@@ -1,8 +1,10 @@
 // libFuzzer target: DHCP requests from the wire, through the parser and the
 // server's state machine. The input is up to 8 messages separated by the
 // bytes "MSG|"; they go to one server in order (DISCOVER then REQUEST...),
-// under a fixed policy with a small pool, a reservation and PXE profiles.
-// Replies must stay inside the reply buffer and the client's size limit.
+// under a fixed policy with a small pool, a reservation and PXE profiles,
+// and to a second server under the same policy in proxyDHCP mode. Replies
+// must stay inside the reply buffer and the client's size limit, and a
+// proxy step's event inside its record.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -10,6 +12,7 @@
 #include <vector>
 
 #include "control/config/compile.h"
+#include "dataplane/dhcp/lease_event.h"
 #include "dataplane/dhcp/server.h"
 
 namespace {
@@ -33,22 +36,27 @@ profiles:
   - {name: p, boot_files: {bios: pxelinux.0, efi_x64: ipxe.efi, efi_x64_http: x.efi}}
 )";
 
-const stampede::policy::PolicyTables& Policy() {
-  static const std::unique_ptr<const stampede::policy::PolicyTables> tables = [] {
-    auto loaded = stampede::config::ParseConfig(kConfig, "f.yaml", stampede::config::Format::kYaml);
-    auto policy = stampede::config::Compile(*loaded);
-    std::string bytes = policy->SerializeAsString();
-    return *stampede::policy::BuildTables(
-        {reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()}, 1);
-  }();
-  return *tables;
+std::unique_ptr<const stampede::policy::PolicyTables> Tables(bool proxy) {
+  std::string text = kConfig;
+  if (proxy) text.replace(text.find("dhcp:\n"), 6, "dhcp:\n  mode: proxy\n");
+  auto loaded = stampede::config::ParseConfig(text, "f.yaml", stampede::config::Format::kYaml);
+  auto policy = stampede::config::Compile(*loaded);
+  std::string bytes = policy->SerializeAsString();
+  return *stampede::policy::BuildTables(
+      {reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()}, 1);
+}
+
+const stampede::policy::PolicyTables& Policy(bool proxy) {
+  static const std::unique_ptr<const stampede::policy::PolicyTables> tables[] = {Tables(false),
+                                                                                 Tables(true)};
+  return *tables[proxy];
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
-  stampede::dhcp::Server server;
+  stampede::dhcp::Server servers[2];
   static stampede::dhcp::Message message;  // large: not on the stack
   std::vector<std::byte> reply(1500);
   uint64_t now = 1000;
@@ -61,11 +69,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!stampede::dhcp::Parse(bytes, message).ok()) continue;
     size_t limit = stampede::dhcp::ReplyLimit(message, 1472);
     stampede::dhcp::RequestContext context{{{0xc6120001}, 24}, (i & 1) != 0, now += 700};
-    stampede::dhcp::Decision d = server.Handle(message, context, Policy(), reply, limit);
-    if (d.reply && (d.reply_length > limit || d.reply_length < stampede::dhcp::kMinReplySize)) {
-      __builtin_trap();
+    for (bool proxy : {false, true}) {
+      stampede::dhcp::Server& server = servers[proxy];
+      stampede::dhcp::Decision d = server.Handle(message, context, Policy(proxy), reply, limit);
+      if (d.reply && (d.reply_length > limit || d.reply_length < stampede::dhcp::kMinReplySize)) {
+        __builtin_trap();
+      }
+      if (d.proxy != stampede::dhcp::ProxyStep::kNone) {
+        if (!proxy || d.change != stampede::dhcp::LeaseChange::kNone) __builtin_trap();
+        std::byte event[stampede::dhcp::kMaxLeaseEventBytes];
+        size_t n = stampede::dhcp::EncodeProxyBootEvent(
+            now, d.proxy, d.lease.address, d.lease.client, event, {d.boot_profile, d.client_arch});
+        if (n > sizeof(event)) __builtin_trap();
+      }
+      server.Expire(now, 16);
     }
-    server.Expire(now, 16);
   }
   return 0;
 }

@@ -164,6 +164,9 @@ def status_seeds():
     yield "two_rings", patch(92, struct.pack("<I", 2))
     yield "no_tftp_rings", patch(92, struct.pack("<I", 3))
     yield "bad_dhcp_counter_size", patch(120, struct.pack("<I", 8))
+    # Ring 1 (DHCP) at 0x2000: its first record's event field made a
+    # ProxyBoot whose length runs past the record.
+    yield "proxy_past_record", patch(0x2000 + 132 + 2, b"\x42\xf0\x03")
     yield "http_head_far_ahead", patch(0x4000, struct.pack("<Q", 3 * 4096))
     yield "http_tail_past_head", patch(0x4000 + 64, struct.pack("<Q", 10))
     yield "http_record_too_long", patch(0x4000 + 128, struct.pack("<I", 4096))
@@ -198,6 +201,12 @@ def dhcp_seeds():
     request = dhcp(3, options=[(54, ip("198.18.0.1")), (50, ip("198.18.0.100"))] + pxe)
     yield "dora", discover + b"MSG|" + request
     yield "efi_http", dhcp(1, options=[(93, b"\0\x10"), (60, b"HTTPClient:Arch:00016")])
+    # proxyDHCP (the fuzzer's second server): the offer, the REQUEST to the
+    # site server (option 54 not ours, 50 the address), the 4011 request
+    # (odd messages come in on 4011).
+    site = dhcp(3, options=[(54, ip("198.18.0.250")), (50, ip("198.18.0.150"))] + pxe)
+    boot = dhcp(3, options=pxe, ciaddr=0xC6120096)
+    yield "proxy_steps", discover + b"MSG|" + boot + b"MSG|" + site
     yield "ipxe", dhcp(1, options=[(77, b"iPXE"), (175, b"\x13\x01\x01")] + pxe)
     yield "renew", dhcp(3, ciaddr=0xC6120064)
     yield "init_reboot", dhcp(3, options=[(50, ip("198.18.0.101"))])

@@ -60,6 +60,14 @@ void Fill(StatusWriter& writer) {
     lease.mutable_lease()->set_address(0xc6120064 + static_cast<uint32_t>(generation));
     lease.mutable_lease()->set_client_id(std::string("\x01\x02\x00\x5e\x00\x00\x07", 7));
     Push(writer, lease, EventRing::kDhcp);
+    // proxyDHCP's steps for another client, the address the HTTP client's.
+    stampede::v1::Event proxy;
+    proxy.set_time_ns(generation * 1000);
+    proxy.mutable_proxy_boot()->set_step(static_cast<stampede::v1::ProxyBoot::Step>(generation));
+    proxy.mutable_proxy_boot()->set_address(generation == 1 ? 0 : 0xc6120002);
+    proxy.mutable_proxy_boot()->set_client_id(std::string("\x01\x02\x00\x5e\x00\x00\x08", 7));
+    proxy.mutable_proxy_boot()->set_client_arch(7);
+    Push(writer, proxy, EventRing::kDhcp);
     stampede::v1::Event transfer;
     transfer.set_time_ns(generation * 1000);
     stampede::v1::HttpTransfer* t = transfer.mutable_http_transfer();
