@@ -361,15 +361,9 @@ Decision Server::Ack(const Client& c, uint32_t address, ReplyBuilder& out) {
   boot_once_ = false;
   AddNetworkOptions(c, out, lease_seconds, /*final=*/true);
   uint32_t boot_profile = std::exchange(boot_profile_, 0);
-  if (directory_ != nullptr) {
-    // What this address boots, for the files answered per client; an ACK
-    // without boot options empties it (the address may have changed hands).
-    if (!directory_->Set(address, boot_profile, std::exchange(boot_once_, false),
-                         c.policy.profile_fingerprint)) {
-      DhcpCounters::Bump(counters_->client_directory_full);
-    }
-  }
-  boot_once_ = false;
+  // An ACK without boot options empties the entry (the address may have
+  // changed hands).
+  NoteClientBoot(c, address, boot_profile);
   DhcpCounters::Bump(counters_->acks);
   Decision d = Finish(c, out, MessageType::kAck, address);
   d.change = LeaseChange::kGranted;
@@ -484,12 +478,25 @@ Decision Server::Proxy(const Client& c, ReplyBuilder& out) {
   d.lease.client = c.key;
   d.lease.address = discover ? 0 : c.request.ciaddr.value;
   d.boot_profile = std::exchange(boot_profile_, 0);
+  // The address a boot-server request comes from gets its per-client
+  // files as a leased one does.
+  if (boot_request && d.lease.address != 0) NoteClientBoot(c, d.lease.address, d.boot_profile);
+  boot_once_ = false;
   if (std::optional<uint16_t> arch = ClientArchOf(c.request)) d.client_arch = *arch;
   if (boot_request) {
     d.broadcast = false;
     d.to_source = true;
   }
   return d;
+}
+
+void Server::NoteClientBoot(const Client& c, uint32_t address, uint32_t profile) {
+  // What this address boots, for the files answered per client.
+  if (directory_ != nullptr &&
+      !directory_->Set(address, profile, boot_once_, c.policy.profile_fingerprint)) {
+    DhcpCounters::Bump(counters_->client_directory_full);
+  }
+  boot_once_ = false;
 }
 
 void Server::AddNetworkOptions(const Client& c, ReplyBuilder& out, uint32_t lease_seconds,

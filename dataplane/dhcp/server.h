@@ -111,6 +111,9 @@ class Server {
   // `final`: an ACK, which uses up a one-shot next boot (an OFFER does not).
   void AddNetworkOptions(const Client& c, ReplyBuilder& out, uint32_t lease_seconds, bool final);
   bool AddBootOptions(const Client& c, ReplyBuilder& out, bool final);
+  // Notes in the client directory what `address` boots (`profile`, 0:
+  // nothing; the one-shot next boot if the reply used it) and clears that.
+  void NoteClientBoot(const Client& c, uint32_t address, uint32_t profile);
   bool RateLimited(const Client& c);
   // Closes the reply and says where it goes; `yiaddr` the address it gives.
   Decision Finish(const Client& c, ReplyBuilder& out, MessageType type, uint32_t yiaddr);

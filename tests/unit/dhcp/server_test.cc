@@ -511,6 +511,34 @@ TEST_F(ServerTest, PerClientFilesFollowTheLeaseAndTheNextBoot) {
   EXPECT_EQ(server_.counters().client_directory_full.load(), 0u);
 }
 
+// proxyDHCP has no lease: a boot-server request on 4011 (its ciaddr, the
+// address the client has) stands for one, for the per-client files.
+TEST_F(ServerTest, ProxyBootServerRequestsGetPerClientFiles) {
+  std::string config = kConfig;
+  config.replace(config.find("dhcp:\n"), 6, "dhcp:\n  mode: proxy\n");
+  config.replace(config.find("efi_x64_http: boot/grubx64.efi}}"),
+                 std::string_view("efi_x64_http: boot/grubx64.efi}}").size(),
+                 "efi_x64_http: boot/grubx64.efi}, kernel: d-i/linux}");
+  Load(config);
+  policy::ClientDirectory directory(64);
+  server_.set_client_directory(&directory);
+  auto grub_cfg = [&](uint32_t address) {
+    return tables_->policy.tftp()
+        .files(static_cast<int>(
+            tables_->ForClient(*tables_->FindFileIndex("grub/grub.cfg"), address, &directory)))
+        .path();
+  };
+  RequestSpec boot =
+      Discover(1, {{option::kClientArch, U16(7)}, {option::kVendorClass, "PXEClient:Arch:00007"}});
+  ASSERT_TRUE(Send(boot).reply);  // the offer on 67: no address yet
+  EXPECT_EQ(grub_cfg(0xc6120099), "grub/grub.cfg");
+  boot.type = MessageType::kRequest;
+  boot.ciaddr = 0xc6120099;
+  ASSERT_TRUE(Send(boot, /*boot_server_port=*/true).reply);
+  EXPECT_EQ(grub_cfg(0xc6120099), "grub/p-install.cfg");
+  EXPECT_EQ(grub_cfg(0xc612009a), "grub/grub.cfg");
+}
+
 // boot_files.ipxe: "nbp" treats iPXE (QEMU's NIC ROMs) like any PXE
 // client; a path or URL is handed as it is.
 TEST_F(ServerTest, IpxeClientsCanGetTheBootProgramOrAFileOfTheirOwn) {
