@@ -8,6 +8,10 @@ stampede's with no address and the boot file. The client then takes its
 address from dnsmasq (REQUEST/ACK), and its boot file from stampede's answer
 on UDP 4011. A plain client's DISCOVER gets only dnsmasq's offer.
 
+That 4011 request stands for a lease for the per-client files: `boot.ipxe`
+over TFTP (tftp-hpa) from the client's address is the catalog's dispatching
+script before it, and its host's profile's own script after it.
+
 `stampede boots` names the PXE client by its MAC though stampede leased it
 nothing: the proxy offer (with its firmware and profile), the address it
 asked dnsmasq for, the answer on 4011; and that address finds it.
@@ -27,12 +31,16 @@ import netlab
 
 MAGIC = 0x63825363
 
-CONFIG = """dataplane: {port: net_null0, ipv4: [198.18.0.1/24]}
+CONFIG = """dataplane: {{port: net_null0, ipv4: [198.18.0.1/24]}}
+tftp: {{root: {root}}}
 dhcp:
   mode: proxy
-  subnets: [{subnet: 198.18.0.0/24, profile: install}]
+  subnets: [{{subnet: 198.18.0.0/24, profile: install}}]
+hosts:
+  - {{name: node-one, mac: "02:00:5e:00:c0:01", profile: burn}}
 profiles:
-  - {name: install, boot_files: {bios: pxelinux.0, efi_x64: bootnetx64.efi}}
+  - {{name: install, boot_files: {{bios: pxelinux.0, efi_x64: ipxe.efi}}, kernel: boot/vmlinuz}}
+  - {{name: burn, boot_files: {{bios: pxelinux.0}}, kernel: boot/memtest}}
 """
 
 # Broadcasts one DHCP message and prints every reply with our xid (hex),
@@ -92,7 +100,7 @@ def main():
     parser.add_argument("--control", required=True)
     parser.add_argument("--cli", required=True)
     args = parser.parse_args()
-    netlab.require(["ip", "nft", "ethtool", "dnsmasq"])
+    netlab.require(["ip", "nft", "ethtool", "dnsmasq", "tftp"])
     dnsmasq = shutil.which("dnsmasq")
 
     with netlab.Lab() as lab, tempfile.TemporaryDirectory() as tmp:
@@ -130,8 +138,13 @@ def main():
                          "dnsmasq")
         site.wait_for("DHCP, IP range", timeout=30)
         path = os.path.join(tmp, "stampede.yaml")
+        root = os.path.join(tmp, "root")
+        os.makedirs(os.path.join(root, "boot"))
+        for name in ("pxelinux.0", "ipxe.efi", "boot/vmlinuz", "boot/memtest"):
+            with open(os.path.join(root, name), "wb") as f:
+                f.write(name.encode() * 100)
         with open(path, "w") as f:
-            f.write(CONFIG)
+            f.write(CONFIG.format(root=root))
         lab.start_dataplane(args.dataplane)
         control = lab.start_control(args.control, path, f"{tmp}/run")
         telemetry = netlab.Telemetry(lab.file_prefix)
@@ -159,12 +172,27 @@ def main():
         acks = [r for _, r in ask(lab, payload, xid) if r["type"] == 5]
         assert [a["server"] for a in acks] == ["198.18.0.250"], acks  # stampede stays out
         assert acks[0]["yiaddr"] == address, acks
+        # The address becomes the client's primary one, so tftp-hpa sends
+        # from it; before the 4011 request it has no profile of stampede's.
+        lab.client(["ip", "addr", "flush", "dev", lab.client_if])
+        for own in (address, lab.client_ip):
+            lab.client(["ip", "addr", "add", f"{own}/24", "dev", lab.client_if])
+
+        def tftp_get(name):
+            got = os.path.join(tmp, "got")
+            lab.client(["tftp", "-m", "binary", "198.18.0.1", "-c", "get", name, got])
+            with open(got, "rb") as f:
+                return f.read()
+
+        profile_script = tftp_get("ipxe/p-burn.ipxe")
+        dispatch = tftp_get("boot.ipxe")
+        assert dispatch != profile_script, (dispatch, profile_script)
         # ...the boot file from stampede's boot server port, answered to the client.
-        lab.client(["ip", "addr", "add", f"{address}/24", "dev", lab.client_if])
         xid, payload = request(mac, 3, pxe, ciaddr=struct.unpack("!I", socket.inet_aton(address))[0],
                                xid=xid + 1)
         boot = ask(lab, payload, xid, port=68, to="198.18.0.1", to_port=4011)
         assert boot and boot[0][1]["type"] == 5 and boot[0][1]["file"] == "pxelinux.0", boot
+        assert tftp_get("boot.ipxe") == profile_script  # now by its 4011 request
 
         # A plain client: only the site server answers.
         xid, payload = request(bytes.fromhex("02005e00c002"), 1, [], xid=0x5a5a0100)
@@ -190,13 +218,13 @@ def main():
         assert steps == want, (want, out.stdout)
         assert machine["address"] == address and machine["leases"] == 0, machine
         assert machine["proxy"] == 2 and machine["arch"] == "bios", machine
-        assert machine["profile"] == "install", machine
+        assert machine["profile"] == "burn", machine
         by_address = json.loads(netlab.run([args.cli, "boots", address, "--json",
                                             f"--api={sock}"]).stdout)["machine"]
         assert by_address["client"] == "02:00:5e:00:c0:01", by_address
         text = netlab.run([args.cli, "boots", address, f"--api={sock}"]).stdout
         print(text)
-        assert "proxy offered" in text and "bios, profile install" in text, text
+        assert "proxy offered" in text and "bios, profile burn" in text, text
         assert "proxyDHCP answers 2" in text, text
         # The plain client got nothing of stampede's: no machine.
         plain = netlab.run([args.cli, "boots", "02:00:5e:00:c0:02", f"--api={sock}"],
