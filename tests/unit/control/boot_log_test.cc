@@ -282,13 +282,14 @@ TEST(BootLogTest, ProxyStepsNameAMachineWithoutALease) {
   EXPECT_EQ(m->steps[1].outcome, "requested");
   EXPECT_EQ(m->steps[1].what, "198.18.0.2");
   EXPECT_FALSE(m->steps[1].ok());
-  // Another client answered on 4011 from that address takes it over.
+  // Another client answered on 4011 from that address takes it over (a
+  // new machine: `m` may move).
   log.Add(Proxy(400, v1::ProxyBoot::ACKED, kOther, MacId(9)));
   log.Add(Tftp(500, kOther, "pxelinux.0", v1::TftpTransfer::COMPLETED, 42'000));
   EXPECT_EQ(log.Find("198.18.0.2")->client, "02:00:5e:00:00:09");
   EXPECT_EQ(log.Find("02:00:5e:00:00:09")->proxy, 1u);
   EXPECT_EQ(log.Find("02:00:5e:00:00:09")->steps[0].outcome, "acked");
-  EXPECT_EQ(m->files, 1u);
+  EXPECT_EQ(log.Find("02:00:5e:00:00:07")->files, 1u);
   // No client id: nothing to name.
   log.Add(Proxy(600, v1::ProxyBoot::OFFERED, 0, ""));
   EXPECT_EQ(log.size(), 2u);
