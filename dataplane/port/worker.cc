@@ -454,7 +454,7 @@ void Worker::ReleaseAcks() {
     held_head_ = (held_head_ + 1) % kPendingAcks;
     --held_count_;
     if (ack.batch <= durable) {
-      ReportLease(ack);
+      if (ack.change != dhcp::LeaseChange::kNone) ReportLease(ack);
       if (ack.m == nullptr) continue;  // a release or decline: nothing to send
       ready[count++] = ack.m;
       if (count == kBurstSize) {
@@ -502,12 +502,16 @@ Worker::DhcpOutcome Worker::HandleDhcp(rte_mbuf* m, const net::ParsedPacket& p) 
     }
   }
   if (d.proxy != dhcp::ProxyStep::kNone) ReportProxy(d);
-  if (d.change != dhcp::LeaseChange::kNone && config_.journal != nullptr) {
-    batch =
-        config_.journal->Append({d.change, d.lease.address, d.lease.expires_ms, d.lease.client});
+  bool lease = d.change != dhcp::LeaseChange::kNone;
+  if ((lease || d.next_boot_host != 0) && config_.journal != nullptr) {
+    if (lease) {
+      batch =
+          config_.journal->Append({d.change, d.lease.address, d.lease.expires_ms, d.lease.client});
+    }
     // The one-shot next boot this ACK carries is used up with the lease:
-    // same batch, same durability.
-    if (batch != 0 && d.next_boot_host != 0) {
+    // same batch, same durability. A proxyDHCP ACK (on 4011) has no lease,
+    // but its next boot waits for the journal all the same.
+    if ((batch != 0 || !lease) && d.next_boot_host != 0) {
       uint64_t next_boot_batch = config_.journal->Append(
           {dhcp::LeaseChange::kNextBootUsed, d.next_boot_profile, d.next_boot_host, {}});
       batch = next_boot_batch == 0 ? 0 : std::max(batch, next_boot_batch);
@@ -528,7 +532,7 @@ Worker::DhcpOutcome Worker::HandleDhcp(rte_mbuf* m, const net::ParsedPacket& p) 
   }
   if (batch == 0) {
     // No journal: nothing to wait for.
-    if (d.change != dhcp::LeaseChange::kNone) ReportLease(change);
+    if (lease) ReportLease(change);
     return r.send ? DhcpOutcome::kSend : DhcpOutcome::kDone;
   }
   if (held_count_ == kPendingAcks) {

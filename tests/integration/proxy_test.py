@@ -12,6 +12,10 @@ That 4011 request stands for a lease for the per-client files: `boot.ipxe`
 over TFTP (tftp-hpa) from the client's address is the catalog's dispatching
 script before it, and its host's profile's own script after it.
 
+A host's one-shot next boot is used up by its first 4011 request (option
+209 names the `-once` menu, then not), and stays used after the dataplane
+is killed (SIGKILL) and started again: the ACK left once the journal had it.
+
 `stampede boots` names the PXE client by its MAC though stampede leased it
 nothing: the proxy offer (with its firmware and profile), the address it
 asked dnsmasq for, the answer on 4011; and that address finds it.
@@ -21,6 +25,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -38,6 +43,7 @@ dhcp:
   subnets: [{{subnet: 198.18.0.0/24, profile: install}}]
 hosts:
   - {{name: node-one, mac: "02:00:5e:00:c0:01", profile: burn}}
+  - {{name: node-three, mac: "02:00:5e:00:c0:03", profile: burn, next_boot: install}}
 profiles:
   - {{name: install, boot_files: {{bios: pxelinux.0, efi_x64: ipxe.efi}}, kernel: boot/vmlinuz}}
   - {{name: burn, boot_files: {{bios: pxelinux.0}}, kernel: boot/memtest}}
@@ -145,7 +151,7 @@ def main():
                 f.write(name.encode() * 100)
         with open(path, "w") as f:
             f.write(CONFIG.format(root=root))
-        lab.start_dataplane(args.dataplane)
+        dataplane = lab.start_dataplane(args.dataplane)
         control = lab.start_control(args.control, path, f"{tmp}/run")
         telemetry = netlab.Telemetry(lab.file_prefix)
         lab.wait_serving(telemetry)
@@ -230,6 +236,24 @@ def main():
         plain = netlab.run([args.cli, "boots", "02:00:5e:00:c0:02", f"--api={sock}"],
                            check=False)
         assert plain.returncode != 0, plain.stdout
+
+        # A one-shot next boot, used up on 4011, stays used across a kill.
+        def menu_on_4011(xid):
+            ciaddr = struct.unpack("!I", socket.inet_aton(address))[0]
+            _, payload = request(bytes.fromhex("02005e00c003"), 3, pxe, ciaddr=ciaddr, xid=xid)
+            replies = ask(lab, payload, xid, port=68, to="198.18.0.1", to_port=4011)
+            assert replies and replies[0][1]["type"] == 5, replies
+            return replies[0][1]["options"].get(209, b"").decode()
+
+        assert menu_on_4011(0x5a5a0200) == "pxelinux.cfg/p-install-once"
+        assert menu_on_4011(0x5a5a0201) == "pxelinux.cfg/p-burn"
+        telemetry.close()
+        dataplane.proc.send_signal(signal.SIGKILL)
+        dataplane.proc.wait(timeout=10)
+        dataplane = lab.start_dataplane(args.dataplane)
+        telemetry = netlab.Telemetry(lab.file_prefix)
+        lab.wait_serving(telemetry)
+        assert menu_on_4011(0x5a5a0202) == "pxelinux.cfg/p-burn"
         telemetry.close()
         control.stop()
         site.stop()
