@@ -83,4 +83,19 @@ std::optional<RingPair> MakeRingPair(const std::string& name, unsigned ring_size
   return pair;
 }
 
+std::unique_ptr<LocalStatus> MakeLocalStatus(uint32_t lcores) {
+  auto status = std::make_unique<LocalStatus>();
+  size_t bytes = policy::StatusRegionSize(lcores);
+  status->memory.reset(static_cast<std::byte*>(::operator new (bytes, std::align_val_t{64})));
+  std::span<std::byte> region(status->memory.get(), bytes);
+  status->writer.emplace(policy::StatusWriter::Over(region, lcores));
+  absl::StatusOr<policy::StatusReader> reader = policy::StatusReader::Attach(region);
+  if (!reader.ok()) {
+    std::fprintf(stderr, "status region: %s\n", std::string(reader.status().message()).c_str());
+    return nullptr;
+  }
+  status->reader.emplace(*std::move(reader));
+  return status;
+}
+
 }  // namespace stampede::perf

@@ -3,12 +3,16 @@
 // crossed) with a pool, started.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <new>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "dataplane/net/address.h"
+#include "dataplane/policy/status_region.h"
 #include "dataplane/port/worker.h"
 #include "perf/frames.h"
 
@@ -31,5 +35,20 @@ struct RingPair {
 // Creates and starts the pair with `ring_size`-entry rings; nullopt (after
 // saying why) on failure.
 std::optional<RingPair> MakeRingPair(const std::string& name, unsigned ring_size);
+
+// A status region in this process's memory, for the rows that report
+// events: the worker pushes into `writer`, the generator drains `reader`
+// between polls as control would.
+struct LocalStatus {
+  struct Free {
+    void operator()(std::byte* p) const { ::operator delete (p, std::align_val_t{64}); }
+  };
+  std::unique_ptr<std::byte, Free> memory;
+  std::optional<policy::StatusWriter> writer;
+  std::optional<policy::StatusReader> reader;
+};
+
+// For `lcores` workers; nullptr (after saying why) on failure.
+std::unique_ptr<LocalStatus> MakeLocalStatus(uint32_t lcores);
 
 }  // namespace stampede::perf

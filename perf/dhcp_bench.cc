@@ -295,13 +295,8 @@ int Main(int argc, char** argv) {
   std::unique_ptr<policy::PolicyTables> plain = build(kConfig), optioned = build(with_options);
   std::unique_ptr<policy::PolicyTables> proxy = build(kProxyConfig);
   if (plain == nullptr || optioned == nullptr || proxy == nullptr) return 1;
-  size_t status_bytes = policy::StatusRegionSize(1);
-  auto* status_memory =
-      static_cast<std::byte*>(::operator new (status_bytes, std::align_val_t{64}));
-  policy::StatusWriter status = policy::StatusWriter::Over({status_memory, status_bytes}, 1);
-  absl::StatusOr<policy::StatusReader> reader =
-      policy::StatusReader::Attach({status_memory, status_bytes});
-  if (!reader.ok()) return 1;
+  std::unique_ptr<LocalStatus> status = MakeLocalStatus(1);
+  if (status == nullptr) return 1;
 
   uint32_t clients = absl::GetFlag(FLAGS_clients);
   uint32_t rounds = std::max<uint32_t>(1, absl::GetFlag(FLAGS_rounds));
@@ -336,10 +331,11 @@ int Main(int argc, char** argv) {
   std::vector<std::vector<Row>> runs(kinds.size());
   for (uint32_t round = 0; round < rounds; ++round) {
     for (size_t k = 0; k < kinds.size(); ++k) {
-      runs[k].push_back(RunRow(
-          kinds[k].name, kinds[k].journal, uint16_t(worker_port), uint16_t(generator_port), pool,
-          *kinds[k].tables, static_cast<uint32_t>(k) * clients, kinds[k].ask, kinds[k].pxe,
-          kinds[k].events ? &status : nullptr, kinds[k].events ? &*reader : nullptr));
+      runs[k].push_back(RunRow(kinds[k].name, kinds[k].journal, uint16_t(worker_port),
+                               uint16_t(generator_port), pool, *kinds[k].tables,
+                               static_cast<uint32_t>(k) * clients, kinds[k].ask, kinds[k].pxe,
+                               kinds[k].events ? &*status->writer : nullptr,
+                               kinds[k].events ? &*status->reader : nullptr));
     }
   }
   std::printf("\ndhcp_bench: one core, %u clients per row (one DORA each), window %u, %u round%s\n",
@@ -365,7 +361,6 @@ int Main(int argc, char** argv) {
     if (kinds[k].events) std::printf("   %lu events read", static_cast<unsigned long>(r.events));
     std::printf("\n");
   }
-  ::operator delete (status_memory, std::align_val_t{64});
   for (int id : {worker_port, generator_port}) port::ClosePort(static_cast<uint16_t>(id));
   rte_eal_cleanup();
   if (!complete) {

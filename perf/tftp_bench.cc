@@ -403,13 +403,8 @@ int Main(int argc, char** argv) {
   rows.push_back(RunCeiling(b, rows[0].frames, 46 + absl::GetFlag(FLAGS_blksize)));
   Row all =
       RunTransfers(b, absl::StrCat(many, " sessions at once"), "small.bin", many, many, true, true);
-  size_t status_bytes = policy::StatusRegionSize(1);
-  auto* status_memory =
-      static_cast<std::byte*>(::operator new (status_bytes, std::align_val_t{64}));
-  policy::StatusWriter status = policy::StatusWriter::Over({status_memory, status_bytes}, 1);
-  absl::StatusOr<policy::StatusReader> reader =
-      policy::StatusReader::Attach({status_memory, status_bytes});
-  if (!reader.ok()) return 1;
+  std::unique_ptr<LocalStatus> status = MakeLocalStatus(1);
+  if (status == nullptr) return 1;
   uint32_t small = absl::GetFlag(FLAGS_small), rounds = std::max(1u, absl::GetFlag(FLAGS_rounds));
   std::vector<double> quiet_rates, reported_rates;
   uint64_t events = 0;
@@ -417,7 +412,7 @@ int Main(int argc, char** argv) {
   for (uint32_t round = 0; round < rounds; ++round) {
     Row quiet = RunTransfers(b, "1 KB files", "small.bin", small, sessions, true, false);
     Row reported = RunTransfers(b, "1 KB files, events", "small.bin", small, sessions, true, false,
-                                &status, &*reader);
+                                &*status->writer, &*status->reader);
     quiet_rates.push_back(quiet.PerCpuSecond(quiet.transfers));
     reported_rates.push_back(reported.PerCpuSecond(reported.transfers));
     events += reported.events;
@@ -427,7 +422,7 @@ int Main(int argc, char** argv) {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
   };
-  uint64_t dropped = reader->Snapshot().tftp_events_dropped;
+  uint64_t dropped = status->reader->Snapshot().tftp_events_dropped;
 
   std::printf(
       "\ntftp_bench: one core, %u transfers of %u MiB, %u at a time, blksize %u, windowsize %u\n",
@@ -452,7 +447,6 @@ int Main(int argc, char** argv) {
               "TftpTransfer events", reported_rate, quiet_rate > 0 ? reported_rate / quiet_rate : 0,
               events, dropped);
   complete = complete && small_complete && events + dropped == uint64_t{small} * rounds;
-  ::operator delete (status_memory, std::align_val_t{64});
   for (uint16_t id : {pair->worker_port, pair->generator_port}) port::ClosePort(id);
   std::filesystem::remove_all(root);
   rte_eal_cleanup();

@@ -41,6 +41,23 @@ std::string Str(std::span<const std::byte> b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 
+// `text` with `from` (which it has) replaced by `to`.
+std::string Edited(std::string text, std::string_view from, std::string_view to) {
+  size_t at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  return at == std::string::npos ? text : text.replace(at, from.size(), to);
+}
+
+std::string ProxyMode(const std::string& text) {
+  return Edited(text, "dhcp:\n", "dhcp:\n  mode: proxy\n");
+}
+
+// The install profile boots a kernel: generated menus, per-client files.
+std::string InstallMenus(const std::string& text) {
+  return Edited(text, "efi_x64_http: boot/grubx64.efi}}",
+                "efi_x64_http: boot/grubx64.efi}, kernel: d-i/linux}");
+}
+
 class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override { Load(kConfig); }
@@ -451,14 +468,9 @@ TEST_F(ServerTest, MenusFollowTheProfileAndTheNextBoot) {
 // one-shot variant while its lease carried the next boot; a release, or an
 // ACK without boot options, gives the catalog's file back.
 TEST_F(ServerTest, PerClientFilesFollowTheLeaseAndTheNextBoot) {
-  std::string config = kConfig;
-  config.replace(config.find("  - {name: burn, boot_files: {bios: memtest.bin}}"),
-                 std::string_view("  - {name: burn, boot_files: {bios: memtest.bin}}").size(),
-                 "  - {name: burn, boot_files: {bios: pxelinux.0}, kernel: memtest.bin}");
-  config.replace(config.find("efi_x64_http: boot/grubx64.efi}}"),
-                 std::string_view("efi_x64_http: boot/grubx64.efi}}").size(),
-                 "efi_x64_http: boot/grubx64.efi}, kernel: d-i/linux}");
-  Load(config);
+  Load(InstallMenus(
+      Edited(kConfig, "  - {name: burn, boot_files: {bios: memtest.bin}}",
+             "  - {name: burn, boot_files: {bios: pxelinux.0}, kernel: memtest.bin}")));
   policy::ClientDirectory directory(64);
   server_.set_client_directory(&directory);
   auto index = [&](const char* path) { return *tables_->FindFileIndex(path); };
@@ -514,12 +526,7 @@ TEST_F(ServerTest, PerClientFilesFollowTheLeaseAndTheNextBoot) {
 // proxyDHCP has no lease: a boot-server request on 4011 (its ciaddr, the
 // address the client has) stands for one, for the per-client files.
 TEST_F(ServerTest, ProxyBootServerRequestsGetPerClientFiles) {
-  std::string config = kConfig;
-  config.replace(config.find("dhcp:\n"), 6, "dhcp:\n  mode: proxy\n");
-  config.replace(config.find("efi_x64_http: boot/grubx64.efi}}"),
-                 std::string_view("efi_x64_http: boot/grubx64.efi}}").size(),
-                 "efi_x64_http: boot/grubx64.efi}, kernel: d-i/linux}");
-  Load(config);
+  Load(InstallMenus(ProxyMode(kConfig)));
   policy::ClientDirectory directory(64);
   server_.set_client_directory(&directory);
   auto grub_cfg = [&](uint32_t address) {
@@ -627,7 +634,7 @@ TEST_F(ServerTest, SendsConfiguredOptionsInTheParameterListOrder) {
   ASSERT_TRUE(Send(inform).reply);
   EXPECT_EQ(Str(*reply_.Option(42)), std::string("\xc6\x12\x00\x7b\xc6\x12\x00\x7c", 8));
   // proxyDHCP: boot fields only.
-  text.replace(text.find("dhcp:\n"), 6, "dhcp:\n  mode: proxy\n");
+  text = ProxyMode(text);
   Load(text);
   ASSERT_TRUE(Send(Discover(4, {{option::kParameterList, wanted},
                                 {option::kVendorClass, "PXEClient:Arch:00000"}}))
@@ -695,7 +702,7 @@ TEST_F(ServerTest, KnownClientsOnlyAnswersHostEntriesAlone) {
   EXPECT_TRUE(Send(relayed).reply);
   EXPECT_EQ(server_.counters().unknown_clients.load(), 2u);
   // proxyDHCP too: an unknown PXE client is left to the site server alone.
-  text.replace(text.find("dhcp:\n"), 6, "dhcp:\n  mode: proxy\n");
+  text = ProxyMode(text);
   Load(text);
   std::vector<std::pair<uint8_t, std::string>> pxe = {{option::kClientArch, U16(0)},
                                                       {option::kVendorClass, "PXEClient"}};
@@ -779,9 +786,7 @@ TEST_F(ServerTest, AFloodOfMadeUpMacsDoesNotFreeAFlooder) {
 }
 
 TEST_F(ServerTest, ProxyModeAnswersOnlyPxeClientsWithBootFieldsOnly) {
-  std::string proxy = kConfig;
-  proxy.replace(proxy.find("dhcp:\n"), 6, "dhcp:\n  mode: proxy\n");
-  Load(proxy);
+  Load(ProxyMode(kConfig));
   EXPECT_FALSE(Send(Discover(1)).reply);  // a plain client: the site server's job
   Decision offer = Send(
       Discover(1, {{option::kClientArch, U16(7)}, {option::kVendorClass, "PXEClient:Arch:00007"}}));
@@ -822,9 +827,7 @@ TEST_F(ServerTest, ProxyModeAnswersOnlyPxeClientsWithBootFieldsOnly) {
 // ciaddr) is a proxy step; a plain client's REQUEST, or one naming no
 // address, is none.
 TEST_F(ServerTest, ProxyModeNotesTheAddressAPxeClientAsksTheSiteServerFor) {
-  std::string proxy = kConfig;
-  proxy.replace(proxy.find("dhcp:\n"), 6, "dhcp:\n  mode: proxy\n");
-  Load(proxy);
+  Load(ProxyMode(kConfig));
   RequestSpec request =
       Discover(2, {{option::kClientArch, U16(0)}, {option::kVendorClass, "PXEClient:Arch:00000"}});
   request.type = MessageType::kRequest;
