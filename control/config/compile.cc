@@ -338,6 +338,7 @@ absl::StatusOr<v1::BootPolicy> Compile(const LoadedConfig& loaded,
     }
     out->set_circuit_id(in.circuit_id());
     out->set_remote_id(in.remote_id());
+    if (std::optional<std::string> id = net::ParseHexBytes(in.client_id())) out->set_client_id(*id);
     out->set_ipv4(in.ipv4().empty() ? 0 : Address(in.ipv4()));
     out->set_profile(profile(in.profile()));
     out->set_next_boot(profile(in.next_boot()));

@@ -187,27 +187,11 @@ std::optional<std::string> EncodeItem(Type type, absl::string_view item, std::st
       return std::nullopt;
     }
     case Type::kBinary: {
-      absl::string_view hex = item;
-      if (absl::StartsWithIgnoreCase(hex, "0x")) hex.remove_prefix(2);
-      std::string digits;
-      for (char c : hex) {
-        if (c == ':' || c == ' ') continue;
-        if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) {
-          return absl::StrCat("'", item, "' is not hex bytes like 01:02:0a or 01020a");
-        }
-        digits.push_back(c);
-      }
-      if (digits.empty() || digits.size() % 2 != 0) {
-        return absl::StrCat("'", item, "' is not a whole number of hex bytes");
-      }
-      auto nibble = [](char c) {
-        return absl::ascii_isdigit(static_cast<unsigned char>(c))
-                   ? c - '0'
-                   : absl::ascii_tolower(static_cast<unsigned char>(c)) - 'a' + 10;
-      };
-      for (size_t i = 0; i < digits.size(); i += 2) {
-        out.push_back(static_cast<char>(nibble(digits[i]) << 4 | nibble(digits[i + 1])));
-      }
+      std::string why;
+      std::optional<std::string> bytes =
+          net::ParseHexBytes(std::string_view(item.data(), item.size()), &why);
+      if (!bytes) return absl::StrCat("'", item, "' is ", why);
+      out += *bytes;
       return std::nullopt;
     }
     case Type::kRoutes: {

@@ -176,12 +176,27 @@ class Checker {
   }
 
   void CheckHosts() {
-    std::map<std::string, std::string> macs, addresses, circuit_ids, remote_ids;
+    std::map<std::string, std::string> macs, addresses, circuit_ids, remote_ids, client_ids;
     for (int h = 0; h < config_.hosts_size(); ++h) {
       const v1::Host& host = config_.hosts(h);
       std::string path = absl::StrCat("hosts[", h, "]");
-      if (host.mac().empty() && host.circuit_id().empty() && host.remote_id().empty()) {
-        Problem(path, "needs a mac, circuit_id or remote_id to be recognised");
+      if (host.mac().empty() && host.circuit_id().empty() && host.remote_id().empty() &&
+          host.client_id().empty()) {
+        Problem(path, "needs a mac, client_id, circuit_id or remote_id to be recognised");
+      }
+      if (!host.client_id().empty()) {
+        // RFC 2132 §9.14: option 61 is at least 2 bytes (a type and a value).
+        std::string why;
+        std::optional<std::string> id = net::ParseHexBytes(host.client_id(), &why);
+        if (!id) {
+          Problem(path + ".client_id", absl::StrCat("'", host.client_id(), "' is ", why));
+        } else if (id->size() < 2 || id->size() > 255) {
+          Problem(path + ".client_id",
+                  absl::StrCat("a client identifier is 2 to 255 bytes, not ", id->size()));
+        } else if (auto [it, fresh] = client_ids.emplace(*id, path); !fresh) {
+          Problem(path + ".client_id",
+                  absl::StrCat("client id '", host.client_id(), "' is also ", it->second));
+        }
       }
       if (!host.mac().empty()) {
         std::optional<net::MacAddress> mac = net::MacAddress::Parse(View(host.mac()));

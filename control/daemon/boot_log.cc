@@ -374,19 +374,24 @@ const BootMachine* BootLog::Find(std::string_view text) const {
 }
 
 HostNames::HostNames(const v1::Config& config) {
+  // Client ids first: they win over a MAC, as in the dataplane.
+  for (const v1::Host& host : config.hosts()) {
+    if (auto id = net::ParseHexBytes(host.client_id()))
+      by_client_.emplace(ClientText(*id), host.name());
+  }
   for (const v1::Host& host : config.hosts()) {
     if (auto ip = net::Ipv4Address::Parse(std::string_view(host.ipv4()))) {
       by_address_.emplace(ip->value, host.name());
     }
     if (auto mac = net::MacAddress::Parse(std::string_view(host.mac()))) {
-      by_mac_.emplace(mac->ToString(), host.name());
+      by_client_.emplace(mac->ToString(), host.name());
     }
   }
 }
 
 std::string HostNames::Find(uint32_t address, const std::string& client) const {
   if (auto it = by_address_.find(address); it != by_address_.end()) return it->second;
-  if (auto it = by_mac_.find(client); it != by_mac_.end()) return it->second;
+  if (auto it = by_client_.find(client); it != by_client_.end()) return it->second;
   return "";
 }
 

@@ -130,18 +130,19 @@ class BootLog {
   uint64_t evicted_ = 0;
 };
 
-// The host entries of a config by MAC and by fixed address, to name a
-// lease's or a machine's host as `stampede leases` does.
+// The host entries of a config by fixed address, client id and MAC, to name
+// a lease's or a machine's host as `stampede leases` does.
 class HostNames {
  public:
   HostNames() = default;
   explicit HostNames(const v1::Config& config);
-  // The host whose fixed address `address` is, else whose MAC `client` is.
+  // The host whose fixed address `address` is, else whose client id or MAC
+  // `client` (ClientText) is.
   std::string Find(uint32_t address, const std::string& client) const;
 
  private:
   absl::flat_hash_map<uint32_t, std::string> by_address_;
-  absl::flat_hash_map<std::string, std::string> by_mac_;
+  absl::flat_hash_map<std::string, std::string> by_client_;  // by ClientText
 };
 
 // JSON for the API: a machine's summary (its last step as "last"), and

@@ -141,8 +141,10 @@ Decision Server::Handle(const Message& request, const RequestContext& context,
     key = ClientKey::From({id, hlen + 1});
   }
   net::MacAddress mac = request.Mac();
-  const v1::CompiledHost* host = nullptr;
-  if (request.htype == 1 && request.hlen == 6) {
+  // A host by the client identifier first (dnsmasq's order: it names the
+  // client even when its MAC does not), then by MAC, then by option 82.
+  const v1::CompiledHost* host = client_id ? policy.HostByClientId(Text(*client_id)) : nullptr;
+  if (host == nullptr && request.htype == 1 && request.hlen == 6) {
     host = policy.HostByMac(std::span<const std::byte, 6>(
         reinterpret_cast<const std::byte*>(request.chaddr.data()), 6));
   }

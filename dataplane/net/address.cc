@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <cctype>
 #include <charconv>
 #include <vector>
 
@@ -78,6 +79,35 @@ std::string Ipv6Address::ToString() const {
   char text[INET6_ADDRSTRLEN];
   inet_ntop(AF_INET6, octets.data(), text, sizeof(text));
   return text;
+}
+
+std::optional<std::string> ParseHexBytes(std::string_view text, std::string* why) {
+  if (text.size() >= 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
+    text.remove_prefix(2);
+  }
+  std::string digits;
+  for (char c : text) {
+    if (c == ':' || c == ' ') continue;
+    if (!std::isxdigit(static_cast<unsigned char>(c))) {
+      if (why != nullptr) *why = "not hex bytes like 01:02:0a or 01020a";
+      return std::nullopt;
+    }
+    digits.push_back(c);
+  }
+  if (digits.empty() || digits.size() % 2 != 0) {
+    if (why != nullptr) *why = "not a whole number of hex bytes";
+    return std::nullopt;
+  }
+  auto nibble = [](char c) {
+    return std::isdigit(static_cast<unsigned char>(c))
+               ? c - '0'
+               : std::tolower(static_cast<unsigned char>(c)) - 'a' + 10;
+  };
+  std::string bytes;
+  for (size_t i = 0; i < digits.size(); i += 2) {
+    bytes.push_back(static_cast<char>(nibble(digits[i]) << 4 | nibble(digits[i + 1])));
+  }
+  return bytes;
 }
 
 }  // namespace stampede::net

@@ -118,4 +118,9 @@ struct Ipv6Address {
   auto operator<=>(const Ipv6Address&) const = default;
 };
 
+// Hex bytes as an operator writes them ("01:02:0a", "01020a", "0x01020a",
+// "01 02 0a"); nullopt unless a whole number of them, at least one, and
+// then `why` (if given) says what is wrong: "not hex bytes like ...".
+std::optional<std::string> ParseHexBytes(std::string_view text, std::string* why = nullptr);
+
 }  // namespace stampede::net

@@ -218,8 +218,13 @@ absl::Status CheckPolicy(const v1::BootPolicy& policy) {
     const v1::CompiledHost& host = policy.hosts(i);
     std::string where = absl::StrCat("hosts[", i, "]");
     if (!host.mac().empty() && host.mac().size() != 6) return Bad(where, "MAC is not 6 bytes");
-    if (host.mac().empty() && host.circuit_id().empty() && host.remote_id().empty()) {
-      return Bad(where, "matches nothing (no MAC, circuit id or remote id)");
+    if (host.mac().empty() && host.circuit_id().empty() && host.remote_id().empty() &&
+        host.client_id().empty()) {
+      return Bad(where, "matches nothing (no MAC, client id, circuit id or remote id)");
+    }
+    if (!host.client_id().empty() &&
+        (host.client_id().size() < 2 || host.client_id().size() > 255)) {
+      return Bad(where, "client id is not 2 to 255 bytes");
     }
     if (absl::Status status = CheckProfileRef(host.profile(), policy, where); !status.ok()) {
       return status;
@@ -239,6 +244,12 @@ absl::Status CheckPolicy(const v1::BootPolicy& policy) {
 const v1::CompiledHost* PolicyTables::HostByMac(std::span<const std::byte, 6> mac) const {
   auto it = host_by_mac.find(net::MacAddress::Load(mac, 0).Key());
   return it == host_by_mac.end() ? nullptr : &policy.hosts(static_cast<int>(it->second));
+}
+
+const v1::CompiledHost* PolicyTables::HostByClientId(std::string_view client_id) const {
+  if (host_by_client_id.empty() || client_id.empty()) return nullptr;  // most policies
+  auto it = host_by_client_id.find(absl::string_view(client_id.data(), client_id.size()));
+  return it == host_by_client_id.end() ? nullptr : &policy.hosts(static_cast<int>(it->second));
 }
 
 const v1::CompiledHost* PolicyTables::HostByRelayIds(std::string_view circuit_id,
@@ -318,6 +329,10 @@ absl::StatusOr<std::unique_ptr<PolicyTables>> BuildTables(std::span<const std::b
     if (!host.remote_id().empty() &&
         !tables->host_by_remote_id.emplace(host.remote_id(), index).second) {
       return Bad(where, "remote id repeated");
+    }
+    if (!host.client_id().empty() &&
+        !tables->host_by_client_id.emplace(host.client_id(), index).second) {
+      return Bad(where, "client id repeated");
     }
     if (host.ipv4() != 0 && !tables->host_by_address.emplace(host.ipv4(), index).second) {
       return Bad(where, "fixed address repeated");

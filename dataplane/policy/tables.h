@@ -45,6 +45,8 @@ struct PolicyTables {
   // Option 82 circuit id / remote id -> index into policy.hosts().
   absl::flat_hash_map<std::string, uint32_t> host_by_circuit_id;
   absl::flat_hash_map<std::string, uint32_t> host_by_remote_id;
+  // Option 61's bytes -> index into policy.hosts().
+  absl::flat_hash_map<std::string, uint32_t> host_by_client_id;
   // Fixed addresses of hosts: never handed out of a pool to anyone else.
   absl::flat_hash_map<uint32_t, uint32_t> host_by_address;
   // TFTP catalog path (ASCII-lowercased when tftp.case_insensitive) -> index
@@ -57,6 +59,9 @@ struct PolicyTables {
 
   // The host reserved for `mac` (6 bytes), if any.
   const v1::CompiledHost* HostByMac(std::span<const std::byte, 6> mac) const;
+  // The host reserved for client identifier `client_id` (option 61's
+  // bytes), if any. Never allocates.
+  const v1::CompiledHost* HostByClientId(std::string_view client_id) const;
   const v1::CompiledHost* HostByRelayIds(std::string_view circuit_id,
                                          std::string_view remote_id) const;
   // The subnet whose network holds `address` (host order), if any.

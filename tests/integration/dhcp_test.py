@@ -10,7 +10,9 @@ over a veth. Checked from the client side and from the appliance's counters:
   configured ones they ask for (NTP servers, domain search, MTU, classless
   static routes) and their host entry's name as option 12;
 - an `always_send` option comes unasked, an unasked one does not;
-- a reserved MAC gets its fixed address;
+- a reserved MAC gets its fixed address; udhcpc sending a reserved client
+  identifier (option 61, an InfiniBand-style DUID) gets that host's address
+  and name, though its MAC is another host's;
 - PXE-looking requests (option 93/60) get the boot file of their
   architecture (BIOS, EFI x64, x64 and ARM64 HTTP as URLs) with next-server and
   option 66/67/file agreeing; an iPXE request gets the script URL;
@@ -32,6 +34,11 @@ import time
 import netlab
 
 MAGIC = 0x63825363
+
+
+# A client identifier as an IPoIB client sends it (RFC 4390: type 255, IAID,
+# DUID-LL): no MAC in it.
+BY_ID = "ff:00:00:00:01:00:03:00:20:80:00:fe:80:00:00:00:00:00:00:00:02:c9:03:00:0b:0c:0d"
 
 
 def config(lab, mode="authoritative", extra_hosts="", known_only=False):
@@ -59,6 +66,7 @@ dhcp:
       pools: [{{first: 198.19.7.10, last: 198.19.7.250}}]
 hosts:
   - {{name: fixed, mac: "02:00:5e:00:77:07", ipv4: 198.18.0.7, profile: install}}
+  - {{name: by-id, client_id: "{BY_ID}", ipv4: 198.18.0.8}}
 {extra_hosts}profiles:
   - name: install
     boot_files: {{bios: pxelinux.0, efi_x64: bootnetx64.efi, efi_x64_http: boot/grubx64.efi,
@@ -269,6 +277,15 @@ def main():
         ack = exchange(lab, payload, xid)
         assert ack["options"][53] == b"\x05" and ack["yiaddr"] == "198.18.0.7", ack
 
+        # A reserved client identifier (an IPoIB client's DUID, RFC 4390)
+        # gets its host's address and name, before the MAC's host.
+        out = lab.client(["busybox", "udhcpc", "-i", lab.client_if, "-n", "-q", "-f", "-t", "5",
+                          "-T", "2", "-s", script, "-x", "0x3d:" + BY_ID.replace(":", "")],
+                         check=False, timeout=60)
+        assert out.returncode == 0, out.stdout
+        env = dict(line.split("=", 1) for line in open(f"{tmp}/udhcpc.env").read().splitlines())
+        assert env["ip"] == "198.18.0.8" and env["hostname"] == "by-id", env
+
         # PXE boot selection by architecture, and iPXE.
         check_pxe(lab, bytes.fromhex("02005e0000a1"))
 
@@ -298,6 +315,9 @@ def main():
         leases = netlab.run([args.cli, "leases", f"--api={sock}"]).stdout
         print(leases)
         assert re.search(r"^198\.18\.0\.7 +02:00:5e:00:77:07 +bound .* fixed$", leases, re.M), leases
+        # A client id is kept (and listed) by its first 24 bytes, the rest hashed.
+        assert re.search(rf"^198\.18\.0\.8 +{BY_ID.replace(':', '')[:48]} +bound .* by-id$",
+                         leases, re.M), leases
         # The host entry of the running config that holds each lease.
         assert re.search(rf"^198\.18\.0\.1\d\d +{client_mac} +bound .* client-one$", leases,
                          re.M), leases

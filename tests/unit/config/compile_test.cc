@@ -189,9 +189,10 @@ TEST(CompileTest, RefusesAnInvalidConfigWithEveryProblem) {
   ASSERT_TRUE(loaded.ok());
   absl::StatusOr<v1::BootPolicy> policy = Compile(*loaded);
   ASSERT_FALSE(policy.ok());
-  EXPECT_EQ(policy.status().message(),
-            "c.yaml:3:41: hosts[0].profile: no profile named 'a'\n"
-            "c.yaml:4:5: hosts[1]: needs a mac, circuit_id or remote_id to be recognised");
+  EXPECT_EQ(
+      policy.status().message(),
+      "c.yaml:3:41: hosts[0].profile: no profile named 'a'\n"
+      "c.yaml:4:5: hosts[1]: needs a mac, client_id, circuit_id or remote_id to be recognised");
 }
 
 TEST(CompileTest, TftpClientClassesTakeTheGlobalValuesAsDefaults) {
@@ -307,6 +308,20 @@ TEST(CompileTest, SurvivesTheSharedMemoryChannel) {
   ASSERT_TRUE(parsed.ParseFromArray(read->payload.data(), static_cast<int>(read->payload.size())));
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(parsed, policy));
   std::filesystem::remove(path);
+}
+
+// A host by client identifier: its hex in any of the usual spellings,
+// compiled to option 61's bytes.
+TEST(CompileTest, HostsByClientIdentifierGetItsBytes) {
+  v1::BootPolicy policy = CompileOrDie(R"(dataplane: {port: net_null0, ipv4: [198.18.0.1/24]}
+dhcp: {subnets: [{subnet: 198.18.0.0/24}]}
+hosts:
+  - {name: ib1, client_id: "ff:00:00:00:01:00:02:0A", ipv4: 198.18.0.8}
+  - {name: d2, client_id: "0x0102"}
+)");
+  EXPECT_EQ(policy.hosts(0).client_id(), std::string("\xff\x00\x00\x00\x01\x00\x02\x0a", 8));
+  EXPECT_EQ(policy.hosts(0).mac(), "");
+  EXPECT_EQ(policy.hosts(1).client_id(), std::string("\x01\x02", 2));
 }
 
 }  // namespace

@@ -67,10 +67,20 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"duplicate_circuit_id",
                   "hosts:\n  - {circuit_id: r1/p3}\n  - {circuit_id: r1/p3}\n",
                   "c.yaml:4:18: hosts[1].circuit_id: circuit id 'r1/p3' is also hosts[0]"},
+        BadConfig{"duplicate_client_id",
+                  "hosts:\n  - {client_id: \"ff:00:01\"}\n  - {client_id: \"0xFF0001\"}\n",
+                  "c.yaml:4:17: hosts[1].client_id: client id '0xFF0001' is also hosts[0]"},
+        BadConfig{"client_id_not_hex", "hosts:\n  - {client_id: \"01:zz\"}\n",
+                  "c.yaml:3:17: hosts[0].client_id: '01:zz' is not hex bytes like 01:02:0a or "
+                  "01020a"},
+        BadConfig{"client_id_too_short", "hosts:\n  - {client_id: \"01\"}\n",
+                  "c.yaml:3:17: hosts[0].client_id: a client identifier is 2 to 255 bytes, "
+                  "not 1"},
         BadConfig{"bad_mac", "hosts:\n  - {mac: \"02:00:00:00:01\"}\n",
                   "c.yaml:3:11: hosts[0].mac: '02:00:00:00:01' is not a MAC address"},
         BadConfig{"unrecognisable_host", "hosts:\n  - {name: x}\n",
-                  "c.yaml:3:5: hosts[0]: needs a mac, circuit_id or remote_id to be recognised"},
+                  "c.yaml:3:5: hosts[0]: needs a mac, client_id, circuit_id or remote_id to be "
+                  "recognised"},
         BadConfig{"missing_profile", "hosts:\n  - {mac: \"02:00:00:00:00:01\", profile: nope}\n",
                   "c.yaml:3:41: hosts[0].profile: no profile named 'nope'"},
         BadConfig{"duplicate_profile", "profiles:\n  - {name: a}\n  - {name: a}\n",

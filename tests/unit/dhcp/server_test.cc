@@ -31,6 +31,7 @@ hosts:
   - {name: fixed, mac: "02:00:5e:00:00:63", ipv4: 198.18.0.7, profile: install}
   - {name: once, mac: "02:00:5e:00:00:64", profile: install, next_boot: burn}
   - {name: relayed, circuit_id: "rack1/port3", profile: burn}
+  - {name: by-id, client_id: "ff:00:00:00:01:00:02", ipv4: 198.18.0.8, profile: burn}
 profiles:
   - {name: install, boot_files: {bios: pxelinux.0, efi_x64: bootnetx64.efi, efi_x64_http: boot/grubx64.efi}}
   - {name: burn, boot_files: {bios: memtest.bin}}
@@ -351,6 +352,30 @@ TEST_F(ServerTest, ReservedHostGetsItsAddressAndNobodyElseDoes) {
   other.type = MessageType::kRequest;
   other.options = {{option::kRequestedAddress, U32(0xc6120007)}};
   EXPECT_EQ(Send(other).reply_type, MessageType::kNak);
+}
+
+// A host by its client identifier (option 61): whatever its MAC (an
+// InfiniBand client's chaddr says nothing), and before a host whose MAC it
+// has; the same bytes as another option, or none, are not it.
+TEST_F(ServerTest, AHostIsFoundByItsClientIdentifier) {
+  std::string id("\xff\x00\x00\x00\x01\x00\x02", 7);
+  auto pxe = std::pair<uint8_t, std::string>{option::kVendorClass, "PXEClient:Arch:00000"};
+  Decision d = Send(Discover(0x40, {{option::kClientId, id}, pxe}));
+  ASSERT_TRUE(d.reply);
+  EXPECT_EQ(reply_.yiaddr.value, 0xc6120008u);
+  EXPECT_EQ(File(), "memtest.bin");  // its profile, burn
+  // The MAC of the host "fixed", but this client id: by-id's.
+  ASSERT_TRUE(Send(Discover(0x63, {{option::kClientId, id}})).reply);
+  EXPECT_EQ(reply_.yiaddr.value, 0xc6120008u);
+  // The id elsewhere (a host name), or another id: a pool address.
+  ASSERT_TRUE(Send(Discover(0x41, {{option::kHostName, id}})).reply);
+  EXPECT_NE(reply_.yiaddr.value, 0xc6120008u);
+  ASSERT_TRUE(Send(Discover(0x42, {{option::kClientId, id + '\x01'}})).reply);
+  EXPECT_NE(reply_.yiaddr.value, 0xc6120008u);
+  // Its REQUEST is ACKed with its address.
+  RequestSpec select = Select(0x40, 0xc6120008);
+  select.options.push_back({option::kClientId, id});
+  EXPECT_EQ(Send(select).reply_type, MessageType::kAck);
 }
 
 TEST_F(ServerTest, BootFileFollowsTheClientArchitecture) {

@@ -58,6 +58,8 @@ TEST(TablesTest, BuildsLookupsFromACompiledPolicy) {
   EXPECT_EQ(host->name(), "n7");
   const std::byte other[6] = {};
   EXPECT_EQ((*tables)->HostByMac(std::span<const std::byte, 6>(other)), nullptr);
+  EXPECT_EQ((*tables)->HostByClientId(std::string("\x01\x02\x00\x5e\x10\x00\x07", 7)),
+            nullptr);                                   // hosts by MAC are not by client id
   ASSERT_NE((*tables)->SubnetOf(0xc6120063), nullptr);  // 198.18.0.99
   EXPECT_EQ((*tables)->SubnetOf(0xc6130001), nullptr);  // 198.19.0.1
 }
@@ -136,6 +138,14 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"MacLength", [](v1::BootPolicy& p) { p.mutable_hosts(0)->set_mac("abc"); },
                 "6 bytes"},
         BadCase{"MacRepeated", [](v1::BootPolicy& p) { *p.add_hosts() = p.hosts(0); }, "repeated"},
+        BadCase{"ClientIdRepeated",
+                [](v1::BootPolicy& p) {
+                  for (int i = 0; i < 2; ++i) p.add_hosts()->set_client_id("\x01\x02");
+                },
+                "hosts[2]: client id repeated"},
+        BadCase{"ClientIdShort",
+                [](v1::BootPolicy& p) { p.add_hosts()->set_client_id("\x01"); },
+                "hosts[1]: client id is not 2 to 255 bytes"},
         BadCase{"OptionServerOwned",
                 [](v1::BootPolicy& p) { AddOption(*Subnet(p).mutable_options(), 54, "x"); },
                 "option 54 may not be configured"},
