@@ -207,6 +207,10 @@ def dhcp_seeds():
     site = dhcp(3, options=[(54, ip("198.18.0.250")), (50, ip("198.18.0.150"))] + pxe)
     boot = dhcp(3, options=pxe, ciaddr=0xC6120096)
     yield "proxy_steps", discover + b"MSG|" + boot + b"MSG|" + site
+    # The host reserved by client identifier (option 61).
+    by_id = [(61, bytes.fromhex("ff000000010002"))]
+    yield "client_id", (dhcp(1, options=by_id) + b"MSG|" +
+                        dhcp(3, options=by_id + [(54, ip("198.18.0.1")), (50, ip("198.18.0.8"))]))
     yield "ipxe", dhcp(1, options=[(77, b"iPXE"), (175, b"\x13\x01\x01")] + pxe)
     yield "renew", dhcp(3, ciaddr=0xC6120064)
     yield "init_reboot", dhcp(3, options=[(50, ip("198.18.0.101"))])
