@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "control/api/json.h"
+#include "dataplane/dhcp/leases.h"
 #include "dataplane/net/address.h"
 
 namespace stampede::control {
@@ -374,10 +375,12 @@ const BootMachine* BootLog::Find(std::string_view text) const {
 }
 
 HostNames::HostNames(const v1::Config& config) {
-  // Client ids first: they win over a MAC, as in the dataplane.
+  // Client ids first: they win over a MAC, as in the dataplane. Leases
+  // keep a client id's first bytes (the rest as a hash), and so do these.
   for (const v1::Host& host : config.hosts()) {
-    if (auto id = net::ParseHexBytes(host.client_id()))
-      by_client_.emplace(ClientText(*id), host.name());
+    if (auto id = net::ParseHexBytes(host.client_id())) {
+      by_client_.emplace(ClientText(id->substr(0, dhcp::ClientKey::kMaxBytes)), host.name());
+    }
   }
   for (const v1::Host& host : config.hosts()) {
     if (auto ip = net::Ipv4Address::Parse(std::string_view(host.ipv4()))) {

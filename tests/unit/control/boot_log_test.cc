@@ -303,9 +303,20 @@ TEST(BootLogTest, JsonParsesAndHostsAreNamed) {
   v1::Host* by_mac = config.add_hosts();
   by_mac->set_name("by-mac");
   by_mac->set_mac("02:00:5E:00:00:07");
+  v1::Host* by_id = config.add_hosts();
+  by_id->set_name("by-id");
+  by_id->set_client_id("ff:00:01");
+  v1::Host* long_id = config.add_hosts();  // 30 bytes: leases keep 24
+  long_id->set_name("long-id");
+  long_id->set_client_id(std::string(60, 'a'));
+  v1::Host* both = config.add_hosts();  // the client id wins over the MAC
+  both->set_name("both");
+  both->set_client_id("01:02:00:5e:00:00:07");
   HostNames hosts(config);
   EXPECT_EQ(hosts.Find(kLeased, "aa:bb:cc:dd:ee:ff"), "fixed");
-  EXPECT_EQ(hosts.Find(kOther, "02:00:5e:00:00:07"), "by-mac");
+  EXPECT_EQ(hosts.Find(kOther, "02:00:5e:00:00:07"), "both");
+  EXPECT_EQ(hosts.Find(kOther, "ff0001"), "by-id");
+  EXPECT_EQ(hosts.Find(kOther, std::string(48, 'a')), "long-id");
   EXPECT_EQ(hosts.Find(kOther, "aa:bb:cc:dd:ee:ff"), "");
 
   BootLog log;
