@@ -232,10 +232,12 @@ std::string StepText(const Struct& step) {
 
 }  // namespace
 
-int Boots(const std::string& api, const std::string& machine, bool json, std::ostream& out,
-          std::ostream& err) {
+int Boots(const std::string& api, const std::string& machine, bool json, bool failed,
+          std::ostream& out, std::ostream& err) {
   int exit_code = 0;
-  std::string target = machine.empty() ? "/boots" : absl::StrCat("/boots?client=", machine);
+  std::string target = !machine.empty() ? absl::StrCat("/boots?client=", machine)
+                       : failed         ? "/boots?failed=1"
+                                        : "/boots";
   std::optional<Struct> result = GetListing(api, target, json, out, err, exit_code);
   if (!result) return exit_code;
   if (machine.empty()) {
@@ -251,6 +253,8 @@ int Boots(const std::string& api, const std::string& machine, bool json, std::os
                              Number(m, "not_found"), Number(m, "failed"), Number(m, "bytes"),
                              FormatTime(Number(m, "last_ns")), StepText(Object(m, "last")));
     }
+    out << Number(*result, "total") << " machines, " << Number(*result, "failing")
+        << " failing (no file yet, or the last transfer failed)\n";
     if (Number(*result, "evicted") > 0) {
       out << Number(*result, "evicted") << " machines seen longest ago are no longer listed\n";
     }

@@ -17,10 +17,11 @@ int Events(const std::string& api, uint64_t since, bool follow, std::ostream& ou
 // The leases the dataplane holds (from its journal), one per line.
 int Leases(const std::string& api, bool json, std::ostream& out, std::ostream& err);
 
-// Each machine's boot as the dataplane saw it, most recent first; with
-// `machine` (a MAC, client id or address) that machine's steps.
-int Boots(const std::string& api, const std::string& machine, bool json, std::ostream& out,
-          std::ostream& err);
+// Each machine's boot as the dataplane saw it, most recent first (with
+// `failed`, only those with a failed step or no file); with `machine` (a
+// MAC, client id or address) that machine's steps.
+int Boots(const std::string& api, const std::string& machine, bool json, bool failed,
+          std::ostream& out, std::ostream& err);
 // The images folder: each image, whether it is served, why not, its warnings.
 int Images(const std::string& api, bool json, std::ostream& out, std::ostream& err);
 int RestartDataplane(const std::string& api, std::ostream& out, std::ostream& err);

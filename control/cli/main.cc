@@ -25,7 +25,10 @@ constexpr char kUsage[] =
     "                          exit 3 when the dataplane is not running\n"
     "  reload                  reload the config now; exit 1 if it was refused\n"
     "  leases [--json]          the leases the dataplane holds (from its journal)\n"
-    "  boots [--json] [MACHINE] each machine's boot: leases, TFTP and HTTP fetches;\n"
+    "  boots [--json] [--failed] [MACHINE]\n"
+    "                          each machine's boot: leases, TFTP and HTTP fetches;\n"
+    "                          --failed: only those with no file yet, or whose last\n"
+    "                          transfer failed;\n"
     "                          with MACHINE (a MAC or an address) its steps in order\n"
     "  images [--json]          the images folder: what is served, what is not and why\n"
     "  events [--follow] [--since=SEQ]\n"
@@ -60,7 +63,7 @@ int main(int argc, char** argv) {
 
   const char* env = std::getenv("STAMPEDE_API");
   std::string api = env != nullptr && env[0] != '\0' ? env : stampede::cli::kDefaultApi;
-  bool json = false, follow = false;
+  bool json = false, follow = false, failed = false;
   uint64_t since = 0;
   std::vector<std::string> positional;
   for (size_t i = 1; i < args.size(); ++i) {
@@ -69,6 +72,8 @@ int main(int argc, char** argv) {
       api = arg.substr(6);
     } else if (arg == "--json") {
       json = true;
+    } else if (arg == "--failed") {
+      failed = true;
     } else if (arg == "--follow" || arg == "-f") {
       follow = true;
     } else if (arg.starts_with("--since=")) {
@@ -96,8 +101,8 @@ int main(int argc, char** argv) {
     return stampede::cli::Leases(api, json, std::cout, std::cerr);
   }
   if (command == "boots" && positional.size() <= 1) {
-    return stampede::cli::Boots(api, positional.empty() ? "" : positional[0], json, std::cout,
-                                std::cerr);
+    return stampede::cli::Boots(api, positional.empty() ? "" : positional[0], json, failed,
+                                std::cout, std::cerr);
   }
   if (command == "images" && positional.empty()) {
     return stampede::cli::Images(api, json, std::cout, std::cerr);

@@ -163,6 +163,16 @@ bool BootStep::ok() const {
   return false;
 }
 
+bool BootMachine::Failing() const {
+  if (files == 0) return true;
+  for (auto step = steps.rbegin(); step != steps.rend(); ++step) {
+    if (step->kind == BootStep::Kind::kTftp || step->kind == BootStep::Kind::kHttp) {
+      return !step->ok() && !step->not_found();
+    }
+  }
+  return false;
+}
+
 bool BootStep::not_found() const {
   return (kind == Kind::kTftp && outcome == "refused" && status == kTftpFileNotFound) ||
          (kind == Kind::kHttp && status == 404);

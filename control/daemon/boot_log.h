@@ -88,6 +88,11 @@ struct BootMachine {
   std::string profile;
   uint64_t steps_dropped = 0;
   std::deque<BootStep> steps;
+  // No file yet, or its last TFTP or HTTP step failed (not a "not found"
+  // probe): where a machine that did not boot stopped. What `stampede boots
+  // --failed` lists. (A failure it got past, as OVMF's aborted size query,
+  // does not count.)
+  bool Failing() const;
 };
 
 class BootLog {

@@ -626,7 +626,7 @@ api::HttpResponse Controller::HandleApi(const api::HttpRequest& request, const s
     return {
         200, "text/plain",
         "stampede-control API\n  GET  /status\n  GET  /images\n  GET  /events?since=SEQ&limit=N\n"
-        "  GET  /leases\n  GET  /boots[?client=MAC|ADDRESS]\n"
+        "  GET  /leases\n  GET  /boots[?client=MAC|ADDRESS|?failed=1]\n"
         "  POST /reload\n  POST /dataplane/restart\n  GET  /metrics\n"};
   }
   return Error(404, absl::StrCat("no such endpoint: ", path));
@@ -735,13 +735,20 @@ api::HttpResponse Controller::BootsJson(const api::HttpRequest& request) const {
     if (m == nullptr) return Error(404, absl::StrCat("no boot seen from ", it->second));
     return Json(200, absl::StrCat("{\"machine\":", BootMachineJson(*m, host_of(*m), true), "}"));
   }
+  // ?failed=1: only the failing machines (BootMachine::Failing); the counts
+  // are of every machine either way.
+  auto failed = request.query.find("failed");
+  bool failing_only = failed != request.query.end() && failed->second != "0";
   std::string out = "{\"machines\":[";
-  std::vector<const BootMachine*> machines = boots_.Machines();
-  for (size_t i = 0; i < machines.size(); ++i) {
-    absl::StrAppend(&out, i ? "," : "",
-                    BootMachineJson(*machines[i], host_of(*machines[i]), false));
+  uint64_t failing = 0, listed = 0;
+  for (const BootMachine* m : boots_.Machines()) {
+    bool is_failing = m->Failing();
+    failing += is_failing;
+    if (failing_only && !is_failing) continue;
+    absl::StrAppend(&out, listed++ ? "," : "", BootMachineJson(*m, host_of(*m), false));
   }
-  absl::StrAppend(&out, "],\"evicted\":", boots_.evicted(), "}");
+  absl::StrAppend(&out, "],\"evicted\":", boots_.evicted(), ",\"total\":", boots_.size(),
+                  ",\"failing\":", failing, "}");
   return Json(200, out);
 }
 

@@ -163,6 +163,14 @@ def main():
                          rf"{total} ", table, re.M), table
         assert re.search(rf"^- +{re.escape(lab.client_ip)} +- +- +- +0 +1 +0 +0 ", table, re.M), \
             table
+        # --failed: the machine whose last transfer timed out, not the other.
+        assert "2 machines, 1 failing (no file yet, or the last transfer failed)" in table, table
+        failing = cli("boots", "--failed")
+        assert re.search(rf"^{mac} ", failing, re.M), failing
+        assert not re.search(rf"^- +{re.escape(lab.client_ip)} ", failing, re.M), failing
+        page = json.loads(cli("boots", "--failed", "--json"))
+        assert [m["client"] for m in page["machines"]] == [mac], page
+        assert (page["total"], page["failing"]) == (2, 1), page
 
         story = cli("boots", mac.upper())
         print(story)

@@ -295,6 +295,25 @@ TEST(BootLogTest, ProxyStepsNameAMachineWithoutALease) {
   EXPECT_EQ(log.size(), 2u);
 }
 
+// Failing: no file yet, or the last transfer failed; a failure it got past
+// (OVMF's aborted size query) or a probe for a missing file is not.
+TEST(BootLogTest, AMachineIsFailingWhereItStopped) {
+  BootLog log;
+  log.Add(Lease(100, v1::Lease::GRANTED, kLeased, MacId(7)));
+  const BootMachine* m = log.Find("198.18.0.100");
+  EXPECT_TRUE(m->Failing());  // no file yet
+  log.Add(Tftp(200, kLeased, "bootx64.efi", v1::TftpTransfer::ABORTED, 0));
+  EXPECT_TRUE(m->Failing());
+  log.Add(Tftp(300, kLeased, "bootx64.efi", v1::TftpTransfer::COMPLETED, 1'000));
+  EXPECT_FALSE(m->Failing());  // past the aborted one
+  log.Add(Tftp(400, kLeased, "grub/x86_64-efi/command.lst", v1::TftpTransfer::REFUSED, 0, 1));
+  log.Add(Lease(450, v1::Lease::GRANTED, kLeased, MacId(7)));
+  EXPECT_FALSE(m->Failing());  // a probe, then a lease: still fine
+  log.Add(Http(500, kLeased, "/images/x.iso", 200, v1::HttpTransfer::TIMED_OUT, 1'000));
+  EXPECT_TRUE(m->Failing());
+  EXPECT_EQ(m->failed, 2u);
+}
+
 TEST(BootLogTest, JsonParsesAndHostsAreNamed) {
   v1::Config config;
   v1::Host* fixed = config.add_hosts();
