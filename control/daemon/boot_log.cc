@@ -416,7 +416,7 @@ std::string BootMachineJson(const BootMachine& m, const std::string& host, bool 
       ",\"leases\":", m.leases, ",\"proxy\":", m.proxy, ",\"files\":", m.files,
       ",\"not_found\":", m.not_found, ",\"failed\":", m.failed, ",\"bytes\":", m.bytes,
       ",\"arch\":", JsonString(m.arch), ",\"profile\":", JsonString(m.profile),
-      ",\"steps_dropped\":", m.steps_dropped,
+      ",\"steps_dropped\":", m.steps_dropped, ",\"failing\":", m.Failing() ? "true" : "false",
       ",\"last\":", m.steps.empty() ? "null" : StepJson(m.steps.back()));
   if (steps) {
     absl::StrAppend(&out, ",\"steps\":[");

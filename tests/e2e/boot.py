@@ -129,6 +129,8 @@ def check_boots(lab, scenario, line, timeout=10):
                                      f"lacks {missing}: {out.stdout[-3000:]}")
             time.sleep(0.1)  # polling the API, bounded by the deadline
         assert machine["steps_dropped"] == 0, machine
+        # It booted: not where `stampede boots --failed` would list it.
+        assert not machine["failing"], machine
         # Named by its MAC, its first step its lease, or in proxy mode (the
         # site's server leases) stampede's proxy offer.
         assert machine["client"] == guest.vm.spec.mac.lower(), machine

@@ -348,6 +348,7 @@ TEST(BootLogTest, JsonParsesAndHostsAreNamed) {
     ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(text, &json).ok()) << text;
     EXPECT_EQ(json.fields().at("host").string_value(), "fixed");
     EXPECT_EQ(json.fields().at("not_found").number_value(), 1);
+    EXPECT_TRUE(json.fields().at("failing").bool_value());  // no file
     const auto& last = json.fields().at("last").struct_value().fields();
     EXPECT_EQ(last.at("what").string_value(), "a \"quoted\" name");
     EXPECT_EQ(json.fields().contains("steps"), steps);
