@@ -18,8 +18,8 @@ int Events(const std::string& api, uint64_t since, bool follow, std::ostream& ou
 int Leases(const std::string& api, bool json, std::ostream& out, std::ostream& err);
 
 // Each machine's boot as the dataplane saw it, most recent first (with
-// `failed`, only those with a failed step or no file); with `machine` (a
-// MAC, client id or address) that machine's steps.
+// `failed`, only those with no file yet or whose last transfer failed);
+// with `machine` (a MAC, client id or address) that machine's steps.
 int Boots(const std::string& api, const std::string& machine, bool json, bool failed,
           std::ostream& out, std::ostream& err);
 // The images folder: each image, whether it is served, why not, its warnings.
