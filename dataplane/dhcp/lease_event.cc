@@ -34,7 +34,7 @@ size_t EncodeLeaseEvent(uint64_t time_ns, LeaseChange change, uint32_t address,
   l.VarintField(4, expires_unix_ms);
   l.VarintField(5, boot.profile);
   // proto3 optional: present even when 0 (BIOS).
-  if (boot.client_arch <= UINT16_MAX) l.VarintFieldPresent(6, boot.client_arch);
+  if (boot.client_arch != kNoClientArch) l.VarintFieldPresent(6, boot.client_arch);
   return Wrap(time_ns, kEventLease, l, out);
 }
 
@@ -46,7 +46,7 @@ size_t EncodeProxyBootEvent(uint64_t time_ns, ProxyStep step, uint32_t address,
   b.Fixed32Field(2, address);
   b.BytesField(3, client.bytes.data(), client.length);
   b.VarintField(4, boot.profile);
-  if (boot.client_arch <= UINT16_MAX) b.VarintFieldPresent(5, boot.client_arch);
+  if (boot.client_arch != kNoClientArch) b.VarintFieldPresent(5, boot.client_arch);
   return Wrap(time_ns, kEventProxyBoot, b, out);
 }
 

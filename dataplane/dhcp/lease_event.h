@@ -17,8 +17,8 @@ inline constexpr size_t kMaxLeaseEventBytes = 112;
 
 // What a granted lease boots (dhcp::Decision's boot_profile, client_arch).
 struct LeaseBoot {
-  uint32_t profile = 0;               // 1-based index into the policy's profiles; 0: none
-  uint32_t client_arch = UINT32_MAX;  // option 93; UINT32_MAX: none
+  uint32_t profile = 0;                  // 1-based index into the policy's profiles; 0: none
+  uint32_t client_arch = kNoClientArch;  // option 93
 };
 
 // Returns the encoded size (`out` holds at least kMaxLeaseEventBytes).

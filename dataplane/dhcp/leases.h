@@ -78,6 +78,9 @@ enum class LeaseChange : uint8_t {
   kNextBootUsed = 4,
 };
 
+// No option 93 in the request (its values are 16 bits).
+inline constexpr uint32_t kNoClientArch = UINT32_MAX;
+
 // What proxyDHCP learnt of a PXE client (stampede.v1.ProxyBoot.Step's
 // numbers).
 enum class ProxyStep : uint8_t {

@@ -357,12 +357,8 @@ Decision Server::Ack(const Client& c, uint32_t address, ReplyBuilder& out) {
   leases_.Put(lease);
   out.Begin(c.request, MessageType::kAck);
   out.SetYiaddr({address});
-  // What this ACK's boot options give; nothing if it gets none (a proxy
-  // reply before a mode change set them and no ACK used them).
-  boot_profile_ = 0;
-  boot_once_ = false;
   AddNetworkOptions(c, out, lease_seconds, /*final=*/true);
-  uint32_t boot_profile = std::exchange(boot_profile_, 0);
+  uint32_t boot_profile = boot_profile_;
   // An ACK without boot options empties the entry (the address may have
   // changed hands).
   NoteClientBoot(c, address, boot_profile);
@@ -468,7 +464,6 @@ Decision Server::Proxy(const Client& c, ReplyBuilder& out) {
   MessageType type = discover ? MessageType::kOffer : MessageType::kAck;
   out.Begin(c.request, type);
   out.AddAddress(option::kServerId, c.context.local.address);
-  boot_profile_ = 0;
   if (!AddBootOptions(c, out, /*final=*/boot_request)) {
     // Nothing to boot: stay silent, the site server answers.
     DhcpCounters::Bump(counters_->ignored);
@@ -479,11 +474,10 @@ Decision Server::Proxy(const Client& c, ReplyBuilder& out) {
   d.proxy = discover ? ProxyStep::kOffered : ProxyStep::kAcked;
   d.lease.client = c.key;
   d.lease.address = discover ? 0 : c.request.ciaddr.value;
-  d.boot_profile = std::exchange(boot_profile_, 0);
+  d.boot_profile = boot_profile_;
   // The address a boot-server request comes from gets its per-client
   // files as a leased one does.
   if (boot_request && d.lease.address != 0) NoteClientBoot(c, d.lease.address, d.boot_profile);
-  boot_once_ = false;
   if (std::optional<uint16_t> arch = ClientArchOf(c.request)) d.client_arch = *arch;
   if (boot_request) {
     d.broadcast = false;
@@ -498,7 +492,6 @@ void Server::NoteClientBoot(const Client& c, uint32_t address, uint32_t profile)
       !directory_->Set(address, profile, boot_once_, c.policy.profile_fingerprint)) {
     DhcpCounters::Bump(counters_->client_directory_full);
   }
-  boot_once_ = false;
 }
 
 void Server::AddNetworkOptions(const Client& c, ReplyBuilder& out, uint32_t lease_seconds,
@@ -596,6 +589,10 @@ void Server::AddNetworkOptions(const Client& c, ReplyBuilder& out, uint32_t leas
 }
 
 bool Server::AddBootOptions(const Client& c, ReplyBuilder& out, bool final) {
+  // What this reply boots, for its event and the client directory: nothing
+  // until a profile is chosen below.
+  boot_profile_ = 0;
+  boot_once_ = false;
   const Message& r = c.request;
   if (!WantsBoot(r)) return false;
   bool ipxe = IsIpxe(r);
@@ -622,10 +619,8 @@ bool Server::AddBootOptions(const Client& c, ReplyBuilder& out, bool final) {
   }
   if (index == 0 && c.subnet != nullptr) index = c.subnet->profile();
   if (index == 0 || index > static_cast<uint32_t>(c.policy.policy.profiles_size())) return false;
-  // For the reply's event (an ACK's lease, a proxy step): whoever reads it
-  // zeroes it first.
   boot_profile_ = index;
-  if (final) boot_once_ = once;
+  boot_once_ = final && once;
   const v1::CompiledProfile& profile = c.policy.policy.profiles(static_cast<int>(index - 1));
   // Built in place: no allocation per reply.
   char server[16];

@@ -37,9 +37,6 @@ struct RequestContext {
 
 // What changed in the lease table, for the journal and the events.
 
-// No option 93 in the request.
-inline constexpr uint32_t kNoClientArch = UINT32_MAX;
-
 struct Decision {
   bool reply = false;
   size_t reply_length = 0;
@@ -112,7 +109,7 @@ class Server {
   void AddNetworkOptions(const Client& c, ReplyBuilder& out, uint32_t lease_seconds, bool final);
   bool AddBootOptions(const Client& c, ReplyBuilder& out, bool final);
   // Notes in the client directory what `address` boots (`profile`, 0:
-  // nothing; the one-shot next boot if the reply used it) and clears that.
+  // nothing; the one-shot next boot if the reply used it).
   void NoteClientBoot(const Client& c, uint32_t address, uint32_t profile);
   bool RateLimited(const Client& c);
   // Closes the reply and says where it goes; `yiaddr` the address it gives.
@@ -131,8 +128,9 @@ class Server {
   // Set by AddBootOptions for the reply being built, moved into its Decision.
   uint64_t next_boot_host_ = 0;
   uint32_t next_boot_profile_ = 0;
-  // Set by AddBootOptions for the ACK being built: its profile (0: none)
-  // and whether it is the one-shot next boot, for the client directory.
+  // Set by every AddBootOptions call for the reply being built: its profile
+  // (0: none) and whether an ACK carries the one-shot next boot, for its
+  // event and the client directory.
   uint32_t boot_profile_ = 0;
   bool boot_once_ = false;
   policy::ClientDirectory* directory_ = nullptr;
