@@ -18,7 +18,9 @@ using api::JsonString;
 
 std::string AddressKey(uint32_t address) { return absl::StrCat("@", address); }
 
-const char* ProxyOutcome(v1::ProxyBoot::Step step) {
+}  // namespace
+
+const char* ProxyStepName(v1::ProxyBoot::Step step) {
   switch (step) {
     case v1::ProxyBoot::OFFERED:
       return "offered";
@@ -31,7 +33,7 @@ const char* ProxyOutcome(v1::ProxyBoot::Step step) {
   }
 }
 
-const char* LeaseOutcome(v1::Lease::Change change) {
+const char* LeaseChangeName(v1::Lease::Change change) {
   switch (change) {
     case v1::Lease::GRANTED:
       return "granted";
@@ -43,8 +45,6 @@ const char* LeaseOutcome(v1::Lease::Change change) {
       return "unknown";
   }
 }
-
-}  // namespace
 
 const char* TftpOutcomeName(v1::TftpTransfer::Outcome outcome) {
   switch (outcome) {
@@ -195,7 +195,7 @@ void BootLog::Add(const v1::Event& event) {
     BootStep step;
     step.time_ns = t;
     step.kind = BootStep::Kind::kLease;
-    step.outcome = LeaseOutcome(lease.change());
+    step.outcome = LeaseChangeName(lease.change());
     step.what = net::Ipv4Address{lease.address()}.ToString();
     if (lease.change() == v1::Lease::GRANTED) {
       ++m.leases;
@@ -214,7 +214,7 @@ void BootLog::Add(const v1::Event& event) {
     BootStep step;
     step.time_ns = t;
     step.kind = BootStep::Kind::kProxy;
-    step.outcome = ProxyOutcome(proxy.step());
+    step.outcome = ProxyStepName(proxy.step());
     if (proxy.address() != 0) step.what = net::Ipv4Address{proxy.address()}.ToString();
     if (proxy.step() == v1::ProxyBoot::REQUESTED) {
       step.detail = "of the site's DHCP server";

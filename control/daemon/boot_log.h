@@ -37,6 +37,12 @@ std::string ClientText(const std::string& id);
 // boot ones (15, 16, 18, 19: "efi-x64-http", ...); else "arch-N".
 std::string ClientArchName(uint32_t arch);
 
+// Lease changes ("granted", "released", "declined") and proxyDHCP steps
+// ("offered", "acked", "requested") as `stampede boots` names them and the
+// event kinds end ("lease_granted", "proxy_offered"); else "unknown".
+const char* LeaseChangeName(v1::Lease::Change change);
+const char* ProxyStepName(v1::ProxyBoot::Step step);
+
 // Outcomes as the API, the events' details and `stampede boots` name them:
 // "completed", "refused", "aborted", "timeout", "read_error", "unanswered".
 const char* TftpOutcomeName(v1::TftpTransfer::Outcome outcome);

@@ -486,17 +486,12 @@ void Controller::PollDataplane() {
                                       logged.generation, " reason=", Quote(logged.detail)));
     } else if (event.has_lease()) {
       const v1::Lease& lease = event.lease();
-      logged.kind = lease.change() == v1::Lease::GRANTED    ? "lease_granted"
-                    : lease.change() == v1::Lease::RELEASED ? "lease_released"
-                    : lease.change() == v1::Lease::DECLINED ? "lease_declined"
-                                                            : "lease_unknown";
+      logged.kind = absl::StrCat("lease_", LeaseChangeName(lease.change()));
       logged.detail = absl::StrCat(net::Ipv4Address{lease.address()}.ToString(),
                                    " client=", ClientText(lease.client_id()));
     } else if (event.has_proxy_boot()) {
       const v1::ProxyBoot& proxy = event.proxy_boot();
-      logged.kind = proxy.step() == v1::ProxyBoot::OFFERED ? "proxy_offered"
-                    : proxy.step() == v1::ProxyBoot::ACKED ? "proxy_acked"
-                                                           : "proxy_requested";
+      logged.kind = absl::StrCat("proxy_", ProxyStepName(proxy.step()));
       logged.detail =
           absl::StrCat(proxy.address() != 0 ? net::Ipv4Address{proxy.address()}.ToString() : "-",
                        " client=", ClientText(proxy.client_id()));
@@ -626,7 +621,7 @@ api::HttpResponse Controller::HandleApi(const api::HttpRequest& request, const s
     return {
         200, "text/plain",
         "stampede-control API\n  GET  /status\n  GET  /images\n  GET  /events?since=SEQ&limit=N\n"
-        "  GET  /leases\n  GET  /boots[?client=MAC|ADDRESS|?failed=1]\n"
+        "  GET  /leases\n  GET  /boots[?client=MAC|ADDRESS][?failed=1]\n"
         "  POST /reload\n  POST /dataplane/restart\n  GET  /metrics\n"};
   }
   return Error(404, absl::StrCat("no such endpoint: ", path));
