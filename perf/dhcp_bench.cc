@@ -178,11 +178,10 @@ struct Row {
 
 // Runs `clients` DORAs (PXE clients' proxyDHCP exchanges when `pxe`)
 // through a fresh worker; `journal_path` empty: none. With `status`, the
-// worker reports its events there and `reader` drains them between polls.
+// worker reports its events there, read back between polls.
 Row RunRow(const std::string& name, const std::string& journal_path, uint16_t worker_port,
            uint16_t generator_port, rte_mempool* pool, const policy::PolicyTables& tables,
-           uint32_t first_client, bool ask, bool pxe, policy::StatusWriter* status,
-           policy::StatusReader* reader) {
+           uint32_t first_client, bool ask, bool pxe, LocalStatus* status) {
   Row row{name};
   net::LocalAddresses local(kApplianceMac);
   local.AddIpv4({kApplianceIp, 15});
@@ -206,7 +205,7 @@ Row RunRow(const std::string& name, const std::string& journal_path, uint16_t wo
   config.policy = &current;
   config.dhcp = &endpoint;
   config.journal = journal.get();
-  config.events = status;
+  config.events = status != nullptr ? &*status->writer : nullptr;
   port::Worker worker(config, local, counters);
 
   uint32_t clients = absl::GetFlag(FLAGS_clients), window = absl::GetFlag(FLAGS_window);
@@ -231,8 +230,8 @@ Row RunRow(const std::string& name, const std::string& journal_path, uint16_t wo
     uint64_t t0 = rte_rdtsc_precise();
     uint32_t moved = worker.PollOnce();
     row.cycles += rte_rdtsc_precise() - t0;
-    if (reader != nullptr) {
-      row.events += reader->PopEvents(policy::kEventSlots, policy::EventRing::kDhcp).size();
+    if (status != nullptr) {
+      row.events += status->reader->PopEvents(policy::kEventSlots, policy::EventRing::kDhcp).size();
     }
     // Replies: OFFERs become REQUESTs, ACKs complete a DORA.
     uint16_t back = rte_eth_rx_burst(generator_port, 0, burst, kBurst);
@@ -334,8 +333,7 @@ int Main(int argc, char** argv) {
       runs[k].push_back(RunRow(kinds[k].name, kinds[k].journal, uint16_t(worker_port),
                                uint16_t(generator_port), pool, *kinds[k].tables,
                                static_cast<uint32_t>(k) * clients, kinds[k].ask, kinds[k].pxe,
-                               kinds[k].events ? &*status->writer : nullptr,
-                               kinds[k].events ? &*status->reader : nullptr));
+                               kinds[k].events ? status.get() : nullptr));
     }
   }
   std::printf("\ndhcp_bench: one core, %u clients per row (one DORA each), window %u, %u round%s\n",

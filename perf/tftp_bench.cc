@@ -147,10 +147,11 @@ struct Row {
 
 // Runs `total` transfers of `file`, `concurrent` at a time; with
 // `hold_acks` every client's first ACK waits until all are alive; with
-// `status` the engine reports its transfers there (worker 0's ring).
+// `status` the engine reports its transfers there (worker 0's ring), read
+// back between polls.
 Row RunTransfers(const Bench& b, const std::string& name, const std::string& file, uint32_t total,
                  uint32_t concurrent, bool zero_copy, bool hold_acks,
-                 policy::StatusWriter* status = nullptr, policy::StatusReader* reader = nullptr) {
+                 LocalStatus* status = nullptr) {
   Row row{name};
   net::LocalAddresses local(kApplianceMac);
   local.AddIpv4({kApplianceIp, 15});
@@ -164,7 +165,7 @@ Row RunTransfers(const Bench& b, const std::string& name, const std::string& fil
   tc.files = b.files;
   tc.max_sessions = std::max<uint32_t>(concurrent, 1024);
   tc.lcore = &counters;
-  tc.events = status;
+  tc.events = status != nullptr ? &*status->writer : nullptr;
   auto engine = port::TftpEngine::Create(tc, local, tftp_counters);
   if (!engine.ok()) {
     std::fprintf(stderr, "tftp_bench: %s\n", std::string(engine.status().message()).c_str());
@@ -182,7 +183,9 @@ Row RunTransfers(const Bench& b, const std::string& name, const std::string& fil
     uint64_t t0 = rte_rdtsc_precise();
     uint32_t moved = worker.PollOnce();
     row.cycles += rte_rdtsc_precise() - t0;
-    if (reader != nullptr) row.events += reader->PopTftpEvents(policy::kEventSlots, 0).size();
+    if (status != nullptr) {
+      row.events += status->reader->PopTftpEvents(policy::kEventSlots, 0).size();
+    }
     return moved;
   };
 
@@ -412,7 +415,7 @@ int Main(int argc, char** argv) {
   for (uint32_t round = 0; round < rounds; ++round) {
     Row quiet = RunTransfers(b, "1 KB files", "small.bin", small, sessions, true, false);
     Row reported = RunTransfers(b, "1 KB files, events", "small.bin", small, sessions, true, false,
-                                &*status->writer, &*status->reader);
+                                status.get());
     quiet_rates.push_back(quiet.PerCpuSecond(quiet.transfers));
     reported_rates.push_back(reported.PerCpuSecond(reported.transfers));
     events += reported.events;
