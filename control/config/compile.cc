@@ -247,6 +247,11 @@ void WarnProxyOptions(const LoadedConfig& loaded, std::vector<std::string>* warn
       paths.push_back(absl::StrCat("dhcp.subnets[", i, "].options"));
     }
   }
+  for (int i = 0; i < config.dhcp().classes_size(); ++i) {
+    if (!config.dhcp().classes(i).options().empty()) {
+      paths.push_back(absl::StrCat("dhcp.classes[", i, "].options"));
+    }
+  }
   for (int i = 0; i < config.hosts_size(); ++i) {
     if (!config.hosts(i).options().empty()) paths.push_back(absl::StrCat("hosts[", i, "].options"));
   }
@@ -328,6 +333,31 @@ absl::StatusOr<v1::BootPolicy> Compile(const LoadedConfig& loaded,
     Encode(in.options(), options);
     Store(options, *out->mutable_options());
     out->set_known_clients_only(in.known_clients_only());
+  }
+
+  for (const v1::ClientClass& in : config.dhcp().classes()) {
+    v1::CompiledClass* out = dhcp->add_classes();
+    out->set_name(in.name());
+    for (const std::string& text : in.mac()) {
+      std::optional<MacPattern> pattern = ParseMacPattern(text);
+      v1::MacPattern* compiled = out->add_macs();
+      compiled->set_value(pattern->value);
+      compiled->set_mask(pattern->mask);
+    }
+    *out->mutable_vendor_classes() = in.vendor_class();
+    *out->mutable_user_classes() = in.user_class();
+    std::set<uint32_t> archs;
+    for (const std::string& text : in.arch()) {
+      std::optional<std::vector<uint32_t>> codes = ParseClientArch(text);
+      archs.insert(codes->begin(), codes->end());
+    }
+    for (uint32_t code : archs) out->add_client_archs(code);
+    *out->mutable_circuit_ids() = in.circuit_id();
+    *out->mutable_remote_ids() = in.remote_id();
+    out->set_profile(profile(in.profile()));
+    OptionsByCode options;
+    Encode(in.options(), options);
+    Store(options, *out->mutable_options());
   }
 
   for (const v1::Host& in : config.hosts()) {

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "control/config/dhcp_options.h"
 #include "dataplane/net/address.h"
+#include "dataplane/policy/tables.h"
 
 namespace stampede::config {
 namespace {
@@ -32,6 +33,7 @@ class Checker {
     CollectProfiles();
     CheckSubnets();
     CheckHosts();
+    CheckClasses();
     CheckServices();
     return std::move(problems_);
   }
@@ -75,6 +77,55 @@ class Checker {
         Problem(item, absl::StrCat(OptionLabel(encoded->code()), " is also ", path, ".options[",
                                    it->second, "]"));
       }
+    }
+  }
+
+  void CheckClasses() {
+    const auto& classes = config_.dhcp().classes();
+    if (classes.size() > static_cast<int>(policy::kMaxClientClasses)) {
+      Problem("dhcp.classes",
+              absl::StrCat(classes.size(), " classes; at most ", policy::kMaxClientClasses));
+    }
+    std::map<std::string, std::string> names;
+    for (int i = 0; i < classes.size(); ++i) {
+      const v1::ClientClass& c = classes[i];
+      std::string path = absl::StrCat("dhcp.classes[", i, "]");
+      if (c.name().empty()) {
+        Problem(path + ".name", "is required");
+      } else if (auto [it, fresh] = names.emplace(c.name(), path); !fresh) {
+        Problem(path + ".name", absl::StrCat("class '", c.name(), "' is also ", it->second));
+      }
+      if (c.mac().empty() && c.vendor_class().empty() && c.user_class().empty() &&
+          c.arch().empty() && c.circuit_id().empty() && c.remote_id().empty()) {
+        Problem(path,
+                "needs a mac, vendor_class, user_class, arch, circuit_id or remote_id to match");
+      }
+      for (int m = 0; m < c.mac_size(); ++m) {
+        if (!ParseMacPattern(c.mac(m))) {
+          Problem(absl::StrCat(path, ".mac[", m, "]"),
+                  absl::StrCat("'", c.mac(m), "' is not a MAC pattern like 0c:c4:7a:*:*:*"));
+        }
+      }
+      for (int a = 0; a < c.arch_size(); ++a) {
+        if (!ParseClientArch(c.arch(a))) {
+          Problem(absl::StrCat(path, ".arch[", a, "]"),
+                  absl::StrCat("'", c.arch(a),
+                               "' is not bios, efi_ia32, efi_x64, efi_arm64, efi_x64_http, "
+                               "efi_arm64_http or a number 0..65535"));
+        }
+      }
+      for (const auto& [items, field] : {std::pair{&c.vendor_class(), "vendor_class"},
+                                         {&c.user_class(), "user_class"},
+                                         {&c.circuit_id(), "circuit_id"},
+                                         {&c.remote_id(), "remote_id"}}) {
+        for (int k = 0; k < items->size(); ++k) {
+          if ((*items)[k].empty() || (*items)[k].size() > 255) {
+            Problem(absl::StrCat(path, ".", field, "[", k, "]"), "must be 1 to 255 bytes");
+          }
+        }
+      }
+      Profile(path + ".profile", c.profile());
+      Options(path, c.options());
     }
   }
 
@@ -313,6 +364,63 @@ std::optional<uint64_t> ParseDurationSeconds(std::string_view text) {
     }
   }
   return total;
+}
+
+std::optional<MacPattern> ParseMacPattern(std::string_view text) {
+  MacPattern pattern;
+  int octets = 0;
+  bool rest = false;   // a trailing "*" covers the octets after it
+  bool ended = false;  // the text's last octet read
+  size_t i = 0;
+  while (octets < 6 && !ended) {
+    size_t end = text.find_first_of(":-", i);
+    std::string_view part = text.substr(i, end == std::string_view::npos ? end : end - i);
+    bool last = end == std::string_view::npos;
+    pattern.value <<= 8;
+    pattern.mask <<= 8;
+    if (part == "*") {
+      rest = last;
+    } else {
+      if (part.empty() || part.size() > 2) return std::nullopt;
+      uint64_t octet = 0;
+      for (char ch : part) {
+        int digit = ch >= '0' && ch <= '9'   ? ch - '0'
+                    : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+                    : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                             : -1;
+        if (digit < 0) return std::nullopt;
+        octet = octet << 4 | static_cast<uint64_t>(digit);
+      }
+      pattern.value |= octet;
+      pattern.mask |= 0xff;
+    }
+    ++octets;
+    ended = last;
+    i = end + 1;
+  }
+  if (!ended || (octets < 6 && !rest)) return std::nullopt;
+  pattern.value <<= 8 * (6 - octets);
+  pattern.mask <<= 8 * (6 - octets);
+  return pattern;
+}
+
+std::optional<std::vector<uint32_t>> ParseClientArch(std::string_view text) {
+  static constexpr std::pair<std::string_view, uint32_t> kNames[] = {
+      {"bios", 0},       {"efi_ia32", 6},      {"efi_x64", 7},        {"efi_x64", 9},
+      {"efi_arm64", 11}, {"efi_x64_http", 16}, {"efi_arm64_http", 19}};
+  std::vector<uint32_t> codes;
+  for (const auto& [name, code] : kNames) {
+    if (name == text) codes.push_back(code);
+  }
+  if (!codes.empty()) return codes;
+  if (text.empty() || text.size() > 5) return std::nullopt;
+  uint32_t number = 0;
+  for (char ch : text) {
+    if (ch < '0' || ch > '9') return std::nullopt;
+    number = number * 10 + static_cast<uint32_t>(ch - '0');
+  }
+  if (number > 0xffff) return std::nullopt;
+  return std::vector<uint32_t>{number};
 }
 
 std::vector<std::string> Validate(const LoadedConfig& loaded) { return Checker(loaded).Run(); }

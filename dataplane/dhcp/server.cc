@@ -3,6 +3,7 @@
 #include <utility>
 
 #include <algorithm>
+#include <bit>
 #include <cstdio>
 #include <span>
 #include <string_view>
@@ -20,6 +21,7 @@ struct Server::Client {
   const v1::CompiledHost* host;      // a reservation, if any
   const v1::CompiledSubnet* subnet;  // the subnet it is on, if any
   uint32_t prefix_length;            // of that subnet
+  uint64_t classes;                  // bit i: in policy.dhcp().classes(i)
 };
 
 namespace {
@@ -124,6 +126,76 @@ BootArch ArchOf(const Message& request) {
   }
 }
 
+namespace {
+
+bool AnyEquals(const google::protobuf::RepeatedPtrField<std::string>& items,
+               std::string_view value) {
+  for (const std::string& item : items) {
+    if (item == value) return true;
+  }
+  return false;
+}
+
+// Option 77 is `wanted` whole (iPXE's "iPXE") or holds it as one of its RFC
+// 3004 items (a length, then the bytes).
+bool UserClassHas(std::string_view value, std::string_view wanted) {
+  if (value == wanted) return true;
+  for (size_t i = 0; i < value.size();) {
+    size_t length = static_cast<uint8_t>(value[i]);
+    if (length == 0 || i + 1 + length > value.size()) return false;
+    if (value.substr(i + 1, length) == wanted) return true;
+    i += 1 + length;
+  }
+  return false;
+}
+
+// The classes the request is in: bit i for policy.dhcp().classes(i).
+uint64_t ClassesOf(const Message& request, const policy::PolicyTables& policy) {
+  const auto& classes = policy.policy.dhcp().classes();
+  if (classes.empty()) return 0;  // most policies
+  bool ethernet = request.htype == 1 && request.hlen == 6;
+  uint64_t mac = ethernet ? request.Mac().Key() : 0;
+  auto vendor = request.Option(option::kVendorClass);
+  auto user = request.Option(option::kUserClass);
+  std::optional<uint16_t> arch = ClientArchOf(request);
+  std::string_view circuit_id = RelaySubOption(request, 1);
+  std::string_view remote_id = RelaySubOption(request, 2);
+  uint64_t in = 0;
+  for (int i = 0; i < classes.size() && i < static_cast<int>(policy::kMaxClientClasses); ++i) {
+    const v1::CompiledClass& c = classes[i];
+    auto mac_matches = [&] {
+      for (const v1::MacPattern& p : c.macs()) {
+        if ((mac & p.mask()) == p.value()) return true;
+      }
+      return false;
+    };
+    if (!c.macs().empty() && (!ethernet || !mac_matches())) continue;
+    if (!c.vendor_classes().empty()) {
+      std::string_view text = vendor ? Text(*vendor) : std::string_view();
+      bool any = false;
+      for (const std::string& prefix : c.vendor_classes()) any = any || text.starts_with(prefix);
+      if (!any) continue;
+    }
+    if (!c.user_classes().empty()) {
+      std::string_view text = user ? Text(*user) : std::string_view();
+      bool any = false;
+      for (const std::string& wanted : c.user_classes()) any = any || UserClassHas(text, wanted);
+      if (!any) continue;
+    }
+    if (!c.client_archs().empty() &&
+        (!arch || std::find(c.client_archs().begin(), c.client_archs().end(), *arch) ==
+                      c.client_archs().end())) {
+      continue;
+    }
+    if (!c.circuit_ids().empty() && !AnyEquals(c.circuit_ids(), circuit_id)) continue;
+    if (!c.remote_ids().empty() && !AnyEquals(c.remote_ids(), remote_id)) continue;
+    in |= uint64_t{1} << i;
+  }
+  return in;
+}
+
+}  // namespace
+
 Decision Server::Handle(const Message& request, const RequestContext& context,
                         const policy::PolicyTables& policy, net::ByteSpan reply,
                         size_t reply_limit) {
@@ -165,9 +237,16 @@ Decision Server::Handle(const Message& request, const RequestContext& context,
     where = net::Load32({reinterpret_cast<const std::byte*>(link.data()), 4}, 0);
   }
   const v1::CompiledSubnet* subnet = policy.SubnetOf(where);
-  Client c{request, context, policy,
-           type,    key,     mac.Key(),
-           host,    subnet,  subnet ? subnet->prefix_length() : 0};
+  Client c{request,
+           context,
+           policy,
+           type,
+           key,
+           mac.Key(),
+           host,
+           subnet,
+           subnet ? subnet->prefix_length() : 0,
+           ClassesOf(request, policy)};
 
   if (type == MessageType::kNone || type == MessageType::kOffer || type == MessageType::kAck ||
       type == MessageType::kNak) {
@@ -507,11 +586,19 @@ void Server::AddNetworkOptions(const Client& c, ReplyBuilder& out, uint32_t leas
     out.AddU32(option::kRebindingTime,
                static_cast<uint32_t>(uint64_t{lease_seconds} * kT2Permille / 1000));
   }
-  // The operator's options (sorted by code): the host's win over the subnet's.
-  const auto* host_options = c.host != nullptr ? &c.host->options() : nullptr;
+  // The operator's options (each list sorted by code): the host's win over
+  // its classes', which win over the subnet's.
+  using Options = google::protobuf::RepeatedPtrField<v1::CompiledOption>;
+  const Options* lists[policy::kMaxClientClasses + 2];
+  size_t list_count = 0;
+  if (c.host != nullptr) lists[list_count++] = &c.host->options();
+  for (uint64_t in = c.classes; in != 0; in &= in - 1) {
+    lists[list_count++] = &c.policy.policy.dhcp().classes(std::countr_zero(in)).options();
+  }
+  lists[list_count++] = &s.options();
+  std::span<const Options* const> option_lists(lists, list_count);
   auto configured = [&](uint8_t code) -> const v1::CompiledOption* {
-    for (const auto* list : {host_options, &s.options()}) {
-      if (list == nullptr) continue;
+    for (const Options* list : option_lists) {
       for (const v1::CompiledOption& o : *list) {
         if (o.code() >= code) {
           if (o.code() == code) return &o;
@@ -580,8 +667,7 @@ void Server::AddNetworkOptions(const Client& c, ReplyBuilder& out, uint32_t leas
   AddBootOptions(c, out, final);
   for (size_t i = 0; i < deferred_count; ++i) add_configured(*deferred[i]);
   defer = false;
-  for (const auto* list : {host_options, &s.options()}) {
-    if (list == nullptr) continue;
+  for (const Options* list : option_lists) {
     for (const v1::CompiledOption& o : *list) {
       if (o.always_send()) add(static_cast<uint8_t>(o.code()));
     }
@@ -598,7 +684,7 @@ bool Server::AddBootOptions(const Client& c, ReplyBuilder& out, bool final) {
   bool ipxe = IsIpxe(r);
   BootArch arch = ArchOf(r);
   // The profile: a one-shot next boot (until an ACK carried it), the
-  // host's, else the subnet's.
+  // host's, the first of its classes' that has one, else the subnet's.
   uint32_t index = 0;
   bool once = false;
   if (c.host != nullptr) {
@@ -616,6 +702,9 @@ bool Server::AddBootOptions(const Client& c, ReplyBuilder& out, bool final) {
         }
       }
     }
+  }
+  for (uint64_t in = c.classes; index == 0 && in != 0; in &= in - 1) {
+    index = c.policy.policy.dhcp().classes(std::countr_zero(in)).profile();
   }
   if (index == 0 && c.subnet != nullptr) index = c.subnet->profile();
   if (index == 0 || index > static_cast<uint32_t>(c.policy.policy.profiles_size())) return false;

@@ -90,6 +90,45 @@ absl::Status CheckSubnet(const v1::CompiledSubnet& subnet, const v1::BootPolicy&
   return CheckProfileRef(subnet.profile(), policy, where);
 }
 
+// Each item of a class's byte matchers: 1..255 bytes, what one option (or
+// sub-option) can hold.
+absl::Status CheckMatchBytes(const google::protobuf::RepeatedPtrField<std::string>& items,
+                             const std::string& where, const char* what) {
+  for (const std::string& item : items) {
+    if (item.empty() || item.size() > 255) {
+      return Bad(where, absl::StrCat(what, " is not 1 to 255 bytes"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckClass(const v1::CompiledClass& c, const v1::BootPolicy& policy,
+                        const std::string& where) {
+  if (c.macs().empty() && c.vendor_classes().empty() && c.user_classes().empty() &&
+      c.client_archs().empty() && c.circuit_ids().empty() && c.remote_ids().empty()) {
+    return Bad(where, "matches nothing (no matcher)");
+  }
+  constexpr uint64_t kMacBits = (uint64_t{1} << 48) - 1;
+  for (const v1::MacPattern& pattern : c.macs()) {
+    if ((pattern.mask() & ~kMacBits) != 0 || (pattern.value() & ~pattern.mask()) != 0) {
+      return Bad(where, "MAC pattern past 48 bits or outside its mask");
+    }
+  }
+  for (uint32_t arch : c.client_archs()) {
+    if (arch > 0xffff) return Bad(where, absl::StrCat("client arch ", arch, " over 65535"));
+  }
+  for (const auto& [items, what] : {std::pair{&c.vendor_classes(), "vendor class"},
+                                    {&c.user_classes(), "user class"},
+                                    {&c.circuit_ids(), "circuit id"},
+                                    {&c.remote_ids(), "remote id"}}) {
+    if (absl::Status status = CheckMatchBytes(*items, where, what); !status.ok()) return status;
+  }
+  if (absl::Status status = CheckProfileRef(c.profile(), policy, where); !status.ok()) {
+    return status;
+  }
+  return CheckOptions(c.options(), where);
+}
+
 absl::Status CheckProfile(const v1::CompiledProfile& profile, const std::string& where) {
   for (const std::string* path : {&profile.bios(), &profile.efi_ia32(), &profile.efi_x64(),
                                   &profile.efi_arm64(), &profile.kernel()}) {
@@ -208,6 +247,15 @@ absl::Status CheckPolicy(const v1::BootPolicy& policy) {
   for (int i = 0; i < policy.dhcp().subnets_size(); ++i) {
     absl::Status status =
         CheckSubnet(policy.dhcp().subnets(i), policy, absl::StrCat("dhcp.subnets[", i, "]"));
+    if (!status.ok()) return status;
+  }
+  if (policy.dhcp().classes_size() > static_cast<int>(kMaxClientClasses)) {
+    return Bad("dhcp.classes", absl::StrCat(policy.dhcp().classes_size(), " classes, more than ",
+                                            kMaxClientClasses));
+  }
+  for (int i = 0; i < policy.dhcp().classes_size(); ++i) {
+    absl::Status status =
+        CheckClass(policy.dhcp().classes(i), policy, absl::StrCat("dhcp.classes[", i, "]"));
     if (!status.ok()) return status;
   }
   for (int i = 0; i < policy.profiles_size(); ++i) {

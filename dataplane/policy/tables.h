@@ -34,6 +34,9 @@ inline constexpr size_t kMaxGeneratedFileBytes = 1 << 20;
 // An operator's DHCP option value (CompiledOption.value), at most: four
 // RFC 3396 pieces, which still fit a 1500-byte reply.
 inline constexpr size_t kMaxOptionBytes = 1020;
+// Client classes in a policy, at most: a request's classes are a 64-bit
+// set (dhcp::Server).
+inline constexpr size_t kMaxClientClasses = 64;
 // ClientFileKind values past UNSPECIFIED: PXELINUX, GRUB, IPXE.
 inline constexpr size_t kClientFileKinds = 3;
 
@@ -103,8 +106,10 @@ bool SameFileIdentity(const struct stat& st, const v1::CatalogFile& file);
 // bytes, prefixes over 32, host bits in a network, pools reversed, outside
 // their subnet, unsorted or overlapping, profile references past the end,
 // MACs not 6 bytes or repeated, TFTP sizes outside their RFC ranges, paths
-// that climb out of their root, TFTP client classes like bad subnets, a
-// catalog whose paths are unsorted, repeated (also ignoring case when it is
+// that climb out of their root, TFTP client classes like bad subnets, more
+// than kMaxClientClasses DHCP client classes, a class without matchers, with
+// a MAC pattern past 48 bits or an empty or over-long item, a catalog whose
+// paths are unsorted, repeated (also ignoring case when it is
 // case-insensitive) or not normalised, whose sources are not absolute or
 // whose extents overflow, rollover to other than 0 or 1, DHCP options
 // unsorted, repeated, out of 1..254, the server's own or over

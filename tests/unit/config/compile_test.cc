@@ -324,5 +324,46 @@ hosts:
   EXPECT_EQ(policy.hosts(1).client_id(), std::string("\x01\x02", 2));
 }
 
+// Client classes: matchers compiled to what the dataplane compares, options
+// encoded and sorted, the profile by index, in config order.
+TEST(CompileTest, ClientClasses) {
+  v1::BootPolicy policy = CompileOrDie(R"(dataplane: {port: net_null0, ipv4: [198.18.0.1/24]}
+dhcp:
+  subnets: [{subnet: 198.18.0.0/24}]
+  classes:
+    - name: supermicro
+      mac: ["0c:c4:7a:*"]
+      vendor_class: [PXEClient]
+      arch: [efi_x64, bios, "7"]
+      profile: burn-in
+      options: [{code: 224, type: string, data: rack}, {name: ntp-servers, data: 198.18.0.9}]
+    - {name: ipxe, user_class: [iPXE], circuit_id: [r1/p3], remote_id: [sw1]}
+profiles:
+  - {name: install}
+  - {name: burn-in}
+)");
+  ASSERT_EQ(policy.dhcp().classes_size(), 2);
+  const v1::CompiledClass& c = policy.dhcp().classes(0);
+  EXPECT_EQ(c.name(), "supermicro");
+  ASSERT_EQ(c.macs_size(), 1);
+  EXPECT_EQ(c.macs(0).value(), 0x0cc47a000000u);
+  EXPECT_EQ(c.macs(0).mask(), 0xffffff000000u);
+  EXPECT_EQ(std::vector<std::string>(c.vendor_classes().begin(), c.vendor_classes().end()),
+            std::vector<std::string>{"PXEClient"});
+  EXPECT_EQ(std::vector<uint32_t>(c.client_archs().begin(), c.client_archs().end()),
+            (std::vector<uint32_t>{0, 7, 9}));
+  EXPECT_EQ(c.profile(), 2u);
+  ASSERT_EQ(c.options_size(), 2);
+  EXPECT_EQ(c.options(0).code(), 42u);
+  EXPECT_EQ(c.options(0).value(), std::string("\xc6\x12\x00\x09", 4));
+  EXPECT_EQ(c.options(1).code(), 224u);
+  const v1::CompiledClass& ipxe = policy.dhcp().classes(1);
+  EXPECT_EQ(ipxe.user_classes(0), "iPXE");
+  EXPECT_EQ(ipxe.circuit_ids(0), "r1/p3");
+  EXPECT_EQ(ipxe.remote_ids(0), "sw1");
+  EXPECT_EQ(ipxe.profile(), 0u);
+  EXPECT_TRUE(ipxe.macs().empty());
+}
+
 }  // namespace
 }  // namespace stampede::config

@@ -140,9 +140,79 @@ INSTANTIATE_TEST_SUITE_P(
                   "c.yaml:5:7: dhcp.options[1]: interface-mtu (26) is also dhcp.options[0]"},
         BadConfig{"option_small_mtu", "dhcp:\n  options:\n    - {name: interface-mtu, data: 60}\n",
                   "c.yaml:4:35: dhcp.options[0].data: an MTU is at least 68 (RFC 2132 \u00a75.1)"},
+        BadConfig{"class_mac", "dhcp:\n  classes:\n    - {name: a, mac: [\"0c:c4:zz:*\"]}\n",
+                  "c.yaml:4:23: dhcp.classes[0].mac[0]: '0c:c4:zz:*' is not a MAC pattern like "
+                  "0c:c4:7a:*:*:*"},
+        BadConfig{"class_mac_short", "dhcp:\n  classes:\n    - {name: a, mac: [\"0c:c4:7a\"]}\n",
+                  "c.yaml:4:23: dhcp.classes[0].mac[0]: '0c:c4:7a' is not a MAC pattern like "
+                  "0c:c4:7a:*:*:*"},
+        BadConfig{"class_arch", "dhcp:\n  classes:\n    - {name: a, arch: [efi_x64, arm]}\n",
+                  "c.yaml:4:33: dhcp.classes[0].arch[1]: 'arm' is not bios, efi_ia32, efi_x64, "
+                  "efi_arm64, efi_x64_http, efi_arm64_http or a number 0..65535"},
+        BadConfig{"class_no_matcher", "dhcp:\n  classes:\n    - {name: a, profile: p}\n",
+                  "c.yaml:4:7: dhcp.classes[0]: needs a mac, vendor_class, user_class, arch, "
+                  "circuit_id or remote_id to match"},
+        BadConfig{"class_no_profile",
+                  "dhcp:\n  classes:\n    - {name: a, arch: [bios], profile: nope}\n",
+                  "c.yaml:4:40: dhcp.classes[0].profile: no profile named 'nope'"},
+        BadConfig{"class_empty_vendor",
+                  "dhcp:\n  classes:\n    - {name: a, vendor_class: [\"\"]}\n",
+                  "c.yaml:4:32: dhcp.classes[0].vendor_class[0]: must be 1 to 255 bytes"},
+        BadConfig{"class_no_name", "dhcp:\n  classes:\n    - {arch: [bios]}\n",
+                  "c.yaml:4:7: dhcp.classes[0].name: is required"},
+        BadConfig{
+            "class_twice",
+            "dhcp:\n  classes:\n    - {name: a, arch: [bios]}\n    - {name: a, arch: [efi_x64]}\n",
+            "c.yaml:5:14: dhcp.classes[1].name: class 'a' is also dhcp.classes[0]"},
+        BadConfig{"class_option",
+                  "dhcp:\n  classes:\n    - {name: a, arch: [bios], options: [{name: ntp-servers, "
+                  "data: ntp}]}\n",
+                  "c.yaml:4:67: dhcp.classes[0].options[0].data: 'ntp' is not an IPv4 address"},
         BadConfig{"option_no_data", "dhcp:\n  options:\n    - {name: domain-search}\n",
                   "c.yaml:4:7: dhcp.options[0].data: is required: the option's value"}),
     [](const auto& info) { return info.param.name; });
+
+TEST(ValidateTest, BoundsClientClasses) {
+  std::string text = std::string(kBase) + "dhcp:\n  classes:\n";
+  for (int i = 0; i <= 64; ++i) text += "    - {name: c" + std::to_string(i) + ", arch: [bios]}\n";
+  absl::StatusOr<LoadedConfig> loaded = ParseConfig(text, "c.yaml", Format::kYaml);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  std::vector<std::string> problems = Validate(*loaded);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0], "c.yaml:4:5: dhcp.classes: 65 classes; at most 64");
+}
+
+TEST(MacPatternTest, Table) {
+  struct Case {
+    std::string_view text;
+    uint64_t value, mask;
+  };
+  for (const Case& c : {Case{"0c:c4:7a:*:*:*", 0x0cc47a000000, 0xffffff000000},
+                        Case{"0C-C4-7A-*", 0x0cc47a000000, 0xffffff000000},
+                        Case{"*:*:*:*:*:07", 0x000000000007, 0x0000000000ff},
+                        Case{"02:*:00:10:00:1", 0x020000100001, 0xff00ffffffff}, Case{"*", 0, 0},
+                        Case{"02:00:5e:10:00:07", 0x02005e100007, 0xffffffffffff}}) {
+    std::optional<MacPattern> pattern = ParseMacPattern(c.text);
+    ASSERT_TRUE(pattern) << c.text;
+    EXPECT_EQ(pattern->value, c.value) << c.text;
+    EXPECT_EQ(pattern->mask, c.mask) << c.text;
+  }
+  for (std::string_view bad : {"", "0c:c4:7a", "0c:c4:7a:", "0c:*:7a", "0c:c4:7a:*:*:*:*",
+                               "01:02:03:04:05:06:", "01:02:03:04:05:06:07", "0c:c4:7g:*",
+                               "0c:c4:100:*", "0c::7a:*", "**"}) {
+    EXPECT_FALSE(ParseMacPattern(bad)) << bad;
+  }
+}
+
+TEST(ClientArchTest, NamesAndNumbers) {
+  EXPECT_EQ(ParseClientArch("bios"), std::vector<uint32_t>{0});
+  EXPECT_EQ(ParseClientArch("efi_x64"), (std::vector<uint32_t>{7, 9}));
+  EXPECT_EQ(ParseClientArch("efi_arm64_http"), std::vector<uint32_t>{19});
+  EXPECT_EQ(ParseClientArch("65535"), std::vector<uint32_t>{65535});
+  for (std::string_view bad : {"", "65536", "efi-x64", "x86", "-1", "123456"}) {
+    EXPECT_FALSE(ParseClientArch(bad)) << bad;
+  }
+}
 
 TEST(ValidateTest, RequiresPortAndAddress) {
   absl::StatusOr<LoadedConfig> loaded = ParseConfig("http: {port: 80}\n", "c.yaml", Format::kYaml);

@@ -378,6 +378,128 @@ TEST_F(ServerTest, AHostIsFoundByItsClientIdentifier) {
   EXPECT_EQ(Send(select).reply_type, MessageType::kAck);
 }
 
+// Client classes: a request is in a class when every matcher given has an
+// item that matches; the first class with a profile gives the profile of
+// clients without one of their own; options: host, then classes in order,
+// then subnet.
+TEST_F(ServerTest, ClientClassesPickProfilesAndOptions) {
+  std::string text = Edited(kConfig, "  lease_time: 1h\n", R"(  lease_time: 1h
+  options: [{name: ntp-servers, data: 198.18.0.123}]
+  classes:
+    - {name: lab-vms, mac: ["02:00:5e:00:00:20"], options: [{code: 224, type: string, data: vm}]}
+    - name: racks
+      mac: ["02:00:5e:*:*:30", "02:*:*:00:00:31"]
+      vendor_class: [MSFT, PXEClient]
+      arch: [bios]
+      profile: burn
+      options: [{name: ntp-servers, data: 198.18.0.9}, {code: 224, type: string, data: rack}]
+    - {name: ipxe, user_class: [iPXE, stampede], options: [{code: 225, type: string, data: u}]}
+    - {name: switch1, remote_id: [sw1], circuit_id: [p1, p2], profile: install}
+    - {name: arm, arch: [efi_arm64, "65000"], options: [{code: 226, type: string, data: arm}]}
+)");
+  text = Edited(text, "last: 198.18.0.102", "last: 198.18.0.150");  // a client each
+  Load(text);
+  const std::string wanted{42, char(224), char(225), char(226)};
+  auto pxe =
+      std::vector<std::pair<uint8_t, std::string>>{{option::kClientArch, U16(0)},
+                                                   {option::kVendorClass, "PXEClient:Arch:00000"},
+                                                   {option::kParameterList, wanted}};
+  // In racks (MAC, vendor class and arch all match): its profile, its
+  // options over the subnet's.
+  ASSERT_TRUE(Send(Discover(0x30, pxe)).reply);
+  EXPECT_EQ(File(), "memtest.bin");
+  EXPECT_EQ(Str(*reply_.Option(42)), std::string("\xc6\x12\x00\x09", 4));
+  EXPECT_EQ(Str(*reply_.Option(224)), "rack");
+  EXPECT_FALSE(reply_.Has(225));
+  EXPECT_FALSE(reply_.Has(226));
+  ASSERT_TRUE(Send(Discover(0x31, pxe)).reply);  // its second pattern
+  EXPECT_EQ(File(), "memtest.bin");
+  // The same MAC as a UEFI client: not in racks (arch), the subnet's
+  // profile and options.
+  auto efi = pxe;
+  efi[0].second = U16(7);
+  efi[1].second = "PXEClient:Arch:00007";
+  ASSERT_TRUE(Send(Discover(0x30, efi)).reply);
+  EXPECT_EQ(File(), "bootnetx64.efi");
+  EXPECT_EQ(Str(*reply_.Option(42)), std::string("\xc6\x12\x00\x7b", 4));
+  EXPECT_FALSE(reply_.Has(224));
+  // Option 60 must start with one of the class's: "XPXEClient" does not.
+  auto other_vendor = pxe;
+  other_vendor[1].second = "XPXEClient:Arch:00000";
+  ASSERT_TRUE(Send(Discover(0x30, other_vendor)).reply);
+  EXPECT_FALSE(reply_.Has(224));
+  // Another MAC: not in racks.
+  ASSERT_TRUE(Send(Discover(0x32, pxe)).reply);
+  EXPECT_EQ(File(), "pxelinux.0");
+  // In lab-vms and ipxe at once: both classes' options; the earlier class's
+  // wins where both have one.
+  auto both = pxe;
+  both.push_back({option::kUserClass, "iPXE"});
+  ASSERT_TRUE(Send(Discover(0x20, both)).reply);
+  EXPECT_EQ(Str(*reply_.Option(224)), "vm");
+  EXPECT_EQ(Str(*reply_.Option(225)), "u");
+  // A user class as one of its RFC 3004 items; not as a piece of text.
+  ASSERT_TRUE(Send(Discover(0x50, {{option::kUserClass, std::string("\x03"
+                                                                    "abc\x08stampede",
+                                                                    13)},
+                                   {option::kParameterList, wanted}}))
+                  .reply);
+  EXPECT_EQ(Str(*reply_.Option(225)), "u");
+  ASSERT_TRUE(
+      Send(Discover(0x51, {{option::kUserClass, "stampede2"}, {option::kParameterList, wanted}}))
+          .reply);
+  EXPECT_FALSE(reply_.Has(225));
+  // An architecture by number; a client without option 93 is in no arch
+  // class.
+  ASSERT_TRUE(
+      Send(Discover(0x52, {{option::kClientArch, U16(65000)}, {option::kParameterList, wanted}}))
+          .reply);
+  EXPECT_EQ(Str(*reply_.Option(226)), "arm");
+  ASSERT_TRUE(Send(Discover(0x53, {{option::kParameterList, wanted}})).reply);
+  EXPECT_FALSE(reply_.Has(226));
+
+  // A host's profile and options win over its classes' ("fixed" is
+  // 02:00:5e:00:00:63: racks gets its MAC).
+  std::string with_host = Edited(text, "\"02:*:*:00:00:31\"", "\"02:*:*:00:00:63\"");
+  Load(with_host);
+  Load(Edited(with_host, "ipv4: 198.18.0.7, profile: install}",
+              "ipv4: 198.18.0.7, profile: install, options: [{name: ntp-servers, data: "
+              "198.18.0.8}]}"));
+  ASSERT_TRUE(Send(Discover(0x63, pxe)).reply);
+  EXPECT_EQ(File(), "pxelinux.0");                                         // install, the host's
+  EXPECT_EQ(Str(*reply_.Option(42)), std::string("\xc6\x12\x00\x08", 4));  // the host's
+  EXPECT_EQ(Str(*reply_.Option(224)), "rack");  // the class's: the host has none
+  // A host without a profile takes its class's.
+  Load(Edited(with_host, "ipv4: 198.18.0.7, profile: install}", "ipv4: 198.18.0.7}"));
+  ASSERT_TRUE(Send(Discover(0x63, pxe)).reply);
+  EXPECT_EQ(File(), "memtest.bin");
+
+  // Through a relay: both option 82 matchers must match.
+  auto relayed = [&](std::string circuit, std::string remote) {
+    RequestSpec spec = Discover(0x60, pxe);
+    spec.giaddr = 0xc6120001;
+    std::string info = {char(1), char(circuit.size())};
+    info += circuit;
+    info += {char(2), char(remote.size())};
+    info += remote;
+    spec.options.push_back({option::kRelayAgentInfo, info});
+    return spec;
+  };
+  Load(Edited(text, "      profile: install\n      pools", "      pools"));  // no subnet profile
+  ASSERT_TRUE(Send(relayed("p2", "sw1")).reply);
+  EXPECT_EQ(File(), "pxelinux.0");  // install: the class's
+  ASSERT_TRUE(Send(relayed("p3", "sw1")).reply);
+  EXPECT_FALSE(reply_.Has(option::kBootfileName));  // in no class: no profile at all
+  ASSERT_TRUE(Send(relayed("p1", "sw2")).reply);
+  EXPECT_FALSE(reply_.Has(option::kBootfileName));
+
+  // proxyDHCP: the class's profile, no options.
+  Load(ProxyMode(text));
+  ASSERT_TRUE(Send(Discover(0x30, pxe)).reply);
+  EXPECT_EQ(File(), "memtest.bin");
+  EXPECT_FALSE(reply_.Has(224));
+}
+
 TEST_F(ServerTest, BootFileFollowsTheClientArchitecture) {
   std::string text = kConfig;
   std::string_view x64_http = "efi_x64_http: boot/grubx64.efi}}";

@@ -146,6 +146,52 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"ClientIdShort",
                 [](v1::BootPolicy& p) { p.add_hosts()->set_client_id("\x01"); },
                 "hosts[1]: client id is not 2 to 255 bytes"},
+        BadCase{"ClassTooMany",
+                [](v1::BootPolicy& p) {
+                  for (int i = 0; i <= 64; ++i) p.mutable_dhcp()->add_classes()->add_client_archs(0);
+                },
+                "dhcp.classes: 65 classes, more than 64"},
+        BadCase{"ClassMatchesNothing",
+                [](v1::BootPolicy& p) { p.mutable_dhcp()->add_classes()->set_name("x"); },
+                "dhcp.classes[0]: matches nothing"},
+        BadCase{"ClassMacPast48Bits",
+                [](v1::BootPolicy& p) {
+                  v1::MacPattern* mac = p.mutable_dhcp()->add_classes()->add_macs();
+                  mac->set_mask(uint64_t{1} << 48);
+                },
+                "MAC pattern past 48 bits"},
+        BadCase{"ClassMacOutsideMask",
+                [](v1::BootPolicy& p) {
+                  v1::MacPattern* mac = p.mutable_dhcp()->add_classes()->add_macs();
+                  mac->set_mask(0xffffff000000);
+                  mac->set_value(0x0cc47a000001);
+                },
+                "outside its mask"},
+        BadCase{"ClassArch",
+                [](v1::BootPolicy& p) { p.mutable_dhcp()->add_classes()->add_client_archs(65536); },
+                "client arch 65536 over 65535"},
+        BadCase{"ClassEmptyVendor",
+                [](v1::BootPolicy& p) { p.mutable_dhcp()->add_classes()->add_vendor_classes(""); },
+                "vendor class is not 1 to 255 bytes"},
+        BadCase{"ClassLongRemoteId",
+                [](v1::BootPolicy& p) {
+                  p.mutable_dhcp()->add_classes()->add_remote_ids(std::string(256, 'r'));
+                },
+                "remote id is not 1 to 255 bytes"},
+        BadCase{"ClassProfileRef",
+                [](v1::BootPolicy& p) {
+                  v1::CompiledClass* c = p.mutable_dhcp()->add_classes();
+                  c->add_client_archs(7);
+                  c->set_profile(2);
+                },
+                "dhcp.classes[0]: profile 2 of 1"},
+        BadCase{"ClassOptionServerOwned",
+                [](v1::BootPolicy& p) {
+                  v1::CompiledClass* c = p.mutable_dhcp()->add_classes();
+                  c->add_user_classes("iPXE");
+                  AddOption(*c->mutable_options(), 51, "x");
+                },
+                "dhcp.classes[0]: option 51 may not be configured"},
         BadCase{"OptionServerOwned",
                 [](v1::BootPolicy& p) { AddOption(*Subnet(p).mutable_options(), 54, "x"); },
                 "option 54 may not be configured"},
