@@ -8,7 +8,7 @@
 // Further rows on request (--rows): clients asking for options, and
 // proxyDHCP (a BIOS PXE client's OFFER on 67 and ACK on 4011 count as one
 // exchange), with and without its ProxyBoot events: proxy is the peer of
-// proxy-events.
+// proxy-events; client classes (memory is their peer).
 //
 // Reported per row: DORAs per second of worker CPU (cycles spent in the
 // worker's poll loop, waiting for fdatasync included) and per second of
@@ -52,7 +52,8 @@ ABSL_FLAG(std::vector<std::string>, rows, std::vector<std::string>({"memory", "t
           "same with five options configured, docs/dhcp.md#options); proxy (proxyDHCP: BIOS PXE "
           "clients' DISCOVER -> OFFER of boot fields, then their boot-server REQUEST on UDP "
           "4011 -> ACK: one exchange each), proxy-events (the same, each answer reported as a "
-          "ProxyBoot event into a status region, drained between polls)");
+          "ProxyBoot event into a status region, drained between polls), classes (in memory, "
+          "16 client classes tested per request, the last matching with an option)");
 ABSL_FLAG(uint32_t, rounds, 1, "Runs of each row, in turn; the median is reported");
 
 namespace stampede::perf {
@@ -83,6 +84,22 @@ dhcp:
 profiles: [{name: p, boot_files: {bios: pxelinux.0}}]
 limits: {dhcp_rate_per_mac: 0}
 )";
+// The "classes" row's additions: 16 client classes, each request tested
+// against all of them; the last (every client's MAC prefix) matches and
+// sends an option (64 bytes: the ACK grows past BOOTP's 300-byte minimum,
+// which shows the match in the ACK bytes column).
+std::string Classes() {
+  std::string text = "  classes:\n";
+  for (int i = 0; i < 15; ++i) {
+    absl::StrAppend(&text, "    - {name: c", i, ", mac: [\"0c:c4:", absl::Hex(i, absl::kZeroPad2),
+                    ":*\"], vendor_class: [PXEClient], arch: [bios, efi_x64]}\n");
+  }
+  absl::StrAppend(&text,
+                  "    - {name: all, mac: [\"02:01:*\"], options: [{code: 224, type: string, "
+                  "always_send: true, data: ",
+                  std::string(64, 'x'), "}]}\n");
+  return text;
+}
 // A BIOS PXE ROM's option 60, as SeaBIOS's iPXE sends it.
 constexpr char kPxeVendorClass[] = "PXEClient:Arch:00000:UNDI:002001";
 // Debian's dhclient.conf asks for these (option 55).
@@ -291,9 +308,14 @@ int Main(int argc, char** argv) {
   };
   std::string with_options = kConfig;
   with_options.insert(with_options.find("  subnets:"), std::string(kOptions).substr(1));
+  std::string with_classes = kConfig;
+  with_classes.insert(with_classes.find("  subnets:"), Classes());
   std::unique_ptr<policy::PolicyTables> plain = build(kConfig), optioned = build(with_options);
   std::unique_ptr<policy::PolicyTables> proxy = build(kProxyConfig);
-  if (plain == nullptr || optioned == nullptr || proxy == nullptr) return 1;
+  std::unique_ptr<policy::PolicyTables> classed = build(with_classes);
+  if (plain == nullptr || optioned == nullptr || proxy == nullptr || classed == nullptr) {
+    return 1;
+  }
   std::unique_ptr<LocalStatus> status = MakeLocalStatus(1);
   if (status == nullptr) return 1;
 
@@ -320,6 +342,7 @@ int Main(int argc, char** argv) {
     }
     if (row == "asking") kinds.push_back({"option 55, none set", "", plain.get(), true});
     if (row == "options") kinds.push_back({"option 55, 5 set", "", optioned.get(), true});
+    if (row == "classes") kinds.push_back({"16 classes", "", classed.get()});
     if (row == "proxy") kinds.push_back({"proxyDHCP", "", proxy.get(), false, true});
     if (row == "proxy-events") {
       kinds.push_back({"proxyDHCP, events", "", proxy.get(), false, true, true});

@@ -113,7 +113,10 @@ addresses { address: 0xc6120001 prefix_length: 24 }
 dhcp { mode: AUTHORITATIVE
        subnets { network: 0xc6120000 prefix_length: 24 lease_seconds: 3600 profile: 1
                  pools { first: 0xc612000a last: 0xc6120014 }
-                 pools { first: 0xc6120064 last: 0xc6120078 } } }
+                 pools { first: 0xc6120064 last: 0xc6120078 } }
+       classes { name: "racks" macs { value: 0x0cc47a000000 mask: 0xffffff000000 }
+                 vendor_classes: "PXEClient" client_archs: 0 client_archs: 7 profile: 1
+                 options { code: 42 value: "\\306\\022\\000\\011" } } }
 hosts { name: "n7" mac: "\\002\\000^\\020\\000\\007" ipv4: 0xc6120007 profile: 1 }
 hosts { name: "r1" circuit_id: "rack1/port3" }
 profiles { name: "install" bios: "pxelinux.0" efi_x64: "ipxe.efi" kernel: "linux"
@@ -212,6 +215,14 @@ def dhcp_seeds():
     yield "client_id", (dhcp(1, options=by_id) + b"MSG|" +
                         dhcp(3, options=by_id + [(54, ip("198.18.0.1")), (50, ip("198.18.0.8"))]))
     yield "ipxe", dhcp(1, options=[(77, b"iPXE"), (175, b"\x13\x01\x01")] + pxe)
+    # Client classes: by MAC, vendor class and arch; by an RFC 3004 user
+    # class item; by option 82 ids.
+    yield "classes", b"MSG|".join([
+        dhcp(1, mac_last=0x0a, options=pxe),
+        dhcp(1, mac_last=0x0b, options=[(93, b"\xfd\xe8"), (60, b"PXEClient:Arch:65000"),
+                                        (55, bytes([42, 225]))]),
+        dhcp(1, mac_last=0x0c, options=[(77, b"\x03abc\x08stampede"), (55, bytes([225]))]),
+        dhcp(1, mac_last=0x0d, giaddr=0xC6120001, options=[(82, b"\x01\x02c2\x02\x01r")] + pxe)])
     yield "renew", dhcp(3, ciaddr=0xC6120064)
     yield "init_reboot", dhcp(3, options=[(50, ip("198.18.0.101"))])
     yield "decline_release", (request + b"MSG|" + dhcp(4, options=[(54, ip("198.18.0.1")),
