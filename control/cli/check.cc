@@ -119,6 +119,24 @@ void PrintOptions(const v1::BootPolicy& policy, std::ostream& out) {
   }
 }
 
+// One line per client class: what it matches on and what it gives.
+void PrintClasses(const v1::Dhcp& dhcp, std::ostream& out) {
+  for (const v1::ClientClass& c : dhcp.classes()) {
+    std::vector<std::string> matchers;
+    for (const auto& [count, field] : {std::pair{c.mac_size(), "mac"},
+                                       {c.vendor_class_size(), "vendor_class"},
+                                       {c.user_class_size(), "user_class"},
+                                       {c.arch_size(), "arch"},
+                                       {c.circuit_id_size(), "circuit_id"},
+                                       {c.remote_id_size(), "remote_id"}}) {
+      if (count > 0) matchers.push_back(field);
+    }
+    out << "  class      " << c.name() << ": by " << absl::StrJoin(matchers, " and ") << " -> "
+        << (c.profile().empty() ? "no profile" : "profile " + c.profile()) << ", "
+        << Count(static_cast<size_t>(c.options_size()), "option", "options") << "\n";
+  }
+}
+
 }  // namespace
 
 int Check(const std::string& path, std::ostream& out, std::ostream& err, const std::string& show) {
@@ -139,8 +157,12 @@ int Check(const std::string& path, std::ostream& out, std::ostream& err, const s
   if (!show.empty()) return Show(policy->tftp(), show, out, err);
   const v1::Config& c = loaded->config;
   absl::StatusOr<uint32_t> workers = port::CountWorkers(Or(c.dataplane().lcores(), "0"));
-  size_t by_mac = 0;
-  for (const v1::Host& host : c.hosts()) by_mac += host.mac().empty() ? 0 : 1;
+  size_t by_mac = 0, by_client_id = 0;
+  for (const v1::Host& host : c.hosts()) {
+    // As the dataplane looks them up: the client id first, then the MAC.
+    by_client_id += host.client_id().empty() ? 0 : 1;
+    by_mac += host.client_id().empty() && !host.mac().empty() ? 1 : 0;
+  }
   size_t pools = 0, known_only = 0;
   for (const v1::Subnet& subnet : c.dhcp().subnets()) {
     pools += subnet.pools_size();
@@ -159,8 +181,9 @@ int Check(const std::string& path, std::ostream& out, std::ostream& err, const s
       << Or(c.dhcp().lease_time(), "1h")
       << (known_only > 0 ? ", known clients only on " + Count(known_only, "subnet", "subnets") : "")
       << "\n";
-  out << "  hosts      " << c.hosts_size() << " (" << by_mac << " by MAC, "
-      << c.hosts_size() - by_mac << " by option 82)\n";
+  out << "  hosts      " << c.hosts_size() << " (" << by_mac << " by MAC, " << by_client_id
+      << " by client id, " << c.hosts_size() - by_mac - by_client_id << " by option 82)\n";
+  PrintClasses(c.dhcp(), out);
   PrintOptions(*policy, out);
   for (const v1::BootProfile& profile : c.profiles()) {
     out << "  profile    " << profile.name() << ": " << BootFiles(profile)

@@ -13,6 +13,9 @@ over a veth. Checked from the client side and from the appliance's counters:
 - a reserved MAC gets its fixed address; udhcpc sending a reserved client
   identifier (option 61, an InfiniBand-style DUID) gets that host's address
   and name, though its MAC is another host's;
+- client classes: udhcpc sending a class's vendor class (option 60) gets the
+  class's NTP server; a PXE client whose MAC and arch put it in a class gets
+  the class's profile's boot file, the same MAC as UEFI the subnet's;
 - PXE-looking requests (option 93/60) get the boot file of their
   architecture (BIOS, EFI x64, x64 and ARM64 HTTP as URLs) with next-server and
   option 66/67/file agreeing; an iPXE request gets the script URL;
@@ -64,6 +67,10 @@ dhcp:
     - subnet: 198.19.7.0/24
       router: 198.19.7.1
       pools: [{{first: 198.19.7.10, last: 198.19.7.250}}]
+  classes:
+    - {{name: rack-a, vendor_class: [stampede-rack],
+       options: [{{name: ntp-servers, data: 198.18.0.9}}]}}
+    - {{name: burn-rack, mac: ["02:00:5e:00:b0:*"], arch: [bios], profile: burn}}
 hosts:
   - {{name: fixed, mac: "02:00:5e:00:77:07", ipv4: 198.18.0.7, profile: install}}
   - {{name: by-id, client_id: "{BY_ID}", ipv4: 198.18.0.8}}
@@ -71,6 +78,7 @@ hosts:
   - name: install
     boot_files: {{bios: pxelinux.0, efi_x64: bootnetx64.efi, efi_x64_http: boot/grubx64.efi,
                  efi_arm64_http: boot/grubaa64.efi}}
+  - {{name: burn, boot_files: {{bios: memtest.bin}}}}
 """
 
 
@@ -285,6 +293,24 @@ def main():
         assert out.returncode == 0, out.stdout
         env = dict(line.split("=", 1) for line in open(f"{tmp}/udhcpc.env").read().splitlines())
         assert env["ip"] == "198.18.0.8" and env["hostname"] == "by-id", env
+
+        # Client classes. udhcpc's vendor class (option 60) puts it in rack-a:
+        # the class's NTP server, over the global ones; the subnet's search.
+        out = lab.client(["busybox", "udhcpc", "-i", lab.client_if, "-n", "-q", "-f", "-t", "5",
+                          "-T", "2", "-s", script, "-V", "stampede-rack"] + asked,
+                         check=False, timeout=60)
+        assert out.returncode == 0, out.stdout
+        env = dict(line.split("=", 1) for line in open(f"{tmp}/udhcpc.env").read().splitlines())
+        assert env["ntpsrv"].split() == ["198.18.0.9"], env
+        assert env["search"].split() == ["lab.test", "test"], env
+        # burn-rack (a MAC prefix and BIOS): its profile; the same MAC as a
+        # UEFI client is not in it and gets the subnet's.
+        rack_mac = bytes.fromhex("02005e00b001")
+        for arch, vendor, want in [(b"\0\0", b"PXEClient:Arch:00000", "memtest.bin"),
+                                   (b"\0\x07", b"PXEClient:Arch:00007", "bootnetx64.efi")]:
+            xid, payload = dhcp_request(rack_mac, 1, [(93, arch), (60, vendor)])
+            reply = exchange(lab, payload, xid)
+            assert reply["file"] == want, reply
 
         # PXE boot selection by architecture, and iPXE.
         check_pxe(lab, bytes.fromhex("02005e0000a1"))
