@@ -192,8 +192,17 @@ def menus_generated(root):
 def config_ipxe(lab, root, images=None):
     """A profile with a kernel: stampede generates its menus, and hands the
     iPXE ROM its script (ipxe/p-install.ipxe) over HTTP, which loads the
-    kernel and initrd over HTTP."""
-    return config(lab, root, installer(f"bios: {BIOS_NBP}, efi_x64: {EFI_NBP}"))
+    kernel and initrd over HTTP. The subnet has no profile: a client class
+    (iPXE's user class, BIOS) gives the ROM its profile, so the boot fails
+    unless real firmware's request is matched."""
+    text = config(lab, root, installer(f"bios: {BIOS_NBP}, efi_x64: {EFI_NBP}"))
+    for old, new in [("      profile: install\n", ""),
+                     ("  mode: authoritative\n",
+                      "  mode: authoritative\n  classes:\n    - {name: ipxe-roms, "
+                      "user_class: [iPXE], arch: [bios], profile: install}\n")]:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    return text
 
 
 def config_http_boot(lab, root, images=None):
@@ -374,8 +383,8 @@ SCENARIOS = {s.name: s for s in [
              fetched=(BIOS_NBP, f"images/{ISO_NAME}/casper/vmlinuz",
                       f"images/{ISO_NAME}/casper/initrd"),
              http_fetched=(f"images/{ISO_NAME}.iso",)),
-    Scenario("ipxe", "SeaBIOS + iPXE ROM -> its generated script, kernel and initrd over "
-             "HTTP -> Debian installer", "bios", config_ipxe, menus_generated,
+    Scenario("ipxe", "SeaBIOS + iPXE ROM, its profile from a client class -> its generated "
+             "script, kernel and initrd over HTTP -> Debian installer", "bios", config_ipxe, menus_generated,
              bootlab.KERNEL_INIT, http_fetched=("ipxe/p-install.ipxe", KERNEL, INITRD)),
     Scenario("proxy-http", "proxyDHCP for UEFI HTTP boot: dnsmasq gives the address, stampede "
              "the URL: OVMF (PXE off) -> iPXE over HTTP -> its script, kernel and initrd over "
