@@ -11,6 +11,7 @@
 #include "control/config/compile.h"
 #include "control/config/dhcp_options.h"
 #include "control/config/loader.h"
+#include "control/config/validate.h"
 #include "dataplane/net/address.h"
 #include "dataplane/port/options.h"
 
@@ -122,16 +123,8 @@ void PrintOptions(const v1::BootPolicy& policy, std::ostream& out) {
 // One line per client class: what it matches on and what it gives.
 void PrintClasses(const v1::Dhcp& dhcp, std::ostream& out) {
   for (const v1::ClientClass& c : dhcp.classes()) {
-    std::vector<std::string> matchers;
-    for (const auto& [count, field] : {std::pair{c.mac_size(), "mac"},
-                                       {c.vendor_class_size(), "vendor_class"},
-                                       {c.user_class_size(), "user_class"},
-                                       {c.arch_size(), "arch"},
-                                       {c.circuit_id_size(), "circuit_id"},
-                                       {c.remote_id_size(), "remote_id"}}) {
-      if (count > 0) matchers.push_back(field);
-    }
-    out << "  class      " << c.name() << ": by " << absl::StrJoin(matchers, " and ") << " -> "
+    out << "  class      " << c.name() << ": by "
+        << absl::StrJoin(config::ClassMatchers(c), " and ") << " -> "
         << (c.profile().empty() ? "no profile" : "profile " + c.profile()) << ", "
         << Count(static_cast<size_t>(c.options_size()), "option", "options") << "\n";
   }

@@ -1,11 +1,13 @@
 #include "control/config/validate.h"
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <map>
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "control/config/dhcp_options.h"
 #include "dataplane/net/address.h"
 #include "dataplane/policy/tables.h"
@@ -95,8 +97,7 @@ class Checker {
       } else if (auto [it, fresh] = names.emplace(c.name(), path); !fresh) {
         Problem(path + ".name", absl::StrCat("class '", c.name(), "' is also ", it->second));
       }
-      if (c.mac().empty() && c.vendor_class().empty() && c.user_class().empty() &&
-          c.arch().empty() && c.circuit_id().empty() && c.remote_id().empty()) {
+      if (ClassMatchers(c).empty()) {
         Problem(path,
                 "needs a mac, vendor_class, user_class, arch, circuit_id or remote_id to match");
       }
@@ -367,41 +368,37 @@ std::optional<uint64_t> ParseDurationSeconds(std::string_view text) {
 }
 
 std::optional<MacPattern> ParseMacPattern(std::string_view text) {
+  std::vector<absl::string_view> parts =
+      absl::StrSplit(absl::string_view(text.data(), text.size()), absl::ByAnyChar(":-"));
+  // Six octets, or fewer ending in "*", which covers the rest.
+  if (parts.size() > 6 || (parts.size() < 6 && parts.back() != "*")) return std::nullopt;
   MacPattern pattern;
-  int octets = 0;
-  bool rest = false;   // a trailing "*" covers the octets after it
-  bool ended = false;  // the text's last octet read
-  size_t i = 0;
-  while (octets < 6 && !ended) {
-    size_t end = text.find_first_of(":-", i);
-    std::string_view part = text.substr(i, end == std::string_view::npos ? end : end - i);
-    bool last = end == std::string_view::npos;
+  for (size_t i = 0; i < 6; ++i) {
+    absl::string_view part = i < parts.size() ? parts[i] : "*";
     pattern.value <<= 8;
     pattern.mask <<= 8;
-    if (part == "*") {
-      rest = last;
-    } else {
-      if (part.empty() || part.size() > 2) return std::nullopt;
-      uint64_t octet = 0;
-      for (char ch : part) {
-        int digit = ch >= '0' && ch <= '9'   ? ch - '0'
-                    : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-                    : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
-                                             : -1;
-        if (digit < 0) return std::nullopt;
-        octet = octet << 4 | static_cast<uint64_t>(digit);
-      }
-      pattern.value |= octet;
-      pattern.mask |= 0xff;
-    }
-    ++octets;
-    ended = last;
-    i = end + 1;
+    if (part == "*") continue;
+    uint32_t octet = 0;
+    const char* end = part.data() + part.size();
+    auto [stop, ec] = std::from_chars(part.data(), end, octet, 16);
+    if (part.empty() || part.size() > 2 || ec != std::errc() || stop != end) return std::nullopt;
+    pattern.value |= octet;
+    pattern.mask |= 0xff;
   }
-  if (!ended || (octets < 6 && !rest)) return std::nullopt;
-  pattern.value <<= 8 * (6 - octets);
-  pattern.mask <<= 8 * (6 - octets);
   return pattern;
+}
+
+std::vector<const char*> ClassMatchers(const v1::ClientClass& c) {
+  std::vector<const char*> matchers;
+  for (const auto& [count, field] : {std::pair{c.mac_size(), "mac"},
+                                     {c.vendor_class_size(), "vendor_class"},
+                                     {c.user_class_size(), "user_class"},
+                                     {c.arch_size(), "arch"},
+                                     {c.circuit_id_size(), "circuit_id"},
+                                     {c.remote_id_size(), "remote_id"}}) {
+    if (count > 0) matchers.push_back(field);
+  }
+  return matchers;
 }
 
 std::optional<std::vector<uint32_t>> ParseClientArch(std::string_view text) {

@@ -21,7 +21,7 @@ struct Server::Client {
   const v1::CompiledHost* host;      // a reservation, if any
   const v1::CompiledSubnet* subnet;  // the subnet it is on, if any
   uint32_t prefix_length;            // of that subnet
-  uint64_t classes;                  // bit i: in policy.dhcp().classes(i)
+  uint64_t classes;                  // bit i: in policy.dhcp().classes(i); 0 until matched
 };
 
 namespace {
@@ -237,16 +237,10 @@ Decision Server::Handle(const Message& request, const RequestContext& context,
     where = net::Load32({reinterpret_cast<const std::byte*>(link.data()), 4}, 0);
   }
   const v1::CompiledSubnet* subnet = policy.SubnetOf(where);
-  Client c{request,
-           context,
-           policy,
-           type,
-           key,
-           mac.Key(),
-           host,
-           subnet,
-           subnet ? subnet->prefix_length() : 0,
-           ClassesOf(request, policy)};
+  Client c{request, context, policy,
+           type,    key,     mac.Key(),
+           host,    subnet,  subnet ? subnet->prefix_length() : 0,
+           0};
 
   if (type == MessageType::kNone || type == MessageType::kOffer || type == MessageType::kAck ||
       type == MessageType::kNak) {
@@ -264,6 +258,8 @@ Decision Server::Handle(const Message& request, const RequestContext& context,
     DhcpCounters::Bump(counters_->rate_limited);
     return {};
   }
+  // Only for what is answered: a flood that is dropped above is not matched.
+  c.classes = ClassesOf(request, policy);
   ReplyBuilder out(reply, reply_limit);
   if (policy.policy.dhcp().mode() == v1::CompiledDhcp::PROXY) return Proxy(c, out);
   if (context.boot_server_port) {
