@@ -1,6 +1,8 @@
 #include "control/cli/check.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -22,10 +24,13 @@ std::string Or(const std::string& value, const std::string& fallback) {
   return value.empty() ? fallback : value;
 }
 
-uint64_t PoolAddresses(const v1::Dhcp& dhcp) {
+// The addresses of the pools `wanted` picks (all of them by default).
+uint64_t PoolAddresses(const v1::Dhcp& dhcp,
+                       const std::function<bool(const v1::Pool&)>& wanted = nullptr) {
   uint64_t total = 0;
   for (const v1::Subnet& subnet : dhcp.subnets()) {
     for (const v1::Pool& pool : subnet.pools()) {
+      if (wanted && !wanted(pool)) continue;
       auto first = net::Ipv4Address::Parse(std::string_view(pool.first()));
       auto last = net::Ipv4Address::Parse(std::string_view(pool.last()));
       if (first && last && first->value <= last->value) total += last->value - first->value + 1;
@@ -123,10 +128,24 @@ void PrintOptions(const v1::BootPolicy& policy, std::ostream& out) {
 // One line per client class: what it matches on and what it gives.
 void PrintClasses(const v1::Dhcp& dhcp, std::ostream& out) {
   for (const v1::ClientClass& c : dhcp.classes()) {
+    size_t pools = 0;
+    auto for_class = [&](const v1::Pool& pool) {
+      return std::find(pool.classes().begin(), pool.classes().end(), c.name()) !=
+             pool.classes().end();
+    };
+    for (const v1::Subnet& subnet : dhcp.subnets()) {
+      pools += std::count_if(subnet.pools().begin(), subnet.pools().end(), for_class);
+    }
     out << "  class      " << c.name() << ": by "
         << absl::StrJoin(config::ClassMatchers(c), " and ") << " -> "
         << (c.profile().empty() ? "no profile" : "profile " + c.profile()) << ", "
-        << Count(static_cast<size_t>(c.options_size()), "option", "options") << "\n";
+        << Count(static_cast<size_t>(c.options_size()), "option", "options")
+        << (c.known() ? ", known" : "");
+    if (pools > 0) {
+      out << ", " << Count(pools, "pool", "pools") << " ("
+          << Count(PoolAddresses(dhcp, for_class), "address", "addresses") << ")";
+    }
+    out << "\n";
   }
 }
 

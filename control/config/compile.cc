@@ -309,21 +309,34 @@ absl::StatusOr<v1::BootPolicy> Compile(const LoadedConfig& loaded,
   uint32_t default_lease = Seconds(config.dhcp().lease_time(), kDefaultLeaseSeconds);
   OptionsByCode global_options;
   Encode(config.dhcp().options(), global_options);
+  std::map<std::string, int> class_index;  // Validate() checked pools name classes
+  for (int i = 0; i < config.dhcp().classes_size(); ++i)
+    class_index.emplace(config.dhcp().classes(i).name(), i);
   for (const v1::Subnet& in : config.dhcp().subnets()) {
     std::optional<net::Ipv4Interface> network =
         net::Ipv4Interface::Parse(std::string_view(in.subnet()));
     v1::CompiledSubnet* out = dhcp->add_subnets();
     out->set_network(network->address.value);
     out->set_prefix_length(network->prefix_length);
-    std::vector<std::pair<uint32_t, uint32_t>> pools;
-    for (const v1::Pool& pool : in.pools())
-      pools.emplace_back(Address(pool.first()), Address(pool.last()));
-    std::sort(pools.begin(), pools.end());
-    for (auto [first, last] : pools) {
-      v1::AddressRange* range = out->add_pools();
-      range->set_first(first);
-      range->set_last(last);
+    std::vector<v1::AddressRange> pools;
+    for (const v1::Pool& pool : in.pools()) {
+      v1::AddressRange& range = pools.emplace_back();
+      range.set_first(Address(pool.first()));
+      range.set_last(Address(pool.last()));
+      for (const std::string& name : pool.classes()) {
+        bool excluded = name.starts_with('!');
+        uint64_t bit = uint64_t{1} << class_index.at(excluded ? name.substr(1) : name);
+        if (excluded) {
+          range.set_deny_classes(range.deny_classes() | bit);
+        } else {
+          range.set_allow_classes(range.allow_classes() | bit);
+        }
+      }
     }
+    std::sort(pools.begin(), pools.end(), [](const v1::AddressRange& a, const v1::AddressRange& b) {
+      return a.first() < b.first();
+    });
+    for (v1::AddressRange& range : pools) *out->add_pools() = std::move(range);
     out->set_router(in.router().empty() ? 0 : Address(in.router()));
     for (const std::string& dns : in.dns()) out->add_dns(Address(dns));
     out->set_domain(in.domain());
@@ -358,6 +371,7 @@ absl::StatusOr<v1::BootPolicy> Compile(const LoadedConfig& loaded,
     OptionsByCode options;
     Encode(in.options(), options);
     Store(options, *out->mutable_options());
+    out->set_known(in.known());
   }
 
   for (const v1::Host& in : config.hosts()) {

@@ -128,6 +128,32 @@ class Checker {
       Profile(path + ".profile", c.profile());
       Options(path, c.options());
     }
+    for (int s = 0; s < config_.dhcp().subnets_size(); ++s) {
+      const v1::Subnet& subnet = config_.dhcp().subnets(s);
+      for (int p = 0; p < subnet.pools_size(); ++p) {
+        PoolClasses(absl::StrCat("dhcp.subnets[", s, "].pools[", p, "]"), subnet.pools(p), names);
+      }
+    }
+  }
+
+  // A pool's `classes`: names of classes, or "!" and one; none twice.
+  void PoolClasses(const std::string& path, const v1::Pool& pool,
+                   const std::map<std::string, std::string>& names) {
+    std::map<std::string, bool> seen;  // name -> kept out
+    for (int k = 0; k < pool.classes_size(); ++k) {
+      std::string item = absl::StrCat(path, ".classes[", k, "]");
+      const std::string& text = pool.classes(k);
+      bool excluded = text.starts_with('!');
+      std::string name = excluded ? text.substr(1) : text;
+      if (name.empty()) {
+        Problem(item, "is empty; a class name, or ! and one");
+      } else if (!names.contains(name)) {
+        Problem(item, absl::StrCat("no class named '", name, "' in dhcp.classes"));
+      } else if (auto [it, fresh] = seen.emplace(name, excluded); !fresh) {
+        Problem(item, absl::StrCat("class '", name, "' is named twice",
+                                   it->second != excluded ? ", wanted and kept out" : ""));
+      }
+    }
   }
 
   void CheckDataplane() {

@@ -194,6 +194,20 @@ uint64_t ClassesOf(const Message& request, const policy::PolicyTables& policy) {
   return in;
 }
 
+// One of `classes` (ClassesOf's set) says its clients are known.
+bool AnyKnown(uint64_t classes, const policy::PolicyTables& policy) {
+  for (int i = 0; classes != 0; ++i, classes >>= 1) {
+    if ((classes & 1) != 0 && policy.policy.dhcp().classes(i).known()) return true;
+  }
+  return false;
+}
+
+// A client in `classes` may take addresses from `pool`.
+bool OpenTo(const v1::AddressRange& pool, uint64_t classes) {
+  return (pool.allow_classes() == 0 || (pool.allow_classes() & classes) != 0) &&
+         (pool.deny_classes() & classes) == 0;
+}
+
 }  // namespace
 
 Decision Server::Handle(const Message& request, const RequestContext& context,
@@ -249,17 +263,24 @@ Decision Server::Handle(const Message& request, const RequestContext& context,
   }
   // A known_clients_only subnet answers hosts[] alone; what a client gives
   // back (RELEASE, DECLINE) is still taken.
+  // A class with `known: true` counts as a host entry here (not for the
+  // rate limit: a MAC pattern is easy to flood from).
+  bool matched = false;
   if (host == nullptr && subnet != nullptr && subnet->known_clients_only() &&
       type != MessageType::kRelease && type != MessageType::kDecline) {
-    DhcpCounters::Bump(counters_->unknown_clients);
-    return {};
+    c.classes = ClassesOf(request, policy);
+    matched = true;
+    if (!AnyKnown(c.classes, policy)) {
+      DhcpCounters::Bump(counters_->unknown_clients);
+      return {};
+    }
   }
   if (RateLimited(c)) {
     DhcpCounters::Bump(counters_->rate_limited);
     return {};
   }
   // Only for what is answered: a flood that is dropped above is not matched.
-  c.classes = ClassesOf(request, policy);
+  if (!matched) c.classes = ClassesOf(request, policy);
   ReplyBuilder out(reply, reply_limit);
   if (policy.policy.dhcp().mode() == v1::CompiledDhcp::PROXY) return Proxy(c, out);
   if (context.boot_server_port) {
@@ -295,7 +316,7 @@ bool Server::RateLimited(const Client& c) {
 // only pool addresses.
 bool Server::Allowed(const Client& c, uint32_t address) const {
   if (c.host != nullptr && c.host->ipv4() != 0) return address == c.host->ipv4();
-  return InPool(*c.subnet, address);
+  return InPool(c, address);
 }
 
 void Server::ReserveFor(const policy::PolicyTables& policy) {
@@ -308,9 +329,9 @@ void Server::ReserveFor(const policy::PolicyTables& policy) {
   leases_.Reserve(static_cast<size_t>(addresses));  // capped there
 }
 
-bool Server::InPool(const v1::CompiledSubnet& subnet, uint32_t address) const {
-  for (const v1::AddressRange& pool : subnet.pools()) {
-    if (address >= pool.first() && address <= pool.last()) return true;
+bool Server::InPool(const Client& c, uint32_t address) const {
+  for (const v1::AddressRange& pool : c.subnet->pools()) {
+    if (address >= pool.first() && address <= pool.last()) return OpenTo(pool, c.classes);
   }
   return false;
 }
@@ -333,7 +354,7 @@ std::optional<uint32_t> Server::ChooseAddress(const Client& c,
     return Usable(c, c.host->ipv4()) ? std::optional<uint32_t>(c.host->ipv4()) : std::nullopt;
   }
   const v1::CompiledSubnet& subnet = *c.subnet;
-  auto pooled = [&](uint32_t a) { return InPool(subnet, a) && Usable(c, a); };
+  auto pooled = [&](uint32_t a) { return InPool(c, a) && Usable(c, a); };
   if (const Lease* held = mine.held;
       held != nullptr && held->state != LeaseState::kDeclined && pooled(held->address)) {
     return held->address;
@@ -343,14 +364,17 @@ std::optional<uint32_t> Server::ChooseAddress(const Client& c,
     return requested->value;
   }
   if (mine.last && pooled(*mine.last)) return *mine.last;
-  // A bounded walk of the pools from where the last allocation stopped.
+  // A bounded walk of the pools open to the client from where the last
+  // allocation stopped.
   uint64_t size = 0;
-  for (const v1::AddressRange& pool : subnet.pools())
-    size += uint64_t{pool.last()} - pool.first() + 1;
+  for (const v1::AddressRange& pool : subnet.pools()) {
+    if (OpenTo(pool, c.classes)) size += uint64_t{pool.last()} - pool.first() + 1;
+  }
   uint32_t& cursor = pool_cursor_[subnet.network()];
   for (uint64_t step = 0; step < size; ++step) {
     uint64_t index = (cursor + step) % size;
     for (const v1::AddressRange& pool : subnet.pools()) {
+      if (!OpenTo(pool, c.classes)) continue;
       uint64_t span = uint64_t{pool.last()} - pool.first() + 1;
       if (index >= span) {
         index -= span;

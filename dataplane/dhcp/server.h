@@ -103,7 +103,8 @@ class Server {
   Decision Nak(const Client& c, ReplyBuilder& out);
   // `mine`: what the table has for the client (LeaseTable::ForClient).
   std::optional<uint32_t> ChooseAddress(const Client& c, const LeaseTable::ClientLeases& mine);
-  bool InPool(const v1::CompiledSubnet& subnet, uint32_t address) const;
+  // `address` is in one of the client's subnet's pools open to its classes.
+  bool InPool(const Client& c, uint32_t address) const;
   bool Usable(const Client& c, uint32_t address) const;
   // `final`: an ACK, which uses up a one-shot next boot (an OFFER does not).
   void AddNetworkOptions(const Client& c, ReplyBuilder& out, uint32_t lease_seconds, bool final);

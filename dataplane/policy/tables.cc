@@ -83,6 +83,14 @@ absl::Status CheckSubnet(const v1::CompiledSubnet& subnet, const v1::BootPolicy&
     if (!first_pool && pool.first() <= previous_last) {
       return Bad(where, "pools unsorted or overlapping");
     }
+    int classes = policy.dhcp().classes_size();
+    uint64_t known = classes >= 64 ? ~uint64_t{0} : (uint64_t{1} << classes) - 1;
+    if (((pool.allow_classes() | pool.deny_classes()) & ~known) != 0) {
+      return Bad(where, "pool names a class the policy does not have");
+    }
+    if ((pool.allow_classes() & pool.deny_classes()) != 0) {
+      return Bad(where, "pool both wants and keeps out a class");
+    }
     previous_last = pool.last();
     first_pool = false;
   }

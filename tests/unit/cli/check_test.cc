@@ -33,27 +33,31 @@ TEST(CheckTest, ValidConfigExitsZeroWithSummary) {
 }
 
 TEST(CheckTest, ShowsTheDhcpOptions) {
-  std::string path = Write("stampede_check_options.yaml",
-                           "dataplane: {port: net_null0, ipv4: [198.18.0.1/24]}\n"
-                           "dhcp:\n  options: [{name: ntp-servers, data: 198.18.0.2}]\n"
-                           "  subnets:\n    - subnet: 198.18.0.0/24\n"
-                           "      known_clients_only: true\n"
-                           "      options: [{code: 224, type: uint8, data: 1, always_send: true}]\n"
-                           "  classes:\n    - {name: racks, mac: [\"0c:c4:7a:*\"], arch: [bios], "
-                           "options: [{name: ntp-servers, data: 198.18.0.9}]}\n"
-                           "    - {name: ipxe, user_class: [iPXE], profile: p}\n"
-                           "hosts:\n  - {name: n1, mac: \"02:00:00:00:00:01\"}\n"
-                           "  - {name: n_2, mac: \"02:00:00:00:00:02\"}\n"
-                           "  - {client_id: \"ff:00:01\"}\n  - {circuit_id: c1}\n"
-                           "profiles: [{name: p}]\n");
+  std::string path =
+      Write("stampede_check_options.yaml",
+            "dataplane: {port: net_null0, ipv4: [198.18.0.1/24]}\n"
+            "dhcp:\n  options: [{name: ntp-servers, data: 198.18.0.2}]\n"
+            "  subnets:\n    - subnet: 198.18.0.0/24\n"
+            "      known_clients_only: true\n"
+            "      options: [{code: 224, type: uint8, data: 1, always_send: true}]\n"
+            "      pools: [{first: 198.18.0.10, last: 198.18.0.29, classes: "
+            "[racks]}, {first: 198.18.0.30, last: 198.18.0.39, classes: [\"!racks\"]}]\n"
+            "  classes:\n    - {name: racks, mac: [\"0c:c4:7a:*\"], arch: [bios], "
+            "known: true, options: [{name: ntp-servers, data: 198.18.0.9}]}\n"
+            "    - {name: ipxe, user_class: [iPXE], profile: p}\n"
+            "hosts:\n  - {name: n1, mac: \"02:00:00:00:00:01\"}\n"
+            "  - {name: n_2, mac: \"02:00:00:00:00:02\"}\n"
+            "  - {client_id: \"ff:00:01\"}\n  - {circuit_id: c1}\n"
+            "profiles: [{name: p}]\n");
   std::ostringstream out, err;
   EXPECT_EQ(Check(path, out, err), 0);
   EXPECT_EQ(err.str(), "");
   EXPECT_THAT(out.str(), HasSubstr("  hosts      4 (2 by MAC, 1 by client id, 1 by option 82)\n"
-                                   "  class      racks: by mac and arch -> no profile, 1 option\n"
+                                   "  class      racks: by mac and arch -> no profile, 1 option, "
+                                   "known, 1 pool (20 addresses)\n"
                                    "  class      ipxe: by user_class -> profile p, 0 options\n"));
   EXPECT_THAT(out.str(),
-              HasSubstr("0 pools (0 addresses), lease 1h, known clients only on 1 subnet\n"));
+              HasSubstr("2 pools (30 addresses), lease 1h, known clients only on 1 subnet\n"));
   EXPECT_THAT(out.str(),
               HasSubstr("  options    198.18.0.0/24: ntp-servers (42), option 224 always\n"
                         "  options    1 host with options of their own (1 host name)\n"));

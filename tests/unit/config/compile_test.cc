@@ -329,9 +329,14 @@ hosts:
 TEST(CompileTest, ClientClasses) {
   v1::BootPolicy policy = CompileOrDie(R"(dataplane: {port: net_null0, ipv4: [198.18.0.1/24]}
 dhcp:
-  subnets: [{subnet: 198.18.0.0/24}]
+  subnets:
+    - subnet: 198.18.0.0/24
+      pools:
+        - {first: 198.18.0.100, last: 198.18.0.199, classes: ["!supermicro"]}
+        - {first: 198.18.0.10, last: 198.18.0.20, classes: [ipxe, supermicro]}
   classes:
     - name: supermicro
+      known: true
       mac: ["0c:c4:7a:*"]
       vendor_class: [PXEClient]
       arch: [efi_x64, bios, "7"]
@@ -363,6 +368,17 @@ profiles:
   EXPECT_EQ(ipxe.remote_ids(0), "sw1");
   EXPECT_EQ(ipxe.profile(), 0u);
   EXPECT_TRUE(ipxe.macs().empty());
+  EXPECT_TRUE(c.known());
+  EXPECT_FALSE(ipxe.known());
+  // Pools sorted by address, their classes as bits (supermicro 1, ipxe 2).
+  const v1::CompiledSubnet& subnet = policy.dhcp().subnets(0);
+  ASSERT_EQ(subnet.pools_size(), 2);
+  EXPECT_EQ(subnet.pools(0).first(), 0xc612000au);
+  EXPECT_EQ(subnet.pools(0).allow_classes(), 3u);
+  EXPECT_EQ(subnet.pools(0).deny_classes(), 0u);
+  EXPECT_EQ(subnet.pools(1).first(), 0xc6120064u);
+  EXPECT_EQ(subnet.pools(1).allow_classes(), 0u);
+  EXPECT_EQ(subnet.pools(1).deny_classes(), 1u);
 }
 
 }  // namespace

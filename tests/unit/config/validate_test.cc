@@ -11,6 +11,11 @@ namespace {
 
 constexpr char kBase[] = "dataplane: {port: net_null0, ipv4: [198.18.0.1/24]}\n";
 
+// A class, and a pool whose `classes` the case completes.
+constexpr char kPoolClasses[] =
+    "dhcp:\n  classes: [{name: burn-in, vendor_class: [burn]}]\n  subnets: [{subnet: "
+    "198.18.0.0/24, pools: [{first: 198.18.0.10, last: 198.18.0.20, classes: ";
+
 struct BadConfig {
   std::string name;
   std::string text;     // appended to kBase (so line numbers start at 2)
@@ -168,6 +173,15 @@ INSTANTIATE_TEST_SUITE_P(
                   "dhcp:\n  classes:\n    - {name: a, arch: [bios], options: [{name: ntp-servers, "
                   "data: ntp}]}\n",
                   "c.yaml:4:67: dhcp.classes[0].options[0].data: 'ntp' is not an IPv4 address"},
+        BadConfig{"pool_class_unknown", std::string(kPoolClasses) + "[burn-in, lab]}]}]\n",
+                  "c.yaml:4:104: dhcp.subnets[0].pools[0].classes[1]: no class named 'lab' in "
+                  "dhcp.classes"},
+        BadConfig{"pool_class_empty", std::string(kPoolClasses) + "[\"!\"]}]}]\n",
+                  "c.yaml:4:95: dhcp.subnets[0].pools[0].classes[0]: is empty; a class name, or "
+                  "! and one"},
+        BadConfig{"pool_class_twice", std::string(kPoolClasses) + "[burn-in, \"!burn-in\"]}]}]\n",
+                  "c.yaml:4:104: dhcp.subnets[0].pools[0].classes[1]: class 'burn-in' is named "
+                  "twice, wanted and kept out"},
         BadConfig{"option_no_data", "dhcp:\n  options:\n    - {name: domain-search}\n",
                   "c.yaml:4:7: dhcp.options[0].data: is required: the option's value"}),
     [](const auto& info) { return info.param.name; });

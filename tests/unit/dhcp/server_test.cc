@@ -500,6 +500,63 @@ TEST_F(ServerTest, ClientClassesPickProfilesAndOptions) {
   EXPECT_FALSE(reply_.Has(224));
 }
 
+// Pools for classes: a pool naming classes serves their clients alone, one
+// naming "!class" everyone but that class's; a class with `known: true`
+// passes known_clients_only, but not the rate limit.
+TEST_F(ServerTest, PoolsServeTheirClassesAndKnownClassesPassKnownOnly) {
+  std::string text = Edited(kConfig, "  lease_time: 1h\n", R"(  lease_time: 1h
+  classes:
+    - {name: burn-in, vendor_class: [burn], known: true}
+    - {name: lab, vendor_class: [lab]}
+)");
+  text =
+      Edited(text, "pools: [{first: 198.18.0.100, last: 198.18.0.102}]",
+             "pools: [{first: 198.18.0.100, last: 198.18.0.102, classes: [\"!burn-in\", \"!lab\"]},"
+             " {first: 198.18.0.200, last: 198.18.0.202, classes: [burn-in, lab]}]");
+  Load(text);
+  auto burn = [&](uint8_t mac) { return Discover(mac, {{option::kVendorClass, "burn-rig"}}); };
+  // burn-in's clients: its pool alone, in turn.
+  ASSERT_TRUE(Send(burn(1)).reply);
+  EXPECT_EQ(reply_.yiaddr.value, 0xc61200c8u);
+  ASSERT_TRUE(Send(burn(2)).reply);
+  EXPECT_EQ(reply_.yiaddr.value, 0xc61200c9u);
+  // Anyone else: the other pool; and not an address of burn-in's pool,
+  // even free and asked for (INIT-REBOOT): NAK.
+  ASSERT_TRUE(Send(Discover(3)).reply);
+  EXPECT_GE(reply_.yiaddr.value, 0xc6120064u);
+  EXPECT_LE(reply_.yiaddr.value, 0xc6120066u);
+  RequestSpec reboot = Discover(4);
+  reboot.type = MessageType::kRequest;
+  reboot.options = {{option::kRequestedAddress, U32(0xc61200ca)}};
+  EXPECT_EQ(Send(reboot).reply_type, MessageType::kNak);
+  // Nor may burn-in's clients take one of the "!burn-in" pool.
+  RequestSpec burn_reboot = burn(5);
+  burn_reboot.type = MessageType::kRequest;
+  burn_reboot.options.push_back({option::kRequestedAddress, U32(0xc6120066)});
+  EXPECT_EQ(Send(burn_reboot).reply_type, MessageType::kNak);
+  // lab's clients share burn-in's pool (any of a pool's classes) and are
+  // kept out of the other: its last address.
+  ASSERT_TRUE(Send(Discover(6, {{option::kVendorClass, "lab"}})).reply);
+  EXPECT_EQ(reply_.yiaddr.value, 0xc61200cau);
+  // burn-in's pool full: no offer, though the other pool has room.
+  EXPECT_FALSE(Send(burn(7)).reply);
+  EXPECT_EQ(server_.counters().pool_exhausted.load(), 1u);
+  ASSERT_TRUE(Send(Discover(8)).reply);
+
+  // known_clients_only: burn-in's clients are known, lab's are not.
+  Load(Edited(text, "      profile: install\n",
+              "      profile: install\n      known_clients_only: true\n"));
+  EXPECT_TRUE(Send(burn(1)).reply);
+  EXPECT_FALSE(Send(Discover(10, {{option::kVendorClass, "lab"}})).reply);
+  EXPECT_FALSE(Send(Discover(11)).reply);
+  EXPECT_EQ(server_.counters().unknown_clients.load(), 2u);
+  EXPECT_TRUE(Send(Discover(0x63)).reply);  // a host, as before
+  // A known class's client is still rate limited (5 a second here).
+  step_ms_ = 1;
+  for (int i = 0; i < 10; ++i) Send(burn(1));
+  EXPECT_GT(server_.counters().rate_limited.load(), 0u);
+}
+
 TEST_F(ServerTest, BootFileFollowsTheClientArchitecture) {
   std::string text = kConfig;
   std::string_view x64_http = "efi_x64_http: boot/grubx64.efi}}";

@@ -132,6 +132,16 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"Overlap",
                 [](v1::BootPolicy& p) { Subnet(p).mutable_pools(1)->set_first(0xc6120014); },
                 "overlapping"},
+        BadCase{"PoolUnknownClass",
+                [](v1::BootPolicy& p) { Subnet(p).mutable_pools(0)->set_deny_classes(1); },
+                "pool names a class the policy does not have"},
+        BadCase{"PoolWantsAndKeepsOut",
+                [](v1::BootPolicy& p) {
+                  p.mutable_dhcp()->add_classes()->add_client_archs(0);
+                  Subnet(p).mutable_pools(0)->set_allow_classes(1);
+                  Subnet(p).mutable_pools(0)->set_deny_classes(1);
+                },
+                "pool both wants and keeps out a class"},
         BadCase{"LeaseZero", [](v1::BootPolicy& p) { Subnet(p).set_lease_seconds(0); }, "lease"},
         BadCase{"ProfileRef", [](v1::BootPolicy& p) { p.mutable_hosts(0)->set_profile(5); },
                 "profile 5 of 1"},
