@@ -1,8 +1,8 @@
 // libFuzzer target: DHCP requests from the wire, through the parser and the
 // server's state machine. The input is up to 8 messages separated by the
 // bytes "MSG|"; they go to one server in order (DISCOVER then REQUEST...),
-// under a fixed policy with a small pool, reservations, client classes and
-// PXE profiles,
+// under a fixed policy with small pools (two for classes), reservations,
+// client classes (one known on a known-clients-only subnet) and PXE profiles,
 // and to a second server under the same policy in proxyDHCP mode. Replies
 // must stay inside the reply buffer and the client's size limit, and a
 // proxy step's event inside its record.
@@ -26,13 +26,13 @@ dhcp:
   subnets:
     - subnet: 198.18.0.0/24
       profile: p
-      pools: [{first: 198.18.0.100, last: 198.18.0.103}]
+      pools: [{first: 198.18.0.100, last: 198.18.0.101, classes: ["!m"]}, {first: 198.18.0.102, last: 198.18.0.103, classes: [m, u]}]
       options: [{name: domain-search, data: "lab.test, test"}, {name: interface-mtu, data: 9000}]
     - {subnet: 198.19.0.0/24, known_clients_only: true, pools: [{first: 198.19.0.10, last: 198.19.0.11}]}
   classes:
     - {name: m, mac: ["02:00:5e:00:00:0a", "02:*:*:00:00:0b"], vendor_class: [PXEClient], arch: [bios, "65000"], profile: q,
        options: [{name: ntp-servers, data: 198.18.0.9}, {code: 225, type: string, data: c}]}
-    - {name: u, user_class: [iPXE, stampede], options: [{code: 225, type: string, data: u}]}
+    - {name: u, user_class: [iPXE, stampede], known: true, options: [{code: 225, type: string, data: u}]}
     - {name: r, circuit_id: [c2], remote_id: [r], profile: p}
 hosts:
   - {name: n7, mac: "02:00:5e:00:00:07", ipv4: 198.18.0.7, profile: p,

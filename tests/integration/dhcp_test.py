@@ -13,8 +13,9 @@ over a veth. Checked from the client side and from the appliance's counters:
 - a reserved MAC gets its fixed address; udhcpc sending a reserved client
   identifier (option 61, an InfiniBand-style DUID) gets that host's address
   and name, though its MAC is another host's;
-- client classes: udhcpc sending a class's vendor class (option 60) gets the
-  class's NTP server; a PXE client whose MAC and arch put it in a class gets
+- client classes: udhcpc sending a class's vendor class (option 60) gets an
+  address from the class's pool and the class's NTP server, other clients
+  never one from that pool; a PXE client whose MAC and arch put it in a class gets
   the class's profile's boot file, the same MAC as UEFI the subnet's;
 - PXE-looking requests (option 93/60) get the boot file of their
   architecture (BIOS, EFI x64, x64 and ARM64 HTTP as URLs) with next-server and
@@ -22,7 +23,8 @@ over a veth. Checked from the client side and from the appliance's counters:
 - perfdhcp as a relay (giaddr on a second subnet) gets leases from the
   relay's subnet, with no drops;
 - control's `stampede status` and /metrics show the DHCP server's counters;
-- `known_clients_only`: a MAC without a host entry gets no answer;
+- `known_clients_only`: a MAC without a host entry gets no answer, one in a
+  `known` class does;
 - proxyDHCP mode: a PXE client gets an offer with no address and the boot file.
 """
 
@@ -59,7 +61,9 @@ dhcp:
       domain: lab.test
       profile: install
       known_clients_only: {str(known_only).lower()}
-      pools: [{{first: 198.18.0.100, last: 198.18.0.199}}]
+      pools:
+        - {{first: 198.18.0.100, last: 198.18.0.189, classes: ["!rack-a"]}}
+        - {{first: 198.18.0.190, last: 198.18.0.199, classes: [rack-a]}}
       options:
         - {{name: domain-search, data: "lab.test, test"}}
         - {{name: interface-mtu, data: 1500}}
@@ -68,7 +72,7 @@ dhcp:
       router: 198.19.7.1
       pools: [{{first: 198.19.7.10, last: 198.19.7.250}}]
   classes:
-    - {{name: rack-a, vendor_class: [stampede-rack],
+    - {{name: rack-a, vendor_class: [stampede-rack], known: true,
        options: [{{name: ntp-servers, data: 198.18.0.9}}]}}
     - {{name: burn-rack, mac: ["02:00:5e:00:b0:*"], arch: [bios], profile: burn}}
 hosts:
@@ -187,7 +191,8 @@ def main():
         control = lab.start_control(args.control, path, run_dir)
         telemetry = netlab.Telemetry(lab.file_prefix)
         lab.wait_serving(telemetry)
-        pool = lambda a: a.startswith("198.18.0.") and 100 <= int(a.split(".")[3]) <= 199  # noqa
+        def pool(address, first=100, last=189):  # the pool of clients not in rack-a
+            return address.startswith("198.18.0.") and first <= int(address.split(".")[3]) <= last
 
         # busybox udhcpc: prints what it got through its script.
         script = os.path.join(tmp, "udhcpc.sh")
@@ -295,12 +300,14 @@ def main():
         assert env["ip"] == "198.18.0.8" and env["hostname"] == "by-id", env
 
         # Client classes. udhcpc's vendor class (option 60) puts it in rack-a:
-        # the class's NTP server, over the global ones; the subnet's search.
+        # an address of the class's pool, the class's NTP server over the
+        # global ones; the subnet's search.
         out = lab.client(["busybox", "udhcpc", "-i", lab.client_if, "-n", "-q", "-f", "-t", "5",
                           "-T", "2", "-s", script, "-V", "stampede-rack"] + asked,
                          check=False, timeout=60)
         assert out.returncode == 0, out.stdout
         env = dict(line.split("=", 1) for line in open(f"{tmp}/udhcpc.env").read().splitlines())
+        assert pool(env["ip"], 190, 199), env
         assert env["ntpsrv"].split() == ["198.18.0.9"], env
         assert env["search"].split() == ["lab.test", "test"], env
         # burn-rack (a MAC prefix and BIOS): its profile; the same MAC as a
@@ -374,7 +381,8 @@ def main():
         control.stop()
 
         # known_clients_only: a MAC without a host entry gets no answer (and
-        # is counted); the reserved one still does.
+        # is counted); the reserved one still does, and so does a client of
+        # rack-a (`known: true`), from its pool.
         with open(path, "w") as f:
             f.write(config(lab, extra_hosts=named, known_only=True))
         before = telemetry.query("/stampede/policy")["applied_generation"]
@@ -388,6 +396,8 @@ def main():
         assert telemetry.query("/stampede/dhcp")["unknown_clients"] == unknown_before + 1
         xid, payload = dhcp_request(reserved)
         assert exchange(lab, payload, xid)["yiaddr"] == "198.18.0.7"
+        xid, payload = dhcp_request(bytes.fromhex("02005e0000c2"), 1, [(60, b"stampede-rack")])
+        assert pool(exchange(lab, payload, xid)["yiaddr"], 190, 199)
         control.stop()
 
         # proxyDHCP: no address, only the boot fields, and only for PXE clients.
