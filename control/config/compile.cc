@@ -325,7 +325,12 @@ absl::StatusOr<v1::BootPolicy> Compile(const LoadedConfig& loaded,
       range.set_last(Address(pool.last()));
       for (const std::string& name : pool.classes()) {
         bool excluded = name.starts_with('!');
-        uint64_t bit = uint64_t{1} << class_index.at(excluded ? name.substr(1) : name);
+        std::string bare = excluded ? name.substr(1) : name;
+        if (bare == kKnownClients) {
+          excluded ? range.set_deny_known(true) : range.set_allow_known(true);
+          continue;
+        }
+        uint64_t bit = uint64_t{1} << class_index.at(bare);
         if (excluded) {
           range.set_deny_classes(range.deny_classes() | bit);
         } else {

@@ -94,6 +94,10 @@ class Checker {
       std::string path = absl::StrCat("dhcp.classes[", i, "]");
       if (c.name().empty()) {
         Problem(path + ".name", "is required");
+      } else if (c.name() == kKnownClients) {
+        Problem(path + ".name",
+                "'known' is built in (host entries and classes with known: true); use another "
+                "name");
       } else if (auto [it, fresh] = names.emplace(c.name(), path); !fresh) {
         Problem(path + ".name", absl::StrCat("class '", c.name(), "' is also ", it->second));
       }
@@ -147,8 +151,9 @@ class Checker {
       std::string name = excluded ? text.substr(1) : text;
       if (name.empty()) {
         Problem(item, "is empty; a class name, or ! and one");
-      } else if (!names.contains(name)) {
-        Problem(item, absl::StrCat("no class named '", name, "' in dhcp.classes"));
+      } else if (name != kKnownClients && !names.contains(name)) {
+        Problem(item, absl::StrCat("no class named '", name,
+                                   "' in dhcp.classes, nor the built-in 'known'"));
       } else if (auto [it, fresh] = seen.emplace(name, excluded); !fresh) {
         Problem(item, absl::StrCat("class '", name, "' is named twice",
                                    it->second != excluded ? ", wanted and kept out" : ""));

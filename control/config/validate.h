@@ -30,6 +30,10 @@ std::optional<MacPattern> ParseMacPattern(std::string_view text);
 // "vendor_class", ...): none is a class that matches nothing.
 std::vector<const char*> ClassMatchers(const v1::ClientClass& c);
 
+// The class name built into pools' `classes`: host entries and clients of
+// classes with `known: true`.
+inline constexpr char kKnownClients[] = "known";
+
 // A class's `arch` item: a boot_files name (bios, efi_ia32, efi_x64,
 // efi_arm64, efi_x64_http, efi_arm64_http) or a number 0..65535 -> the
 // option 93 values it stands for (efi_x64 is both 7 and 9); nullopt when it

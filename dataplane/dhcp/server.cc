@@ -22,6 +22,7 @@ struct Server::Client {
   const v1::CompiledSubnet* subnet;  // the subnet it is on, if any
   uint32_t prefix_length;            // of that subnet
   uint64_t classes;                  // bit i: in policy.dhcp().classes(i); 0 until matched
+  bool known = false;                // a host entry or in a `known` class; once matched
 };
 
 namespace {
@@ -202,10 +203,11 @@ bool AnyKnown(uint64_t classes, const policy::PolicyTables& policy) {
   return false;
 }
 
-// A client in `classes` may take addresses from `pool`.
-bool OpenTo(const v1::AddressRange& pool, uint64_t classes) {
-  return (pool.allow_classes() == 0 || (pool.allow_classes() & classes) != 0) &&
-         (pool.deny_classes() & classes) == 0;
+// A client in `classes`, `known` or not, may take addresses from `pool`.
+bool OpenTo(const v1::AddressRange& pool, uint64_t classes, bool known) {
+  bool wanted = (pool.allow_classes() == 0 && !pool.allow_known()) ||
+                (pool.allow_classes() & classes) != 0 || (pool.allow_known() && known);
+  return wanted && (pool.deny_classes() & classes) == 0 && !(pool.deny_known() && known);
 }
 
 }  // namespace
@@ -281,6 +283,7 @@ Decision Server::Handle(const Message& request, const RequestContext& context,
   }
   // Only for what is answered: a flood that is dropped above is not matched.
   if (!matched) c.classes = ClassesOf(request, policy);
+  c.known = host != nullptr || AnyKnown(c.classes, policy);
   ReplyBuilder out(reply, reply_limit);
   if (policy.policy.dhcp().mode() == v1::CompiledDhcp::PROXY) return Proxy(c, out);
   if (context.boot_server_port) {
@@ -331,7 +334,7 @@ void Server::ReserveFor(const policy::PolicyTables& policy) {
 
 bool Server::InPool(const Client& c, uint32_t address) const {
   for (const v1::AddressRange& pool : c.subnet->pools()) {
-    if (address >= pool.first() && address <= pool.last()) return OpenTo(pool, c.classes);
+    if (address >= pool.first() && address <= pool.last()) return OpenTo(pool, c.classes, c.known);
   }
   return false;
 }
@@ -368,13 +371,13 @@ std::optional<uint32_t> Server::ChooseAddress(const Client& c,
   // allocation stopped.
   uint64_t size = 0;
   for (const v1::AddressRange& pool : subnet.pools()) {
-    if (OpenTo(pool, c.classes)) size += uint64_t{pool.last()} - pool.first() + 1;
+    if (OpenTo(pool, c.classes, c.known)) size += uint64_t{pool.last()} - pool.first() + 1;
   }
   uint32_t& cursor = pool_cursor_[subnet.network()];
   for (uint64_t step = 0; step < size; ++step) {
     uint64_t index = (cursor + step) % size;
     for (const v1::AddressRange& pool : subnet.pools()) {
-      if (!OpenTo(pool, c.classes)) continue;
+      if (!OpenTo(pool, c.classes, c.known)) continue;
       uint64_t span = uint64_t{pool.last()} - pool.first() + 1;
       if (index >= span) {
         index -= span;

@@ -88,7 +88,8 @@ absl::Status CheckSubnet(const v1::CompiledSubnet& subnet, const v1::BootPolicy&
     if (((pool.allow_classes() | pool.deny_classes()) & ~known) != 0) {
       return Bad(where, "pool names a class the policy does not have");
     }
-    if ((pool.allow_classes() & pool.deny_classes()) != 0) {
+    if ((pool.allow_classes() & pool.deny_classes()) != 0 ||
+        (pool.allow_known() && pool.deny_known())) {
       return Bad(where, "pool both wants and keeps out a class");
     }
     previous_last = pool.last();

@@ -28,7 +28,7 @@ dhcp:
       profile: p
       pools: [{first: 198.18.0.100, last: 198.18.0.101, classes: ["!m"]}, {first: 198.18.0.102, last: 198.18.0.103, classes: [m, u]}]
       options: [{name: domain-search, data: "lab.test, test"}, {name: interface-mtu, data: 9000}]
-    - {subnet: 198.19.0.0/24, known_clients_only: true, pools: [{first: 198.19.0.10, last: 198.19.0.11}]}
+    - {subnet: 198.19.0.0/24, known_clients_only: true, pools: [{first: 198.19.0.10, last: 198.19.0.11, classes: [known]}, {first: 198.19.0.20, last: 198.19.0.21, classes: ["!known", u]}]}
   classes:
     - {name: m, mac: ["02:00:5e:00:00:0a", "02:*:*:00:00:0b"], vendor_class: [PXEClient], arch: [bios, "65000"], profile: q,
        options: [{name: ntp-servers, data: 198.18.0.9}, {code: 225, type: string, data: c}]}

@@ -112,7 +112,7 @@ source: "seed.yaml"
 addresses { address: 0xc6120001 prefix_length: 24 }
 dhcp { mode: AUTHORITATIVE
        subnets { network: 0xc6120000 prefix_length: 24 lease_seconds: 3600 profile: 1
-                 pools { first: 0xc612000a last: 0xc6120014 }
+                 pools { first: 0xc612000a last: 0xc6120014 deny_known: true }
                  pools { first: 0xc6120064 last: 0xc6120078 allow_classes: 1 } }
        classes { name: "racks" macs { value: 0x0cc47a000000 mask: 0xffffff000000 }
                  vendor_classes: "PXEClient" client_archs: 0 client_archs: 7 profile: 1
@@ -136,6 +136,8 @@ def region_seeds():
     yield "policy_bytes", good
     yield "policy_pool_class", policy_region(boot_policy(GOOD_POLICY.replace(
         "allow_classes: 1", "allow_classes: 1 deny_classes: 2")))
+    yield "policy_pool_known", policy_region(boot_policy(GOOD_POLICY.replace(
+        "deny_known: true", "deny_known: true allow_known: true")))
     options = GOOD_POLICY.replace(
         "profile: 1\n", "profile: 1\n                 options { code: 42 value: \"\\306\\022\\000\\002\" }\n"
         "                 options { code: 224 value: \"x\" always_send: true }\n", 1)

@@ -332,8 +332,9 @@ dhcp:
   subnets:
     - subnet: 198.18.0.0/24
       pools:
-        - {first: 198.18.0.100, last: 198.18.0.199, classes: ["!supermicro"]}
+        - {first: 198.18.0.100, last: 198.18.0.199, classes: ["!supermicro", "!known"]}
         - {first: 198.18.0.10, last: 198.18.0.20, classes: [ipxe, supermicro]}
+        - {first: 198.18.0.30, last: 198.18.0.40, classes: [known]}
   classes:
     - name: supermicro
       known: true
@@ -372,13 +373,18 @@ profiles:
   EXPECT_FALSE(ipxe.known());
   // Pools sorted by address, their classes as bits (supermicro 1, ipxe 2).
   const v1::CompiledSubnet& subnet = policy.dhcp().subnets(0);
-  ASSERT_EQ(subnet.pools_size(), 2);
+  ASSERT_EQ(subnet.pools_size(), 3);
   EXPECT_EQ(subnet.pools(0).first(), 0xc612000au);
   EXPECT_EQ(subnet.pools(0).allow_classes(), 3u);
   EXPECT_EQ(subnet.pools(0).deny_classes(), 0u);
-  EXPECT_EQ(subnet.pools(1).first(), 0xc6120064u);
-  EXPECT_EQ(subnet.pools(1).allow_classes(), 0u);
-  EXPECT_EQ(subnet.pools(1).deny_classes(), 1u);
+  EXPECT_FALSE(subnet.pools(0).allow_known() || subnet.pools(0).deny_known());
+  EXPECT_EQ(subnet.pools(1).first(), 0xc612001eu);  // the built-in "known"
+  EXPECT_EQ(subnet.pools(1).allow_classes() | subnet.pools(1).deny_classes(), 0u);
+  EXPECT_TRUE(subnet.pools(1).allow_known());
+  EXPECT_EQ(subnet.pools(2).first(), 0xc6120064u);
+  EXPECT_EQ(subnet.pools(2).allow_classes(), 0u);
+  EXPECT_EQ(subnet.pools(2).deny_classes(), 1u);
+  EXPECT_TRUE(subnet.pools(2).deny_known());
 }
 
 }  // namespace

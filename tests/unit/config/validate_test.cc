@@ -175,7 +175,13 @@ INSTANTIATE_TEST_SUITE_P(
                   "c.yaml:4:67: dhcp.classes[0].options[0].data: 'ntp' is not an IPv4 address"},
         BadConfig{"pool_class_unknown", std::string(kPoolClasses) + "[burn-in, lab]}]}]\n",
                   "c.yaml:4:104: dhcp.subnets[0].pools[0].classes[1]: no class named 'lab' in "
-                  "dhcp.classes"},
+                  "dhcp.classes, nor the built-in 'known'"},
+        BadConfig{"class_named_known", "dhcp:\n  classes:\n    - {name: known, arch: [bios]}\n",
+                  "c.yaml:4:14: dhcp.classes[0].name: 'known' is built in (host entries and "
+                  "classes with known: true); use another name"},
+        BadConfig{"pool_known_twice", std::string(kPoolClasses) + "[known, \"!known\"]}]}]\n",
+                  "c.yaml:4:102: dhcp.subnets[0].pools[0].classes[1]: class 'known' is named "
+                  "twice, wanted and kept out"},
         BadConfig{"pool_class_empty", std::string(kPoolClasses) + "[\"!\"]}]}]\n",
                   "c.yaml:4:95: dhcp.subnets[0].pools[0].classes[0]: is empty; a class name, or "
                   "! and one"},

@@ -557,6 +557,40 @@ TEST_F(ServerTest, PoolsServeTheirClassesAndKnownClassesPassKnownOnly) {
   EXPECT_GT(server_.counters().rate_limited.load(), 0u);
 }
 
+// The built-in "known" in a pool's classes: host entries (without a fixed
+// address) and known classes' clients; "!known": everyone else (ISC dhcpd's
+// known-clients pools, Kea's KNOWN and UNKNOWN).
+TEST_F(ServerTest, KnownPoolsServeHostsAndKnownClasses) {
+  std::string text = Edited(kConfig, "  lease_time: 1h\n", R"(  lease_time: 1h
+  classes: [{name: rig, vendor_class: [rig], known: true}, {name: lab, vendor_class: [lab]}]
+)");
+  text = Edited(text, "pools: [{first: 198.18.0.100, last: 198.18.0.102}]",
+                "pools: [{first: 198.18.0.100, last: 198.18.0.101, classes: [\"!known\"]},"
+                " {first: 198.18.0.200, last: 198.18.0.202, classes: [known]}]");
+  Load(text);
+  auto in_known_pool = [&] { return reply_.yiaddr.value >= 0xc61200c8u; };
+  ASSERT_TRUE(Send(Discover(0x64)).reply);  // the host "once": no fixed address
+  EXPECT_TRUE(in_known_pool());
+  ASSERT_TRUE(Send(Discover(1, {{option::kVendorClass, "rig-7"}})).reply);
+  EXPECT_TRUE(in_known_pool());
+  ASSERT_TRUE(Send(Discover(2, {{option::kVendorClass, "lab"}})).reply);  // a class, not known
+  EXPECT_FALSE(in_known_pool());
+  ASSERT_TRUE(Send(Discover(3)).reply);
+  EXPECT_FALSE(in_known_pool());
+  // Neither takes an address of the other's pool.
+  RequestSpec reboot = Discover(4);
+  reboot.type = MessageType::kRequest;
+  reboot.options = {{option::kRequestedAddress, U32(0xc61200ca)}};
+  EXPECT_EQ(Send(reboot).reply_type, MessageType::kNak);
+  RequestSpec host_reboot = Discover(0x64);
+  host_reboot.type = MessageType::kRequest;
+  host_reboot.options = {{option::kRequestedAddress, U32(0xc6120064)}};
+  EXPECT_EQ(Send(host_reboot).reply_type, MessageType::kNak);
+  // A host with a fixed address keeps it, whatever the pools say.
+  ASSERT_TRUE(Send(Discover(0x63)).reply);
+  EXPECT_EQ(reply_.yiaddr.value, 0xc6120007u);
+}
+
 TEST_F(ServerTest, BootFileFollowsTheClientArchitecture) {
   std::string text = kConfig;
   std::string_view x64_http = "efi_x64_http: boot/grubx64.efi}}";

@@ -142,6 +142,12 @@ INSTANTIATE_TEST_SUITE_P(
                   Subnet(p).mutable_pools(0)->set_deny_classes(1);
                 },
                 "pool both wants and keeps out a class"},
+        BadCase{"PoolWantsAndKeepsOutKnown",
+                [](v1::BootPolicy& p) {
+                  Subnet(p).mutable_pools(0)->set_allow_known(true);
+                  Subnet(p).mutable_pools(0)->set_deny_known(true);
+                },
+                "pool both wants and keeps out a class"},
         BadCase{"LeaseZero", [](v1::BootPolicy& p) { Subnet(p).set_lease_seconds(0); }, "lease"},
         BadCase{"ProfileRef", [](v1::BootPolicy& p) { p.mutable_hosts(0)->set_profile(5); },
                 "profile 5 of 1"},
