@@ -140,7 +140,8 @@ void PrintClasses(const v1::Dhcp& dhcp, std::ostream& out) {
         << absl::StrJoin(config::ClassMatchers(c), " and ") << " -> "
         << (c.profile().empty() ? "no profile" : "profile " + c.profile()) << ", "
         << Count(static_cast<size_t>(c.options_size()), "option", "options")
-        << (c.known() ? ", known" : "");
+        << (c.known() ? ", known" : "")
+        << (c.lease_time().empty() ? "" : ", lease " + c.lease_time());
     if (pools > 0) {
       out << ", " << Count(pools, "pool", "pools") << " ("
           << Count(PoolAddresses(dhcp, for_class), "address", "addresses") << ")";

@@ -377,6 +377,7 @@ absl::StatusOr<v1::BootPolicy> Compile(const LoadedConfig& loaded,
     Encode(in.options(), options);
     Store(options, *out->mutable_options());
     out->set_known(in.known());
+    out->set_lease_seconds(Seconds(in.lease_time(), 0));
   }
 
   for (const v1::Host& in : config.hosts()) {

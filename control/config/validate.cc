@@ -131,6 +131,10 @@ class Checker {
       }
       Profile(path + ".profile", c.profile());
       Options(path, c.options());
+      Duration(path + ".lease_time", c.lease_time());
+      if (ParseDurationSeconds(View(c.lease_time())) == uint64_t{0}) {
+        Problem(path + ".lease_time", "must be longer than 0 (left out: the subnet's)");
+      }
     }
     for (int s = 0; s < config_.dhcp().subnets_size(); ++s) {
       const v1::Subnet& subnet = config_.dhcp().subnets(s);

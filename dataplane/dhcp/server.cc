@@ -203,6 +203,18 @@ bool AnyKnown(uint64_t classes, const policy::PolicyTables& policy) {
   return false;
 }
 
+// The first of `classes` with a lease time gives it, else the subnet.
+uint32_t ClassLeaseSeconds(uint64_t classes, const policy::PolicyTables& policy,
+                           const v1::CompiledSubnet& subnet) {
+  for (int i = 0; classes != 0; ++i, classes >>= 1) {
+    if ((classes & 1) == 0) continue;
+    if (uint32_t seconds = policy.policy.dhcp().classes(i).lease_seconds(); seconds != 0) {
+      return seconds;
+    }
+  }
+  return subnet.lease_seconds();
+}
+
 // A client in `classes`, `known` or not, may take addresses from `pool`.
 bool OpenTo(const v1::AddressRange& pool, uint64_t classes, bool known) {
   bool wanted = (pool.allow_classes() == 0 && !pool.allow_known()) ||
@@ -421,7 +433,7 @@ Decision Server::Discover(const Client& c, ReplyBuilder& out) {
   }
   out.Begin(c.request, MessageType::kOffer);
   out.SetYiaddr({*address});
-  AddNetworkOptions(c, out, c.subnet->lease_seconds(), /*final=*/false);
+  AddNetworkOptions(c, out, ClassLeaseSeconds(c.classes, c.policy, *c.subnet), /*final=*/false);
   DhcpCounters::Bump(counters_->offers);
   return Finish(c, out, MessageType::kOffer, *address);
 }
@@ -453,7 +465,7 @@ Decision Server::Request(const Client& c, ReplyBuilder& out) {
 }
 
 Decision Server::Ack(const Client& c, uint32_t address, ReplyBuilder& out) {
-  uint32_t lease_seconds = c.subnet->lease_seconds();
+  uint32_t lease_seconds = ClassLeaseSeconds(c.classes, c.policy, *c.subnet);
   Lease lease{address, c.key, LeaseState::kBound, c.context.now_ms + uint64_t{lease_seconds} * 1000,
               c.request.xid};
   leases_.Put(lease);

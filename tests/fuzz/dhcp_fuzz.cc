@@ -32,7 +32,7 @@ dhcp:
   classes:
     - {name: m, mac: ["02:00:5e:00:00:0a", "02:*:*:00:00:0b"], vendor_class: [PXEClient], arch: [bios, "65000"], profile: q,
        options: [{name: ntp-servers, data: 198.18.0.9}, {code: 225, type: string, data: c}]}
-    - {name: u, user_class: [iPXE, stampede], known: true, options: [{code: 225, type: string, data: u}]}
+    - {name: u, user_class: [iPXE, stampede], known: true, lease_time: 90s, options: [{code: 225, type: string, data: u}]}
     - {name: r, circuit_id: [c2], remote_id: [r], profile: p}
 hosts:
   - {name: n7, mac: "02:00:5e:00:00:07", ipv4: 198.18.0.7, profile: p,

@@ -116,7 +116,8 @@ dhcp { mode: AUTHORITATIVE
                  pools { first: 0xc6120064 last: 0xc6120078 allow_classes: 1 } }
        classes { name: "racks" macs { value: 0x0cc47a000000 mask: 0xffffff000000 }
                  vendor_classes: "PXEClient" client_archs: 0 client_archs: 7 profile: 1
-                 options { code: 42 value: "\\306\\022\\000\\011" } known: true } }
+                 options { code: 42 value: "\\306\\022\\000\\011" } known: true
+                 lease_seconds: 600 } }
 hosts { name: "n7" mac: "\\002\\000^\\020\\000\\007" ipv4: 0xc6120007 profile: 1 }
 hosts { name: "r1" circuit_id: "rack1/port3" }
 profiles { name: "install" bios: "pxelinux.0" efi_x64: "ipxe.efi" kernel: "linux"

@@ -14,7 +14,7 @@ over a veth. Checked from the client side and from the appliance's counters:
   identifier (option 61, an InfiniBand-style DUID) gets that host's address
   and name, though its MAC is another host's;
 - client classes: udhcpc sending a class's vendor class (option 60) gets an
-  address from the class's pool and the class's NTP server, other clients
+  address from the class's pool, its lease time and NTP server, other clients
   never one from that pool; a PXE client whose MAC and arch put it in a class gets
   the class's profile's boot file, the same MAC as UEFI the subnet's;
 - PXE-looking requests (option 93/60) get the boot file of their
@@ -72,7 +72,7 @@ dhcp:
       router: 198.19.7.1
       pools: [{{first: 198.19.7.10, last: 198.19.7.250}}]
   classes:
-    - {{name: rack-a, vendor_class: [stampede-rack], known: true,
+    - {{name: rack-a, vendor_class: [stampede-rack], known: true, lease_time: 10m,
        options: [{{name: ntp-servers, data: 198.18.0.9}}]}}
     - {{name: burn-rack, mac: ["02:00:5e:00:b0:*"], arch: [bios], profile: burn}}
 hosts:
@@ -300,14 +300,14 @@ def main():
         assert env["ip"] == "198.18.0.8" and env["hostname"] == "by-id", env
 
         # Client classes. udhcpc's vendor class (option 60) puts it in rack-a:
-        # an address of the class's pool, the class's NTP server over the
-        # global ones; the subnet's search.
+        # an address of the class's pool, its lease time, the class's NTP
+        # server over the global ones; the subnet's search.
         out = lab.client(["busybox", "udhcpc", "-i", lab.client_if, "-n", "-q", "-f", "-t", "5",
                           "-T", "2", "-s", script, "-V", "stampede-rack"] + asked,
                          check=False, timeout=60)
         assert out.returncode == 0, out.stdout
         env = dict(line.split("=", 1) for line in open(f"{tmp}/udhcpc.env").read().splitlines())
-        assert pool(env["ip"], 190, 199), env
+        assert pool(env["ip"], 190, 199) and env["lease"] == "600", env
         assert env["ntpsrv"].split() == ["198.18.0.9"], env
         assert env["search"].split() == ["lab.test", "test"], env
         # burn-rack (a MAC prefix and BIOS): its profile; the same MAC as a

@@ -43,7 +43,7 @@ TEST(CheckTest, ShowsTheDhcpOptions) {
             "      pools: [{first: 198.18.0.10, last: 198.18.0.29, classes: "
             "[racks]}, {first: 198.18.0.30, last: 198.18.0.39, classes: [\"!racks\"]}]\n"
             "  classes:\n    - {name: racks, mac: [\"0c:c4:7a:*\"], arch: [bios], "
-            "known: true, options: [{name: ntp-servers, data: 198.18.0.9}]}\n"
+            "known: true, lease_time: 10m, options: [{name: ntp-servers, data: 198.18.0.9}]}\n"
             "    - {name: ipxe, user_class: [iPXE], profile: p}\n"
             "hosts:\n  - {name: n1, mac: \"02:00:00:00:00:01\"}\n"
             "  - {name: n_2, mac: \"02:00:00:00:00:02\"}\n"
@@ -54,7 +54,7 @@ TEST(CheckTest, ShowsTheDhcpOptions) {
   EXPECT_EQ(err.str(), "");
   EXPECT_THAT(out.str(), HasSubstr("  hosts      4 (2 by MAC, 1 by client id, 1 by option 82)\n"
                                    "  class      racks: by mac and arch -> no profile, 1 option, "
-                                   "known, 1 pool (20 addresses)\n"
+                                   "known, lease 10m, 1 pool (20 addresses)\n"
                                    "  class      ipxe: by user_class -> profile p, 0 options\n"));
   EXPECT_THAT(out.str(),
               HasSubstr("2 pools (30 addresses), lease 1h, known clients only on 1 subnet\n"));

@@ -338,6 +338,7 @@ dhcp:
   classes:
     - name: supermicro
       known: true
+      lease_time: 15m
       mac: ["0c:c4:7a:*"]
       vendor_class: [PXEClient]
       arch: [efi_x64, bios, "7"]
@@ -371,6 +372,8 @@ profiles:
   EXPECT_TRUE(ipxe.macs().empty());
   EXPECT_TRUE(c.known());
   EXPECT_FALSE(ipxe.known());
+  EXPECT_EQ(c.lease_seconds(), 900u);
+  EXPECT_EQ(ipxe.lease_seconds(), 0u);
   // Pools sorted by address, their classes as bits (supermicro 1, ipxe 2).
   const v1::CompiledSubnet& subnet = policy.dhcp().subnets(0);
   ASSERT_EQ(subnet.pools_size(), 3);

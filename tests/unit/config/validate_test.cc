@@ -176,6 +176,14 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"pool_class_unknown", std::string(kPoolClasses) + "[burn-in, lab]}]}]\n",
                   "c.yaml:4:104: dhcp.subnets[0].pools[0].classes[1]: no class named 'lab' in "
                   "dhcp.classes, nor the built-in 'known'"},
+        BadConfig{"class_lease_zero",
+                  "dhcp:\n  classes:\n    - {name: a, arch: [bios], lease_time: 0s}\n",
+                  "c.yaml:4:43: dhcp.classes[0].lease_time: must be longer than 0 (left out: the "
+                  "subnet's)"},
+        BadConfig{"class_lease_bad",
+                  "dhcp:\n  classes:\n    - {name: a, arch: [bios], lease_time: soon}\n",
+                  "c.yaml:4:43: dhcp.classes[0].lease_time: 'soon' is not a duration like 90s, "
+                  "15m, 12h or 7d"},
         BadConfig{"class_named_known", "dhcp:\n  classes:\n    - {name: known, arch: [bios]}\n",
                   "c.yaml:4:14: dhcp.classes[0].name: 'known' is built in (host entries and "
                   "classes with known: true); use another name"},

@@ -506,7 +506,7 @@ TEST_F(ServerTest, ClientClassesPickProfilesAndOptions) {
 TEST_F(ServerTest, PoolsServeTheirClassesAndKnownClassesPassKnownOnly) {
   std::string text = Edited(kConfig, "  lease_time: 1h\n", R"(  lease_time: 1h
   classes:
-    - {name: burn-in, vendor_class: [burn], known: true}
+    - {name: burn-in, vendor_class: [burn], known: true, lease_time: 10m}
     - {name: lab, vendor_class: [lab]}
 )");
   text =
@@ -515,9 +515,16 @@ TEST_F(ServerTest, PoolsServeTheirClassesAndKnownClassesPassKnownOnly) {
              " {first: 198.18.0.200, last: 198.18.0.202, classes: [burn-in, lab]}]");
   Load(text);
   auto burn = [&](uint8_t mac) { return Discover(mac, {{option::kVendorClass, "burn-rig"}}); };
-  // burn-in's clients: its pool alone, in turn.
+  // burn-in's clients: its pool alone, in turn; its lease time.
   ASSERT_TRUE(Send(burn(1)).reply);
   EXPECT_EQ(reply_.yiaddr.value, 0xc61200c8u);
+  EXPECT_EQ(reply_.U32(option::kLeaseTime), 600u);
+  EXPECT_EQ(reply_.U32(option::kRenewalTime), 300u);
+  RequestSpec burn_select = Select(1, 0xc61200c8);
+  burn_select.options.push_back({option::kVendorClass, "burn-rig"});
+  ASSERT_EQ(Send(burn_select).reply_type, MessageType::kAck);
+  EXPECT_EQ(reply_.U32(option::kLeaseTime), 600u);
+  EXPECT_EQ(server_.leases().ByAddress(0xc61200c8)->expires_ms, now_ms_ + 600'000);
   ASSERT_TRUE(Send(burn(2)).reply);
   EXPECT_EQ(reply_.yiaddr.value, 0xc61200c9u);
   // Anyone else: the other pool; and not an address of burn-in's pool,
@@ -525,6 +532,7 @@ TEST_F(ServerTest, PoolsServeTheirClassesAndKnownClassesPassKnownOnly) {
   ASSERT_TRUE(Send(Discover(3)).reply);
   EXPECT_GE(reply_.yiaddr.value, 0xc6120064u);
   EXPECT_LE(reply_.yiaddr.value, 0xc6120066u);
+  EXPECT_EQ(reply_.U32(option::kLeaseTime), 3600u);  // the subnet's
   RequestSpec reboot = Discover(4);
   reboot.type = MessageType::kRequest;
   reboot.options = {{option::kRequestedAddress, U32(0xc61200ca)}};
