@@ -275,10 +275,10 @@ Decision Server::Handle(const Message& request, const RequestContext& context,
     DhcpCounters::Bump(counters_->ignored);
     return {};
   }
-  // A known_clients_only subnet answers hosts[] alone; what a client gives
-  // back (RELEASE, DECLINE) is still taken.
-  // A class with `known: true` counts as a host entry here (not for the
-  // rate limit: a MAC pattern is easy to flood from).
+  // A known_clients_only subnet answers hosts[] and clients of classes with
+  // `known: true` alone; what a client gives back (RELEASE, DECLINE) is
+  // still taken. (Such a class does not exempt from the rate limit, as a
+  // host does: a MAC pattern is easy to flood from.)
   bool matched = false;
   if (host == nullptr && subnet != nullptr && subnet->known_clients_only() &&
       type != MessageType::kRelease && type != MessageType::kDecline) {

@@ -75,6 +75,8 @@ absl::Status CheckSubnet(const v1::CompiledSubnet& subnet, const v1::BootPolicy&
   if (subnet.lease_seconds() == 0) return Bad(where, "lease time 0");
   uint64_t previous_last = 0;
   bool first_pool = true;
+  int classes = policy.dhcp().classes_size();  // bits a pool may name
+  uint64_t present = classes >= 64 ? ~uint64_t{0} : (uint64_t{1} << classes) - 1;
   for (const v1::AddressRange& pool : subnet.pools()) {
     if (pool.first() > pool.last()) return Bad(where, "pool reversed");
     if ((pool.first() & mask) != subnet.network() || (pool.last() & mask) != subnet.network()) {
@@ -83,9 +85,7 @@ absl::Status CheckSubnet(const v1::CompiledSubnet& subnet, const v1::BootPolicy&
     if (!first_pool && pool.first() <= previous_last) {
       return Bad(where, "pools unsorted or overlapping");
     }
-    int classes = policy.dhcp().classes_size();
-    uint64_t known = classes >= 64 ? ~uint64_t{0} : (uint64_t{1} << classes) - 1;
-    if (((pool.allow_classes() | pool.deny_classes()) & ~known) != 0) {
+    if (((pool.allow_classes() | pool.deny_classes()) & ~present) != 0) {
       return Bad(where, "pool names a class the policy does not have");
     }
     if ((pool.allow_classes() & pool.deny_classes()) != 0 ||

@@ -109,6 +109,15 @@ class ServerTest : public ::testing::Test {
     return spec;
   }
 
+  // INIT-REBOOT: a REQUEST for `address` (option 50) without a server id.
+  RequestSpec Reboot(uint8_t mac, uint32_t address,
+                     std::vector<std::pair<uint8_t, std::string>> options = {}) {
+    RequestSpec spec = Discover(mac, std::move(options));
+    spec.type = MessageType::kRequest;
+    spec.options.push_back({option::kRequestedAddress, U32(address)});
+    return spec;
+  }
+
   // The reply's option codes in order, up to END.
   std::vector<uint8_t> Codes() const {
     std::vector<uint8_t> codes;
@@ -533,15 +542,10 @@ TEST_F(ServerTest, PoolsServeTheirClassesAndKnownClassesPassKnownOnly) {
   EXPECT_GE(reply_.yiaddr.value, 0xc6120064u);
   EXPECT_LE(reply_.yiaddr.value, 0xc6120066u);
   EXPECT_EQ(reply_.U32(option::kLeaseTime), 3600u);  // the subnet's
-  RequestSpec reboot = Discover(4);
-  reboot.type = MessageType::kRequest;
-  reboot.options = {{option::kRequestedAddress, U32(0xc61200ca)}};
-  EXPECT_EQ(Send(reboot).reply_type, MessageType::kNak);
+  EXPECT_EQ(Send(Reboot(4, 0xc61200ca)).reply_type, MessageType::kNak);
   // Nor may burn-in's clients take one of the "!burn-in" pool.
-  RequestSpec burn_reboot = burn(5);
-  burn_reboot.type = MessageType::kRequest;
-  burn_reboot.options.push_back({option::kRequestedAddress, U32(0xc6120066)});
-  EXPECT_EQ(Send(burn_reboot).reply_type, MessageType::kNak);
+  EXPECT_EQ(Send(Reboot(5, 0xc6120066, {{option::kVendorClass, "burn-rig"}})).reply_type,
+            MessageType::kNak);
   // lab's clients share burn-in's pool (any of a pool's classes) and are
   // kept out of the other: its last address.
   ASSERT_TRUE(Send(Discover(6, {{option::kVendorClass, "lab"}})).reply);
@@ -586,14 +590,8 @@ TEST_F(ServerTest, KnownPoolsServeHostsAndKnownClasses) {
   ASSERT_TRUE(Send(Discover(3)).reply);
   EXPECT_FALSE(in_known_pool());
   // Neither takes an address of the other's pool.
-  RequestSpec reboot = Discover(4);
-  reboot.type = MessageType::kRequest;
-  reboot.options = {{option::kRequestedAddress, U32(0xc61200ca)}};
-  EXPECT_EQ(Send(reboot).reply_type, MessageType::kNak);
-  RequestSpec host_reboot = Discover(0x64);
-  host_reboot.type = MessageType::kRequest;
-  host_reboot.options = {{option::kRequestedAddress, U32(0xc6120064)}};
-  EXPECT_EQ(Send(host_reboot).reply_type, MessageType::kNak);
+  EXPECT_EQ(Send(Reboot(4, 0xc61200ca)).reply_type, MessageType::kNak);
+  EXPECT_EQ(Send(Reboot(0x64, 0xc6120064)).reply_type, MessageType::kNak);
   // A host with a fixed address keeps it, whatever the pools say.
   ASSERT_TRUE(Send(Discover(0x63)).reply);
   EXPECT_EQ(reply_.yiaddr.value, 0xc6120007u);
