@@ -392,6 +392,7 @@ absl::StatusOr<v1::BootPolicy> Compile(const LoadedConfig& loaded,
     out->set_ipv4(in.ipv4().empty() ? 0 : Address(in.ipv4()));
     out->set_profile(profile(in.profile()));
     out->set_next_boot(profile(in.next_boot()));
+    out->set_lease_seconds(Seconds(in.lease_time(), 0));
     OptionsByCode options;
     Encode(in.options(), options);
     if (!options.contains(12) && IsHostName(in.name())) {

@@ -57,6 +57,14 @@ class Checker {
     }
   }
 
+  // A class's or host's lease time: left out, or a duration over 0.
+  void LeaseTime(const std::string& path, const std::string& text) {
+    Duration(path, text);
+    if (ParseDurationSeconds(View(text)) == uint64_t{0}) {
+      Problem(path, "must be longer than 0 (left out: the subnet's)");
+    }
+  }
+
   void Profile(const std::string& path, const std::string& name) {
     if (!name.empty() && !profiles_.contains(name)) {
       Problem(path, absl::StrCat("no profile named '", name, "'"));
@@ -131,10 +139,7 @@ class Checker {
       }
       Profile(path + ".profile", c.profile());
       Options(path, c.options());
-      Duration(path + ".lease_time", c.lease_time());
-      if (ParseDurationSeconds(View(c.lease_time())) == uint64_t{0}) {
-        Problem(path + ".lease_time", "must be longer than 0 (left out: the subnet's)");
-      }
+      LeaseTime(path + ".lease_time", c.lease_time());
     }
     for (int s = 0; s < config_.dhcp().subnets_size(); ++s) {
       const v1::Subnet& subnet = config_.dhcp().subnets(s);
@@ -319,6 +324,7 @@ class Checker {
       Profile(path + ".profile", host.profile());
       Profile(path + ".next_boot", host.next_boot());
       Options(path, host.options());
+      LeaseTime(path + ".lease_time", host.lease_time());
     }
   }
 

@@ -203,9 +203,11 @@ bool AnyKnown(uint64_t classes, const policy::PolicyTables& policy) {
   return false;
 }
 
-// The first of `classes` with a lease time gives it, else the subnet.
-uint32_t ClassLeaseSeconds(uint64_t classes, const policy::PolicyTables& policy,
-                           const v1::CompiledSubnet& subnet) {
+// The host's lease time, else the first of `classes` with one, else the
+// subnet's.
+uint32_t LeaseSeconds(const v1::CompiledHost* host, uint64_t classes,
+                      const policy::PolicyTables& policy, const v1::CompiledSubnet& subnet) {
+  if (host != nullptr && host->lease_seconds() != 0) return host->lease_seconds();
   for (int i = 0; classes != 0; ++i, classes >>= 1) {
     if ((classes & 1) == 0) continue;
     if (uint32_t seconds = policy.policy.dhcp().classes(i).lease_seconds(); seconds != 0) {
@@ -433,7 +435,7 @@ Decision Server::Discover(const Client& c, ReplyBuilder& out) {
   }
   out.Begin(c.request, MessageType::kOffer);
   out.SetYiaddr({*address});
-  AddNetworkOptions(c, out, ClassLeaseSeconds(c.classes, c.policy, *c.subnet), /*final=*/false);
+  AddNetworkOptions(c, out, LeaseSeconds(c.host, c.classes, c.policy, *c.subnet), /*final=*/false);
   DhcpCounters::Bump(counters_->offers);
   return Finish(c, out, MessageType::kOffer, *address);
 }
@@ -465,7 +467,7 @@ Decision Server::Request(const Client& c, ReplyBuilder& out) {
 }
 
 Decision Server::Ack(const Client& c, uint32_t address, ReplyBuilder& out) {
-  uint32_t lease_seconds = ClassLeaseSeconds(c.classes, c.policy, *c.subnet);
+  uint32_t lease_seconds = LeaseSeconds(c.host, c.classes, c.policy, *c.subnet);
   Lease lease{address, c.key, LeaseState::kBound, c.context.now_ms + uint64_t{lease_seconds} * 1000,
               c.request.xid};
   leases_.Put(lease);

@@ -37,7 +37,7 @@ dhcp:
 hosts:
   - {name: n7, mac: "02:00:5e:00:00:07", ipv4: 198.18.0.7, profile: p,
      options: [{name: ntp-servers, data: 198.18.0.9, always_send: true}]}
-  - {circuit_id: "c1", profile: p}
+  - {circuit_id: "c1", profile: p, lease_time: 2m}
   - {client_id: "ff:00:00:00:01:00:02", ipv4: 198.18.0.8, profile: p}
 profiles:
   - {name: p, boot_files: {bios: pxelinux.0, efi_x64: ipxe.efi, efi_x64_http: x.efi}}

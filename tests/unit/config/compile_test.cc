@@ -31,7 +31,7 @@ dhcp:
       lease_time: 5m
 hosts:
   - {name: n7, mac: "02:00:5E:10:00:07", ipv4: 198.18.0.7, profile: install, next_boot: burn}
-  - {name: r1, circuit_id: "rack1/port3"}
+  - {name: r1, circuit_id: "rack1/port3", lease_time: 12h}
 profiles:
   - {name: burn, boot_files: {bios: memtest.bin}}
   - {name: install, menu_timeout: 1m, boot_files: {efi_x64: ipxe.efi}}
@@ -66,6 +66,8 @@ TEST(CompileTest, ResolvesAddressesReferencesAndDefaults) {
   EXPECT_EQ(host.ipv4(), 0xc6120007u);
   EXPECT_EQ(policy.profiles(host.profile() - 1).name(), "install");
   EXPECT_EQ(policy.profiles(host.next_boot() - 1).name(), "burn");
+  EXPECT_EQ(host.lease_seconds(), 0u);  // its subnet's
+  EXPECT_EQ(policy.hosts(1).lease_seconds(), 43200u);
   EXPECT_EQ(policy.hosts(1).mac(), "");
   EXPECT_EQ(policy.hosts(1).circuit_id(), "rack1/port3");
   EXPECT_EQ(policy.profiles(1).menu_timeout_seconds(), 60u);

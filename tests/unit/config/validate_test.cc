@@ -184,6 +184,9 @@ INSTANTIATE_TEST_SUITE_P(
                   "dhcp:\n  classes:\n    - {name: a, arch: [bios], lease_time: soon}\n",
                   "c.yaml:4:43: dhcp.classes[0].lease_time: 'soon' is not a duration like 90s, "
                   "15m, 12h or 7d"},
+        BadConfig{"host_lease_zero", "hosts:\n  - {mac: \"02:00:00:00:00:01\", lease_time: 0m}\n",
+                  "c.yaml:3:44: hosts[0].lease_time: must be longer than 0 (left out: the "
+                  "subnet's)"},
         BadConfig{"class_named_known", "dhcp:\n  classes:\n    - {name: known, arch: [bios]}\n",
                   "c.yaml:4:14: dhcp.classes[0].name: 'known' is built in (host entries and "
                   "classes with known: true); use another name"},

@@ -574,8 +574,10 @@ TEST_F(ServerTest, PoolsServeTheirClassesAndKnownClassesPassKnownOnly) {
 // known-clients pools, Kea's KNOWN and UNKNOWN).
 TEST_F(ServerTest, KnownPoolsServeHostsAndKnownClasses) {
   std::string text = Edited(kConfig, "  lease_time: 1h\n", R"(  lease_time: 1h
-  classes: [{name: rig, vendor_class: [rig], known: true}, {name: lab, vendor_class: [lab]}]
+  classes: [{name: rig, vendor_class: [rig], known: true, lease_time: 10m},
+            {name: lab, vendor_class: [lab]}]
 )");
+  text = Edited(text, "next_boot: burn}", "next_boot: burn, lease_time: 5m}");
   text = Edited(text, "pools: [{first: 198.18.0.100, last: 198.18.0.102}]",
                 "pools: [{first: 198.18.0.100, last: 198.18.0.101, classes: [\"!known\"]},"
                 " {first: 198.18.0.200, last: 198.18.0.202, classes: [known]}]");
@@ -583,8 +585,13 @@ TEST_F(ServerTest, KnownPoolsServeHostsAndKnownClasses) {
   auto in_known_pool = [&] { return reply_.yiaddr.value >= 0xc61200c8u; };
   ASSERT_TRUE(Send(Discover(0x64)).reply);  // the host "once": no fixed address
   EXPECT_TRUE(in_known_pool());
+  EXPECT_EQ(reply_.U32(option::kLeaseTime), 300u);  // its own lease time
   ASSERT_TRUE(Send(Discover(1, {{option::kVendorClass, "rig-7"}})).reply);
   EXPECT_TRUE(in_known_pool());
+  EXPECT_EQ(reply_.U32(option::kLeaseTime), 600u);  // its class's
+  // The host in rig too: its own lease time wins over its class's.
+  ASSERT_TRUE(Send(Discover(0x64, {{option::kVendorClass, "rig-7"}})).reply);
+  EXPECT_EQ(reply_.U32(option::kLeaseTime), 300u);
   ASSERT_TRUE(Send(Discover(2, {{option::kVendorClass, "lab"}})).reply);  // a class, not known
   EXPECT_FALSE(in_known_pool());
   ASSERT_TRUE(Send(Discover(3)).reply);
