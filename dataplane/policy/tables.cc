@@ -372,6 +372,9 @@ absl::StatusOr<std::unique_ptr<PolicyTables>> BuildTables(std::span<const std::b
     return absl::InvalidArgumentError("payload is not a serialized BootPolicy");
   }
   if (absl::Status status = CheckPolicy(tables->policy); !status.ok()) return status;
+  for (int i = 0; i < tables->policy.dhcp().classes_size(); ++i) {  // at most 64: checked
+    if (tables->policy.dhcp().classes(i).known()) tables->known_classes |= uint64_t{1} << i;
+  }
   for (int i = 0; i < tables->policy.hosts_size(); ++i) {
     const v1::CompiledHost& host = tables->policy.hosts(i);
     uint32_t index = static_cast<uint32_t>(i);

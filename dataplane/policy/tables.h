@@ -50,6 +50,9 @@ struct PolicyTables {
   absl::flat_hash_map<std::string, uint32_t> host_by_remote_id;
   // Option 61's bytes -> index into policy.hosts().
   absl::flat_hash_map<std::string, uint32_t> host_by_client_id;
+  // Bit i: dhcp.classes(i) has `known` (its clients pass known_clients_only
+  // and `known` pools), against a request's classes in one test.
+  uint64_t known_classes = 0;
   // Fixed addresses of hosts: never handed out of a pool to anyone else.
   absl::flat_hash_map<uint32_t, uint32_t> host_by_address;
   // TFTP catalog path (ASCII-lowercased when tftp.case_insensitive) -> index
