@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import sys
 import tempfile
@@ -59,17 +60,26 @@ def kea_config(iface, tmp):
     }})
 
 
-def perfdhcp(lab, rate, seconds, clients, timers=False, pids=()):
+def perfdhcp(lab, rate, seconds, clients, timers=False, pids=(), threads="single"):
     """One perfdhcp run at `rate`; `pids`: the server's processes, whose CPU
-    time over the run gives leases per server CPU second."""
+    time over the run gives leases per server CPU second. perfdhcp runs in
+    one thread: on this 2-CPU VM its `-g multi` (a receiving thread of its
+    own) took 70-85 us of CPU per exchange against 54 and dropped 15-21 %
+    at 15,000/s against 3.7-6.4 % (two runs each, stampede)."""
     # Every exchange a new client (as in a boot storm), within the pool.
     clients = min(rate * seconds, 60000)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with CpuMeter(pids) as cpu:
         out = lab.client(["perfdhcp", "-4", "-l", lab.client_if, "-r", str(rate), "-p",
-                          str(seconds), "-R", str(clients), "-W", "500000", "-g", "multi", "-B",
+                          str(seconds), "-R", str(clients), "-W", "500000", "-g", threads, "-B",
                           *(["-x", "t"] if timers else [])],
                          check=False, timeout=seconds + 60)
     server_cpu_s = cpu.total_s
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # perfdhcp's own CPU (the `ip netns exec` it runs under is the same
+    # process): a lower bound of the client's cost per exchange, its kernel's
+    # softirq work aside.
+    client_cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     text = out.stdout
     sent = [int(x) for x in re.findall(r"sent packets: (\d+)", text)]
     received = [int(x) for x in re.findall(r"received packets: (\d+)", text)]
@@ -83,6 +93,8 @@ def perfdhcp(lab, rate, seconds, clients, timers=False, pids=()):
     return {"rate": rate, "leases_per_s": received[1] / seconds, "drop_pct": drops,
             "server_cpu_s": server_cpu_s if pids else None,
             "leases_per_cpu_s": received[1] / server_cpu_s if pids and server_cpu_s else None,
+            "client_cpu_s": client_cpu_s, "host_cpu_s": cpu.host_s,
+            "client_us_per_exchange": 1e6 * client_cpu_s / sent[0],
             "avg_ms": sum(avg[:2]) if len(avg) >= 2 else None,
             "max_ms": max(mx[:2]) if len(mx) >= 2 else None,
             "p99_offer_ms": p99.get("DISCOVER-OFFER"), "p99_ack_ms": p99.get("REQUEST-ACK")}
@@ -190,6 +202,34 @@ def run_kernel_server(name, command, ready, lab, rates, seconds, clients):
         server.stop()
 
 
+def generator_ceiling(results):
+    """What the load generator itself allows on this host: perfdhcp's own CPU
+    per exchange (a lower bound: its kernel's softirq work aside) at each
+    server's rate found, and the most exchanges per second perfdhcp could
+    start with every CPU of the host to itself, against the best peer's rate.
+    A server's lead over a peer can only be measured up to that ratio. None
+    without perfdhcp rows."""
+    per_exchange = {n: r["client_us_per_exchange"] for n, r in results.items()
+                    if r and r.get("client_us_per_exchange")}
+    if not per_exchange:
+        return None
+    cpus = os.cpu_count()
+    ceiling = cpus * 1e6 / min(per_exchange.values())
+    peers = [r["leases_per_s"] for n, r in results.items()
+             if n != "stampede" and r and not r.get("over_limit")]
+    return {"cpus": cpus, "client_us_per_exchange": per_exchange, "max_exchanges_per_s": ceiling,
+            "vs_best_peer": ceiling / max(peers) if peers else None}
+
+
+def ceiling_text(c):
+    """generator_ceiling's result in a sentence."""
+    return ("perfdhcp's own CPU per exchange at the rate found: " +
+            ", ".join(f"{n} {us:.1f} us" for n, us in c["client_us_per_exchange"].items()) +
+            f". With all {c['cpus']} CPUs to itself, perfdhcp could start at most "
+            f"{c['max_exchanges_per_s']:,.0f} exchanges/s" +
+            (f", {c['vs_best_peer']:.1f}x the best peer's rate" if c["vs_best_peer"] else ""))
+
+
 def kernel_lab():
     lab = netlab.Lab(prefix=16)
     lab.__enter__()
@@ -266,9 +306,12 @@ def main():
         print(f"| {name} | {r['leases_per_s']:.0f} | {r['drop_pct']:.1f} % | {r['avg_ms']:.3f} | "
               f"{p99(r)} | {r['max_ms']:.1f} | {per_cpu(r)} | {ratio(r, 'leases_per_s')} | "
               f"{ratio(r, 'leases_per_cpu_s')} |")
+    ceiling = generator_ceiling(results)
+    if ceiling:
+        print("\n" + ceiling_text(ceiling))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
+            json.dump(dict(results, generator_ceiling=ceiling), f, indent=1)
     # Numbers are never asserted; a server that answered nothing at all
     # means the benchmark itself is broken.
     if any(r is None or r["leases_per_s"] == 0 for r in results.values()):
