@@ -34,6 +34,9 @@ POOL = ("198.18.1.0", "198.18.255.250")
 RATES = [100, 200, 500, 1000, 2000, 5000, 10000, 20000, 40000, 80000]
 MAX_DROP = 2.5
 REFINE = 2  # halvings between the last rate within MAX_DROP and the first beyond
+# Below this rate perfdhcp's fixed costs (its timers, its idle loop) dominate
+# its CPU per exchange, which then says nothing of its ceiling.
+CEILING_MIN_RATE = 5000
 
 STAMPEDE_CONFIG = f"""dataplane: {{port: net_null0, ipv4: [198.18.0.1/16]}}
 dhcp:
@@ -208,9 +211,9 @@ def generator_ceiling(results):
     server's rate found, and the most exchanges per second perfdhcp could
     start with every CPU of the host to itself, against the best peer's rate.
     A server's lead over a peer can only be measured up to that ratio. None
-    without perfdhcp rows."""
+    without perfdhcp rows at CEILING_MIN_RATE or more."""
     per_exchange = {n: r["client_us_per_exchange"] for n, r in results.items()
-                    if r and r.get("client_us_per_exchange")}
+                    if r and r.get("client_us_per_exchange") and r["rate"] >= CEILING_MIN_RATE}
     if not per_exchange:
         return None
     cpus = os.cpu_count()
