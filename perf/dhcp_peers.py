@@ -63,7 +63,7 @@ def kea_config(iface, tmp):
     }})
 
 
-def perfdhcp(lab, rate, seconds, clients, timers=False, pids=(), threads="single"):
+def perfdhcp(lab, rate, seconds, clients, timers=False, pids=()):
     """One perfdhcp run at `rate`; `pids`: the server's processes, whose CPU
     time over the run gives leases per server CPU second. perfdhcp runs in
     one thread: on this 2-CPU VM its `-g multi` (a receiving thread of its
@@ -74,7 +74,7 @@ def perfdhcp(lab, rate, seconds, clients, timers=False, pids=(), threads="single
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with CpuMeter(pids) as cpu:
         out = lab.client(["perfdhcp", "-4", "-l", lab.client_if, "-r", str(rate), "-p",
-                          str(seconds), "-R", str(clients), "-W", "500000", "-g", threads, "-B",
+                          str(seconds), "-R", str(clients), "-W", "500000", "-g", "single", "-B",
                           *(["-x", "t"] if timers else [])],
                          check=False, timeout=seconds + 60)
     server_cpu_s = cpu.total_s
