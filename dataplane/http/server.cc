@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -852,8 +853,13 @@ void HttpServer::Close(Connection& c) {
   c.generation = (c.generation + 1) & 0xffffff;
   ReleaseTransfer(c);
   if (c.pipe_r >= 0) {
-    // A connection's pipe is kept for its next transfer; at its end, for another's.
-    if (idle_pipes_.size() < kIdlePool && c.pipe_fill == 0) {
+    // A connection's pipe is kept for its next transfer; at its end, for
+    // another's, if empty. Asked of the pipe, not of pipe_fill: a splice
+    // into it that completes after an abort (a disk slower than the send
+    // timeout) leaves bytes no count here knows of, which the next transfer
+    // would send before its own.
+    int unread = -1;
+    if (idle_pipes_.size() < kIdlePool && ioctl(c.pipe_r, FIONREAD, &unread) == 0 && unread == 0) {
       idle_pipes_.emplace_back(c.pipe_r, c.pipe_w);
     } else {
       close(c.pipe_r);
