@@ -461,9 +461,9 @@ TEST_P(ServerTest, RunningTransferOutlivesItsPolicy) {
 }
 
 // A reader slower than the file: the server waits for room in the socket
-// again and again while the next chunk is read ahead, and the bytes still
-// arrive whole and in order, for a whole file and for a range that starts
-// and ends inside pages.
+// again and again, chunk after chunk, and the bytes still arrive whole and
+// in order, for a whole file and for a range that starts and ends inside
+// pages.
 TEST_P(ServerTest, SlowReaderGetsEveryByteInOrder) {
   PublishDefault();
   Start();
@@ -483,8 +483,8 @@ TEST_P(ServerTest, SlowReaderGetsEveryByteInOrder) {
 }
 
 // Clients that reset in the middle of a big file leave nothing behind in
-// the pipes or buffers that later transfers reuse, though a pipe's fill may
-// complete after the abort: every next response has exactly its file's bytes.
+// the pipes or buffers that later transfers reuse (HttpServer::Close):
+// every next response has exactly its file's bytes.
 TEST_P(ServerTest, AbortedTransfersLeaveNoBytesBehind) {
   PublishDefault();
   Start();
@@ -501,7 +501,7 @@ TEST_P(ServerTest, AbortedTransfersLeaveNoBytesBehind) {
       linger reset{1, 0};  // close sends a reset
       setsockopt(gone.fd(), SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
     }
-    // Closed on the server's side too: its pipes are back in the pool.
+    // Closed on the server's side too: its pipe or buffer is back in the pool.
     ASSERT_TRUE(WaitFor([&] { return counters_.connections_open.load() == 0; })) << round;
     Client next(port_);
     next.Send(Get("/a.bin"));
