@@ -770,11 +770,11 @@ def summary_markdown(results, machine, command, elapsed_s):
             met = f"no: this host can measure at most {ceiling['vs_best_peer']:.1f}x"
         lines.append(f"| {name} | {fmt(s, 3 if s and s < 10 else 1)} | {peer or '-'} | "
                      f"{fmt(p, 3 if p and p < 10 else 1)} | {fmt(r, 2, 'x')} | {target:g}x | {met} |")
-    lines += section_tables(results)
+    lines += section_tables(results, ceiling)
     return "\n".join(lines) + "\n"
 
 
-def section_tables(results):
+def section_tables(results, ceiling):
     lines = []
     dhcp = results.get("dhcp")
     if dhcp:
@@ -793,8 +793,7 @@ def section_tables(results):
                     default=None)
                 lines.append(f"| {tool} | {name} | {rate} | {r['drop_pct']:.1f} % | "
                              f"{fmt(p99, 2)} | {fmt(r.get('max_ms'), 1)} |")
-        ceiling = dhcp_peers.generator_ceiling(dhcp.get("perfdhcp") or {})
-        if ceiling:
+        if ceiling:  # dhcp_peers.generator_ceiling of the perfdhcp rows
             lines += ["", dhcp_peers.ceiling_text(ceiling) + "."]
     tftp = results.get("tftp")
     if tftp:

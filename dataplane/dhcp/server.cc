@@ -205,11 +205,8 @@ bool AnyKnown(uint64_t classes, const policy::PolicyTables& policy) {
 uint32_t LeaseSeconds(const v1::CompiledHost* host, uint64_t classes,
                       const policy::PolicyTables& policy, const v1::CompiledSubnet& subnet) {
   if (host != nullptr && host->lease_seconds() != 0) return host->lease_seconds();
-  for (int i = 0; classes != 0; ++i, classes >>= 1) {
-    if ((classes & 1) == 0) continue;
-    if (uint32_t seconds = policy.policy.dhcp().classes(i).lease_seconds(); seconds != 0) {
-      return seconds;
-    }
+  if (uint64_t timed = classes & policy.lease_time_classes; timed != 0) {
+    return policy.policy.dhcp().classes(std::countr_zero(timed)).lease_seconds();
   }
   return subnet.lease_seconds();
 }

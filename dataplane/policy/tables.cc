@@ -373,7 +373,9 @@ absl::StatusOr<std::unique_ptr<PolicyTables>> BuildTables(std::span<const std::b
   }
   if (absl::Status status = CheckPolicy(tables->policy); !status.ok()) return status;
   for (int i = 0; i < tables->policy.dhcp().classes_size(); ++i) {  // at most 64: checked
-    if (tables->policy.dhcp().classes(i).known()) tables->known_classes |= uint64_t{1} << i;
+    const v1::CompiledClass& c = tables->policy.dhcp().classes(i);
+    if (c.known()) tables->known_classes |= uint64_t{1} << i;
+    if (c.lease_seconds() != 0) tables->lease_time_classes |= uint64_t{1} << i;
   }
   for (int i = 0; i < tables->policy.hosts_size(); ++i) {
     const v1::CompiledHost& host = tables->policy.hosts(i);

@@ -53,6 +53,9 @@ struct PolicyTables {
   // Bit i: dhcp.classes(i) has `known` (its clients pass known_clients_only
   // and `known` pools), against a request's classes in one test.
   uint64_t known_classes = 0;
+  // Bit i: dhcp.classes(i) has a lease time; a request's lowest such class
+  // gives its lease its time.
+  uint64_t lease_time_classes = 0;
   // Fixed addresses of hosts: never handed out of a pool to anyone else.
   absl::flat_hash_map<uint32_t, uint32_t> host_by_address;
   // TFTP catalog path (ASCII-lowercased when tftp.case_insensitive) -> index
