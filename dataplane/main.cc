@@ -104,8 +104,9 @@ ABSL_FLAG(std::string, http, "on",
 ABSL_FLAG(std::string, http_send, "splice",
           "How the HTTP server sends file bytes: splice (file -> pipe -> socket, no copy) or "
           "read (read into a buffer, then send)");
-ABSL_FLAG(uint32_t, http_chunk_kb, 256,
-          "HTTP: the pipe or buffer per running transfer, KiB (16..1024)");
+ABSL_FLAG(uint32_t, http_chunk_kb, 0,
+          "HTTP: the pipe (splice) or buffer (read) per running transfer, KiB (16..1024); "
+          "0: 1024 for splice, 256 for read");
 ABSL_FLAG(uint32_t, http_header_timeout_s, 10,
           "HTTP: seconds for a request head to arrive whole, from its first byte");
 ABSL_FLAG(uint32_t, http_idle_timeout_s, 30,
@@ -697,8 +698,8 @@ absl::Status Dataplane::StartHttp(uint32_t workers) {
         absl::StrCat("--http_send: '", send, "' is not splice or read"));
   }
   uint32_t chunk_kb = absl::GetFlag(FLAGS_http_chunk_kb);
-  if (chunk_kb < 16 || chunk_kb > 1024) {
-    return absl::InvalidArgumentError("--http_chunk_kb must be 16..1024");
+  if (chunk_kb != 0 && (chunk_kb < 16 || chunk_kb > 1024)) {
+    return absl::InvalidArgumentError("--http_chunk_kb must be 0 (by --http_send) or 16..1024");
   }
   config.chunk_bytes = chunk_kb * 1024;
   config.header_timeout_ms = absl::GetFlag(FLAGS_http_header_timeout_s) * 1000;

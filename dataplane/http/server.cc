@@ -175,6 +175,10 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(HttpServerConfig 
     return absl::InvalidArgumentError("HTTP server: no file registry or policy");
   }
   if (!config.log) config.log = port::Log;
+  if (config.chunk_bytes == 0) {
+    config.chunk_bytes =
+        config.mode == BodyMode::kSplice ? kDefaultPipeBytes : kDefaultBufferBytes;
+  }
   // A head goes out with the first file bytes in read mode.
   config.chunk_bytes = std::max(config.chunk_bytes, kMinChunkBytes);
   std::unique_ptr<HttpServer> server(new HttpServer(std::move(config), counters));
@@ -324,6 +328,7 @@ void HttpServer::Rebind() {
           : absl::StrCat("event=http_listening port=", wanted_port_,
                          " addresses=", addresses.empty() ? "any" : addresses,
                          " mode=", config_.mode == BodyMode::kSplice ? "splice" : "read",
+                         " chunk_kb=", config_.chunk_bytes / 1024,
                          " max_connections=", max_connections_));
 }
 
@@ -639,7 +644,18 @@ void HttpServer::StartResponse(Connection& c, ResponsePlan plan) {
       }
       c.pipe_r = fds[0];
       c.pipe_w = fds[1];
-      fcntl(c.pipe_w, F_SETPIPE_SZ, static_cast<int>(config_.chunk_bytes));
+      // Refused over /proc/sys/fs/pipe-max-size without CAP_SYS_RESOURCE, or
+      // past the user's pipe pages: the pipe works, in smaller steps.
+      if (fcntl(c.pipe_w, F_SETPIPE_SZ, static_cast<int>(config_.chunk_bytes)) < 0 &&
+          !pipe_size_logged_) {
+        pipe_size_logged_ = true;
+        int error = errno;
+        int size = fcntl(c.pipe_w, F_GETPIPE_SZ);
+        Log(LogLevel::kWarning,
+            absl::StrCat("event=http_pipe_size_refused chunk_kb=", config_.chunk_bytes / 1024,
+                         " pipe_kb=", std::max(size, 0) / 1024, " error=\"", strerror(error),
+                         "\""));
+      }
     }
   }
   c.pipe_fill = 0;

@@ -50,6 +50,12 @@ inline constexpr uint32_t kLingerMillis = 2000;
 inline constexpr uint32_t kLingerBytes = 64 * 1024;
 // The smallest read buffer or pipe per transfer: a response head and some.
 inline constexpr uint32_t kMinChunkBytes = 16 * 1024;
+// The defaults per mode. A pipe holds references to page-cache pages, not
+// bytes of ours, so it can be bigger than a buffer: 1 MiB (the largest an
+// unprivileged process may ask for) takes a quarter of the worker hops and
+// pipe -> socket splices per GB of 256 KiB (performance.md).
+inline constexpr uint32_t kDefaultPipeBytes = 1024 * 1024;
+inline constexpr uint32_t kDefaultBufferBytes = 256 * 1024;
 // listen(2) backlog: the kernel caps it at net.core.somaxconn.
 inline constexpr int kListenBacklog = 4096;
 
@@ -66,7 +72,8 @@ struct HttpServerConfig {
   // bytes when a newer policy drops or replaces the file.
   const io::FileRegistry* files = nullptr;
   BodyMode mode = BodyMode::kSplice;
-  uint32_t chunk_bytes = 256 * 1024;  // read buffer or pipe size per transfer
+  // The pipe (splice) or buffer (read) per transfer; 0: that mode's default.
+  uint32_t chunk_bytes = 0;
   uint32_t header_timeout_ms = 10'000;
   uint32_t idle_timeout_ms = 30'000;
   // nginx's send_timeout: long enough to ride out TCP's backed-off retransmissions.
@@ -193,6 +200,7 @@ class HttpServer {
   // Transfer resources kept for the next transfer (bounded).
   std::vector<std::unique_ptr<std::byte[]>> idle_buffers_;
   std::vector<std::pair<int, int>> idle_pipes_;
+  bool pipe_size_logged_ = false;  // a pipe kept smaller than asked, said once
   uint64_t next_timeout_check_ms_ = 0;
   int64_t date_second_ = -1;
   char date_[kHttpDateLength + 1] = {};

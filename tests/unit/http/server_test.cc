@@ -219,12 +219,14 @@ class ServerTest : public ::testing::TestWithParam<BodyMode> {
             port_, max_connections);
   }
 
-  void Start(HttpServerConfig config = {}) {
+  // Small chunks by default, so files take many; `mode_default_chunk` keeps
+  // the server's own size for the mode.
+  void Start(HttpServerConfig config = {}, bool mode_default_chunk = false) {
     config.addresses = {kLoopback};
     config.policy = &current_;
     config.files = &registry_;
     config.mode = GetParam();
-    config.chunk_bytes = 64 * 1024;
+    if (!mode_default_chunk) config.chunk_bytes = 64 * 1024;
     config.log = [this](port::LogLevel, std::string_view line) {
       std::lock_guard<std::mutex> lock(log_mutex_);
       log_.emplace_back(line);
@@ -322,6 +324,32 @@ TEST_P(ServerTest, ServesWholeFilesRangesAndHead) {
            line.find(" method=GET path=/a.bin status=206 bytes=1000 ") != std::string::npos &&
            line.find(" range=1000-1999") != std::string::npos;
   })) << log.size();
+}
+
+// A pipe of 1 MiB (references to cached pages), a buffer of 256 KiB (bytes
+// of ours); the kernel grants the pipe's size, and whole files and a range
+// across a chunk's end come through.
+TEST_P(ServerTest, EachModeHasItsOwnDefaultChunk) {
+  PublishDefault();
+  Start({}, true);
+  std::string chunk = GetParam() == BodyMode::kSplice ? " chunk_kb=1024 " : " chunk_kb=256 ";
+  std::vector<std::string> log = Log();
+  EXPECT_TRUE(std::any_of(log.begin(), log.end(), [&](const std::string& line) {
+    return line.starts_with("event=http_listening ") && line.find(chunk) != std::string::npos;
+  })) << chunk;
+  Client client(port_);
+  client.Send(Get("/dir/big.bin"));
+  Response r = client.Read();
+  ASSERT_EQ(r.status, 200);
+  EXPECT_TRUE(r.body == contents_["big.bin"]) << r.body.size() << " bytes";
+  client.Send(Get("/dir/big.bin", "Range: bytes=1048000-3146000\r\n"));
+  r = client.Read();
+  ASSERT_EQ(r.status, 206);
+  EXPECT_TRUE(r.body == contents_["big.bin"].substr(1048000, 2098001));
+  log = Log();
+  EXPECT_TRUE(std::none_of(log.begin(), log.end(), [](const std::string& line) {
+    return line.starts_with("event=http_pipe_size_refused");
+  }));
 }
 
 TEST_P(ServerTest, AnswersPipelinedRequestsInOrder) {
