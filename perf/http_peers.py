@@ -41,7 +41,7 @@ nothing or sends wrong bytes (and, in --quick, when wrk saw errors).
       --control build/control/stampede-control [--quick] [--json out.json] \\
       [--servers stampede,stampede-read,nginx,nginx-exception] [--paths veth,local] \\
       [--connections 1,8,64] [--seconds 10] [--file_mb 16] [--rounds 5] \\
-      [--stampede_args=--http_chunk_kb=1024]
+      [--stampede_args=--http_chunk_kb=256]
 """
 
 import argparse
@@ -387,7 +387,7 @@ def main():
     parser.add_argument("--client_cpu", default="none",
                         help="the CPU wrk runs on (the servers get the others): a number, "
                         "last, or none (the scheduler's choice for all)")
-    netlab.add_stampede_args(parser, "--http_chunk_kb=1024")
+    netlab.add_stampede_args(parser, "--http_chunk_kb=256")
     parser.add_argument("--json")
     args = parser.parse_args()
     servers = (args.servers.split(",") if args.servers

@@ -176,8 +176,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(HttpServerConfig 
   }
   if (!config.log) config.log = port::Log;
   if (config.chunk_bytes == 0) {
-    config.chunk_bytes =
-        config.mode == BodyMode::kSplice ? kDefaultPipeBytes : kDefaultBufferBytes;
+    config.chunk_bytes = config.mode == BodyMode::kSplice ? kDefaultPipeBytes : kDefaultBufferBytes;
   }
   // A head goes out with the first file bytes in read mode.
   config.chunk_bytes = std::max(config.chunk_bytes, kMinChunkBytes);
