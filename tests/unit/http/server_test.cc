@@ -249,6 +249,20 @@ class ServerTest : public ::testing::TestWithParam<BodyMode> {
     return log_;
   }
 
+  // dir/big.bin whole, then bytes first..last of it, on `client`.
+  void ExpectBigFileWholeAndRange(Client& client, size_t first, size_t last) {
+    client.Send(Get("/dir/big.bin"));
+    Response r = client.Read();
+    ASSERT_EQ(r.status, 200);
+    EXPECT_TRUE(r.body == contents_["big.bin"]) << r.body.size() << " bytes";
+    client.Send(Get("/dir/big.bin",
+                    "Range: bytes=" + std::to_string(first) + "-" + std::to_string(last) + "\r\n"));
+    r = client.Read();
+    ASSERT_EQ(r.status, 206);
+    EXPECT_TRUE(r.body == contents_["big.bin"].substr(first, last - first + 1))
+        << r.body.size() << " bytes";
+  }
+
   std::filesystem::path dir_;
   std::map<std::string, std::string> contents_;
   uint16_t port_ = 0;
@@ -338,14 +352,7 @@ TEST_P(ServerTest, EachModeHasItsOwnDefaultChunk) {
     return line.starts_with("event=http_listening ") && line.find(chunk) != std::string::npos;
   })) << chunk;
   Client client(port_);
-  client.Send(Get("/dir/big.bin"));
-  Response r = client.Read();
-  ASSERT_EQ(r.status, 200);
-  EXPECT_TRUE(r.body == contents_["big.bin"]) << r.body.size() << " bytes";
-  client.Send(Get("/dir/big.bin", "Range: bytes=1048000-3146000\r\n"));
-  r = client.Read();
-  ASSERT_EQ(r.status, 206);
-  EXPECT_TRUE(r.body == contents_["big.bin"].substr(1048000, 2098001));
+  ExpectBigFileWholeAndRange(client, 1048000, 3146000);  // across a pipe's end
   log = Log();
   EXPECT_TRUE(std::none_of(log.begin(), log.end(), [](const std::string& line) {
     return line.starts_with("event=http_pipe_size_refused");
@@ -499,15 +506,7 @@ TEST_P(ServerTest, SlowReaderGetsEveryByteInOrder) {
   ASSERT_TRUE(client.connected());
   int small = 16 * 1024;
   setsockopt(client.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-  client.Send(Get("/dir/big.bin"));
-  Response r = client.Read();
-  ASSERT_EQ(r.status, 200);
-  EXPECT_TRUE(r.body == contents_["big.bin"]) << r.body.size() << " bytes";
-  client.Send(Get("/dir/big.bin", "Range: bytes=12345-5000001\r\n"));
-  r = client.Read();
-  ASSERT_EQ(r.status, 206);
-  EXPECT_TRUE(r.body == contents_["big.bin"].substr(12345, 5000001 - 12345 + 1))
-      << r.body.size() << " bytes";
+  ExpectBigFileWholeAndRange(client, 12345, 5000001);
 }
 
 // Clients that reset in the middle of a big file leave nothing behind in
