@@ -52,8 +52,8 @@ inline constexpr uint32_t kLingerBytes = 64 * 1024;
 inline constexpr uint32_t kMinChunkBytes = 16 * 1024;
 // The defaults per mode. A pipe holds references to page-cache pages, not
 // bytes of ours, so it can be bigger than a buffer: 1 MiB (the largest an
-// unprivileged process may ask for) takes a quarter of the worker hops and
-// pipe -> socket splices per GB of 256 KiB (performance.md).
+// unprivileged process may ask for) makes a quarter of the worker hops and
+// pipe -> socket splices per GB that 256 KiB makes (performance.md).
 inline constexpr uint32_t kDefaultPipeBytes = 1024 * 1024;
 inline constexpr uint32_t kDefaultBufferBytes = 256 * 1024;
 // listen(2) backlog: the kernel caps it at net.core.somaxconn.
