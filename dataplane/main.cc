@@ -107,6 +107,9 @@ ABSL_FLAG(std::string, http_send, "splice",
 ABSL_FLAG(uint32_t, http_chunk_kb, 0,
           "HTTP: the pipe (splice) or buffer (read) per running transfer, KiB (16..1024); "
           "0: 1024 for splice, 256 for read");
+ABSL_FLAG(uint32_t, http_notsent_lowat_kb, 256,
+          "HTTP: TCP_NOTSENT_LOWAT of every connection, KiB (a socket takes more bytes only "
+          "when fewer than this wait unsent); 0: the kernel's default, no limit");
 ABSL_FLAG(uint32_t, http_header_timeout_s, 10,
           "HTTP: seconds for a request head to arrive whole, from its first byte");
 ABSL_FLAG(uint32_t, http_idle_timeout_s, 30,
@@ -702,6 +705,11 @@ absl::Status Dataplane::StartHttp(uint32_t workers) {
     return absl::InvalidArgumentError("--http_chunk_kb must be 0 (by --http_send) or 16..1024");
   }
   config.chunk_bytes = chunk_kb * 1024;
+  uint32_t lowat_kb = absl::GetFlag(FLAGS_http_notsent_lowat_kb);
+  if (lowat_kb > 65536) {
+    return absl::InvalidArgumentError("--http_notsent_lowat_kb must be 0 (off) or up to 65536");
+  }
+  config.notsent_lowat_bytes = lowat_kb * 1024;
   config.header_timeout_ms = absl::GetFlag(FLAGS_http_header_timeout_s) * 1000;
   config.idle_timeout_ms = absl::GetFlag(FLAGS_http_idle_timeout_s) * 1000;
   config.send_timeout_ms = absl::GetFlag(FLAGS_http_send_timeout_s) * 1000;

@@ -328,6 +328,7 @@ void HttpServer::Rebind() {
                          " addresses=", addresses.empty() ? "any" : addresses,
                          " mode=", config_.mode == BodyMode::kSplice ? "splice" : "read",
                          " chunk_kb=", config_.chunk_bytes / 1024,
+                         " notsent_lowat_kb=", config_.notsent_lowat_bytes / 1024,
                          " max_connections=", max_connections_));
 }
 
@@ -435,6 +436,10 @@ void HttpServer::Open(int fd) {
   int one = 1;
   // Heads and last chunks go out at once; MSG_MORE/SPLICE_F_MORE batch the rest.
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  if (config_.notsent_lowat_bytes > 0) {
+    int lowat = static_cast<int>(config_.notsent_lowat_bytes);
+    setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
+  }
   sockaddr_in peer{};
   socklen_t length = sizeof(peer);
   bool named = getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) == 0;

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -249,6 +250,28 @@ class ServerTest : public ::testing::TestWithParam<BodyMode> {
     return log_;
   }
 
+  // The server's end of `client`'s connection (the server runs in this
+  // process): its TCP_NOTSENT_LOWAT, or -1 when no descriptor is that end.
+  int ServerSideLowat(const Client& client) {
+    sockaddr_in mine{};
+    socklen_t length = sizeof(mine);
+    if (getsockname(client.fd(), reinterpret_cast<sockaddr*>(&mine), &length) != 0) return -1;
+    for (int fd = 0; fd < 4096; ++fd) {
+      sockaddr_in local{}, peer{};
+      socklen_t l = sizeof(local), p = sizeof(peer);
+      if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &l) != 0 ||
+          local.sin_family != AF_INET || ntohs(local.sin_port) != port_ ||
+          getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &p) != 0 ||
+          peer.sin_port != mine.sin_port) {
+        continue;
+      }
+      int lowat = -1;
+      socklen_t size = sizeof(lowat);
+      return getsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, &size) == 0 ? lowat : -1;
+    }
+    return -1;
+  }
+
   // dir/big.bin whole, then bytes first..last of it, on `client`.
   void ExpectBigFileWholeAndRange(Client& client, size_t first, size_t last) {
     client.Send(Get("/dir/big.bin"));
@@ -357,6 +380,33 @@ TEST_P(ServerTest, EachModeHasItsOwnDefaultChunk) {
   EXPECT_TRUE(std::none_of(log.begin(), log.end(), [](const std::string& line) {
     return line.starts_with("event=http_pipe_size_refused");
   }));
+}
+
+// Every connection keeps at most 256 KiB waiting unsent by default (and the
+// server says so when it listens).
+TEST_P(ServerTest, ConnectionsHoldLittleUnsent) {
+  PublishDefault();
+  Start();
+  std::vector<std::string> log = Log();
+  EXPECT_TRUE(std::any_of(log.begin(), log.end(), [](const std::string& line) {
+    return line.starts_with("event=http_listening ") &&
+           line.find(" notsent_lowat_kb=256 ") != std::string::npos;
+  }));
+  Client client(port_);
+  ExpectBigFileWholeAndRange(client, 0, 4 << 20);
+  EXPECT_EQ(ServerSideLowat(client), 256 * 1024);
+}
+
+// 0 leaves the kernel's default (no limit).
+TEST_P(ServerTest, NoUnsentLimitWhenOff) {
+  PublishDefault();
+  HttpServerConfig config;
+  config.notsent_lowat_bytes = 0;
+  Start(config);
+  Client client(port_);
+  client.Send(Get("/a.bin"));
+  ASSERT_EQ(client.Read().status, 200);
+  EXPECT_EQ(ServerSideLowat(client), 0);
 }
 
 TEST_P(ServerTest, AnswersPipelinedRequestsInOrder) {
